@@ -1,0 +1,173 @@
+//! `dim bench ingest`: JSON payloads → codec → batched ingest → SQLite, measured end to end.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::engine::clock::{Clock, ScaledClock};
+use crate::engine::events::codec::{self, DecodeContext};
+use crate::engine::events::generator::Workload;
+use crate::engine::ingest::{IngestStats, Ingestor, Item, ObjectRecord, Pending, SourceBatch, apply};
+use crate::engine::store::Store;
+use crate::engine::store::summary::summary;
+
+#[derive(Debug, Serialize)]
+pub struct IngestBench {
+    pub events: u64,
+    pub objects: usize,
+    pub secs: f64,
+    pub events_per_sec: f64,
+    pub batches: u64,
+    pub rejected: u64,
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// Every this many payloads, one is deliberately malformed (the rejection path is part of ingest).
+const MALFORMED_EVERY: u64 = 1000;
+const CHUNK: usize = 5000;
+
+pub fn run(cfg: &Config, events: u64, objects: usize, as_json: bool) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let dir = tempfile::tempdir().context("creating a scratch directory")?;
+    let r = measure(&rt, cfg, dir.path(), events, objects)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "ingested {} events over {} objects in {:.2} s: {:.0} events/s ({} batches, {} rejected), peak RSS {:.0} MiB",
+            r.events,
+            r.objects,
+            r.secs,
+            r.events_per_sec,
+            r.batches,
+            r.rejected,
+            r.peak_rss_mib.unwrap_or(f64::NAN)
+        );
+    }
+    Ok(())
+}
+
+pub fn measure(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    dir: &std::path::Path,
+    events: u64,
+    objects: usize,
+) -> anyhow::Result<IngestBench> {
+    let store = Arc::new(Store::open(&dir.join("bench.db"), cfg.store.cache_mib)?);
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::real());
+
+    // The population: registered up front, as seeding or inventory would (not timed).
+    let mut params = cfg.events.embedded.clone();
+    params.max_objects = objects.max(1);
+    params.new_object_fraction = 0.0;
+    let mut workload = Workload::new(&params);
+    let objs = workload.seed_objects(objects, u64::MAX, clock.now_ms());
+    let tier = cfg.landing_tier().name.clone();
+    for chunk in objs.chunks(50_000) {
+        let mut p = Pending::default();
+        p.add(SourceBatch {
+            source: "bench".into(),
+            items: chunk
+                .iter()
+                .map(|o| {
+                    Item::Register(ObjectRecord {
+                        key: o.key.clone(),
+                        tier: tier.clone(),
+                        size: o.size,
+                        etag: None,
+                        last_modified: o.created_ms,
+                        created: o.created_ms,
+                    })
+                })
+                .collect(),
+            offsets: vec![],
+        });
+        apply(&mut store.writer(), &p, clock.now_ms(), cfg.events.rejected_keep)?;
+    }
+    drop(objs);
+
+    let stats = Arc::new(IngestStats::default());
+    let (tx, rx) = mpsc::channel::<SourceBatch>(8);
+    let ingestor = Ingestor {
+        store: store.clone(),
+        clock: clock.clone(),
+        events: cfg.events.clone(),
+        model: cfg.model.clone(),
+        stats: stats.clone(),
+    };
+    let handle = rt.handle().clone();
+    let started = Instant::now();
+    let ingest = std::thread::spawn(move || ingestor.run(handle, rx));
+
+    // The source side, like a Kafka consumer: payloads are decoded and validated, then handed over.
+    let max_future_ms = (cfg.events.max_future_skew_secs * 1000) as i64;
+    let mut payloads: Vec<Vec<u8>> = Vec::with_capacity(CHUNK);
+    let mut gen_out = Vec::with_capacity(CHUNK);
+    let mut seq: u64 = 0;
+    while seq < events {
+        let now = clock.now_ms();
+        payloads.clear();
+        gen_out.clear();
+        while payloads.len() < CHUNK && seq + (payloads.len() as u64) < events {
+            workload.next(now, &mut gen_out);
+            for g in gen_out.drain(..) {
+                let n = seq + payloads.len() as u64;
+                if n % MALFORMED_EVERY == MALFORMED_EVERY - 1 {
+                    payloads.push(br#"{"key": "", "op": "GET"}"#.to_vec());
+                } else {
+                    payloads.push(codec::encode(&g.event));
+                }
+            }
+        }
+        let ctx = DecodeContext { now_ms: now, max_future_ms };
+        let items: Vec<Item> = payloads
+            .iter()
+            .map(|raw| match codec::decode(raw, ctx) {
+                Ok(e) => Item::Event(e),
+                Err(r) => Item::Rejected(r),
+            })
+            .collect();
+        seq += items.len() as u64;
+        let batch = SourceBatch {
+            source: "bench".into(),
+            items,
+            offsets: vec![(0, seq as i64)],
+        };
+        if tx.blocking_send(batch).is_err() {
+            break;
+        }
+    }
+    drop(tx);
+    ingest
+        .join()
+        .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?
+        .context("ingest failed")?;
+    let secs = started.elapsed().as_secs_f64();
+
+    let s = summary(&store.reader()?)?;
+    anyhow::ensure!(
+        s.events.ingested + s.events.rejected == seq,
+        "store counted {} + {} events but {seq} were sent",
+        s.events.ingested,
+        s.events.rejected
+    );
+    Ok(IngestBench {
+        events: seq,
+        objects,
+        secs,
+        events_per_sec: seq as f64 / secs.max(f64::MIN_POSITIVE),
+        batches: stats.batches.load(std::sync::atomic::Ordering::Relaxed),
+        rejected: s.events.rejected,
+        peak_rss_mib: super::peak_rss_mib(),
+    })
+}
+

@@ -1,0 +1,11 @@
+//! `dim bench …`: measurements of the real code paths on this machine.
+
+pub mod ingest;
+
+/// Peak resident set size of this process so far, MiB (Linux `VmHWM`).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

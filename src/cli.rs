@@ -1,0 +1,76 @@
+//! Command-line interface (clap): modes, global options and subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dim",
+    version,
+    about = "Data-in-Motion: intelligent data tiering across object stores, live in your terminal",
+    long_about = "Data-in-Motion: ingests object-access events, predicts which objects will be hot, \
+places each on the cheapest tier that meets its latency SLA and moves it there safely.\n\n\
+With no subcommand, `dim` opens the dashboard on the embedded workload; `dim --daemon` runs the same engine headless."
+)]
+pub struct Cli {
+    /// Run headless: log to stdout, stop cleanly on SIGINT/SIGTERM.
+    #[arg(long)]
+    pub daemon: bool,
+
+    /// Configuration file layered over the embedded default (see config/default.toml).
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory holding the store and the local tiers.
+    #[arg(long, global = true, value_name = "DIR", default_value = "./dim-data")]
+    pub data_dir: PathBuf,
+
+    /// Stop after this many seconds (for scripts and tests).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub duration: Option<u64>,
+
+    /// Log format of the daemon.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Summarise the store in --data-dir (objects, bytes per tier, events, tasks).
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure dim on this machine.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// Events per second from JSON payloads into the SQLite store, through the real ingest path.
+    Ingest {
+        /// Events to ingest.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Distinct objects the events touch.
+        #[arg(long, default_value_t = 100_000)]
+        objects: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,232 @@
+//! Layering the user file over the embedded default, and turning every problem into file:line: message.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue};
+
+use super::{Config, DEFAULT_TOML, validate};
+
+/// A configuration problem, located in the user's file where possible.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// Dotted path of the offending field, e.g. `tiers[1].capacity_gb`.
+    pub key: Option<String>,
+    pub message: String,
+    /// What to do about it.
+    pub help: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        write!(f, ": ")?;
+        if let Some(key) = &self.key {
+            write!(f, "`{key}`: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if !self.help.is_empty() {
+            write!(f, "\n  help: {}", self.help)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads `path` (if given) and layers it over the embedded default.
+pub fn load(path: Option<&Path>) -> Result<Config, Box<ConfigError>> {
+    match path {
+        None => load_str(None, ""),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Box::new(ConfigError {
+                file: p.display().to_string(),
+                line: None,
+                column: None,
+                key: None,
+                message: format!("cannot read the config file: {e}"),
+                help: "check the path given to --config".into(),
+                })
+            })?;
+            load_str(Some(p), &text)
+        }
+    }
+}
+
+/// Layers `text` (the contents of `path`) over the embedded default and validates the result.
+pub fn load_str(path: Option<&Path>, text: &str) -> Result<Config, Box<ConfigError>> {
+    let file = path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "<embedded default>".into());
+    let source = Source { file, text };
+    load_layered(&source)
+}
+
+fn load_layered(source: &Source) -> Result<Config, Box<ConfigError>> {
+    let text = source.text;
+
+    let mut merged: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| ConfigError {
+        file: "<embedded default>".into(),
+        line: None,
+        column: None,
+        key: None,
+        message: format!("embedded default is not valid TOML: {e}"),
+        help: "this is a bug in dim; please report it".into(),
+    })?;
+    let user: toml::Table = toml::from_str(text).map_err(|e| source.syntax_error(&e))?;
+    merge(&mut merged, user);
+
+    let config: Config = deserialize_at_path(toml::Value::Table(merged))
+        .map_err(|(key, msg)| source.error_at(&key, msg, help_for_serde(&key)))?;
+    validate::validate(&config).map_err(|v| source.error_at(&v.key, v.message, v.help))?;
+    Ok(config)
+}
+
+/// Deep merge: tables merge key by key, everything else (arrays included) is replaced.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn deserialize_at_path<T: DeserializeOwned>(value: toml::Value) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        let msg = e.into_inner().message().trim().to_string();
+        (key, msg)
+    })
+}
+
+fn help_for_serde(key: &str) -> String {
+    if key.is_empty() || key == "." {
+        "compare with the reference in config/default.toml".into()
+    } else {
+        format!(
+            "fix or remove `{key}`; every field and its meaning is listed in config/default.toml"
+        )
+    }
+}
+
+struct Source<'a> {
+    file: String,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn syntax_error(&self, e: &toml::de::Error) -> ConfigError {
+        let (line, column) = e
+            .span()
+            .map(|s| line_col(self.text, s.start))
+            .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+        ConfigError {
+            file: self.file.clone(),
+            line,
+            column,
+            key: None,
+            message: e.message().trim().to_string(),
+            help: "fix the TOML syntax at that position".into(),
+        }
+    }
+
+    /// Builds an error for dotted `key`, pointing at the closest part of it present in the user file.
+    fn error_at(&self, key: &str, message: String, help: String) -> ConfigError {
+        let pos = locate(self.text, key).map(|off| line_col(self.text, off));
+        ConfigError {
+            file: self.file.clone(),
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+            key: (!key.is_empty() && key != ".").then(|| key.to_string()),
+            message,
+            help,
+        }
+    }
+}
+
+/// 1-based line and column of byte offset `off`.
+fn line_col(text: &str, off: usize) -> (usize, usize) {
+    let before = &text[..off.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Byte offset of the deepest existing prefix of `path` (`a.b[2].c`) in `text`.
+fn locate(text: &str, path: &str) -> Option<usize> {
+    let doc = DeTable::parse(text).ok()?;
+    let mut best = None;
+    let mut table: Option<&DeTable> = Some(doc.get_ref());
+    let mut value: Option<&DeValue> = None;
+    for seg in split_path(path) {
+        let next = match (seg, table, value) {
+            (Seg::Key(k), Some(t), _) => t.iter().find(|(key, _)| key.get_ref() == k).map(|(key, v)| {
+                best = Some(key.span().start);
+                v
+            }),
+            (Seg::Index(i), _, Some(DeValue::Array(a))) => a.get(i).inspect(|v| {
+                best = Some(v.span().start);
+            }),
+            _ => None,
+        };
+        let Some(v) = next else { break };
+        value = Some(v.get_ref());
+        table = match v.get_ref() {
+            DeValue::Table(t) => Some(t),
+            _ => None,
+        };
+    }
+    best
+}
+
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn split_path(path: &str) -> Vec<Seg<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let mut rest = part;
+        if let Some(b) = rest.find('[') {
+            out.push(Seg::Key(&rest[..b]));
+            rest = &rest[b..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let Some(end) = stripped.find(']') else { break };
+                if let Ok(i) = stripped[..end].parse() {
+                    out.push(Seg::Index(i));
+                }
+                rest = &stripped[end + 1..];
+            }
+        } else {
+            out.push(Seg::Key(rest));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_nested_paths() {
+        let text = "[sla]\nhot_latency_ms = 5\n\n[[tiers]]\nname = \"a\"\n\n[[tiers]]\nname = \"b\"\ncapacity_gb = 0\n";
+        assert_eq!(locate(text, "sla.hot_latency_ms").map(|o| line_col(text, o).0), Some(2));
+        assert_eq!(locate(text, "tiers[1].capacity_gb").map(|o| line_col(text, o).0), Some(9));
+        // Missing leaf: falls back to the deepest existing parent, the second [[tiers]] header.
+        assert_eq!(locate(text, "tiers[1].latency_ms").map(|o| line_col(text, o).0), Some(7));
+    }
+}

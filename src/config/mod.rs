@@ -1,0 +1,232 @@
+//! Typed configuration: an embedded default (`config/default.toml`) with a user file layered over it.
+
+mod load;
+mod validate;
+
+pub use load::{ConfigError, load, load_str};
+
+use serde::{Deserialize, Serialize};
+
+/// The embedded default configuration, also the reference for every field.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub events: EventsConfig,
+    pub tiers: Vec<TierConfig>,
+    pub sla: SlaConfig,
+    pub optimizer: OptimizerConfig,
+    pub model: ModelConfig,
+    pub migrator: MigratorConfig,
+    pub chaos: ChaosConfig,
+    pub clock: ClockConfig,
+    pub ui: UiConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub file: String,
+    pub cache_mib: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Embedded,
+    Kafka,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartPolicy {
+    Earliest,
+    Latest,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    pub source: SourceKind,
+    pub brokers: Vec<String>,
+    pub topic: String,
+    pub partitions: u32,
+    pub replication: u16,
+    pub start: StartPolicy,
+    pub max_future_skew_secs: u64,
+    pub batch_max_events: usize,
+    pub batch_max_ms: u64,
+    pub rejected_keep: u32,
+    pub embedded: EmbeddedConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedConfig {
+    pub rate: f64,
+    pub skew: f64,
+    pub seed: u64,
+    pub seed_objects: usize,
+    pub seed_total_bytes: u64,
+    pub max_objects: usize,
+    pub landing_tier: String,
+    pub put_fraction: f64,
+    pub new_object_fraction: f64,
+    pub head_fraction: f64,
+    pub recent_share: f64,
+    pub recent_tau_secs: f64,
+    pub office_share: f64,
+    pub diurnal_amplitude: f64,
+    pub flash_every_secs: f64,
+    pub flash_duration_secs: f64,
+    pub flash_share: f64,
+    pub size_median_bytes: u64,
+    pub size_sigma: f64,
+    pub size_max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    pub name: String,
+    #[serde(default)]
+    pub provider: String,
+    pub backend: Backend,
+    /// Local backend: directory, relative to --data-dir (default `tiers/NAME`).
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub bucket: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Names of the environment variables holding the S3 credentials.
+    #[serde(default)]
+    pub access_key_env: Option<String>,
+    #[serde(default)]
+    pub secret_key_env: Option<String>,
+    pub storage_gb_month: f64,
+    #[serde(default)]
+    pub get_per_1k: f64,
+    #[serde(default)]
+    pub put_per_1k: f64,
+    #[serde(default)]
+    pub retrieval_gb: f64,
+    #[serde(default)]
+    pub egress_gb: f64,
+    pub latency_ms: f64,
+    pub capacity_gb: f64,
+}
+
+impl TierConfig {
+    pub fn capacity_bytes(&self) -> u64 {
+        (self.capacity_gb * 1e9) as u64
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    pub hot_latency_ms: f64,
+    pub hot_threshold: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    pub interval_secs: u64,
+    pub migration_budget_bytes: u64,
+    pub migration_budget_count: u64,
+    pub min_residency_secs: u64,
+    pub horizon_days: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub retrain_every_secs: u64,
+    pub horizon_secs: u64,
+    pub hot_k: u32,
+    pub sample_every_secs: u64,
+    pub sample_cold: u32,
+    pub history_retention_secs: u64,
+    pub history_max_rows: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigratorConfig {
+    pub workers: usize,
+    pub per_tier_concurrency: usize,
+    pub growing_window_secs: u64,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_cap_ms: u64,
+    pub multipart_threshold_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    SlowDown,
+    Throttled,
+    Internal,
+    Timeout,
+    Reset,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChaosConfig {
+    pub latency_steps_ms: Vec<u64>,
+    pub error_rate_steps: Vec<f64>,
+    pub error_kind: ErrorKind,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    pub speed: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    pub theme: String,
+    pub frame_gap_ms: u64,
+    pub top_k: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub listen: String,
+}
+
+impl Config {
+    /// The embedded default, which is valid by construction (a test checks it).
+    pub fn embedded_default() -> Result<Config, Box<ConfigError>> {
+        load_str(None, "")
+    }
+
+    pub fn tier(&self, name: &str) -> Option<&TierConfig> {
+        self.tiers.iter().find(|t| t.name == name)
+    }
+
+    /// The tier new objects land on: `events.embedded.landing_tier`, or the first tier.
+    pub fn landing_tier(&self) -> &TierConfig {
+        self.tier(&self.events.embedded.landing_tier)
+            .unwrap_or(&self.tiers[0])
+    }
+}

@@ -1,0 +1,174 @@
+//! Checks on values the types alone cannot express (ranges, cross-field rules).
+
+use std::collections::HashSet;
+
+use super::{Backend, Config};
+
+pub(super) struct Invalid {
+    pub key: String,
+    pub message: String,
+    pub help: String,
+}
+
+fn bad(key: impl Into<String>, message: impl Into<String>, help: impl Into<String>) -> Invalid {
+    Invalid {
+        key: key.into(),
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+fn fraction(key: &str, v: f64) -> Result<(), Invalid> {
+    if !(0.0..=1.0).contains(&v) {
+        return Err(bad(key, format!("must be between 0 and 1, got {v}"), "use a share such as 0.25"));
+    }
+    Ok(())
+}
+
+fn positive(key: &str, v: f64, help: &str) -> Result<(), Invalid> {
+    if !(v.is_finite() && v > 0.0) {
+        return Err(bad(key, format!("must be greater than 0, got {v}"), help));
+    }
+    Ok(())
+}
+
+pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
+    if c.tiers.is_empty() {
+        return Err(bad("tiers", "no tiers are configured", "add at least one [[tiers]] table"));
+    }
+    let mut seen = HashSet::new();
+    for (i, t) in c.tiers.iter().enumerate() {
+        let at = |f: &str| format!("tiers[{i}].{f}");
+        let name_ok = !t.name.is_empty()
+            && t.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+        if !name_ok {
+            return Err(bad(
+                at("name"),
+                format!("tier name {:?} is not usable", t.name),
+                "use letters, digits, '-' and '_' only, e.g. \"aws-hot\"",
+            ));
+        }
+        if !seen.insert(t.name.as_str()) {
+            return Err(bad(
+                at("name"),
+                format!("tier name {:?} is used twice", t.name),
+                "give every tier a unique name",
+            ));
+        }
+        for (field, v) in [
+            ("storage_gb_month", t.storage_gb_month),
+            ("get_per_1k", t.get_per_1k),
+            ("put_per_1k", t.put_per_1k),
+            ("retrieval_gb", t.retrieval_gb),
+            ("egress_gb", t.egress_gb),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(
+                    at(field),
+                    format!("price must be 0 or more, got {v}"),
+                    "prices are in dollars: $/GB-month for storage, $/1k requests, $/GB for retrieval and egress",
+                ));
+            }
+        }
+        positive(&at("capacity_gb"), t.capacity_gb, "give the tier's capacity in GB, e.g. 100")?;
+        positive(&at("latency_ms"), t.latency_ms, "give the tier's nominal first-byte latency in ms")?;
+        if t.backend == Backend::S3 && t.bucket.as_deref().unwrap_or("").is_empty() {
+            return Err(bad(at("bucket"), "an s3 tier needs a bucket", "add bucket = \"NAME\" to this tier"));
+        }
+    }
+    let fastest = c
+        .tiers
+        .iter()
+        .min_by(|a, b| a.latency_ms.total_cmp(&b.latency_ms))
+        .map(|t| (t.name.clone(), t.latency_ms));
+    if let Some((name, lat)) = fastest
+        && c.sla.hot_latency_ms < lat
+    {
+        return Err(bad(
+            "sla.hot_latency_ms",
+            format!(
+                "SLA of {} ms is below every tier's latency (fastest: {name} at {lat} ms), so no hot object could be placed",
+                c.sla.hot_latency_ms
+            ),
+            format!("raise sla.hot_latency_ms to at least {lat}, or add a faster tier"),
+        ));
+    }
+    fraction("sla.hot_threshold", c.sla.hot_threshold)?;
+
+    let e = &c.events.embedded;
+    let ek = |f: &str| format!("events.embedded.{f}");
+    if !e.landing_tier.is_empty() && c.tier(&e.landing_tier).is_none() {
+        let names: Vec<_> = c.tiers.iter().map(|t| t.name.as_str()).collect();
+        return Err(bad(
+            ek("landing_tier"),
+            format!("no tier is named {:?}", e.landing_tier),
+            format!("use one of: {}", names.join(", ")),
+        ));
+    }
+    if !(e.rate.is_finite() && e.rate >= 0.0) {
+        return Err(bad(ek("rate"), format!("must be 0 or more events/s, got {}", e.rate), "e.g. rate = 1000"));
+    }
+    positive(&ek("skew"), e.skew, "a Zipf exponent such as 1.1")?;
+    for (f, v) in [
+        ("put_fraction", e.put_fraction),
+        ("new_object_fraction", e.new_object_fraction),
+        ("head_fraction", e.head_fraction),
+        ("recent_share", e.recent_share),
+        ("office_share", e.office_share),
+        ("diurnal_amplitude", e.diurnal_amplitude),
+        ("flash_share", e.flash_share),
+    ] {
+        fraction(&ek(f), v)?;
+    }
+    if e.put_fraction + e.head_fraction > 1.0 {
+        return Err(bad(ek("head_fraction"), "put_fraction + head_fraction exceed 1", "lower one of them"));
+    }
+    positive(&ek("recent_tau_secs"), e.recent_tau_secs, "engine seconds, e.g. 43200")?;
+    positive(&ek("flash_every_secs"), e.flash_every_secs, "engine seconds, e.g. 21600")?;
+    positive(&ek("size_sigma"), e.size_sigma, "e.g. 1.5")?;
+    if e.size_median_bytes == 0 || e.size_max_bytes < e.size_median_bytes {
+        return Err(bad(
+            ek("size_max_bytes"),
+            "size_median_bytes must be > 0 and size_max_bytes at least the median",
+            "e.g. size_median_bytes = 32768, size_max_bytes = 33554432",
+        ));
+    }
+    if e.max_objects < e.seed_objects.max(1) {
+        return Err(bad(
+            ek("max_objects"),
+            format!("max_objects ({}) is below seed_objects ({})", e.max_objects, e.seed_objects),
+            "raise max_objects or lower seed_objects",
+        ));
+    }
+    if c.events.batch_max_events == 0 {
+        return Err(bad("events.batch_max_events", "must be at least 1", "e.g. 10000"));
+    }
+    if c.events.partitions == 0 {
+        return Err(bad("events.partitions", "must be at least 1", "e.g. 3"));
+    }
+    positive("clock.speed", c.clock.speed, "1 = real time, 3600 = one engine hour per second")?;
+    if c.migrator.workers == 0 {
+        return Err(bad("migrator.workers", "must be at least 1", "e.g. 4"));
+    }
+    if c.migrator.max_attempts == 0 {
+        return Err(bad("migrator.max_attempts", "must be at least 1", "e.g. 6"));
+    }
+    if c.migrator.backoff_cap_ms < c.migrator.backoff_base_ms {
+        return Err(bad("migrator.backoff_cap_ms", "the cap is below the base delay", "make backoff_cap_ms >= backoff_base_ms"));
+    }
+    for (i, r) in c.chaos.error_rate_steps.iter().enumerate() {
+        if !(0.0..=100.0).contains(r) {
+            return Err(bad(format!("chaos.error_rate_steps[{i}]"), format!("{r} is not a percentage"), "use values from 0 to 100"));
+        }
+    }
+    if c.model.hot_k == 0 {
+        return Err(bad("model.hot_k", "must be at least 1", "e.g. 3 accesses"));
+    }
+    if c.model.sample_every_secs == 0 || c.model.horizon_secs == 0 {
+        return Err(bad("model.sample_every_secs", "sampling period and horizon must be > 0", "e.g. 3600 and 21600"));
+    }
+    if c.ui.top_k == 0 {
+        return Err(bad("ui.top_k", "must be at least 1", "e.g. 200"));
+    }
+    Ok(())
+}

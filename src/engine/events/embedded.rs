@@ -1,0 +1,267 @@
+//! The embedded event source: seeds the landing tier with real files, then runs the workload generator live.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::{Connection, OptionalExtension};
+use tokio::sync::mpsc;
+
+use super::generator::{Effect, GenObject, Generated, Workload};
+use crate::config::{Backend, Config};
+use crate::engine::clock::{Clock, Millis, wall_now_ms};
+use crate::engine::ingest::{Item, ObjectRecord, SourceBatch};
+use crate::engine::snapshot::{SourceView, WorkloadView};
+use crate::engine::store::{Store, StoreError, stored_offset};
+use crate::engine::tiers::local::LocalTier;
+
+pub const SOURCE: &str = "embedded";
+const TICK: Duration = Duration::from_millis(20);
+/// Never produce more than this much backlog at once, whatever the stall was.
+const MAX_CATCH_UP: f64 = 0.5;
+
+/// Controls and state shared with the engine (Commands in, status out).
+#[derive(Debug, Default)]
+pub struct EmbeddedShared {
+    pub rate: Mutex<Option<f64>>,
+    pub skew: Mutex<Option<f64>>,
+    pub flash: AtomicBool,
+    pub view: Mutex<WorkloadView>,
+    pub state: Mutex<SourceView>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl EmbeddedShared {
+    fn set_state(&self, state: &str, detail: String) {
+        *lock(&self.state) = SourceView {
+            kind: SOURCE.into(),
+            state: state.into(),
+            detail,
+        };
+    }
+}
+
+/// Deterministic content for an object: the same key and size always give the same bytes.
+pub fn object_bytes(key: &str, size: u64) -> Vec<u8> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    size.hash(&mut h);
+    let mut rng = StdRng::seed_from_u64(h.finish());
+    let mut buf = vec![0u8; size as usize];
+    rng.fill_bytes(&mut buf);
+    buf
+}
+
+pub struct EmbeddedSource {
+    pub cfg: Config,
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub tx: mpsc::Sender<SourceBatch>,
+    pub shared: Arc<EmbeddedShared>,
+    pub stop: Arc<AtomicBool>,
+    pub tiers: HashMap<String, LocalTier>,
+}
+
+/// The local tiers of a config, rooted under the data directory.
+pub fn local_tiers(cfg: &Config, data_dir: &Path) -> Result<HashMap<String, LocalTier>, crate::engine::tiers::TierError> {
+    let mut out = HashMap::new();
+    for t in cfg.tiers.iter().filter(|t| t.backend == Backend::Local) {
+        let rel = t.path.clone().unwrap_or_else(|| format!("tiers/{}", t.name));
+        let root = if Path::new(&rel).is_absolute() { rel.into() } else { data_dir.join(rel) };
+        out.insert(t.name.clone(), LocalTier::new(root)?);
+    }
+    Ok(out)
+}
+
+impl EmbeddedSource {
+    pub fn run(self) -> Result<(), StoreError> {
+        let reader = self.store.reader()?;
+        let mut workload = Workload::new(&self.cfg.events.embedded);
+        let existing = load_objects(&reader)?;
+        let landing = self.cfg.landing_tier().name.clone();
+        if existing.is_empty() && self.cfg.events.embedded.seed_objects > 0 {
+            if !self.seed(&mut workload, &landing)? {
+                return Ok(());
+            }
+        } else {
+            tracing::info!(target: "dim::embedded", objects = existing.len(), "resuming with existing objects");
+            workload.adopt(existing);
+        }
+        let mut seq = stored_offset(&reader, SOURCE, 0)?.unwrap_or(0);
+        self.shared.set_state("running", format!("{} objects", workload.len()));
+
+        let mut last = Instant::now();
+        let mut carry = 0.0f64;
+        let mut out: Vec<Generated> = Vec::new();
+        while !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(TICK);
+            self.apply_controls(&mut workload);
+            let now = self.clock.now_ms();
+            let dt = last.elapsed().as_secs_f64().min(MAX_CATCH_UP);
+            last = Instant::now();
+            carry += workload.rate_at(now) * dt;
+            let n = carry.floor() as usize;
+            carry -= n as f64;
+            out.clear();
+            for _ in 0..n {
+                workload.next(now, &mut out);
+            }
+            *lock(&self.shared.view) = WorkloadView {
+                rate: workload.params().rate,
+                skew: workload.params().skew,
+                flash_key: workload.flash_key().map(str::to_string),
+            };
+            if out.is_empty() {
+                continue;
+            }
+            let mut items = Vec::with_capacity(out.len() + 4);
+            for g in out.drain(..) {
+                if let Some(effect) = &g.effect
+                    && let Some(rec) = self.carry_out(effect, &reader, &landing, now)
+                {
+                    items.push(Item::Register(rec));
+                }
+                items.push(Item::Event(g.event));
+            }
+            seq += items.iter().filter(|i| matches!(i, Item::Event(_))).count() as i64;
+            let batch = SourceBatch {
+                source: SOURCE.into(),
+                items,
+                offsets: vec![(0, seq)],
+            };
+            if self.tx.blocking_send(batch).is_err() {
+                break;
+            }
+        }
+        self.shared.set_state("stopped", String::new());
+        Ok(())
+    }
+
+    fn apply_controls(&self, w: &mut Workload) {
+        if let Some(rate) = lock(&self.shared.rate).take() {
+            w.set_rate(rate);
+            tracing::info!(target: "dim::workload", rate, "event rate changed");
+        }
+        if let Some(skew) = lock(&self.shared.skew).take() {
+            w.set_skew(skew);
+            tracing::info!(target: "dim::workload", skew, "popularity skew changed");
+        }
+        if self.shared.flash.swap(false, Ordering::Relaxed)
+            && let Some(key) = w.flash_crowd(self.clock.now_ms())
+        {
+            tracing::info!(target: "dim::workload", key = %key, "flash crowd starts (command)");
+        }
+    }
+
+    /// Creates the initial objects as real files on the landing tier and registers them.
+    /// Returns false if asked to stop meanwhile.
+    fn seed(&self, w: &mut Workload, landing: &str) -> Result<bool, StoreError> {
+        let Some(tier) = self.tiers.get(landing) else {
+            tracing::warn!(target: "dim::embedded", tier = landing, "landing tier is not local: not seeding (use `dim seed` for S3 tiers)");
+            return Ok(true);
+        };
+        let e = &self.cfg.events.embedded;
+        let now = self.clock.now_ms();
+        let objs = w.seed_objects(e.seed_objects, e.seed_total_bytes, now);
+        let total: u64 = objs.iter().map(|o| o.size).sum();
+        tracing::info!(target: "dim::embedded", objects = objs.len(), mib = total / (1 << 20), tier = landing, "seeding the landing tier");
+        self.shared.set_state("seeding", format!("0/{}", objs.len()));
+        let started = Instant::now();
+        for (i, chunk) in objs.chunks(100).enumerate() {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            let mut items = Vec::with_capacity(chunk.len());
+            for o in chunk {
+                if let Err(err) = tier.put(&o.key, &object_bytes(&o.key, o.size)) {
+                    tracing::error!(target: "dim::embedded", key = %o.key, error = %err, "seeding write failed");
+                    continue;
+                }
+                items.push(Item::Register(ObjectRecord {
+                    key: o.key.clone(),
+                    tier: landing.to_string(),
+                    size: o.size,
+                    etag: None,
+                    last_modified: wall_now_ms(),
+                    created: o.created_ms,
+                }));
+            }
+            self.shared.set_state("seeding", format!("{}/{}", (i + 1) * 100, objs.len()));
+            let batch = SourceBatch {
+                source: SOURCE.into(),
+                items,
+                offsets: vec![],
+            };
+            if self.tx.blocking_send(batch).is_err() {
+                return Ok(false);
+            }
+        }
+        tracing::info!(target: "dim::embedded", secs = started.elapsed().as_secs_f64(), "seeding done");
+        Ok(true)
+    }
+
+    /// Carries out a generated write or delete on the tier that holds the object.
+    fn carry_out(&self, effect: &Effect, reader: &Connection, landing: &str, now: Millis) -> Option<ObjectRecord> {
+        let result = match effect {
+            Effect::Create { key, size } => self.tiers.get(landing).map(|t| {
+                t.put(key, &object_bytes(key, *size)).map(|()| {
+                    Some(ObjectRecord {
+                        key: key.clone(),
+                        tier: landing.to_string(),
+                        size: *size,
+                        etag: None,
+                        last_modified: wall_now_ms(),
+                        created: now,
+                    })
+                })
+            }),
+            Effect::Overwrite { key, size } => {
+                let tier = tier_of(reader, key).unwrap_or_else(|| landing.to_string());
+                self.tiers
+                    .get(&tier)
+                    .map(|t| t.put(key, &object_bytes(key, *size)).map(|()| None))
+            }
+            Effect::Delete { key } => {
+                let tier = tier_of(reader, key).unwrap_or_else(|| landing.to_string());
+                self.tiers.get(&tier).map(|t| t.delete(key).map(|()| None))
+            }
+        };
+        match result {
+            Some(Ok(rec)) => rec,
+            Some(Err(err)) => {
+                tracing::warn!(target: "dim::embedded", error = %err, "workload write failed");
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+fn tier_of(reader: &Connection, key: &str) -> Option<String> {
+    reader
+        .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| r.get::<_, Option<String>>(0))
+        .optional()
+        .ok()
+        .flatten()
+        .flatten()
+}
+
+fn load_objects(reader: &Connection) -> Result<Vec<GenObject>, StoreError> {
+    let mut stmt = reader.prepare("SELECT key, size, created FROM objects WHERE tier IS NOT NULL")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(GenObject {
+            key: r.get(0)?,
+            size: r.get::<_, i64>(1)?.max(0) as u64,
+            created_ms: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

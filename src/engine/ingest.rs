@@ -1,0 +1,345 @@
+//! Batched ingest: events, rejections, registrations and source offsets applied in one transaction per batch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, params};
+use tokio::sync::mpsc;
+
+use super::clock::{Clock, Millis};
+use super::events::codec::{RejectReason, Rejected};
+use super::events::{AccessEvent, Op};
+use super::history;
+use super::store::{DECAY_TAUS_SECS, StoreError, log_add, score_of, set_setting};
+use super::store::Store;
+use crate::config::{EventsConfig, ModelConfig};
+
+/// An object found on a tier (seeded, created by a PUT, or listed by inventory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectRecord {
+    pub key: String,
+    pub tier: String,
+    pub size: u64,
+    pub etag: Option<String>,
+    pub last_modified: Millis,
+    pub created: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Event(AccessEvent),
+    Rejected(Rejected),
+    Register(ObjectRecord),
+}
+
+/// What a source hands to ingest: items plus the next offset per partition once they are applied.
+#[derive(Debug, Clone, Default)]
+pub struct SourceBatch {
+    pub source: String,
+    pub items: Vec<Item>,
+    pub offsets: Vec<(i32, i64)>,
+}
+
+/// Live ingest figures shared with the snapshot builder without touching SQLite.
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    pub batches: AtomicU64,
+    pub events: AtomicU64,
+    pub rejected: AtomicU64,
+    /// Duration of the last commit, microseconds.
+    pub last_commit_us: AtomicU64,
+}
+
+/// Per-key effect of the events of one batch, folded in event order.
+#[derive(Debug, Default)]
+struct Agg {
+    /// A DELETE happened; the row goes before anything that follows is applied.
+    deleted: bool,
+    /// Events after the last DELETE (or all of them).
+    live: bool,
+    first_ts: Millis,
+    last_ts: Millis,
+    reads: i64,
+    writes: i64,
+    size: Option<u64>,
+    last_put: Option<Millis>,
+    h: [Option<f64>; 3],
+    hour_sin: f64,
+    hour_cos: f64,
+}
+
+impl Agg {
+    fn add(&mut self, e: &AccessEvent) {
+        if e.op == Op::Delete {
+            *self = Agg {
+                deleted: true,
+                ..Agg::default()
+            };
+            return;
+        }
+        if !self.live {
+            self.first_ts = e.ts;
+            self.last_ts = e.ts;
+            self.live = true;
+        }
+        self.first_ts = self.first_ts.min(e.ts);
+        self.last_ts = self.last_ts.max(e.ts);
+        match e.op {
+            Op::Put => {
+                self.writes += 1;
+                self.last_put = Some(self.last_put.map_or(e.ts, |t| t.max(e.ts)));
+                if e.size.is_some() {
+                    self.size = e.size;
+                }
+            }
+            _ => self.reads += 1,
+        }
+        for (h, tau) in self.h.iter_mut().zip(DECAY_TAUS_SECS) {
+            *h = log_add(*h, Some(score_of(e.ts, tau)));
+        }
+        let hour = (e.ts.rem_euclid(86_400_000)) as f64 / 3_600_000.0;
+        let angle = std::f64::consts::TAU * hour / 24.0;
+        self.hour_sin += angle.sin();
+        self.hour_cos += angle.cos();
+    }
+}
+
+/// Items accumulated for one transaction.
+#[derive(Debug, Default)]
+pub struct Pending {
+    events: Vec<AccessEvent>,
+    rejected: Vec<(String, Rejected)>,
+    registers: Vec<ObjectRecord>,
+    offsets: BTreeMap<(String, i32), i64>,
+}
+
+impl Pending {
+    pub fn add(&mut self, b: SourceBatch) {
+        for item in b.items {
+            match item {
+                Item::Event(e) => self.events.push(e),
+                Item::Rejected(r) => self.rejected.push((b.source.clone(), r)),
+                Item::Register(o) => self.registers.push(o),
+            }
+        }
+        for (p, off) in b.offsets {
+            let slot = self.offsets.entry((b.source.clone(), p)).or_insert(off);
+            *slot = (*slot).max(off);
+        }
+    }
+
+    pub fn events(&self) -> usize {
+        self.events.len() + self.rejected.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.rejected.is_empty() && self.registers.is_empty() && self.offsets.is_empty()
+    }
+}
+
+/// What one applied batch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub events: u64,
+    pub rejected: u64,
+    pub registered: u64,
+    pub objects_touched: u64,
+}
+
+/// Applies `p` in one transaction: registrations, then per-key event effects, then rejections,
+/// counters and offsets. Either all of it lands or none of it does.
+pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: u32) -> Result<Applied, StoreError> {
+    let mut aggs: HashMap<&str, Agg> = HashMap::with_capacity(p.events.len() / 2 + 1);
+    for e in &p.events {
+        aggs.entry(e.key.as_str()).or_default().add(e);
+    }
+    let tx = conn.transaction()?;
+    {
+        let mut reg = tx.prepare_cached(
+            "INSERT INTO objects(key, tier, size, etag, last_modified, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(key) DO UPDATE SET tier = excluded.tier, size = excluded.size,
+                 etag = excluded.etag, last_modified = excluded.last_modified",
+        )?;
+        for o in &p.registers {
+            reg.execute(params![o.key, o.tier, o.size as i64, o.etag, o.last_modified, o.created])?;
+        }
+        let mut del = tx.prepare_cached("DELETE FROM objects WHERE key = ?1")?;
+        let mut up = tx.prepare_cached(
+            "INSERT INTO objects(key, size, last_modified, created, first_seen, last_access, reads, writes,
+                                 h1, h24, h168, hour_sin, hour_cos, stats_updated)
+             VALUES (?1, coalesce(?2, 0), ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT(key) DO UPDATE SET
+                 size = coalesce(?2, size),
+                 last_modified = coalesce(max(last_modified, ?3), last_modified, ?3),
+                 first_seen = coalesce(min(first_seen, ?4), first_seen, ?4),
+                 last_access = coalesce(max(last_access, ?5), last_access, ?5),
+                 reads = reads + ?6,
+                 writes = writes + ?7,
+                 h1 = lse(h1, ?8),
+                 h24 = lse(h24, ?9),
+                 h168 = lse(h168, ?10),
+                 hour_sin = hour_sin + ?11,
+                 hour_cos = hour_cos + ?12,
+                 stats_updated = ?13",
+        )?;
+        for (key, a) in &aggs {
+            if a.deleted {
+                del.execute([key])?;
+            }
+            if a.live {
+                up.execute(params![
+                    key,
+                    a.size.map(|s| s as i64),
+                    a.last_put,
+                    a.first_ts,
+                    a.last_ts,
+                    a.reads,
+                    a.writes,
+                    a.h[0],
+                    a.h[1],
+                    a.h[2],
+                    a.hour_sin,
+                    a.hour_cos,
+                    now_ms,
+                ])?;
+            }
+        }
+        let mut counter = tx.prepare_cached(
+            "INSERT INTO counters(name, value) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+        )?;
+        if !p.events.is_empty() {
+            counter.execute(params!["events.ingested", p.events.len() as i64])?;
+        }
+        if !p.rejected.is_empty() {
+            counter.execute(params!["events.rejected", p.rejected.len() as i64])?;
+            let mut by_reason: BTreeMap<RejectReason, i64> = BTreeMap::new();
+            for (_, r) in &p.rejected {
+                *by_reason.entry(r.reason).or_default() += 1;
+            }
+            for (reason, n) in by_reason {
+                counter.execute(params![format!("events.rejected.{}", reason.label()), n])?;
+            }
+            let mut rej = tx.prepare_cached(
+                "INSERT INTO rejected_events(ts, source, reason, detail, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            // Only the newest `rejected_keep` can survive the trim below; skip inserting the rest.
+            let skip = p.rejected.len().saturating_sub(rejected_keep as usize);
+            for (source, r) in p.rejected.iter().skip(skip) {
+                rej.execute(params![now_ms, source, r.reason.label(), r.detail, r.raw])?;
+            }
+            tx.execute(
+                "DELETE FROM rejected_events WHERE id <= (SELECT max(id) FROM rejected_events) - ?1",
+                [i64::from(rejected_keep)],
+            )?;
+        }
+        let mut off = tx.prepare_cached(
+            "INSERT INTO offsets(source, partition, next_offset) VALUES (?1, ?2, ?3)
+             ON CONFLICT(source, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
+        )?;
+        for ((source, partition), next) in &p.offsets {
+            off.execute(params![source, partition, next])?;
+        }
+        set_setting(&tx, "engine_time_ms", &now_ms.to_string())?;
+    }
+    tx.commit()?;
+    Ok(Applied {
+        events: p.events.len() as u64,
+        rejected: p.rejected.len() as u64,
+        registered: p.registers.len() as u64,
+        objects_touched: aggs.len() as u64,
+    })
+}
+
+/// The ingest loop: gathers source batches into transactions bounded by size and age,
+/// and takes feature snapshots for training on the engine clock. Runs on its own thread;
+/// returns when every source has hung up and the last batch is committed.
+pub struct Ingestor {
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub events: EventsConfig,
+    pub model: ModelConfig,
+    pub stats: Arc<IngestStats>,
+}
+
+impl Ingestor {
+    pub fn run(self, rt: tokio::runtime::Handle, mut rx: mpsc::Receiver<SourceBatch>) -> Result<(), StoreError> {
+        let max_events = self.events.batch_max_events;
+        let max_age = Duration::from_millis(self.events.batch_max_ms);
+        let mut sampler = history::Sampler::new(&self.model, self.clock.now_ms());
+        loop {
+            // Wake up now and then even when idle, so history sampling follows the clock.
+            let first = rt.block_on(async { tokio::time::timeout(Duration::from_millis(200), rx.recv()).await });
+            let mut pending = Pending::default();
+            let mut closed = false;
+            match first {
+                Ok(Some(b)) => pending.add(b),
+                Ok(None) => closed = true,
+                Err(_) => {}
+            }
+            if !pending.is_empty() {
+                let deadline = Instant::now() + max_age;
+                while pending.events() < max_events {
+                    // Take what is already queued without waiting; wait only until the deadline.
+                    match rx.try_recv() {
+                        Ok(b) => {
+                            pending.add(b);
+                            continue;
+                        }
+                        Err(mpsc::error::TryRecvError::Disconnected) => {
+                            closed = true;
+                            break;
+                        }
+                        Err(mpsc::error::TryRecvError::Empty) => {}
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    match rt.block_on(async { tokio::time::timeout(left, rx.recv()).await }) {
+                        Ok(Some(b)) => pending.add(b),
+                        Ok(None) => {
+                            closed = true;
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                self.commit(&pending)?;
+            }
+            let now = self.clock.now_ms();
+            if sampler.due(now) {
+                let mut w = self.store.writer();
+                sampler.sample(&mut w, now)?;
+            }
+            if closed {
+                return Ok(());
+            }
+        }
+    }
+
+    fn commit(&self, pending: &Pending) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let applied = {
+            let mut w = self.store.writer();
+            apply(&mut w, pending, self.clock.now_ms(), self.events.rejected_keep)?
+        };
+        let us = started.elapsed().as_micros() as u64;
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.stats.events.fetch_add(applied.events, Ordering::Relaxed);
+        self.stats.rejected.fetch_add(applied.rejected, Ordering::Relaxed);
+        self.stats.last_commit_us.store(us, Ordering::Relaxed);
+        tracing::debug!(
+            target: "dim::ingest",
+            events = applied.events,
+            rejected = applied.rejected,
+            registered = applied.registered,
+            objects = applied.objects_touched,
+            commit_ms = us as f64 / 1000.0,
+            "batch committed"
+        );
+        Ok(())
+    }
+}

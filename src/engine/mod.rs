@@ -1,0 +1,360 @@
+//! The engine: a library with no UI dependency. `Engine::start` runs it in the background and returns a handle.
+
+pub mod clock;
+pub mod command;
+pub mod events;
+pub mod history;
+pub mod ingest;
+pub mod snapshot;
+pub mod store;
+pub mod tiers;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use clock::{Clock, ScaledClock, wall_now_ms};
+use command::Command;
+use events::embedded::{EmbeddedShared, EmbeddedSource, local_tiers};
+use ingest::{IngestStats, Ingestor, SourceBatch};
+use snapshot::{Snapshot, TierView};
+use store::summary::{hottest, summary};
+use store::{Store, StoreError};
+
+use crate::config::{Backend, Config, SourceKind};
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Tier(#[from] tiers::TierError),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("engine task failed: {0}")]
+    Task(String),
+}
+
+/// Where the engine keeps its state and how it tells time.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub data_dir: PathBuf,
+    /// Override the clock (tests, replays); default: scaled by `clock.speed`, resuming the stored engine time.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// How often a snapshot is published.
+    pub snapshot_every: Duration,
+}
+
+impl EngineOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            clock: None,
+            snapshot_every: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The running engine, as seen by the TUI, the daemon and tests.
+pub struct EngineHandle {
+    pub commands: mpsc::Sender<Command>,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub clock: Arc<dyn Clock>,
+    pub store: Arc<Store>,
+    stop: Arc<AtomicBool>,
+    source: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
+    ingest: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
+    tasks: Vec<JoinHandle<()>>,
+    builder: Arc<SnapshotBuilder>,
+}
+
+pub struct Engine;
+
+impl Engine {
+    /// Opens the store, starts the event source, ingest and the snapshot publisher.
+    /// Must be called inside a tokio runtime.
+    pub fn start(cfg: Config, opts: EngineOptions) -> Result<EngineHandle, EngineError> {
+        if cfg.events.source == SourceKind::Kafka {
+            return Err(EngineError::Unsupported(
+                "events.source = \"kafka\" is not available in this build yet; use \"embedded\"".into(),
+            ));
+        }
+        if let Some(t) = cfg.tiers.iter().find(|t| t.backend == Backend::S3) {
+            return Err(EngineError::Unsupported(format!(
+                "tier {:?} uses backend = \"s3\", which is not available in this build yet; use \"local\"",
+                t.name
+            )));
+        }
+        std::fs::create_dir_all(&opts.data_dir).map_err(|source| StoreError::DataDir {
+            path: opts.data_dir.display().to_string(),
+            source,
+        })?;
+        let store = Arc::new(Store::open(&opts.data_dir.join(&cfg.store.file), cfg.store.cache_mib)?);
+        let clock: Arc<dyn Clock> = match opts.clock.clone() {
+            Some(c) => c,
+            None => {
+                // Engine time never runs backwards across restarts, even on an accelerated clock.
+                let stored = store::get_setting(&store.writer(), "engine_time_ms")?
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                Arc::new(ScaledClock::new(wall_now_ms().max(stored), cfg.clock.speed))
+            }
+        };
+        let rt = tokio::runtime::Handle::current();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(IngestStats::default());
+        let (tx, rx) = mpsc::channel::<SourceBatch>(16);
+
+        let ingestor = Ingestor {
+            store: store.clone(),
+            clock: clock.clone(),
+            events: cfg.events.clone(),
+            model: cfg.model.clone(),
+            stats: stats.clone(),
+        };
+        let ingest_rt = rt.clone();
+        let ingest = std::thread::Builder::new()
+            .name("dim-ingest".into())
+            .spawn(move || ingestor.run(ingest_rt, rx))
+            .map_err(|e| EngineError::Task(e.to_string()))?;
+
+        let shared = Arc::new(EmbeddedShared::default());
+        let source = EmbeddedSource {
+            tiers: local_tiers(&cfg, &opts.data_dir)?,
+            cfg: cfg.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            tx,
+            shared: shared.clone(),
+            stop: stop.clone(),
+        };
+        let source = std::thread::Builder::new()
+            .name("dim-source".into())
+            .spawn(move || source.run())
+            .map_err(|e| EngineError::Task(e.to_string()))?;
+
+        let builder = Arc::new(SnapshotBuilder {
+            cfg: cfg.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            stats,
+            shared: shared.clone(),
+            reader: std::sync::Mutex::new(None),
+            rates: std::sync::Mutex::new(RateTracker::default()),
+        });
+        let first = builder.build().unwrap_or_default();
+        let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
+        let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(64);
+
+        let tasks = vec![
+            tokio::spawn(publish_snapshots(builder.clone(), snap_tx, opts.snapshot_every)),
+            tokio::spawn(dispatch_commands(cmd_rx, shared)),
+        ];
+        tracing::info!(
+            target: "dim::engine",
+            data_dir = %opts.data_dir.display(),
+            speed = clock.speed(),
+            tiers = cfg.tiers.len(),
+            "engine started"
+        );
+        Ok(EngineHandle {
+            commands: cmd_tx,
+            snapshots: snap_rx,
+            clock,
+            store,
+            stop,
+            source: Some(source),
+            ingest: Some(ingest),
+            tasks,
+            builder,
+        })
+    }
+}
+
+impl EngineHandle {
+    /// Stops the source, lets ingest commit what it holds, and returns the final snapshot.
+    pub async fn shutdown(mut self) -> Result<Snapshot, EngineError> {
+        let started = Instant::now();
+        self.stop.store(true, Ordering::Relaxed);
+        let source = self.source.take();
+        let ingest = self.ingest.take();
+        let joined = tokio::task::spawn_blocking(move || {
+            let s = source.map(|h| h.join());
+            let i = ingest.map(|h| h.join());
+            (s, i)
+        })
+        .await
+        .map_err(|e| EngineError::Task(e.to_string()))?;
+        for t in &self.tasks {
+            t.abort();
+        }
+        for r in [joined.0, joined.1].into_iter().flatten() {
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => return Err(EngineError::Task("an engine thread panicked".into())),
+            }
+        }
+        let builder = self.builder.clone();
+        let last = tokio::task::spawn_blocking(move || builder.build())
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))??;
+        tracing::info!(
+            target: "dim::engine",
+            ingested = last.store.events.ingested,
+            rejected = last.store.events.rejected,
+            objects = last.store.objects,
+            ms = started.elapsed().as_millis() as u64,
+            "engine stopped, last batch committed"
+        );
+        Ok(last)
+    }
+
+    /// True once a source or ingest thread has ended on its own (an error).
+    pub fn is_failed(&self) -> bool {
+        self.ingest.as_ref().is_some_and(|h| h.is_finished()) || self.source.as_ref().is_some_and(|h| h.is_finished())
+    }
+
+    pub fn data_dir_of(store: &Store) -> Option<&Path> {
+        store.path().parent()
+    }
+}
+
+async fn dispatch_commands(mut rx: mpsc::Receiver<Command>, shared: Arc<EmbeddedShared>) {
+    while let Some(cmd) = rx.recv().await {
+        tracing::info!(target: "dim::engine", ?cmd, "command");
+        match cmd {
+            Command::SetEventRate { per_sec } => {
+                *shared.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(per_sec);
+            }
+            Command::SetSkew { skew } => {
+                *shared.skew.lock().unwrap_or_else(|p| p.into_inner()) = Some(skew);
+            }
+            Command::FlashCrowd => shared.flash.store(true, Ordering::Relaxed),
+        }
+    }
+}
+
+async fn publish_snapshots(builder: Arc<SnapshotBuilder>, tx: watch::Sender<Arc<Snapshot>>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let b = builder.clone();
+        match tokio::task::spawn_blocking(move || b.build()).await {
+            Ok(Ok(snap)) => {
+                tx.send_if_modified(|cur| {
+                    if **cur == snap {
+                        false
+                    } else {
+                        *cur = Arc::new(snap);
+                        true
+                    }
+                });
+            }
+            Ok(Err(e)) => tracing::warn!(target: "dim::engine", error = %e, "snapshot failed"),
+            Err(_) => return,
+        }
+        if tx.is_closed() {
+            return;
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct RateTracker {
+    last: Option<(Instant, u64)>,
+    rate: f64,
+    history: std::collections::VecDeque<u64>,
+}
+
+/// Builds snapshots from a read-only connection plus in-memory engine state.
+struct SnapshotBuilder {
+    cfg: Config,
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    stats: Arc<IngestStats>,
+    shared: Arc<EmbeddedShared>,
+    reader: std::sync::Mutex<Option<rusqlite::Connection>>,
+    rates: std::sync::Mutex<RateTracker>,
+}
+
+const RATE_HISTORY: usize = 120;
+
+impl SnapshotBuilder {
+    fn build(&self) -> Result<Snapshot, EngineError> {
+        let now = self.clock.now_ms();
+        let mut guard = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.store.reader()?);
+        }
+        let Some(conn) = guard.as_ref() else {
+            return Err(EngineError::Task("no reader".into()));
+        };
+        let store = summary(conn)?;
+        let hot = hottest(conn, self.cfg.ui.top_k, now)?;
+        drop(guard);
+
+        let events_total = self.stats.events.load(Ordering::Relaxed) + self.stats.rejected.load(Ordering::Relaxed);
+        let (rate, history) = {
+            let mut r = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+            let t = Instant::now();
+            if let Some((t0, n0)) = r.last {
+                let dt = t.duration_since(t0).as_secs_f64();
+                if dt >= 0.2 {
+                    r.rate = (events_total.saturating_sub(n0)) as f64 / dt;
+                    let v = r.rate.round() as u64;
+                    r.history.push_back(v);
+                    if r.history.len() > RATE_HISTORY {
+                        r.history.pop_front();
+                    }
+                    r.last = Some((t, events_total));
+                }
+            } else {
+                r.last = Some((t, events_total));
+            }
+            (r.rate, r.history.iter().copied().collect())
+        };
+
+        let tiers: Vec<TierView> = self
+            .cfg
+            .tiers
+            .iter()
+            .map(|t| {
+                let totals = store.tiers.get(&t.name).cloned().unwrap_or_default();
+                TierView {
+                    name: t.name.clone(),
+                    provider: t.provider.clone(),
+                    backend: format!("{:?}", t.backend).to_lowercase(),
+                    objects: totals.objects,
+                    bytes: totals.bytes,
+                    capacity_bytes: t.capacity_bytes(),
+                    latency_ms: t.latency_ms,
+                    monthly_storage_cost: totals.bytes as f64 / 1e9 * t.storage_gb_month,
+                }
+            })
+            .collect();
+        let monthly = tiers.iter().map(|t| t.monthly_storage_cost).sum();
+        let source = self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let workload = self.shared.view.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(Snapshot {
+            now_ms: now,
+            clock_speed: self.clock.speed(),
+            source,
+            store,
+            events_per_sec: rate,
+            events_per_sec_history: history,
+            tiers,
+            hottest: hot,
+            workload: Some(workload),
+            monthly_storage_cost: monthly,
+            last_commit_ms: self.stats.last_commit_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            counters: Default::default(),
+        })
+    }
+}

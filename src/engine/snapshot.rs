@@ -1,0 +1,57 @@
+//! Snapshot: everything the UI and the metrics see, built off the UI task and published on a watch.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::clock::Millis;
+use super::store::summary::{HotObject, StoreSummary};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TierView {
+    pub name: String,
+    pub provider: String,
+    pub backend: String,
+    pub objects: u64,
+    pub bytes: u64,
+    pub capacity_bytes: u64,
+    pub latency_ms: f64,
+    /// Storage cost of what the tier holds now, $/month.
+    pub monthly_storage_cost: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SourceView {
+    /// "embedded" or "kafka".
+    pub kind: String,
+    /// e.g. "seeding", "running", "connected", "reconnecting".
+    pub state: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkloadView {
+    pub rate: f64,
+    pub skew: f64,
+    pub flash_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Engine time the snapshot describes.
+    pub now_ms: Millis,
+    pub clock_speed: f64,
+    pub source: SourceView,
+    pub store: StoreSummary,
+    /// Events per wall-clock second over the last publishing interval.
+    pub events_per_sec: f64,
+    /// The last few intervals' rates, oldest first (for sparklines).
+    pub events_per_sec_history: Vec<u64>,
+    pub tiers: Vec<TierView>,
+    pub hottest: Vec<HotObject>,
+    pub workload: Option<WorkloadView>,
+    /// Total storage cost now, $/month.
+    pub monthly_storage_cost: f64,
+    pub last_commit_ms: f64,
+    pub counters: BTreeMap<String, u64>,
+}

@@ -1,0 +1,211 @@
+//! The SQLite state store: one writer connection (WAL), read-only connections for snapshots and status.
+
+mod schema;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use thiserror::Error;
+
+pub use schema::VERSION as SCHEMA_VERSION;
+
+use crate::engine::clock::Millis;
+
+/// Time constants of the decayed access scores: 1 hour, 1 day, 1 week (engine seconds).
+pub const DECAY_TAUS_SECS: [f64; 3] = [3_600.0, 86_400.0, 604_800.0];
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no dim store at {0}: run `dim --daemon --data-dir DIR` (or `dim`) there first")]
+    Missing(String),
+    #[error("the store was written by a newer dim (schema {found}, this build knows {supported}): upgrade dim")]
+    TooNew { found: i64, supported: i64 },
+}
+
+/// Adds two log-space scores: ln(e^a + e^b), with NULL as "no accesses".
+pub fn log_add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(a), Some(b)) => {
+            let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+            Some(hi + (lo - hi).exp().ln_1p())
+        }
+    }
+}
+
+/// The decayed access count at `now_ms` of a log-space score for time constant `tau_secs`.
+pub fn decayed_count(score: Option<f64>, now_ms: Millis, tau_secs: f64) -> f64 {
+    score.map_or(0.0, |h| (h - now_ms as f64 / 1000.0 / tau_secs).exp())
+}
+
+/// The log-space score contribution of one access at `ts_ms`.
+pub fn score_of(ts_ms: Millis, tau_secs: f64) -> f64 {
+    ts_ms as f64 / 1000.0 / tau_secs
+}
+
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+}
+
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "lse",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(log_add(ctx.get::<Option<f64>>(0)?, ctx.get::<Option<f64>>(1)?)),
+    )
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`, with `cache_mib` of page cache for the writer.
+    pub fn open(path: &Path, cache_mib: u32) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // With WAL, NORMAL survives a process crash (kill -9); only an OS crash can drop the last commits.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "cache_size", -(i64::from(cache_mib) * 1024))?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        register_functions(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The single writer. Hold it for one transaction at a time.
+    pub fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new read-only connection (snapshots, status, inventory look-ups).
+    pub fn reader(&self) -> Result<Connection, StoreError> {
+        open_reader(&self.path)
+    }
+}
+
+/// Opens an existing store read-only, e.g. for `dim status` while a daemon writes it.
+pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::Missing(path.display().to_string()));
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    register_functions(&conn)?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(conn)
+}
+
+pub fn get_setting(conn: &Connection, name: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn set_setting(conn: &Connection, name: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        [name, value],
+    )?;
+    Ok(())
+}
+
+/// Next offset stored for `source`/`partition`, if any.
+pub fn stored_offset(conn: &Connection, source: &str, partition: i32) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT next_offset FROM offsets WHERE source = ?1 AND partition = ?2",
+            rusqlite::params![source, partition],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_add_matches_direct_sum() {
+        let a = 2.0f64;
+        let b = 3.5f64;
+        let direct = (a.exp() + b.exp()).ln();
+        assert!((log_add(Some(a), Some(b)).unwrap() - direct).abs() < 1e-12);
+        assert_eq!(log_add(None, Some(b)), Some(b));
+        assert_eq!(log_add(None, None), None);
+        // No overflow at engine-time magnitudes (seconds since 1970 / 1 h).
+        let big = 500_000.0;
+        assert!((log_add(Some(big), Some(big)).unwrap() - (big + 2f64.ln())).abs() < 1e-9);
+    }
+
+    #[test]
+    fn migrations_apply_once_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.db");
+        drop(Store::open(&p, 4).unwrap());
+        let s = Store::open(&p, 4).unwrap();
+        let v: i64 = s.writer().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn tier_totals_follow_inserts_moves_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("s.db"), 4).unwrap();
+        let w = s.writer();
+        w.execute_batch(
+            "INSERT INTO objects(key, tier, size, created) VALUES ('a', 'hot', 10, 0), ('b', 'hot', 5, 0), ('c', NULL, 7, 0);
+             UPDATE objects SET tier = 'cold' WHERE key = 'a';
+             UPDATE objects SET size = 8 WHERE key = 'b';
+             DELETE FROM objects WHERE key = 'c';",
+        )
+        .unwrap();
+        let get = |t: &str| -> (i64, i64) {
+            w.query_row("SELECT objects, bytes FROM tier_totals WHERE tier = ?1", [t], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+        };
+        assert_eq!(get("hot"), (1, 8));
+        assert_eq!(get("cold"), (1, 10));
+        assert_eq!(get(""), (0, 0));
+    }
+
+    #[test]
+    fn reader_refuses_a_missing_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open_reader(&dir.path().join("nope.db")).unwrap_err();
+        assert!(e.to_string().contains("dim --daemon"), "{e}");
+    }
+}

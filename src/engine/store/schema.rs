@@ -1,0 +1,148 @@
+//! The SQLite schema as an ordered list of migrations, applied at start and tracked in `user_version`.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`. Append only; never edit a shipped one.
+const MIGRATIONS: &[&str] = &[r#"
+-- Objects and their access statistics, one row each (one upsert per key per batch).
+-- `tier` is the pointer: the tier holding the readable copy; NULL = seen in events but on no tier.
+-- h1/h24/h168 are log-space decayed access scores, ln(sum(exp(t_i / tau))) with t in seconds and
+-- tau = 1 h, 1 d, 1 w: adding an access never needs the old value decayed first, and ordering by
+-- a score is ordering by the current decayed count, so "hottest" is an index walk.
+CREATE TABLE objects (
+    id            INTEGER PRIMARY KEY,
+    key           TEXT NOT NULL UNIQUE,
+    tier          TEXT,
+    size          INTEGER NOT NULL DEFAULT 0,
+    etag          TEXT,
+    last_modified INTEGER,
+    created       INTEGER NOT NULL,
+    pinned        INTEGER NOT NULL DEFAULT 0,
+    moved_at      INTEGER,
+    first_seen    INTEGER,
+    last_access   INTEGER,
+    reads         INTEGER NOT NULL DEFAULT 0,
+    writes        INTEGER NOT NULL DEFAULT 0,
+    h1            REAL,
+    h24           REAL,
+    h168          REAL,
+    hour_sin      REAL NOT NULL DEFAULT 0,
+    hour_cos      REAL NOT NULL DEFAULT 0,
+    stats_updated INTEGER
+);
+CREATE INDEX objects_heat ON objects(h1 DESC);
+CREATE INDEX objects_stats_updated ON objects(stats_updated);
+CREATE INDEX objects_tier ON objects(tier);
+
+-- Per-tier totals kept by triggers so snapshots never scan objects. '' = on no tier.
+CREATE TABLE tier_totals (
+    tier    TEXT PRIMARY KEY,
+    objects INTEGER NOT NULL DEFAULT 0,
+    bytes   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER objects_ai AFTER INSERT ON objects BEGIN
+    INSERT INTO tier_totals(tier, objects, bytes) VALUES (coalesce(new.tier, ''), 1, new.size)
+    ON CONFLICT(tier) DO UPDATE SET objects = objects + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER objects_ad AFTER DELETE ON objects BEGIN
+    UPDATE tier_totals SET objects = objects - 1, bytes = bytes - old.size
+    WHERE tier = coalesce(old.tier, '');
+END;
+CREATE TRIGGER objects_au AFTER UPDATE OF tier, size ON objects
+WHEN old.tier IS NOT new.tier OR old.size != new.size BEGIN
+    UPDATE tier_totals SET objects = objects - 1, bytes = bytes - old.size
+    WHERE tier = coalesce(old.tier, '');
+    INSERT INTO tier_totals(tier, objects, bytes) VALUES (coalesce(new.tier, ''), 1, new.size)
+    ON CONFLICT(tier) DO UPDATE SET objects = objects + 1, bytes = bytes + excluded.bytes;
+END;
+
+-- Periodic per-object feature snapshots for training; labels are derived later from the
+-- cumulative counts of a later snapshot, so raw events are never kept.
+CREATE TABLE history (
+    object_id   INTEGER NOT NULL,
+    ts          INTEGER NOT NULL,
+    reads       INTEGER NOT NULL,
+    writes      INTEGER NOT NULL,
+    h1          REAL,
+    h24         REAL,
+    h168        REAL,
+    hour_sin    REAL NOT NULL,
+    hour_cos    REAL NOT NULL,
+    first_seen  INTEGER,
+    last_access INTEGER,
+    size        INTEGER NOT NULL,
+    PRIMARY KEY (object_id, ts)
+) WITHOUT ROWID;
+CREATE INDEX history_ts ON history(ts);
+
+-- Migration tasks (driven by the migrator): one row per move, its state persisted before each side effect.
+CREATE TABLE tasks (
+    id         INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL,
+    src_tier   TEXT NOT NULL,
+    dst_tier   TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    reason     TEXT,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER,
+    size       INTEGER NOT NULL DEFAULT 0,
+    bytes_done INTEGER NOT NULL DEFAULT 0,
+    src_etag   TEXT,
+    created    INTEGER NOT NULL,
+    updated    INTEGER NOT NULL
+);
+CREATE INDEX tasks_state ON tasks(state);
+CREATE INDEX tasks_key ON tasks(key);
+
+-- Next offset to consume per source and partition, committed with the effects of the events before it.
+CREATE TABLE offsets (
+    source      TEXT NOT NULL,
+    partition   INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    PRIMARY KEY (source, partition)
+) WITHOUT ROWID;
+
+-- The newest rejected events with their reasons (bounded by events.rejected_keep).
+CREATE TABLE rejected_events (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts     INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    raw    TEXT NOT NULL
+);
+
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE settings (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"#];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Applies every migration newer than the file's version, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > VERSION {
+        return Err(StoreError::TooNew {
+            found: current,
+            supported: VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(target: "dim::store", version = i + 1, "schema migrated");
+    }
+    Ok(())
+}

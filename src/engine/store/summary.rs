@@ -1,0 +1,116 @@
+//! Read-side queries behind `dim status` and the snapshot; each is an index look-up, never a scan of objects.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::{DECAY_TAUS_SECS, StoreError, decayed_count};
+use crate::engine::clock::Millis;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TierTotals {
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EventTotals {
+    pub ingested: u64,
+    pub rejected: u64,
+    /// Rejections per reason label.
+    pub rejected_by_reason: BTreeMap<String, u64>,
+}
+
+/// What the store holds, in totals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StoreSummary {
+    /// Every object known, placed or not.
+    pub objects: u64,
+    pub bytes: u64,
+    /// Objects seen in events but on no tier yet.
+    pub unplaced: u64,
+    pub tiers: BTreeMap<String, TierTotals>,
+    pub events: EventTotals,
+    /// Migration tasks per state.
+    pub tasks: BTreeMap<String, u64>,
+}
+
+pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
+    let mut s = StoreSummary::default();
+    let mut stmt = conn.prepare_cached("SELECT tier, objects, bytes FROM tier_totals")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    for row in rows {
+        let (tier, objects, bytes) = row?;
+        let t = TierTotals {
+            objects: objects.max(0) as u64,
+            bytes: bytes.max(0) as u64,
+        };
+        s.objects += t.objects;
+        s.bytes += t.bytes;
+        if tier.is_empty() {
+            s.unplaced = t.objects;
+        } else if t.objects > 0 {
+            s.tiers.insert(tier, t);
+        }
+    }
+    let mut stmt = conn.prepare_cached("SELECT name, value FROM counters")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (name, value) = row?;
+        let value = value.max(0) as u64;
+        match name.as_str() {
+            "events.ingested" => s.events.ingested = value,
+            "events.rejected" => s.events.rejected = value,
+            other => {
+                if let Some(reason) = other.strip_prefix("events.rejected.") {
+                    s.events.rejected_by_reason.insert(reason.to_string(), value);
+                }
+            }
+        }
+    }
+    let mut stmt = conn.prepare_cached("SELECT state, count(*) FROM tasks GROUP BY state")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (state, n) = row?;
+        s.tasks.insert(state, n as u64);
+    }
+    Ok(s)
+}
+
+/// One of the hottest objects, with its decayed access counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HotObject {
+    pub key: String,
+    pub tier: Option<String>,
+    pub size: u64,
+    /// Decayed accesses with a 1 h / 1 d time constant, at the snapshot's engine time.
+    pub recent_1h: f64,
+    pub recent_1d: f64,
+    pub reads: u64,
+    pub writes: u64,
+    pub last_access: Option<Millis>,
+}
+
+/// The `k` objects with the highest 1-hour decayed access count, walking the heat index.
+pub fn hottest(conn: &Connection, k: usize, now_ms: Millis) -> Result<Vec<HotObject>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, tier, size, h1, h24, reads, writes, last_access FROM objects
+         WHERE h1 IS NOT NULL ORDER BY h1 DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([k as i64], |r| {
+        Ok(HotObject {
+            key: r.get(0)?,
+            tier: r.get(1)?,
+            size: r.get::<_, i64>(2)?.max(0) as u64,
+            recent_1h: decayed_count(r.get(3)?, now_ms, DECAY_TAUS_SECS[0]),
+            recent_1d: decayed_count(r.get(4)?, now_ms, DECAY_TAUS_SECS[1]),
+            reads: r.get::<_, i64>(5)?.max(0) as u64,
+            writes: r.get::<_, i64>(6)?.max(0) as u64,
+            last_access: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,10 @@
+//! dim (Data-in-Motion): intelligent data tiering across object stores. The binary is a thin shell over this library.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod engine;
+pub mod logging;
+pub mod status;
+pub mod tui;

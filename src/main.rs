@@ -1,0 +1,47 @@
+//! The `dim` binary: parse the command line, pick the mode, nothing else.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use data_in_motion::cli::{BenchTarget, Cli, Cmd};
+use data_in_motion::{bench, config, daemon, logging, status, tui};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: invalid configuration\n{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let duration = cli.duration.map(Duration::from_secs);
+    let result = match cli.command {
+        Some(Cmd::Status { json }) => {
+            logging::to_stderr();
+            status::run(&cfg, &cli.data_dir, json)
+        }
+        Some(Cmd::Bench {
+            target: BenchTarget::Ingest { events, objects, json },
+        }) => {
+            logging::to_stderr();
+            bench::ingest::run(&cfg, events, objects, json)
+        }
+        None => match tokio::runtime::Runtime::new() {
+            Err(e) => Err(e.into()),
+            Ok(rt) if cli.daemon => {
+                logging::to_stdout(cli.log_format);
+                rt.block_on(daemon::run(cfg, &cli.data_dir, duration))
+            }
+            Ok(rt) => logging::to_file(&cli.data_dir).and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration)),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `dim status`: what a store holds, read-only, safe while a daemon is writing it.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::engine::store::{open_reader, summary::summary};
+
+pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
+    let conn = open_reader(&data_dir.join(&cfg.store.file))?;
+    let s = summary(&conn).context("reading the store summary")?;
+    if as_json {
+        let out = json!({
+            "objects": s.objects,
+            "bytes": s.bytes,
+            "unplaced": s.unplaced,
+            "tiers": s.tiers,
+            "events": {
+                "ingested": s.events.ingested,
+                "rejected": s.events.rejected,
+                "rejected_by_reason": s.events.rejected_by_reason,
+            },
+            "tasks": s.tasks,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("store     {}", data_dir.join(&cfg.store.file).display());
+    println!("objects   {} ({}), {} on no tier", s.objects, human_bytes(s.bytes), s.unplaced);
+    println!("events    {} ingested, {} rejected", s.events.ingested, s.events.rejected);
+    for (reason, n) in &s.events.rejected_by_reason {
+        println!("            {n:>10}  {reason}");
+    }
+    println!();
+    println!("{:<16} {:>10} {:>12}", "TIER", "OBJECTS", "BYTES");
+    for t in &cfg.tiers {
+        let v = s.tiers.get(&t.name).cloned().unwrap_or_default();
+        println!("{:<16} {:>10} {:>12}", t.name, v.objects, human_bytes(v.bytes));
+    }
+    if !s.tasks.is_empty() {
+        println!();
+        println!("{:<16} {:>10}", "TASKS", "COUNT");
+        for (state, n) in &s.tasks {
+            println!("{state:<16} {n:>10}");
+        }
+    }
+    Ok(())
+}
+
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[i]) }
+}

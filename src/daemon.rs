@@ -38,7 +38,7 @@ pub async fn run(cfg: Config, data_dir: &Path, duration: Option<Duration>) -> an
                     rejected = s.store.events.rejected,
                     objects = s.store.objects,
                     mib = s.store.bytes / (1 << 20),
-                    cost_per_month = format!("{:.2}", s.monthly_storage_cost),
+                    cost_per_month = format!("{:.4}", s.monthly_storage_cost),
                     "status"
                 );
                 if engine.is_failed() {

@@ -1,5 +1,6 @@
 //! Log setup for each mode: stdout (human or JSON) for the daemon, a file for the TUI (never the terminal).
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context;
@@ -13,7 +14,9 @@ fn filter() -> EnvFilter {
 
 /// Daemon and one-shot commands: logs to stdout, `RUST_LOG` filters.
 pub fn to_stdout(format: LogFormat) {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
@@ -24,6 +27,7 @@ pub fn to_stdout(format: LogFormat) {
 pub fn to_stderr() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

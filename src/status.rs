@@ -28,8 +28,16 @@ pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("store     {}", data_dir.join(&cfg.store.file).display());
-    println!("objects   {} ({}), {} on no tier", s.objects, human_bytes(s.bytes), s.unplaced);
-    println!("events    {} ingested, {} rejected", s.events.ingested, s.events.rejected);
+    println!(
+        "objects   {} ({}), {} on no tier",
+        s.objects,
+        human_bytes(s.bytes),
+        s.unplaced
+    );
+    println!(
+        "events    {} ingested, {} rejected",
+        s.events.ingested, s.events.rejected
+    );
     for (reason, n) in &s.events.rejected_by_reason {
         println!("            {n:>10}  {reason}");
     }
@@ -57,5 +65,9 @@ pub fn human_bytes(b: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[i]) }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
 }

@@ -128,7 +128,10 @@ pub fn measure(
                 }
             }
         }
-        let ctx = DecodeContext { now_ms: now, max_future_ms };
+        let ctx = DecodeContext {
+            now_ms: now,
+            max_future_ms,
+        };
         let items: Vec<Item> = payloads
             .iter()
             .map(|raw| match codec::decode(raw, ctx) {
@@ -170,4 +173,3 @@ pub fn measure(
         peak_rss_mib: super::peak_rss_mib(),
     })
 }
-

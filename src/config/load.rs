@@ -49,12 +49,12 @@ pub fn load(path: Option<&Path>) -> Result<Config, Box<ConfigError>> {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
                 Box::new(ConfigError {
-                file: p.display().to_string(),
-                line: None,
-                column: None,
-                key: None,
-                message: format!("cannot read the config file: {e}"),
-                help: "check the path given to --config".into(),
+                    file: p.display().to_string(),
+                    line: None,
+                    column: None,
+                    key: None,
+                    message: format!("cannot read the config file: {e}"),
+                    help: "check the path given to --config".into(),
                 })
             })?;
             load_str(Some(p), &text)
@@ -115,9 +115,7 @@ fn help_for_serde(key: &str) -> String {
     if key.is_empty() || key == "." {
         "compare with the reference in config/default.toml".into()
     } else {
-        format!(
-            "fix or remove `{key}`; every field and its meaning is listed in config/default.toml"
-        )
+        format!("fix or remove `{key}`; every field and its meaning is listed in config/default.toml")
     }
 }
 
@@ -225,8 +223,14 @@ mod tests {
     fn locates_nested_paths() {
         let text = "[sla]\nhot_latency_ms = 5\n\n[[tiers]]\nname = \"a\"\n\n[[tiers]]\nname = \"b\"\ncapacity_gb = 0\n";
         assert_eq!(locate(text, "sla.hot_latency_ms").map(|o| line_col(text, o).0), Some(2));
-        assert_eq!(locate(text, "tiers[1].capacity_gb").map(|o| line_col(text, o).0), Some(9));
+        assert_eq!(
+            locate(text, "tiers[1].capacity_gb").map(|o| line_col(text, o).0),
+            Some(9)
+        );
         // Missing leaf: falls back to the deepest existing parent, the second [[tiers]] header.
-        assert_eq!(locate(text, "tiers[1].latency_ms").map(|o| line_col(text, o).0), Some(7));
+        assert_eq!(
+            locate(text, "tiers[1].latency_ms").map(|o| line_col(text, o).0),
+            Some(7)
+        );
     }
 }

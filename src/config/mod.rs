@@ -226,7 +226,6 @@ impl Config {
 
     /// The tier new objects land on: `events.embedded.landing_tier`, or the first tier.
     pub fn landing_tier(&self) -> &TierConfig {
-        self.tier(&self.events.embedded.landing_tier)
-            .unwrap_or(&self.tiers[0])
+        self.tier(&self.events.embedded.landing_tier).unwrap_or(&self.tiers[0])
     }
 }

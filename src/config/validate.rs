@@ -20,7 +20,11 @@ fn bad(key: impl Into<String>, message: impl Into<String>, help: impl Into<Strin
 
 fn fraction(key: &str, v: f64) -> Result<(), Invalid> {
     if !(0.0..=1.0).contains(&v) {
-        return Err(bad(key, format!("must be between 0 and 1, got {v}"), "use a share such as 0.25"));
+        return Err(bad(
+            key,
+            format!("must be between 0 and 1, got {v}"),
+            "use a share such as 0.25",
+        ));
     }
     Ok(())
 }
@@ -34,13 +38,19 @@ fn positive(key: &str, v: f64, help: &str) -> Result<(), Invalid> {
 
 pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
     if c.tiers.is_empty() {
-        return Err(bad("tiers", "no tiers are configured", "add at least one [[tiers]] table"));
+        return Err(bad(
+            "tiers",
+            "no tiers are configured",
+            "add at least one [[tiers]] table",
+        ));
     }
     let mut seen = HashSet::new();
     for (i, t) in c.tiers.iter().enumerate() {
         let at = |f: &str| format!("tiers[{i}].{f}");
         let name_ok = !t.name.is_empty()
-            && t.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+            && t.name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
         if !name_ok {
             return Err(bad(
                 at("name"),
@@ -70,10 +80,22 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
                 ));
             }
         }
-        positive(&at("capacity_gb"), t.capacity_gb, "give the tier's capacity in GB, e.g. 100")?;
-        positive(&at("latency_ms"), t.latency_ms, "give the tier's nominal first-byte latency in ms")?;
+        positive(
+            &at("capacity_gb"),
+            t.capacity_gb,
+            "give the tier's capacity in GB, e.g. 100",
+        )?;
+        positive(
+            &at("latency_ms"),
+            t.latency_ms,
+            "give the tier's nominal first-byte latency in ms",
+        )?;
         if t.backend == Backend::S3 && t.bucket.as_deref().unwrap_or("").is_empty() {
-            return Err(bad(at("bucket"), "an s3 tier needs a bucket", "add bucket = \"NAME\" to this tier"));
+            return Err(bad(
+                at("bucket"),
+                "an s3 tier needs a bucket",
+                "add bucket = \"NAME\" to this tier",
+            ));
         }
     }
     let fastest = c
@@ -106,7 +128,11 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
         ));
     }
     if !(e.rate.is_finite() && e.rate >= 0.0) {
-        return Err(bad(ek("rate"), format!("must be 0 or more events/s, got {}", e.rate), "e.g. rate = 1000"));
+        return Err(bad(
+            ek("rate"),
+            format!("must be 0 or more events/s, got {}", e.rate),
+            "e.g. rate = 1000",
+        ));
     }
     positive(&ek("skew"), e.skew, "a Zipf exponent such as 1.1")?;
     for (f, v) in [
@@ -121,10 +147,18 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
         fraction(&ek(f), v)?;
     }
     if e.put_fraction + e.head_fraction > 1.0 {
-        return Err(bad(ek("head_fraction"), "put_fraction + head_fraction exceed 1", "lower one of them"));
+        return Err(bad(
+            ek("head_fraction"),
+            "put_fraction + head_fraction exceed 1",
+            "lower one of them",
+        ));
     }
     positive(&ek("recent_tau_secs"), e.recent_tau_secs, "engine seconds, e.g. 43200")?;
-    positive(&ek("flash_every_secs"), e.flash_every_secs, "engine seconds, e.g. 21600")?;
+    positive(
+        &ek("flash_every_secs"),
+        e.flash_every_secs,
+        "engine seconds, e.g. 21600",
+    )?;
     positive(&ek("size_sigma"), e.size_sigma, "e.g. 1.5")?;
     if e.size_median_bytes == 0 || e.size_max_bytes < e.size_median_bytes {
         return Err(bad(
@@ -136,7 +170,10 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
     if e.max_objects < e.seed_objects.max(1) {
         return Err(bad(
             ek("max_objects"),
-            format!("max_objects ({}) is below seed_objects ({})", e.max_objects, e.seed_objects),
+            format!(
+                "max_objects ({}) is below seed_objects ({})",
+                e.max_objects, e.seed_objects
+            ),
             "raise max_objects or lower seed_objects",
         ));
     }
@@ -146,7 +183,11 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
     if c.events.partitions == 0 {
         return Err(bad("events.partitions", "must be at least 1", "e.g. 3"));
     }
-    positive("clock.speed", c.clock.speed, "1 = real time, 3600 = one engine hour per second")?;
+    positive(
+        "clock.speed",
+        c.clock.speed,
+        "1 = real time, 3600 = one engine hour per second",
+    )?;
     if c.migrator.workers == 0 {
         return Err(bad("migrator.workers", "must be at least 1", "e.g. 4"));
     }
@@ -154,18 +195,30 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
         return Err(bad("migrator.max_attempts", "must be at least 1", "e.g. 6"));
     }
     if c.migrator.backoff_cap_ms < c.migrator.backoff_base_ms {
-        return Err(bad("migrator.backoff_cap_ms", "the cap is below the base delay", "make backoff_cap_ms >= backoff_base_ms"));
+        return Err(bad(
+            "migrator.backoff_cap_ms",
+            "the cap is below the base delay",
+            "make backoff_cap_ms >= backoff_base_ms",
+        ));
     }
     for (i, r) in c.chaos.error_rate_steps.iter().enumerate() {
         if !(0.0..=100.0).contains(r) {
-            return Err(bad(format!("chaos.error_rate_steps[{i}]"), format!("{r} is not a percentage"), "use values from 0 to 100"));
+            return Err(bad(
+                format!("chaos.error_rate_steps[{i}]"),
+                format!("{r} is not a percentage"),
+                "use values from 0 to 100",
+            ));
         }
     }
     if c.model.hot_k == 0 {
         return Err(bad("model.hot_k", "must be at least 1", "e.g. 3 accesses"));
     }
     if c.model.sample_every_secs == 0 || c.model.horizon_secs == 0 {
-        return Err(bad("model.sample_every_secs", "sampling period and horizon must be > 0", "e.g. 3600 and 21600"));
+        return Err(bad(
+            "model.sample_every_secs",
+            "sampling period and horizon must be > 0",
+            "e.g. 3600 and 21600",
+        ));
     }
     if c.ui.top_k == 0 {
         return Err(bad("ui.top_k", "must be at least 1", "e.g. 200"));

@@ -17,7 +17,7 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    pub fn new(m: &ModelConfig, _now_ms: Millis) -> Self {
+    pub fn new(m: &ModelConfig) -> Self {
         Self {
             every_ms: (m.sample_every_secs as Millis).saturating_mul(1000).max(1),
             cold: m.sample_cold,
@@ -54,17 +54,25 @@ impl Sampler {
             ),
             params![now_ms, last],
         )?;
-        let cold = tx.execute(
-            &format!(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+        // The recursive CTE yields at least one row, so "no cold samples" must skip it.
+        let cold = if self.cold == 0 {
+            0
+        } else {
+            tx.execute(
+                &format!(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
                  INSERT OR IGNORE INTO history(object_id, ts, reads, writes, h1, h24, h168, hour_sin, hour_cos,
                                                first_seen, last_access, size)
                  SELECT {cols} FROM objects
                  WHERE id IN (SELECT abs(random()) % (SELECT max(id) FROM objects) + 1 FROM n)"
-            ),
-            params![now_ms, i64::from(self.cold)],
+                ),
+                params![now_ms, i64::from(self.cold)],
+            )?
+        };
+        tx.execute(
+            "DELETE FROM history WHERE ts < ?1",
+            [now_ms.saturating_sub(self.retention_ms)],
         )?;
-        tx.execute("DELETE FROM history WHERE ts < ?1", [now_ms.saturating_sub(self.retention_ms)])?;
         let rows: i64 = tx.query_row("SELECT count(*) FROM history", [], |r| r.get(0))?;
         if rows as u64 > self.max_rows {
             // Drop whole oldest snapshots until under the bound.

@@ -12,8 +12,8 @@ use super::clock::{Clock, Millis};
 use super::events::codec::{RejectReason, Rejected};
 use super::events::{AccessEvent, Op};
 use super::history;
-use super::store::{DECAY_TAUS_SECS, StoreError, log_add, score_of, set_setting};
 use super::store::Store;
+use super::store::{DECAY_TAUS_SECS, StoreError, log_add, score_of, set_setting};
 use crate::config::{EventsConfig, ModelConfig};
 
 /// An object found on a tier (seeded, created by a PUT, or listed by inventory).
@@ -151,10 +151,13 @@ pub struct Applied {
 /// Applies `p` in one transaction: registrations, then per-key event effects, then rejections,
 /// counters and offsets. Either all of it lands or none of it does.
 pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: u32) -> Result<Applied, StoreError> {
-    let mut aggs: HashMap<&str, Agg> = HashMap::with_capacity(p.events.len() / 2 + 1);
+    let mut by_key: HashMap<&str, Agg> = HashMap::with_capacity(p.events.len() / 2 + 1);
     for e in &p.events {
-        aggs.entry(e.key.as_str()).or_default().add(e);
+        by_key.entry(e.key.as_str()).or_default().add(e);
     }
+    // Key order keeps neighbouring rows together, so fewer pages are dirtied per batch.
+    let mut aggs: Vec<(&str, Agg)> = by_key.into_iter().collect();
+    aggs.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let tx = conn.transaction()?;
     {
         let mut reg = tx.prepare_cached(
@@ -163,7 +166,14 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
                  etag = excluded.etag, last_modified = excluded.last_modified",
         )?;
         for o in &p.registers {
-            reg.execute(params![o.key, o.tier, o.size as i64, o.etag, o.last_modified, o.created])?;
+            reg.execute(params![
+                o.key,
+                o.tier,
+                o.size as i64,
+                o.etag,
+                o.last_modified,
+                o.created
+            ])?;
         }
         let mut del = tx.prepare_cached("DELETE FROM objects WHERE key = ?1")?;
         let mut up = tx.prepare_cached(
@@ -268,7 +278,7 @@ impl Ingestor {
     pub fn run(self, rt: tokio::runtime::Handle, mut rx: mpsc::Receiver<SourceBatch>) -> Result<(), StoreError> {
         let max_events = self.events.batch_max_events;
         let max_age = Duration::from_millis(self.events.batch_max_ms);
-        let mut sampler = history::Sampler::new(&self.model, self.clock.now_ms());
+        let mut sampler = history::Sampler::new(&self.model);
         loop {
             // Wake up now and then even when idle, so history sampling follows the clock.
             let first = rt.block_on(async { tokio::time::timeout(Duration::from_millis(200), rx.recv()).await });

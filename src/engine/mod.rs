@@ -9,7 +9,7 @@ pub mod snapshot;
 pub mod store;
 pub mod tiers;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -108,7 +108,8 @@ impl Engine {
         let rt = tokio::runtime::Handle::current();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(IngestStats::default());
-        let (tx, rx) = mpsc::channel::<SourceBatch>(16);
+        // A short queue: backpressure reaches the source instead of a backlog that delays shutdown.
+        let (tx, rx) = mpsc::channel::<SourceBatch>(4);
 
         let ingestor = Ingestor {
             store: store.clone(),
@@ -218,10 +219,6 @@ impl EngineHandle {
     /// True once a source or ingest thread has ended on its own (an error).
     pub fn is_failed(&self) -> bool {
         self.ingest.as_ref().is_some_and(|h| h.is_finished()) || self.source.as_ref().is_some_and(|h| h.is_finished())
-    }
-
-    pub fn data_dir_of(store: &Store) -> Option<&Path> {
-        store.path().parent()
     }
 }
 
@@ -354,7 +351,6 @@ impl SnapshotBuilder {
             workload: Some(workload),
             monthly_storage_cost: monthly,
             last_commit_ms: self.stats.last_commit_us.load(Ordering::Relaxed) as f64 / 1000.0,
-            counters: Default::default(),
         })
     }
 }

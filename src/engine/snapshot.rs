@@ -1,7 +1,5 @@
 //! Snapshot: everything the UI and the metrics see, built off the UI task and published on a watch.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use super::clock::Millis;
@@ -53,5 +51,4 @@ pub struct Snapshot {
     /// Total storage cost now, $/month.
     pub monthly_storage_cost: f64,
     pub last_commit_ms: f64,
-    pub counters: BTreeMap<String, u64>,
 }

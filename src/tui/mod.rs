@@ -15,7 +15,12 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineOptions};
 
 /// Runs the dashboard until `q`, Ctrl-C, SIGTERM or `duration`.
-pub fn run(rt: &tokio::runtime::Runtime, cfg: Config, data_dir: &Path, duration: Option<Duration>) -> anyhow::Result<()> {
+pub fn run(
+    rt: &tokio::runtime::Runtime,
+    cfg: Config,
+    data_dir: &Path,
+    duration: Option<Duration>,
+) -> anyhow::Result<()> {
     let frame_gap = Duration::from_millis(cfg.ui.frame_gap_ms.max(10));
     let engine = rt
         .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(data_dir)) })
@@ -72,7 +77,10 @@ pub fn run(rt: &tokio::runtime::Runtime, cfg: Config, data_dir: &Path, duration:
     let result = rt.block_on(engine.shutdown());
     match (result, failed) {
         (Err(e), _) => Err(anyhow::Error::new(e).context("the engine stopped with an error")),
-        (Ok(_), true) => anyhow::bail!("the engine stopped unexpectedly; see {}", data_dir.join("dim.log").display()),
+        (Ok(_), true) => anyhow::bail!(
+            "the engine stopped unexpectedly; see {}",
+            data_dir.join("dim.log").display()
+        ),
         (Ok(_), false) => Ok(()),
     }
 }

@@ -14,7 +14,10 @@ fn engine_time(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
         .and_then(|t| {
-            t.format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]")).ok()
+            t.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]"
+            ))
+            .ok()
         })
         .unwrap_or_else(|| ms.to_string())
 }
@@ -43,7 +46,7 @@ pub fn draw(f: &mut Frame, _cfg: &Config, s: &Snapshot) {
             )),
         ]),
         Line::from(format!(
-            "events {} ingested, {} rejected   {:.0} events/s   objects {} ({})   storage ${:.2}/month",
+            "events {} ingested, {} rejected   {:.0} events/s   objects {} ({})   storage ${:.4}/month",
             s.store.events.ingested,
             s.store.events.rejected,
             s.events_per_sec,
@@ -52,7 +55,10 @@ pub fn draw(f: &mut Frame, _cfg: &Config, s: &Snapshot) {
             s.monthly_storage_cost
         )),
     ];
-    f.render_widget(Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Overview ")), header);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Overview ")),
+        header,
+    );
 
     f.render_widget(
         Sparkline::default()
@@ -83,7 +89,12 @@ pub fn draw(f: &mut Frame, _cfg: &Config, s: &Snapshot) {
     ];
     f.render_widget(
         Table::new(rows, widths)
-            .header(Row::new(vec!["tier", "backend", "objects", "bytes", "used", "latency", "$/month"]).style(bold))
+            .header(
+                Row::new(vec![
+                    "tier", "backend", "objects", "bytes", "used", "latency", "$/month",
+                ])
+                .style(bold),
+            )
             .block(Block::default().borders(Borders::ALL).title(" Tiers ")),
         tiers,
     );

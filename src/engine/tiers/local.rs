@@ -142,7 +142,19 @@ mod tests {
 
     #[test]
     fn rejects_keys_that_escape_the_root() {
-        for k in ["", "/etc/passwd", "../x", "a/../../x", "a/./b", "./a", "a/..", "a//b", "a/", "nul\0", "a\\..\\b"] {
+        for k in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a/./b",
+            "./a",
+            "a/..",
+            "a//b",
+            "a/",
+            "nul\0",
+            "a\\..\\b",
+        ] {
             assert!(validate_key(k).is_err(), "{k:?} should be rejected");
         }
         for k in ["a", "a/b/c.bin", "docs/0001.pdf", "with space/ü.txt", "..hidden"] {

@@ -1,0 +1,173 @@
+//! Configuration: layering over the embedded default, and every refusal with file, line and what to do.
+
+use std::path::Path;
+
+use data_in_motion::config::{Config, SourceKind, load, load_str};
+
+fn err(text: &str) -> String {
+    load_str(Some(Path::new("my.toml")), text).expect_err(text).to_string()
+}
+
+#[test]
+fn embedded_default_is_valid_and_complete() {
+    let c = Config::embedded_default().unwrap();
+    let names: Vec<_> = c.tiers.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["aws-hot", "azure-cool", "gcp-archive"]);
+    let hot = c.tier("aws-hot").unwrap();
+    assert_eq!(
+        (hot.storage_gb_month, hot.get_per_1k, hot.put_per_1k, hot.latency_ms),
+        (0.023, 0.0004, 0.005, 20.0)
+    );
+    let cool = c.tier("azure-cool").unwrap();
+    assert_eq!(
+        (
+            cool.storage_gb_month,
+            cool.get_per_1k,
+            cool.put_per_1k,
+            cool.retrieval_gb
+        ),
+        (0.01, 0.001, 0.01, 0.01)
+    );
+    let arch = c.tier("gcp-archive").unwrap();
+    assert_eq!(
+        (
+            arch.storage_gb_month,
+            arch.get_per_1k,
+            arch.put_per_1k,
+            arch.retrieval_gb
+        ),
+        (0.004, 0.01, 0.02, 0.03)
+    );
+    assert!(c.tiers.iter().all(|t| t.egress_gb == 0.09));
+    assert_eq!(c.events.source, SourceKind::Embedded);
+}
+
+#[test]
+fn user_file_overrides_only_what_it_names() {
+    let c = load_str(
+        Some(Path::new("x.toml")),
+        "[events.embedded]\nrate = 5.0\n\n[clock]\nspeed = 1.0\n",
+    )
+    .unwrap();
+    assert_eq!(c.events.embedded.rate, 5.0);
+    assert_eq!(c.clock.speed, 1.0);
+    assert_eq!(c.events.embedded.skew, 1.1, "untouched fields keep the default");
+    assert_eq!(c.tiers.len(), 3, "tiers not named keep the default");
+}
+
+#[test]
+fn tiers_array_replaces_the_default_as_a_whole() {
+    let c = load_str(
+        None,
+        "[[tiers]]\nname = \"nas\"\nbackend = \"local\"\nstorage_gb_month = 0.002\nlatency_ms = 5\ncapacity_gb = 100\n",
+    )
+    .unwrap();
+    assert_eq!(c.tiers.len(), 1);
+    assert_eq!(c.tiers[0].name, "nas");
+    assert_eq!(c.landing_tier().name, "nas");
+}
+
+#[test]
+fn syntax_error_has_line_and_column() {
+    let e = err("[store]\ncache_mib = = 3\n");
+    assert!(e.starts_with("my.toml:2:"), "{e}");
+}
+
+#[test]
+fn unknown_key_is_refused_at_its_line() {
+    let e = err("[store]\ncache_mib = 8\nbogus = 1\n");
+    assert!(e.starts_with("my.toml:3:1:"), "{e}");
+    assert!(e.contains("unknown field `bogus`"), "{e}");
+    assert!(e.contains("help:"), "{e}");
+}
+
+#[test]
+fn unknown_section_is_refused() {
+    let e = err("[stroe]\nfile = \"x.db\"\n");
+    assert!(e.starts_with("my.toml:1:"), "{e}");
+    assert!(e.contains("stroe"), "{e}");
+}
+
+#[test]
+fn wrong_type_is_refused_at_its_line() {
+    let e = err("\n[events.embedded]\nrate = \"fast\"\n");
+    assert!(e.starts_with("my.toml:3:1:"), "{e}");
+    assert!(e.contains("events.embedded.rate"), "{e}");
+}
+
+#[test]
+fn bad_enum_value_lists_the_choices() {
+    let e = err("[events]\nsource = \"kafak\"\n");
+    assert!(e.starts_with("my.toml:2:"), "{e}");
+    assert!(e.contains("embedded") && e.contains("kafka"), "{e}");
+}
+
+const TIER: &str =
+    "[[tiers]]\nname = \"hot\"\nbackend = \"local\"\nstorage_gb_month = 0.02\nlatency_ms = 20\ncapacity_gb = 10\n";
+
+#[test]
+fn negative_price_is_refused() {
+    let text = format!(
+        "{TIER}\n[[tiers]]\nname = \"cold\"\nbackend = \"local\"\nstorage_gb_month = -0.01\nlatency_ms = 90\ncapacity_gb = 10\n"
+    );
+    let e = err(&text);
+    assert!(e.starts_with("my.toml:11:"), "{e}");
+    assert!(
+        e.contains("tiers[1].storage_gb_month") && e.contains("0 or more"),
+        "{e}"
+    );
+}
+
+#[test]
+fn zero_capacity_is_refused() {
+    let e = err(&TIER.replace("capacity_gb = 10", "capacity_gb = 0"));
+    assert!(e.starts_with("my.toml:6:"), "{e}");
+    assert!(e.contains("capacity_gb") && e.contains("greater than 0"), "{e}");
+}
+
+#[test]
+fn duplicate_tier_names_are_refused() {
+    let e = err(&format!("{TIER}\n{TIER}"));
+    assert!(e.starts_with("my.toml:9:"), "{e}");
+    assert!(e.contains("used twice"), "{e}");
+}
+
+#[test]
+fn sla_below_every_tier_is_refused() {
+    let e = err("[sla]\nhot_latency_ms = 5\n");
+    assert!(e.starts_with("my.toml:2:"), "{e}");
+    assert!(e.contains("below every tier's latency") && e.contains("aws-hot"), "{e}");
+    assert!(e.contains("raise sla.hot_latency_ms to at least 20"), "{e}");
+}
+
+#[test]
+fn missing_required_tier_field_points_at_the_tier() {
+    let e = err("[[tiers]]\nname = \"hot\"\nbackend = \"local\"\nstorage_gb_month = 0.02\nlatency_ms = 20\n");
+    assert!(e.starts_with("my.toml:1:"), "{e}");
+    assert!(e.contains("capacity_gb"), "{e}");
+}
+
+#[test]
+fn unknown_landing_tier_lists_the_tiers() {
+    let e = err("[events.embedded]\nlanding_tier = \"aws-hto\"\n");
+    assert!(e.starts_with("my.toml:2:"), "{e}");
+    assert!(e.contains("aws-hot, azure-cool, gcp-archive"), "{e}");
+}
+
+#[test]
+fn s3_tier_without_bucket_is_refused() {
+    let e = err(&TIER.replace("backend = \"local\"", "backend = \"s3\""));
+    assert!(e.contains("needs a bucket"), "{e}");
+}
+
+#[test]
+fn out_of_range_fraction_is_refused() {
+    let e = err("[events.embedded]\nput_fraction = 1.5\n");
+    assert!(e.starts_with("my.toml:2:") && e.contains("between 0 and 1"), "{e}");
+}
+
+#[test]
+fn unreadable_file_says_so() {
+    let e = load(Some(Path::new("/nonexistent/dim.toml"))).unwrap_err().to_string();
+    assert!(e.contains("/nonexistent/dim.toml") && e.contains("cannot read"), "{e}");
+}

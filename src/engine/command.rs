@@ -2,13 +2,40 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::tiers::chaos::ChaosSettings;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Embedded workload: events per wall-clock second.
-    SetEventRate { per_sec: f64 },
+    SetEventRate {
+        per_sec: f64,
+    },
     /// Embedded workload: Zipf exponent of popularity.
-    SetSkew { skew: f64 },
+    SetSkew {
+        skew: f64,
+    },
     /// Embedded workload: a flash crowd on a cold object, now.
     FlashCrowd,
+    /// Replace what is injected on a tier.
+    Chaos {
+        tier: String,
+        settings: ChaosSettings,
+    },
+    /// Stop injecting on one tier, or on all of them.
+    ChaosClear {
+        tier: Option<String>,
+    },
+    PauseMigrations,
+    ResumeMigrations,
+    /// Failed tasks go back to pending with a fresh attempt count.
+    RetryFailed,
+    CancelTask {
+        id: i64,
+    },
+    /// Move one object to a tier now (a manual migration).
+    MigrateNow {
+        key: String,
+        tier: String,
+    },
 }

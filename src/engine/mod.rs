@@ -5,6 +5,7 @@ pub mod command;
 pub mod events;
 pub mod history;
 pub mod ingest;
+pub mod migrate;
 pub mod snapshot;
 pub mod store;
 pub mod tiers;
@@ -22,11 +23,13 @@ use clock::{Clock, ScaledClock, wall_now_ms};
 use command::Command;
 use events::embedded::{EmbeddedShared, EmbeddedSource, local_tiers};
 use ingest::{IngestStats, Ingestor, SourceBatch};
+use migrate::Migrator;
 use snapshot::{Snapshot, TierView};
 use store::summary::{hottest, summary};
 use store::{Store, StoreError};
+use tiers::Tiers;
 
-use crate::config::{Backend, Config, SourceKind};
+use crate::config::{Config, SourceKind};
 
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -71,6 +74,8 @@ pub struct EngineHandle {
     ingest: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
     tasks: Vec<JoinHandle<()>>,
     builder: Arc<SnapshotBuilder>,
+    pub migrator: Arc<Migrator>,
+    pub tiers: Tiers,
 }
 
 pub struct Engine;
@@ -83,12 +88,6 @@ impl Engine {
             return Err(EngineError::Unsupported(
                 "events.source = \"kafka\" is not available in this build yet; use \"embedded\"".into(),
             ));
-        }
-        if let Some(t) = cfg.tiers.iter().find(|t| t.backend == Backend::S3) {
-            return Err(EngineError::Unsupported(format!(
-                "tier {:?} uses backend = \"s3\", which is not available in this build yet; use \"local\"",
-                t.name
-            )));
         }
         std::fs::create_dir_all(&opts.data_dir).map_err(|source| StoreError::DataDir {
             path: opts.data_dir.display().to_string(),
@@ -105,6 +104,8 @@ impl Engine {
                 Arc::new(ScaledClock::new(wall_now_ms().max(stored), cfg.clock.speed))
             }
         };
+        let tiers = tiers::build(&cfg, &opts.data_dir)?;
+        let migrator = Arc::new(Migrator::start(cfg.migrator.clone(), store.clone(), tiers.clone()));
         let rt = tokio::runtime::Handle::current();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(IngestStats::default());
@@ -147,6 +148,8 @@ impl Engine {
             shared: shared.clone(),
             reader: std::sync::Mutex::new(None),
             rates: std::sync::Mutex::new(RateTracker::default()),
+            tiers: tiers.clone(),
+            migrator: migrator.clone(),
         });
         let first = builder.build().unwrap_or_default();
         let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
@@ -154,7 +157,15 @@ impl Engine {
 
         let tasks = vec![
             tokio::spawn(publish_snapshots(builder.clone(), snap_tx, opts.snapshot_every)),
-            tokio::spawn(dispatch_commands(cmd_rx, shared)),
+            tokio::spawn(dispatch_commands(
+                cmd_rx,
+                Control {
+                    shared,
+                    migrator: migrator.clone(),
+                    tiers: tiers.clone(),
+                    store: store.clone(),
+                },
+            )),
         ];
         tracing::info!(
             target: "dim::engine",
@@ -173,6 +184,8 @@ impl Engine {
             ingest: Some(ingest),
             tasks,
             builder,
+            migrator,
+            tiers,
         })
     }
 }
@@ -181,6 +194,7 @@ impl EngineHandle {
     /// Stops the source, lets ingest commit what it holds, and returns the final snapshot.
     pub async fn shutdown(mut self) -> Result<Snapshot, EngineError> {
         let started = Instant::now();
+        self.migrator.shutdown().await;
         self.stop.store(true, Ordering::Relaxed);
         let source = self.source.take();
         let ingest = self.ingest.take();
@@ -222,17 +236,104 @@ impl EngineHandle {
     }
 }
 
-async fn dispatch_commands(mut rx: mpsc::Receiver<Command>, shared: Arc<EmbeddedShared>) {
-    while let Some(cmd) = rx.recv().await {
-        tracing::info!(target: "dim::engine", ?cmd, "command");
+/// What Commands act on.
+struct Control {
+    shared: Arc<EmbeddedShared>,
+    migrator: Arc<Migrator>,
+    tiers: Tiers,
+    store: Arc<Store>,
+}
+
+impl Control {
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store.writer()))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    async fn apply(&self, cmd: Command) -> Result<(), String> {
         match cmd {
             Command::SetEventRate { per_sec } => {
-                *shared.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(per_sec);
+                *self.shared.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(per_sec);
             }
             Command::SetSkew { skew } => {
-                *shared.skew.lock().unwrap_or_else(|p| p.into_inner()) = Some(skew);
+                *self.shared.skew.lock().unwrap_or_else(|p| p.into_inner()) = Some(skew);
             }
-            Command::FlashCrowd => shared.flash.store(true, Ordering::Relaxed),
+            Command::FlashCrowd => self.shared.flash.store(true, Ordering::Relaxed),
+            Command::Chaos { tier, settings } => {
+                let t = self.tiers.get(&tier).ok_or_else(|| format!("no tier named {tier:?}"))?;
+                t.set(settings);
+            }
+            Command::ChaosClear { tier: None } => {
+                for t in self.tiers.values() {
+                    t.set(Default::default());
+                }
+            }
+            Command::ChaosClear { tier: Some(tier) } => {
+                let t = self.tiers.get(&tier).ok_or_else(|| format!("no tier named {tier:?}"))?;
+                t.set(Default::default());
+            }
+            Command::PauseMigrations => self.migrator.set_paused(true),
+            Command::ResumeMigrations => self.migrator.set_paused(false),
+            Command::RetryFailed => {
+                let n = self
+                    .db(|c| migrate::task::retry_failed(c, wall_now_ms()))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(target: "dim::migrate", tasks = n, "failed tasks queued again");
+                self.migrator.wake();
+            }
+            Command::CancelTask { id } => {
+                let task = self
+                    .db(move |c| {
+                        let t = migrate::task::get(c, id)?;
+                        let ok = migrate::task::cancel(c, id, wall_now_ms())?;
+                        Ok(t.filter(|_| ok))
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let t = task.ok_or_else(|| format!("task {id} is finished, cleaning up, or unknown"))?;
+                // A copy it may have left on the destination goes, unless the pointer names it.
+                self.migrator.ctx().remove_copy(&t).await;
+            }
+            Command::MigrateNow { key, tier } => {
+                if !self.tiers.contains_key(&tier) {
+                    return Err(format!("no tier named {tier:?}"));
+                }
+                let k = key.clone();
+                let dst = tier.clone();
+                let id = self
+                    .db(move |c| {
+                        let src: Option<String> = c
+                            .query_row("SELECT tier FROM objects WHERE key = ?1", [&k], |r| r.get(0))
+                            .map_err(StoreError::from)?;
+                        match src {
+                            Some(src) if src != dst => migrate::task::enqueue(c, &k, &src, &dst, wall_now_ms()),
+                            _ => Ok(None),
+                        }
+                    })
+                    .await
+                    .map_err(|e| format!("{key}: {e}"))?;
+                match id {
+                    Some(id) => tracing::info!(target: "dim::migrate", id, key = %key, to = %tier, "migration queued"),
+                    None => return Err(format!("{key} is already on {tier}, unplaced, or has a task in flight")),
+                }
+                self.migrator.wake();
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn dispatch_commands(mut rx: mpsc::Receiver<Command>, ctl: Control) {
+    while let Some(cmd) = rx.recv().await {
+        tracing::info!(target: "dim::engine", ?cmd, "command");
+        if let Err(e) = ctl.apply(cmd).await {
+            tracing::warn!(target: "dim::engine", error = %e, "command not applied");
         }
     }
 }
@@ -265,8 +366,9 @@ async fn publish_snapshots(builder: Arc<SnapshotBuilder>, tx: watch::Sender<Arc<
 
 #[derive(Debug, Default)]
 struct RateTracker {
-    last: Option<(Instant, u64)>,
+    last: Option<(Instant, u64, u64)>,
     rate: f64,
+    mib_per_sec: f64,
     history: std::collections::VecDeque<u64>,
 }
 
@@ -279,6 +381,8 @@ struct SnapshotBuilder {
     shared: Arc<EmbeddedShared>,
     reader: std::sync::Mutex<Option<rusqlite::Connection>>,
     rates: std::sync::Mutex<RateTracker>,
+    tiers: Tiers,
+    migrator: Arc<Migrator>,
 }
 
 const RATE_HISTORY: usize = 120;
@@ -295,27 +399,34 @@ impl SnapshotBuilder {
         };
         let store = summary(conn)?;
         let hot = hottest(conn, self.cfg.ui.top_k, now)?;
+        use migrate::task::{TaskState, in_state};
+        let deferred = in_state(conn, TaskState::Deferred, 20)?;
+        let failed = in_state(conn, TaskState::Failed, 20)?;
+        let recent_done = in_state(conn, TaskState::Done, 10)?;
         drop(guard);
+        let mstats = self.migrator.stats();
+        let bytes_moved = mstats.bytes_moved.load(Ordering::Relaxed);
 
         let events_total = self.stats.events.load(Ordering::Relaxed) + self.stats.rejected.load(Ordering::Relaxed);
-        let (rate, history) = {
+        let (rate, mib_per_sec, history) = {
             let mut r = self.rates.lock().unwrap_or_else(|p| p.into_inner());
             let t = Instant::now();
-            if let Some((t0, n0)) = r.last {
+            if let Some((t0, n0, b0)) = r.last {
                 let dt = t.duration_since(t0).as_secs_f64();
                 if dt >= 0.2 {
                     r.rate = (events_total.saturating_sub(n0)) as f64 / dt;
+                    r.mib_per_sec = bytes_moved.saturating_sub(b0) as f64 / dt / (1 << 20) as f64;
                     let v = r.rate.round() as u64;
                     r.history.push_back(v);
                     if r.history.len() > RATE_HISTORY {
                         r.history.pop_front();
                     }
-                    r.last = Some((t, events_total));
+                    r.last = Some((t, events_total, bytes_moved));
                 }
             } else {
-                r.last = Some((t, events_total));
+                r.last = Some((t, events_total, bytes_moved));
             }
-            (r.rate, r.history.iter().copied().collect())
+            (r.rate, r.mib_per_sec, r.history.iter().copied().collect())
         };
 
         let tiers: Vec<TierView> = self
@@ -324,7 +435,16 @@ impl SnapshotBuilder {
             .iter()
             .map(|t| {
                 let totals = store.tiers.get(&t.name).cloned().unwrap_or_default();
+                let chaos = self.tiers.get(&t.name);
+                let stat = |f: fn(&tiers::chaos::TierStats) -> &std::sync::atomic::AtomicU64| {
+                    chaos.map_or(0, |c| f(&c.stats).load(Ordering::Relaxed))
+                };
                 TierView {
+                    measured_latency_ms: stat(|s| &s.latency_ewma_us) as f64 / 1000.0,
+                    ops: stat(|s| &s.ops),
+                    errors: stat(|s| &s.errors),
+                    last_error: chaos.and_then(|c| c.last_error()),
+                    chaos: chaos.map(|c| c.settings()).unwrap_or_default(),
                     name: t.name.clone(),
                     provider: t.provider.clone(),
                     backend: format!("{:?}", t.backend).to_lowercase(),
@@ -349,6 +469,17 @@ impl SnapshotBuilder {
             tiers,
             hottest: hot,
             workload: Some(workload),
+            migrations: snapshot::MigrationView {
+                paused: self.migrator.is_paused(),
+                in_flight: self.migrator.in_flight(),
+                deferred,
+                failed,
+                recent_done,
+                done: mstats.done.load(Ordering::Relaxed),
+                retries: mstats.retries.load(Ordering::Relaxed),
+                bytes_moved,
+                mib_per_sec,
+            },
             monthly_storage_cost: monthly,
             last_commit_ms: self.stats.last_commit_us.load(Ordering::Relaxed) as f64 / 1000.0,
         })

@@ -3,7 +3,10 @@
 use serde::Serialize;
 
 use super::clock::Millis;
+use super::migrate::InFlightView;
+use super::migrate::task::Task;
 use super::store::summary::{HotObject, StoreSummary};
+use super::tiers::chaos::ChaosSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TierView {
@@ -16,6 +19,28 @@ pub struct TierView {
     pub latency_ms: f64,
     /// Storage cost of what the tier holds now, $/month.
     pub monthly_storage_cost: f64,
+    /// Measured through the tier's decorator: moving average of operation latency.
+    pub measured_latency_ms: f64,
+    pub ops: u64,
+    pub errors: u64,
+    pub last_error: Option<String>,
+    pub chaos: ChaosSettings,
+}
+
+/// The migration queue as the dashboard shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MigrationView {
+    pub paused: bool,
+    pub in_flight: Vec<InFlightView>,
+    /// Newest deferred and failed tasks, with their reasons.
+    pub deferred: Vec<Task>,
+    pub failed: Vec<Task>,
+    pub recent_done: Vec<Task>,
+    /// Since start.
+    pub done: u64,
+    pub retries: u64,
+    pub bytes_moved: u64,
+    pub mib_per_sec: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -48,6 +73,7 @@ pub struct Snapshot {
     pub tiers: Vec<TierView>,
     pub hottest: Vec<HotObject>,
     pub workload: Option<WorkloadView>,
+    pub migrations: MigrationView,
     /// Total storage cost now, $/month.
     pub monthly_storage_cost: f64,
     pub last_commit_ms: f64,

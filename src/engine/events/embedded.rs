@@ -78,13 +78,10 @@ pub fn local_tiers(
 ) -> Result<HashMap<String, LocalTier>, crate::engine::tiers::TierError> {
     let mut out = HashMap::new();
     for t in cfg.tiers.iter().filter(|t| t.backend == Backend::Local) {
-        let rel = t.path.clone().unwrap_or_else(|| format!("tiers/{}", t.name));
-        let root = if Path::new(&rel).is_absolute() {
-            rel.into()
-        } else {
-            data_dir.join(rel)
-        };
-        out.insert(t.name.clone(), LocalTier::new(root)?);
+        out.insert(
+            t.name.clone(),
+            LocalTier::new(&t.name, crate::engine::tiers::local_root(t, data_dir))?,
+        );
     }
     Ok(out)
 }

@@ -29,6 +29,8 @@ pub enum StoreError {
     },
     #[error("no dim store at {0}: run `dim --daemon --data-dir DIR` (or `dim`) there first")]
     Missing(String),
+    #[error("a store task did not finish: {0}")]
+    Join(String),
     #[error("the store was written by a newer dim (schema {found}, this build knows {supported}): upgrade dim")]
     TooNew { found: i64, supported: i64 },
 }

@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`. Append only; never edit a shipped one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- Objects and their access statistics, one row each (one upsert per key per batch).
 -- `tier` is the pointer: the tier holding the readable copy; NULL = seen in events but on no tier.
 -- h1/h24/h168 are log-space decayed access scores, ln(sum(exp(t_i / tau))) with t in seconds and
@@ -123,7 +124,16 @@ CREATE TABLE settings (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+-- Migrator: what the copy wrote (size, ETag, SHA-256) so a resumed task can verify it,
+-- and when the current attempt started.
+ALTER TABLE tasks ADD COLUMN written TEXT;
+ALTER TABLE tasks ADD COLUMN started INTEGER;
+-- Newest tasks per state (deferred, failed, recent done) without sorting the whole state.
+CREATE INDEX tasks_state_updated ON tasks(state, updated);
+"#,
+];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -36,23 +36,10 @@ pub struct StoreSummary {
     pub tasks: BTreeMap<String, u64>,
 }
 
-/// Every state a migration task can be in; `summary` reports each, zero included.
-pub const TASK_STATES: [&str; 9] = [
-    "pending",
-    "copying",
-    "verifying",
-    "switching",
-    "cleaning",
-    "done",
-    "deferred",
-    "failed",
-    "cancelled",
-];
-
 pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
     let mut s = StoreSummary::default();
-    for state in TASK_STATES {
-        s.tasks.insert(state.to_string(), 0);
+    for state in crate::engine::migrate::task::TaskState::ALL {
+        s.tasks.insert(state.as_str().to_string(), 0);
     }
     let mut stmt = conn.prepare_cached("SELECT tier, objects, bytes FROM tier_totals")?;
     let rows = stmt.query_map([], |r| {

@@ -3,20 +3,16 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
-use super::TierError;
+use async_trait::async_trait;
+
+use super::{ErrorKind, HashingReader, ObjectMeta, ObjectStore, OpError, Reader, TierError, Written};
+use crate::engine::clock::Millis;
 
 #[derive(Debug, Clone)]
 pub struct LocalTier {
+    name: String,
     root: PathBuf,
-}
-
-/// What a HEAD returns for a local object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalHead {
-    pub size: u64,
-    pub modified: SystemTime,
 }
 
 fn io(path: &Path, source: std::io::Error) -> TierError {
@@ -62,10 +58,13 @@ pub fn validate_key(key: &str) -> Result<(), TierError> {
 }
 
 impl LocalTier {
-    pub fn new(root: impl Into<PathBuf>) -> Result<Self, TierError> {
+    pub fn new(name: &str, root: impl Into<PathBuf>) -> Result<Self, TierError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(|e| io(&root, e))?;
-        Ok(Self { root })
+        Ok(Self {
+            name: name.to_string(),
+            root,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -93,18 +92,6 @@ impl LocalTier {
         Ok(())
     }
 
-    pub fn head(&self, key: &str) -> Result<Option<LocalHead>, TierError> {
-        let path = self.path_for(key)?;
-        match fs::metadata(&path) {
-            Ok(m) => Ok(Some(LocalHead {
-                size: m.len(),
-                modified: m.modified().map_err(|e| io(&path, e))?,
-            })),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&path, e)),
-        }
-    }
-
     pub fn get(&self, key: &str) -> Result<Vec<u8>, TierError> {
         let path = self.path_for(key)?;
         fs::read(&path).map_err(|e| io(&path, e))
@@ -121,13 +108,228 @@ impl LocalTier {
     }
 }
 
+/// The local "ETag": size and modification time, which change whenever the file is rewritten.
+pub fn local_etag(m: &fs::Metadata) -> String {
+    let ns = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}-{ns:x}", m.len())
+}
+
+fn meta_of(m: &fs::Metadata) -> ObjectMeta {
+    let ms = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as Millis);
+    ObjectMeta {
+        size: m.len(),
+        etag: local_etag(m),
+        last_modified_ms: ms,
+    }
+}
+
+const TMP_PREFIX: &str = ".dim-tmp-";
+
+impl LocalTier {
+    fn op_err(&self, op: &'static str, key: &str, e: TierError) -> OpError {
+        let kind = match &e {
+            TierError::InvalidKey { .. } => ErrorKind::InvalidKey,
+            TierError::Io { source, .. } => ErrorKind::from_io(source.kind()),
+            TierError::Config { .. } => ErrorKind::Other,
+        };
+        OpError::new(kind, &self.name, op, key, e.to_string())
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        key: &str,
+        f: impl FnOnce(LocalTier) -> Result<T, TierError> + Send + 'static,
+    ) -> Result<T, OpError> {
+        let me = self.clone();
+        match tokio::task::spawn_blocking(move || f(me)).await {
+            Ok(r) => r.map_err(|e| self.op_err(op, key, e)),
+            Err(e) => Err(OpError::new(ErrorKind::Other, &self.name, op, key, e.to_string())),
+        }
+    }
+}
+
+fn sha256_of_file(path: &Path) -> Result<(u64, String), TierError> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = fs::File::open(path).map_err(|e| io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut n = 0u64;
+    loop {
+        let r = f.read(&mut buf).map_err(|e| io(path, e))?;
+        if r == 0 {
+            break;
+        }
+        h.update(&buf[..r]);
+        n += r as u64;
+    }
+    Ok((n, super::hashing::hex(&h.finalize())))
+}
+
+fn list_dir(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<(String, ObjectMeta)>) -> Result<(), TierError> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(dir, e)),
+    };
+    for entry in rd {
+        let entry = entry.map_err(|e| io(dir, e))?;
+        let path = entry.path();
+        let ft = entry.file_type().map_err(|e| io(&path, e))?;
+        if ft.is_dir() {
+            list_dir(root, &path, prefix, out)?;
+        } else if ft.is_file() {
+            if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                continue;
+            }
+            let Ok(rel) = path.strip_prefix(root) else { continue };
+            let key = rel.to_string_lossy().replace('\\', "/");
+            if key.starts_with(prefix) {
+                let m = entry.metadata().map_err(|e| io(&path, e))?;
+                out.push((key, meta_of(&m)));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ObjectStore for LocalTier {
+    fn tier(&self) -> &str {
+        &self.name
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError> {
+        let k = key.to_string();
+        self.blocking("head", key, move |t| {
+            let path = t.path_for(&k)?;
+            match fs::metadata(&path) {
+                Ok(m) => Ok(Some(meta_of(&m))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io(&path, e)),
+            }
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str, if_match: Option<&str>) -> Result<(ObjectMeta, Reader), OpError> {
+        let path = self.path_for(key).map_err(|e| self.op_err("get", key, e))?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| self.op_err("get", key, io(&path, e)))?;
+        let m = file
+            .metadata()
+            .await
+            .map_err(|e| self.op_err("get", key, io(&path, e)))?;
+        let meta = meta_of(&m);
+        if let Some(want) = if_match
+            && want != meta.etag
+        {
+            return Err(OpError::new(
+                ErrorKind::PreconditionFailed,
+                &self.name,
+                "get",
+                key,
+                format!("ETag is {}, expected {want}", meta.etag),
+            ));
+        }
+        Ok((meta, Box::new(tokio::io::BufReader::with_capacity(256 * 1024, file))))
+    }
+
+    async fn put(&self, key: &str, body: Reader, size: u64) -> Result<Written, OpError> {
+        let path = self.path_for(key).map_err(|e| self.op_err("put", key, e))?;
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        let err = |e: std::io::Error, p: &Path| self.op_err("put", key, io(p, e));
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| err(e, &dir))?;
+        let (tmp, file) = tempfile_in(&dir).map_err(|e| err(e, &dir))?;
+        let result = async {
+            let mut file = tokio::fs::File::from_std(file);
+            let mut reader = HashingReader::new(body);
+            tokio::io::copy(&mut reader, &mut file)
+                .await
+                .map_err(|e| err(e, &tmp))?;
+            file.sync_all().await.map_err(|e| err(e, &tmp))?;
+            drop(file);
+            if reader.bytes() != size {
+                return Err(OpError::new(
+                    ErrorKind::Connection,
+                    &self.name,
+                    "put",
+                    key,
+                    format!("body ended after {} of {size} bytes", reader.bytes()),
+                ));
+            }
+            let (sha, _) = reader.finish();
+            tokio::fs::rename(&tmp, &path).await.map_err(|e| err(e, &path))?;
+            let m = tokio::fs::metadata(&path).await.map_err(|e| err(e, &path))?;
+            Ok(Written {
+                size,
+                etag: local_etag(&m),
+                sha256: Some(sha),
+            })
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
+    }
+
+    async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
+        let k = key.to_string();
+        let want = expected.clone();
+        self.blocking("verify", key, move |t| {
+            let path = t.path_for(&k)?;
+            if !path.exists() {
+                return Ok(false);
+            }
+            match &want.sha256 {
+                Some(sha) => {
+                    let (n, got) = sha256_of_file(&path)?;
+                    Ok(n == want.size && &got == sha)
+                }
+                None => {
+                    let m = fs::metadata(&path).map_err(|e| io(&path, e))?;
+                    Ok(m.len() == want.size && local_etag(&m) == want.etag)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), OpError> {
+        let k = key.to_string();
+        self.blocking("delete", key, move |t| LocalTier::delete(&t, &k)).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectMeta)>, OpError> {
+        let p = prefix.to_string();
+        self.blocking("list", prefix, move |t| {
+            let mut out = Vec::new();
+            list_dir(&t.root, &t.root, &p, &mut out)?;
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(out)
+        })
+        .await
+    }
+}
+
 /// A uniquely named temp file beside the destination, so the final rename stays on one filesystem.
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
     loop {
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let p = dir.join(format!(".dim-tmp-{}-{n}", std::process::id()));
+        let p = dir.join(format!("{TMP_PREFIX}{}-{n}", std::process::id()));
         match fs::OpenOptions::new().write(true).create_new(true).open(&p) {
             Ok(f) => return Ok((p, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -165,15 +367,15 @@ mod tests {
     #[test]
     fn put_head_get_delete_roundtrip() {
         let dir = tempfile::tempdir().unwrap();
-        let t = LocalTier::new(dir.path().join("tier")).unwrap();
+        let t = LocalTier::new("t", dir.path().join("tier")).unwrap();
         t.put("x/y.bin", b"hello").unwrap();
-        assert_eq!(t.head("x/y.bin").unwrap().unwrap().size, 5);
+        assert_eq!(fs::metadata(t.path_for("x/y.bin").unwrap()).unwrap().len(), 5);
         assert_eq!(t.get("x/y.bin").unwrap(), b"hello");
         t.put("x/y.bin", b"hi").unwrap();
         assert_eq!(t.get("x/y.bin").unwrap(), b"hi");
         t.delete("x/y.bin").unwrap();
         t.delete("x/y.bin").unwrap();
-        assert!(t.head("x/y.bin").unwrap().is_none());
+        assert!(!t.path_for("x/y.bin").unwrap().exists());
         // No temp files left behind.
         assert_eq!(fs::read_dir(dir.path().join("tier/x")).unwrap().count(), 0);
         assert!(t.put("../escape", b"x").is_err());

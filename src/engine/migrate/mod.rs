@@ -1,0 +1,259 @@
+//! The migrator: a pool of workers that claim migration tasks from SQLite and run them crash-safely.
+
+pub mod backoff;
+pub mod mover;
+pub mod task;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::config::MigratorConfig;
+use crate::engine::clock::wall_now_ms;
+use crate::engine::store::{Store, StoreError};
+use crate::engine::tiers::{ErrorKind, Tiers};
+use backoff::Policy;
+use mover::{MoveCtx, Outcome};
+use task::Task;
+
+/// A task a worker is running now.
+#[derive(Debug, Clone)]
+struct InFlight {
+    task: Task,
+    bytes: Arc<AtomicU64>,
+    started: Instant,
+}
+
+/// What the dashboard shows of a running task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InFlightView {
+    pub id: i64,
+    pub key: String,
+    pub src: String,
+    pub dst: String,
+    pub state: String,
+    pub size: u64,
+    pub bytes_done: u64,
+    pub elapsed_ms: u64,
+}
+
+/// Live migrator figures (counters since start, shared with snapshots and metrics).
+#[derive(Debug, Default)]
+pub struct MigratorStats {
+    pub done: AtomicU64,
+    pub failed: AtomicU64,
+    pub deferred: AtomicU64,
+    pub cancelled: AtomicU64,
+    pub bytes_moved: AtomicU64,
+    pub retries: AtomicU64,
+    /// Retries per (tier, error kind).
+    pub retries_by: Mutex<BTreeMap<(String, String), u64>>,
+    /// Durations of finished moves, seconds (drained by metrics).
+    pub durations: Mutex<Vec<f64>>,
+}
+
+struct Shared {
+    cfg: MigratorConfig,
+    ctx: MoveCtx,
+    paused: AtomicBool,
+    stopping: AtomicBool,
+    wake: Notify,
+    in_flight: Mutex<HashMap<i64, InFlight>>,
+    stats: Arc<MigratorStats>,
+}
+
+/// The running worker pool.
+pub struct Migrator {
+    shared: Arc<Shared>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Migrator {
+    /// Starts `cfg.workers` workers. Unfinished tasks found in the store are resumed first.
+    pub fn start(cfg: MigratorConfig, store: Arc<Store>, tiers: Tiers) -> Self {
+        let stats = Arc::new(MigratorStats::default());
+        let counter = stats.clone();
+        let on_retry: mover::RetryCounter = Arc::new(move |tier: &str, kind: ErrorKind| {
+            counter.retries.fetch_add(1, Ordering::Relaxed);
+            *lock(&counter.retries_by)
+                .entry((tier.to_string(), kind.label().to_string()))
+                .or_default() += 1;
+        });
+        let ctx = MoveCtx {
+            store,
+            tiers,
+            policy: Policy::from_config(&cfg),
+            growing_window: Duration::from_secs(cfg.growing_window_secs),
+            on_retry,
+        };
+        let shared = Arc::new(Shared {
+            cfg: cfg.clone(),
+            ctx,
+            paused: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            wake: Notify::new(),
+            in_flight: Mutex::new(HashMap::new()),
+            stats,
+        });
+        let workers = (0..cfg.workers.max(1))
+            .map(|i| tokio::spawn(worker(shared.clone(), i)))
+            .collect();
+        Self {
+            shared,
+            workers: Mutex::new(workers),
+        }
+    }
+
+    pub fn stats(&self) -> Arc<MigratorStats> {
+        self.shared.stats.clone()
+    }
+
+    pub fn ctx(&self) -> &MoveCtx {
+        &self.shared.ctx
+    }
+
+    /// New tasks are waiting: wake idle workers now instead of at their next poll.
+    pub fn wake(&self) {
+        self.shared.wake.notify_waiters();
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.shared.paused.store(paused, Ordering::Relaxed);
+        if !paused {
+            self.wake();
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.shared.paused.load(Ordering::Relaxed)
+    }
+
+    pub fn in_flight(&self) -> Vec<InFlightView> {
+        let mut v: Vec<InFlightView> = lock(&self.shared.in_flight)
+            .values()
+            .map(|f| InFlightView {
+                id: f.task.id,
+                key: f.task.key.clone(),
+                src: f.task.src.clone(),
+                dst: f.task.dst.clone(),
+                state: f.task.state.as_str().to_string(),
+                size: f.task.size,
+                bytes_done: f.bytes.load(Ordering::Relaxed),
+                elapsed_ms: f.started.elapsed().as_millis() as u64,
+            })
+            .collect();
+        v.sort_by_key(|f| f.id);
+        v
+    }
+
+    /// Stops claiming and drops the running moves: every step is persisted, so they resume on the next start.
+    pub async fn shutdown(&self) {
+        self.shared.stopping.store(true, Ordering::Relaxed);
+        self.shared.wake.notify_waiters();
+        let workers: Vec<_> = lock(&self.workers).drain(..).collect();
+        for w in &workers {
+            w.abort();
+        }
+        for w in workers {
+            let _ = w.await;
+        }
+    }
+}
+
+/// Picks the oldest claimable task not already running whose tiers have a free slot.
+fn claim(shared: &Shared) -> Result<Option<(Task, Arc<AtomicU64>)>, StoreError> {
+    let candidates = {
+        let conn = shared.ctx.store.writer();
+        task::claimable(&conn, wall_now_ms(), 256)?
+    };
+    let mut in_flight = lock(&shared.in_flight);
+    let busy = |tier: &str| {
+        in_flight
+            .values()
+            .filter(|f| f.task.src == tier || f.task.dst == tier)
+            .count()
+    };
+    let limit = shared.cfg.per_tier_concurrency.max(1);
+    let pick = candidates.into_iter().find(|t| {
+        !in_flight.contains_key(&t.id)
+            && !in_flight.values().any(|f| f.task.key == t.key)
+            && busy(&t.src) < limit
+            && busy(&t.dst) < limit
+    });
+    Ok(pick.map(|t| {
+        let bytes = Arc::new(AtomicU64::new(0));
+        in_flight.insert(
+            t.id,
+            InFlight {
+                task: t.clone(),
+                bytes: bytes.clone(),
+                started: Instant::now(),
+            },
+        );
+        (t, bytes)
+    }))
+}
+
+async fn worker(shared: Arc<Shared>, n: usize) {
+    loop {
+        if shared.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        if shared.paused.load(Ordering::Relaxed) {
+            let _ = tokio::time::timeout(Duration::from_millis(500), shared.wake.notified()).await;
+            continue;
+        }
+        let s = shared.clone();
+        let claimed = tokio::task::spawn_blocking(move || claim(&s)).await;
+        let (task, bytes) = match claimed {
+            Ok(Ok(Some(c))) => c,
+            Ok(Ok(None)) => {
+                let _ = tokio::time::timeout(Duration::from_millis(500), shared.wake.notified()).await;
+                continue;
+            }
+            Ok(Err(e)) => {
+                tracing::error!(target: "dim::migrate", worker = n, error = %e, "cannot read tasks");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(_) => return,
+        };
+        let id = task.id;
+        let started = Instant::now();
+        tracing::debug!(target: "dim::migrate", worker = n, id, key = %task.key, from = %task.src, to = %task.dst, state = task.state.as_str(), "task claimed");
+        let result = shared.ctx.run(task.clone(), bytes).await;
+        lock(&shared.in_flight).remove(&id);
+        let st = &shared.stats;
+        match result {
+            Ok(Outcome::Done) => {
+                st.done.fetch_add(1, Ordering::Relaxed);
+                st.bytes_moved.fetch_add(task.size, Ordering::Relaxed);
+                lock(&st.durations).push(started.elapsed().as_secs_f64());
+                tracing::info!(target: "dim::migrate", key = %task.key, from = %task.src, to = %task.dst, bytes = task.size, ms = started.elapsed().as_millis() as u64, "moved");
+            }
+            Ok(Outcome::Failed(_)) => {
+                st.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Outcome::Deferred(_)) => {
+                st.deferred.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Outcome::Cancelled) => {
+                st.cancelled.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Outcome::Later(_)) => {}
+            Err(e) => {
+                tracing::error!(target: "dim::migrate", id, key = %task.key, error = %e, "store error during a move; it resumes from its last state");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

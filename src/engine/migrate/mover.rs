@@ -1,0 +1,403 @@
+//! One migration, step by step: head → copy (conditional on the source ETag) → verify → switch the pointer → delete the source.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::backoff::{Policy, retry};
+use super::task::{self, Change, FILE_GROWING, Switch, Task, TaskState};
+use crate::engine::clock::{Millis, wall_now_ms};
+use crate::engine::store::{Store, StoreError};
+use crate::engine::tiers::chaos::ChaosStore;
+use crate::engine::tiers::{ErrorKind, ObjectStore, OpError, ProgressReader, Tiers, Written};
+
+/// How a run of a task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Deferred(String),
+    Failed(String),
+    Cancelled,
+    /// A step must be retried later (e.g. the source could not be deleted yet).
+    Later(String),
+}
+
+/// Retry counts per (tier, error kind), for metrics and the dashboard.
+pub type RetryCounter = Arc<dyn Fn(&str, ErrorKind) + Send + Sync>;
+
+/// Everything a move needs.
+#[derive(Clone)]
+pub struct MoveCtx {
+    pub store: Arc<Store>,
+    pub tiers: Tiers,
+    pub policy: Policy,
+    pub growing_window: Duration,
+    pub on_retry: RetryCounter,
+}
+
+enum Step {
+    Next(Task),
+    End(Outcome),
+}
+
+impl MoveCtx {
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&mut store.writer()))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    fn tier(&self, name: &str) -> Option<Arc<ChaosStore>> {
+        self.tiers.get(name).cloned()
+    }
+
+    async fn retry<T, F, Fut>(&self, key: &str, tier: &str, op: F) -> Result<T, OpError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, OpError>>,
+    {
+        let on = self.on_retry.clone();
+        retry(self.policy, key, tier, |e| on(&e.tier, e.kind), op).await
+    }
+
+    /// Moves `t` from `from` to `to`; `None` if it left `from` meanwhile (cancelled).
+    async fn step(&self, t: &Task, to: TaskState, change: Change) -> Result<Option<Task>, StoreError> {
+        let (id, from) = (t.id, t.state);
+        let c = change.clone();
+        let ok = self
+            .db(move |w| task::transition(w, id, from, to, &c, wall_now_ms()))
+            .await?;
+        if !ok {
+            return Ok(None);
+        }
+        let mut next = t.clone();
+        next.state = to;
+        next.reason = change.reason;
+        next.not_before = change.not_before;
+        if let Some(a) = change.attempts {
+            next.attempts = a;
+        }
+        if let Some(s) = change.size {
+            next.size = s;
+        }
+        if let Some(e) = change.src_etag {
+            next.src_etag = Some(e);
+        }
+        if let Some(w) = change.written {
+            next.written = Some(w);
+        }
+        Ok(Some(next))
+    }
+
+    /// Runs task `t` from its persisted state until it ends or has to wait.
+    pub async fn run(&self, mut t: Task, progress: Arc<AtomicU64>) -> Result<Outcome, StoreError> {
+        let (Some(src), Some(dst)) = (self.tier(&t.src), self.tier(&t.dst)) else {
+            let why = format!("unknown tier in {} -> {}", t.src, t.dst);
+            return self.fail(&t, why, t.attempts + 1).await;
+        };
+        loop {
+            let step = match t.state {
+                TaskState::Pending | TaskState::Deferred => self.start(&t, &src).await?,
+                TaskState::Copying => self.copy(&t, &src, &dst, progress.clone()).await?,
+                TaskState::Verifying => self.verify(&t, &src, &dst).await?,
+                TaskState::Switching => self.switch(&t, &dst).await?,
+                TaskState::Cleaning => self.clean(&t, &src).await?,
+                TaskState::Done => Step::End(Outcome::Done),
+                TaskState::Failed => Step::End(Outcome::Failed(t.reason.clone().unwrap_or_default())),
+                TaskState::Cancelled => Step::End(Outcome::Cancelled),
+            };
+            match step {
+                Step::Next(n) => t = n,
+                Step::End(o) => return Ok(o),
+            }
+        }
+    }
+
+    fn or_cancelled(next: Option<Task>) -> Step {
+        next.map_or(Step::End(Outcome::Cancelled), Step::Next)
+    }
+
+    async fn start(&self, t: &Task, src: &ChaosStore) -> Result<Step, StoreError> {
+        let head = self.retry(&t.key, &t.src, || src.head(&t.key)).await;
+        let meta = match head {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                let why = format!("source object not found on {}", t.src);
+                return self.fail(t, why, t.attempts + 1).await.map(Step::End);
+            }
+            Err(e) => return self.fail_op(t, e).await.map(Step::End),
+        };
+        let now = wall_now_ms();
+        let window = self.growing_window.as_millis() as Millis;
+        if now - meta.last_modified_ms < window {
+            return self.defer_growing(t, meta.last_modified_ms + window).await;
+        }
+        let next = self
+            .step(
+                t,
+                TaskState::Copying,
+                Change {
+                    size: Some(meta.size),
+                    src_etag: Some(meta.etag),
+                    ..Change::default()
+                },
+            )
+            .await?;
+        Ok(Self::or_cancelled(next))
+    }
+
+    async fn defer_growing(&self, t: &Task, not_before: Millis) -> Result<Step, StoreError> {
+        tracing::info!(target: "dim::migrate", key = %t.key, tier = %t.src, "deferred: file_growing (modified within the growing window)");
+        let next = self
+            .step(
+                t,
+                TaskState::Deferred,
+                Change {
+                    reason: Some(FILE_GROWING.to_string()),
+                    not_before: Some(not_before.max(wall_now_ms() + 100)),
+                    ..Change::default()
+                },
+            )
+            .await?;
+        Ok(match next {
+            Some(_) => Step::End(Outcome::Deferred(FILE_GROWING.into())),
+            None => Step::End(Outcome::Cancelled),
+        })
+    }
+
+    /// Copies conditionally on the source ETag: server-side on one S3 endpoint, otherwise
+    /// streamed, with a check that the source did not change while it was read.
+    async fn copy_once(
+        &self,
+        t: &Task,
+        etag: &str,
+        src: &ChaosStore,
+        dst: &ChaosStore,
+        progress: &Arc<AtomicU64>,
+    ) -> Result<Written, OpError> {
+        if let (Some(s), Some(d)) = (src.copy_source(), dst.copy_source())
+            && s.domain == d.domain
+        {
+            let w = dst.copy_from(&s, &t.key, etag).await?;
+            progress.store(w.size, Ordering::Relaxed);
+            return Ok(w);
+        }
+        let (meta, body) = src.get(&t.key, Some(etag)).await?;
+        let body = Box::new(ProgressReader::new(body, progress.clone()));
+        let w = dst.put(&t.key, body, meta.size).await?;
+        let after = src.head(&t.key).await?;
+        if after.as_ref().map(|m| m.etag.as_str()) != Some(etag) {
+            return Err(OpError::new(
+                ErrorKind::PreconditionFailed,
+                &t.src,
+                "copy",
+                &t.key,
+                "the source changed while it was copied",
+            ));
+        }
+        Ok(w)
+    }
+
+    async fn copy(
+        &self,
+        t: &Task,
+        src: &ChaosStore,
+        dst: &ChaosStore,
+        progress: Arc<AtomicU64>,
+    ) -> Result<Step, StoreError> {
+        let Some(etag) = t.src_etag.clone() else {
+            return Ok(Self::or_cancelled(
+                self.step(t, TaskState::Pending, Change::default()).await?,
+            ));
+        };
+        let r = self
+            .retry(&t.key, &t.dst, || self.copy_once(t, &etag, src, dst, &progress))
+            .await;
+        match r {
+            Ok(w) => {
+                let next = self
+                    .step(
+                        t,
+                        TaskState::Verifying,
+                        Change {
+                            written: Some(w),
+                            ..Change::default()
+                        },
+                    )
+                    .await?;
+                if next.is_none() {
+                    self.remove_copy(t).await;
+                }
+                Ok(Self::or_cancelled(next))
+            }
+            // Written to during the copy: what we copied may be stale. Come back when it is quiet.
+            Err(e) if e.kind == ErrorKind::PreconditionFailed => {
+                self.remove_copy(t).await;
+                self.defer_growing(t, wall_now_ms() + self.growing_window.as_millis() as Millis)
+                    .await
+            }
+            Err(e) => self.fail_op(t, e).await.map(Step::End),
+        }
+    }
+
+    async fn verify(&self, t: &Task, src: &ChaosStore, dst: &ChaosStore) -> Result<Step, StoreError> {
+        let Some(w) = t.written.clone() else {
+            return Ok(Self::or_cancelled(
+                self.step(t, TaskState::Copying, Change::default()).await?,
+            ));
+        };
+        let ok = match self.retry(&t.key, &t.dst, || dst.verify(&t.key, &w)).await {
+            Ok(ok) => ok,
+            Err(e) => return self.fail_op(t, e).await.map(Step::End),
+        };
+        // A write that landed on the source after the copy makes the copy stale.
+        let now_src = match self.retry(&t.key, &t.src, || src.head(&t.key)).await {
+            Ok(m) => m,
+            Err(e) => return self.fail_op(t, e).await.map(Step::End),
+        };
+        if now_src.as_ref().map(|m| &m.etag) != t.src_etag.as_ref() {
+            self.remove_copy(t).await;
+            return self
+                .defer_growing(t, wall_now_ms() + self.growing_window.as_millis() as Millis)
+                .await;
+        }
+        if !ok {
+            let attempts = t.attempts + 1;
+            tracing::warn!(target: "dim::migrate", key = %t.key, tier = %t.dst, attempts, "verification failed: destination does not match what was written");
+            if attempts >= self.policy.max_attempts {
+                let why = format!("checksum mismatch on {} after {attempts} attempts", t.dst);
+                return self.fail(t, why, attempts).await.map(Step::End);
+            }
+            let next = self
+                .step(
+                    t,
+                    TaskState::Copying,
+                    Change {
+                        attempts: Some(attempts),
+                        ..Change::default()
+                    },
+                )
+                .await?;
+            return Ok(Self::or_cancelled(next));
+        }
+        Ok(Self::or_cancelled(
+            self.step(t, TaskState::Switching, Change::default()).await?,
+        ))
+    }
+
+    async fn switch(&self, t: &Task, _dst: &ChaosStore) -> Result<Step, StoreError> {
+        let Some(w) = t.written.clone() else {
+            return Ok(Self::or_cancelled(
+                self.step(t, TaskState::Copying, Change::default()).await?,
+            ));
+        };
+        let tt = t.clone();
+        let outcome = self
+            .db(move |c| task::switch_pointer(c, &tt, &w, wall_now_ms()))
+            .await?;
+        match outcome {
+            Switch::Switched => {
+                let mut next = t.clone();
+                next.state = TaskState::Cleaning;
+                Ok(Step::Next(next))
+            }
+            Switch::ObjectGone | Switch::PointerMoved => {
+                let why = if outcome == Switch::ObjectGone {
+                    "object was deleted meanwhile"
+                } else {
+                    "object was moved elsewhere meanwhile"
+                };
+                self.remove_copy(t).await;
+                let change = Change {
+                    reason: Some(why.to_string()),
+                    ..Change::default()
+                };
+                self.step(t, TaskState::Cancelled, change).await?;
+                Ok(Step::End(Outcome::Cancelled))
+            }
+            Switch::Lost => {
+                self.remove_copy(t).await;
+                Ok(Step::End(Outcome::Cancelled))
+            }
+        }
+    }
+
+    async fn clean(&self, t: &Task, src: &ChaosStore) -> Result<Step, StoreError> {
+        match self.retry(&t.key, &t.src, || src.delete(&t.key)).await {
+            Ok(()) => {
+                let next = self.step(t, TaskState::Done, Change::default()).await?;
+                Ok(next.map_or(Step::End(Outcome::Cancelled), |_| Step::End(Outcome::Done)))
+            }
+            // The pointer has moved: the task must finish cleaning, never restart. Try again later.
+            Err(e) => {
+                let reason = format!("source not deleted yet: {e}");
+                let later = wall_now_ms() + self.policy.cap.as_millis() as Millis;
+                let change = Change {
+                    reason: Some(reason.clone()),
+                    not_before: Some(later),
+                    ..Change::default()
+                };
+                self.step(t, TaskState::Cleaning, change).await?;
+                Ok(Step::End(Outcome::Later(reason)))
+            }
+        }
+    }
+
+    /// Fails the task on an operation error: a retryable one has used up every attempt.
+    async fn fail_op(&self, t: &Task, e: OpError) -> Result<Outcome, StoreError> {
+        let attempts = if e.kind.retryable() {
+            self.policy.max_attempts
+        } else {
+            t.attempts + 1
+        };
+        self.fail(t, e.to_string(), attempts).await
+    }
+
+    /// Fails the task with `why` and removes any copy it left on the destination.
+    async fn fail(&self, t: &Task, why: String, attempts: u32) -> Result<Outcome, StoreError> {
+        tracing::error!(target: "dim::migrate", key = %t.key, from = %t.src, to = %t.dst, attempts, reason = %why, "migration failed");
+        if matches!(
+            t.state,
+            TaskState::Copying | TaskState::Verifying | TaskState::Switching
+        ) {
+            self.remove_copy(t).await;
+        }
+        let change = Change {
+            reason: Some(why.clone()),
+            attempts: Some(attempts),
+            ..Change::default()
+        };
+        self.step(t, TaskState::Failed, change).await?;
+        Ok(Outcome::Failed(why))
+    }
+
+    /// Deletes the destination copy of a task that will not complete, unless the pointer names it.
+    pub async fn remove_copy(&self, t: &Task) {
+        let key = t.key.clone();
+        let pointer = self
+            .db(move |c| {
+                Ok(c.query_row("SELECT tier FROM objects WHERE key = ?1", [&key], |r| {
+                    r.get::<_, Option<String>>(0)
+                })
+                .ok()
+                .flatten())
+            })
+            .await
+            .ok()
+            .flatten();
+        if pointer.as_deref() == Some(t.dst.as_str()) {
+            return;
+        }
+        if let Some(dst) = self.tier(&t.dst)
+            && let Err(e) = self.retry(&t.key, &t.dst, || dst.delete(&t.key)).await
+        {
+            tracing::warn!(target: "dim::migrate", key = %t.key, tier = %t.dst, error = %e, "could not remove an unused copy");
+        }
+    }
+}

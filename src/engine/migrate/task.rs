@@ -1,0 +1,264 @@
+//! Migration tasks in SQLite: the state machine, and every transition persisted before what depends on it.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use crate::engine::clock::Millis;
+use crate::engine::store::StoreError;
+use crate::engine::tiers::Written;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    Pending,
+    Copying,
+    Verifying,
+    Switching,
+    Cleaning,
+    Done,
+    Deferred,
+    Failed,
+    Cancelled,
+}
+
+impl TaskState {
+    pub const ALL: [TaskState; 9] = [
+        TaskState::Pending,
+        TaskState::Copying,
+        TaskState::Verifying,
+        TaskState::Switching,
+        TaskState::Cleaning,
+        TaskState::Done,
+        TaskState::Deferred,
+        TaskState::Failed,
+        TaskState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending => "pending",
+            TaskState::Copying => "copying",
+            TaskState::Verifying => "verifying",
+            TaskState::Switching => "switching",
+            TaskState::Cleaning => "cleaning",
+            TaskState::Done => "done",
+            TaskState::Deferred => "deferred",
+            TaskState::Failed => "failed",
+            TaskState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, TaskState::Done | TaskState::Failed | TaskState::Cancelled)
+    }
+}
+
+/// Reason recorded when a source is being written to: not a failure, the task comes back later.
+pub const FILE_GROWING: &str = "file_growing";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    pub id: i64,
+    pub key: String,
+    pub src: String,
+    pub dst: String,
+    pub state: TaskState,
+    pub reason: Option<String>,
+    pub attempts: u32,
+    pub not_before: Option<Millis>,
+    pub size: u64,
+    pub src_etag: Option<String>,
+    pub written: Option<Written>,
+    pub created: Millis,
+    pub updated: Millis,
+}
+
+const COLS: &str =
+    "id, key, src_tier, dst_tier, state, reason, attempts, not_before, size, src_etag, written, created, updated";
+
+fn from_row(r: &Row) -> rusqlite::Result<Task> {
+    let state: String = r.get(4)?;
+    let written: Option<String> = r.get(10)?;
+    Ok(Task {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        src: r.get(2)?,
+        dst: r.get(3)?,
+        state: TaskState::parse(&state).unwrap_or(TaskState::Failed),
+        reason: r.get(5)?,
+        attempts: r.get::<_, i64>(6)?.max(0) as u32,
+        not_before: r.get(7)?,
+        size: r.get::<_, i64>(8)?.max(0) as u64,
+        src_etag: r.get(9)?,
+        written: written.and_then(|w| serde_json::from_str(&w).ok()),
+        created: r.get(11)?,
+        updated: r.get(12)?,
+    })
+}
+
+/// Queues a move of `key` from `src` to `dst`, unless the object already has an unfinished task.
+pub fn enqueue(conn: &Connection, key: &str, src: &str, dst: &str, now: Millis) -> Result<Option<i64>, StoreError> {
+    let busy: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM tasks WHERE key = ?1 AND state NOT IN ('done', 'failed', 'cancelled') LIMIT 1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if busy.is_some() {
+        return Ok(None);
+    }
+    let size: i64 = conn
+        .query_row("SELECT size FROM objects WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    conn.execute(
+        "INSERT INTO tasks(key, src_tier, dst_tier, state, size, created, updated) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?5)",
+        params![key, src, dst, size, now],
+    )?;
+    Ok(Some(conn.last_insert_rowid()))
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Task>, StoreError> {
+    Ok(conn
+        .query_row(&format!("SELECT {COLS} FROM tasks WHERE id = ?1"), [id], from_row)
+        .optional()?)
+}
+
+/// Tasks a worker may take now: unfinished ones (resumed from their persisted state), deferred
+/// ones and those waiting to retry whose time has come, oldest first.
+pub fn claimable(conn: &Connection, now: Millis, limit: usize) -> Result<Vec<Task>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM tasks
+         WHERE state IN ('pending', 'copying', 'verifying', 'switching', 'cleaning', 'deferred')
+           AND coalesce(not_before, 0) <= ?1
+         ORDER BY id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![now, limit as i64], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Tasks in `state`, newest first (for the dashboard).
+pub fn in_state(conn: &Connection, state: TaskState, limit: usize) -> Result<Vec<Task>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM tasks WHERE state = ?1 ORDER BY updated DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![state.as_str(), limit as i64], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// What a transition changes besides the state.
+#[derive(Debug, Default, Clone)]
+pub struct Change {
+    pub reason: Option<String>,
+    pub attempts: Option<u32>,
+    pub not_before: Option<Millis>,
+    pub size: Option<u64>,
+    pub src_etag: Option<String>,
+    pub written: Option<Written>,
+}
+
+/// Moves task `id` from `from` to `to`. Compare-and-set: returns false (and changes nothing)
+/// if the task is no longer in `from`, e.g. because it was cancelled meanwhile.
+pub fn transition(
+    conn: &Connection,
+    id: i64,
+    from: TaskState,
+    to: TaskState,
+    c: &Change,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let written = c.written.as_ref().map(|w| serde_json::to_string(w).unwrap_or_default());
+    let n = conn.execute(
+        "UPDATE tasks SET state = ?3, updated = ?4,
+             reason = ?5,
+             attempts = coalesce(?6, attempts),
+             not_before = ?7,
+             size = coalesce(?8, size),
+             src_etag = coalesce(?9, src_etag),
+             written = coalesce(?10, written)
+         WHERE id = ?1 AND state = ?2",
+        params![
+            id,
+            from.as_str(),
+            to.as_str(),
+            now,
+            c.reason,
+            c.attempts.map(i64::from),
+            c.not_before,
+            c.size.map(|s| s as i64),
+            c.src_etag,
+            written
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// The pointer now names the destination; the task is `cleaning`.
+    Switched,
+    /// The object is gone from the store (deleted meanwhile).
+    ObjectGone,
+    /// The pointer is not at the source any more.
+    PointerMoved,
+    /// The task left `switching` meanwhile (cancelled).
+    Lost,
+}
+
+/// The pointer switch: the object's tier moves to the destination and the task to `cleaning`,
+/// in one transaction, so the source is never deleted before the pointer has moved.
+pub fn switch_pointer(conn: &mut Connection, t: &Task, w: &Written, now: Millis) -> Result<Switch, StoreError> {
+    let tx = conn.transaction()?;
+    let tier: Option<Option<String>> = tx
+        .query_row("SELECT tier FROM objects WHERE key = ?1", [&t.key], |r| r.get(0))
+        .optional()?;
+    let outcome = match tier {
+        None => Switch::ObjectGone,
+        Some(tier) if tier.as_deref() != Some(t.src.as_str()) => Switch::PointerMoved,
+        Some(_) => {
+            let moved = transition(
+                &tx,
+                t.id,
+                TaskState::Switching,
+                TaskState::Cleaning,
+                &Change::default(),
+                now,
+            )?;
+            if moved {
+                tx.execute(
+                    "UPDATE objects SET tier = ?2, etag = ?3, size = ?4, moved_at = ?5 WHERE key = ?1",
+                    params![t.key, t.dst, w.etag, w.size as i64, now],
+                )?;
+                Switch::Switched
+            } else {
+                Switch::Lost
+            }
+        }
+    };
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// Failed tasks go back to `pending` with a fresh attempt count.
+pub fn retry_failed(conn: &Connection, now: Millis) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE tasks SET state = 'pending', attempts = 0, reason = NULL, not_before = NULL, updated = ?1
+         WHERE state = 'failed'",
+        [now],
+    )?)
+}
+
+/// Cancels an unfinished task; returns false if it had finished or is `cleaning` (the pointer has
+/// already moved, so only finishing the clean-up leaves exactly one copy).
+pub fn cancel(conn: &Connection, id: i64, now: Millis) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE tasks SET state = 'cancelled', reason = 'cancelled by user', updated = ?2
+         WHERE id = ?1 AND state NOT IN ('cleaning', 'done', 'failed', 'cancelled')",
+        params![id, now],
+    )? == 1)
+}

@@ -30,6 +30,14 @@ for c in rustfmt clippy; do
     fi
 done
 
+# --- Test services -------------------------------------------------------------
+# Real servers on loopback for the integration tests (they never skip in CI).
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+trap stop_services EXIT
+say "starting test services"
+start_garage
+
 # --- Checks ------------------------------------------------------------------
 say "cargo fmt --check"
 cargo fmt --all -- --check

@@ -186,7 +186,7 @@ impl EmbeddedSource {
             }
             let mut items = Vec::with_capacity(chunk.len());
             for o in chunk {
-                if let Err(err) = tier.put(&o.key, &object_bytes(&o.key, o.size)) {
+                if let Err(err) = tier.put_bytes(&o.key, &object_bytes(&o.key, o.size)) {
                     tracing::error!(target: "dim::embedded", key = %o.key, error = %err, "seeding write failed");
                     continue;
                 }
@@ -218,7 +218,7 @@ impl EmbeddedSource {
     fn carry_out(&self, effect: &Effect, reader: &Connection, landing: &str, now: Millis) -> Option<ObjectRecord> {
         let result = match effect {
             Effect::Create { key, size } => self.tiers.get(landing).map(|t| {
-                t.put(key, &object_bytes(key, *size)).map(|()| {
+                t.put_bytes(key, &object_bytes(key, *size)).map(|()| {
                     Some(ObjectRecord {
                         key: key.clone(),
                         tier: landing.to_string(),
@@ -233,11 +233,11 @@ impl EmbeddedSource {
                 let tier = tier_of(reader, key).unwrap_or_else(|| landing.to_string());
                 self.tiers
                     .get(&tier)
-                    .map(|t| t.put(key, &object_bytes(key, *size)).map(|()| None))
+                    .map(|t| t.put_bytes(key, &object_bytes(key, *size)).map(|()| None))
             }
             Effect::Delete { key } => {
                 let tier = tier_of(reader, key).unwrap_or_else(|| landing.to_string());
-                self.tiers.get(&tier).map(|t| t.delete(key).map(|()| None))
+                self.tiers.get(&tier).map(|t| t.remove(key).map(|()| None))
             }
         };
         match result {

@@ -77,7 +77,7 @@ impl LocalTier {
     }
 
     /// Writes `data` at `key` atomically: readers see the old bytes or the new ones, never a mix.
-    pub fn put(&self, key: &str, data: &[u8]) -> Result<(), TierError> {
+    pub fn put_bytes(&self, key: &str, data: &[u8]) -> Result<(), TierError> {
         let path = self.path_for(key)?;
         let dir = path.parent().unwrap_or(&self.root);
         fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
@@ -92,13 +92,13 @@ impl LocalTier {
         Ok(())
     }
 
-    pub fn get(&self, key: &str) -> Result<Vec<u8>, TierError> {
+    pub fn read_bytes(&self, key: &str) -> Result<Vec<u8>, TierError> {
         let path = self.path_for(key)?;
         fs::read(&path).map_err(|e| io(&path, e))
     }
 
     /// Deletes `key`; deleting a missing object is not an error (idempotent).
-    pub fn delete(&self, key: &str) -> Result<(), TierError> {
+    pub fn remove(&self, key: &str) -> Result<(), TierError> {
         let path = self.path_for(key)?;
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
@@ -308,7 +308,7 @@ impl ObjectStore for LocalTier {
 
     async fn delete(&self, key: &str) -> Result<(), OpError> {
         let k = key.to_string();
-        self.blocking("delete", key, move |t| LocalTier::delete(&t, &k)).await
+        self.blocking("delete", key, move |t| t.remove(&k)).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectMeta)>, OpError> {
@@ -368,16 +368,16 @@ mod tests {
     fn put_head_get_delete_roundtrip() {
         let dir = tempfile::tempdir().unwrap();
         let t = LocalTier::new("t", dir.path().join("tier")).unwrap();
-        t.put("x/y.bin", b"hello").unwrap();
+        t.put_bytes("x/y.bin", b"hello").unwrap();
         assert_eq!(fs::metadata(t.path_for("x/y.bin").unwrap()).unwrap().len(), 5);
-        assert_eq!(t.get("x/y.bin").unwrap(), b"hello");
-        t.put("x/y.bin", b"hi").unwrap();
-        assert_eq!(t.get("x/y.bin").unwrap(), b"hi");
-        t.delete("x/y.bin").unwrap();
-        t.delete("x/y.bin").unwrap();
+        assert_eq!(t.read_bytes("x/y.bin").unwrap(), b"hello");
+        t.put_bytes("x/y.bin", b"hi").unwrap();
+        assert_eq!(t.read_bytes("x/y.bin").unwrap(), b"hi");
+        t.remove("x/y.bin").unwrap();
+        t.remove("x/y.bin").unwrap();
         assert!(!t.path_for("x/y.bin").unwrap().exists());
         // No temp files left behind.
         assert_eq!(fs::read_dir(dir.path().join("tier/x")).unwrap().count(), 0);
-        assert!(t.put("../escape", b"x").is_err());
+        assert!(t.put_bytes("../escape", b"x").is_err());
     }
 }

@@ -1,0 +1,94 @@
+# Test services on loopback, sourced by scripts/test.sh. Each start_* function builds its
+# server once (cached under $DIM_TOOLS), starts it, waits for it, exports how to reach it,
+# and fails loudly if it does not come up. stop_services stops everything started here.
+
+DIM_TOOLS=${DIM_TOOLS:-$HOME/.cache/dim-test-tools}
+SERVICES_DIR=$(mktemp -d /tmp/dim-services.XXXXXX)
+SERVICE_PIDS=()
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+stop_services() {
+    for pid in "${SERVICE_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${SERVICE_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$SERVICES_DIR"
+}
+
+# Garage 2.5.0, a production S3 server, as the S3 endpoint of the integration tests.
+start_garage() {
+    local bin="$DIM_TOOLS/garage-2.5.0/bin/garage"
+    if [ ! -x "$bin" ]; then
+        echo "building Garage 2.5.0 once (about 10 minutes on 2 cores; cached in $DIM_TOOLS)"
+        cargo install garage --version 2.5.0 --locked --root "$DIM_TOOLS/garage-2.5.0" >"$SERVICES_DIR/garage-build.log" 2>&1 || {
+            tail -30 "$SERVICES_DIR/garage-build.log"
+            echo "FAILED: could not build Garage" >&2
+            return 1
+        }
+    fi
+    local dir="$SERVICES_DIR/garage" s3_port rpc_port secret
+    mkdir -p "$dir"
+    s3_port=$(free_port)
+    rpc_port=$(free_port)
+    secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    cat >"$dir/garage.toml" <<TOML
+metadata_dir = "$dir/meta"
+data_dir = "$dir/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$rpc_port"
+rpc_public_addr = "127.0.0.1:$rpc_port"
+rpc_secret = "$secret"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$s3_port"
+TOML
+    local g=("$bin" -c "$dir/garage.toml")
+    "${g[@]}" server >"$dir/garage.log" 2>&1 &
+    SERVICE_PIDS+=($!)
+    local node="" i
+    for i in $(seq 1 50); do
+        node=$("${g[@]}" node id -q 2>/dev/null) && break
+        sleep 0.2
+    done
+    if [ -z "$node" ]; then
+        tail -20 "$dir/garage.log"
+        echo "FAILED: Garage did not start" >&2
+        return 1
+    fi
+    "${g[@]}" layout assign -z dc1 -c 1G "${node%%@*}" >/dev/null
+    "${g[@]}" layout apply --version 1 >/dev/null
+    local key_id="GK$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    local key_secret
+    key_secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    "${g[@]}" key import --yes -n dim-test "$key_id" "$key_secret" >/dev/null
+    "${g[@]}" key allow --create-bucket dim-test >/dev/null
+    local b
+    for b in dim-hot dim-cool dim-archive; do
+        "${g[@]}" bucket create "$b" >/dev/null
+        "${g[@]}" bucket allow --read --write --owner "$b" --key dim-test >/dev/null
+    done
+    # Ready when the S3 API answers.
+    for i in $(seq 1 50); do
+        if python3 -c "import urllib.request,sys
+try: urllib.request.urlopen('http://127.0.0.1:$s3_port/', timeout=1)
+except urllib.error.HTTPError: sys.exit(0)
+except Exception: sys.exit(1)" 2>/dev/null; then
+            break
+        fi
+        sleep 0.2
+        [ "$i" = 50 ] && { echo "FAILED: Garage's S3 API did not answer" >&2; return 1; }
+    done
+    export DIM_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+    export DIM_TEST_S3_REGION=garage
+    export DIM_TEST_S3_ACCESS_KEY="$key_id"
+    export DIM_TEST_S3_SECRET_KEY="$key_secret"
+    export DIM_TEST_S3_BUCKETS="dim-hot dim-cool dim-archive"
+    echo "Garage S3 on $DIM_TEST_S3_ENDPOINT (buckets: $DIM_TEST_S3_BUCKETS)"
+}

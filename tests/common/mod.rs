@@ -1,0 +1,137 @@
+//! Helpers shared by integration tests: fixtures, log capture, and the test services' addresses.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use data_in_motion::config::{Backend, Config, TierConfig};
+
+/// The S3 server started by scripts/test.sh. In CI a missing server is a failure, never a skip.
+pub struct S3Env {
+    pub endpoint: String,
+    pub region: String,
+}
+
+pub fn s3_env(test: &str) -> Option<S3Env> {
+    match std::env::var("DIM_TEST_S3_ENDPOINT") {
+        Ok(endpoint) => Some(S3Env {
+            endpoint,
+            region: std::env::var("DIM_TEST_S3_REGION").unwrap_or_else(|_| "garage".into()),
+        }),
+        Err(_) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!(
+                    "{test}: DIM_TEST_S3_ENDPOINT is not set; in CI the S3 server must be running (./scripts/test.sh starts it)"
+                );
+            }
+            eprintln!("SKIPPED {test}: no S3 server (run ./scripts/test.sh, which starts one)");
+            None
+        }
+    }
+}
+
+pub fn s3_tier(env: &S3Env, name: &str, bucket: &str) -> TierConfig {
+    TierConfig {
+        name: name.into(),
+        provider: "garage".into(),
+        backend: Backend::S3,
+        path: None,
+        endpoint: Some(env.endpoint.clone()),
+        bucket: Some(bucket.into()),
+        region: Some(env.region.clone()),
+        access_key_env: Some("DIM_TEST_S3_ACCESS_KEY".into()),
+        secret_key_env: Some("DIM_TEST_S3_SECRET_KEY".into()),
+        storage_gb_month: 0.02,
+        get_per_1k: 0.0004,
+        put_per_1k: 0.005,
+        retrieval_gb: 0.0,
+        egress_gb: 0.0,
+        latency_ms: 20.0,
+        capacity_gb: 10.0,
+    }
+}
+
+pub fn local_tier(name: &str, latency_ms: f64) -> TierConfig {
+    TierConfig {
+        name: name.into(),
+        provider: "local".into(),
+        backend: Backend::Local,
+        path: None,
+        endpoint: None,
+        bucket: None,
+        region: None,
+        access_key_env: None,
+        secret_key_env: None,
+        storage_gb_month: 0.01,
+        get_per_1k: 0.0,
+        put_per_1k: 0.0,
+        retrieval_gb: 0.0,
+        egress_gb: 0.0,
+        latency_ms,
+        capacity_gb: 10.0,
+    }
+}
+
+pub fn config_with(tiers: Vec<TierConfig>) -> Config {
+    let mut c = Config::embedded_default().unwrap();
+    c.tiers = tiers;
+    c.events.embedded.landing_tier = String::new();
+    c
+}
+
+/// Captures everything logged while the guard lives (this thread's dispatcher).
+#[derive(Clone, Default)]
+pub struct LogBuf(pub Arc<Mutex<Vec<u8>>>);
+
+impl LogBuf {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for LogBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuf {
+    type Writer = LogBuf;
+    fn make_writer(&'a self) -> LogBuf {
+        self.clone()
+    }
+}
+
+/// Installs a capturing subscriber at `level` for every target (SDK internals included).
+pub fn capture_logs(level: &str) -> (LogBuf, tracing::subscriber::DefaultGuard) {
+    let buf = LogBuf::default();
+    let sub = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_ansi(false)
+        .with_writer(buf.clone())
+        .finish();
+    (buf.clone(), tracing::subscriber::set_default(sub))
+}
+
+/// Deterministic bytes for test objects.
+pub fn content(seed: u64, size: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..size)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}

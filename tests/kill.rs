@@ -1,0 +1,194 @@
+//! kill -9 the daemon at random moments while it migrates against a real S3 server, ten times;
+//! afterwards every object is readable at its pointer, intact, and stored exactly once.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{content, local_tier, s3_env, s3_tier, sha256};
+use data_in_motion::engine::clock::wall_now_ms;
+use data_in_motion::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
+use data_in_motion::engine::migrate::task;
+use data_in_motion::engine::store::Store;
+use data_in_motion::engine::tiers::{self, ObjectStore};
+use tokio::io::AsyncReadExt;
+
+const DIM: &str = env!("CARGO_BIN_EXE_dim");
+
+fn status(dir: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(DIM)
+        .args(["status", "--json", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_migrations_loses_nothing() {
+    let Some(env) = s3_env("kill_9_during_migrations_loses_nothing") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let tiers_cfg = vec![
+        s3_tier(&env, "s3a", "dim-hot"),
+        s3_tier(&env, "s3b", "dim-archive"),
+        local_tier("disk", 5.0),
+    ];
+    let cfg = common::config_with(tiers_cfg.clone());
+    // The daemon's config: these tiers, no workload, a small worker pool so moves take a while.
+    let mut toml = String::from(
+        "[events.embedded]\nrate = 0.0\nseed_objects = 0\n\n[migrator]\nworkers = 1\nper_tier_concurrency = 1\ngrowing_window_secs = 0\n\n[sla]\nhot_latency_ms = 50.0\n",
+    );
+    for t in &tiers_cfg {
+        toml.push_str(&format!("\n[[tiers]]\n{}", toml::to_string(t).unwrap()));
+    }
+    let cfg_path = dir.path().join("dim.toml");
+    std::fs::write(&cfg_path, toml).unwrap();
+
+    let tiers = tiers::build(&cfg, &data_dir).unwrap();
+    let store = Arc::new(Store::open(&data_dir.join("dim.db"), 8).unwrap());
+    let prefix = format!("kill/{}-{}", std::process::id(), wall_now_ms());
+    let directions = [("disk", "s3b"), ("s3a", "disk"), ("s3a", "s3b")];
+    let mut objects = Vec::new();
+    let mut regs = Vec::new();
+    for i in 0..120usize {
+        let (from, to) = directions[i % 3];
+        let size = if i == 0 || i == 3 {
+            12 << 20
+        } else {
+            64 * 1024 + (i * 48_271) % (2 << 20)
+        };
+        let key = format!("{prefix}/{i:03}.bin");
+        let data = content(i as u64, size);
+        tiers[from]
+            .put(&key, Box::new(std::io::Cursor::new(data.clone())), size as u64)
+            .await
+            .unwrap();
+        regs.push(Item::Register(ObjectRecord {
+            key: key.clone(),
+            tier: from.into(),
+            size: size as u64,
+            etag: None,
+            last_modified: 0,
+            created: 0,
+        }));
+        objects.push((key, from, to, sha256(&data)));
+    }
+    let mut p = Pending::default();
+    p.add(SourceBatch {
+        source: "test".into(),
+        items: regs,
+        offsets: vec![],
+    });
+    apply(&mut store.writer(), &p, wall_now_ms(), 10).unwrap();
+    for (key, from, to, _) in &objects {
+        task::enqueue(&store.writer(), key, from, to, wall_now_ms())
+            .unwrap()
+            .unwrap();
+    }
+    drop(store);
+
+    // Ten kill -9s at random moments, each followed by a restart.
+    let mut seed = wall_now_ms() as u64 | 1;
+    let mut killed_mid_flight = 0;
+    for round in 0..10 {
+        let mut child = Command::new(DIM)
+            .args(["--daemon", "--config"])
+            .arg(&cfg_path)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let wait = 150 + seed % 900;
+        std::thread::sleep(Duration::from_millis(wait));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let done = status(&data_dir)["tasks"]["done"].as_u64().unwrap_or(0);
+        if done < 120 {
+            killed_mid_flight += 1;
+        }
+        eprintln!("round {round}: killed after {wait} ms, {done}/120 done");
+    }
+    assert!(
+        killed_mid_flight >= 5,
+        "most kills should land mid-migration ({killed_mid_flight})"
+    );
+
+    // A last run to completion.
+    let mut child = Command::new(DIM)
+        .args(["--daemon", "--config"])
+        .arg(&cfg_path)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    // Wait until it runs (and handles SIGTERM) before anything else.
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if line.contains("engine started") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30)).expect("daemon started");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let s = status(&data_dir);
+        let t = &s["tasks"];
+        let finished =
+            t["done"].as_u64().unwrap_or(0) + t["failed"].as_u64().unwrap_or(0) + t["cancelled"].as_u64().unwrap_or(0);
+        if finished == 120 {
+            assert_eq!(t["done"].as_u64(), Some(120), "all tasks done: {t}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "migrations did not finish: {t}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let store = Store::open(&data_dir.join("dim.db"), 8).unwrap();
+    for (key, from, to, sum) in &objects {
+        let pointer: String = store
+            .writer()
+            .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| r.get(0))
+            .unwrap();
+        assert_eq!(&pointer, to, "{key}");
+        let (_, mut r) = tiers[*to]
+            .get(key, None)
+            .await
+            .unwrap_or_else(|e| panic!("{key} unreadable at its pointer: {e}"));
+        let mut got = Vec::new();
+        r.read_to_end(&mut got).await.unwrap();
+        assert_eq!(&sha256(&got), sum, "{key} corrupted");
+        for other in ["s3a", "s3b", "disk"].into_iter().filter(|t| t != to) {
+            assert!(
+                tiers[other].head(key).await.unwrap().is_none(),
+                "{key} duplicated on {other} (moved {from} -> {to})"
+            );
+        }
+    }
+    // No temp files left in the local tier.
+    let leftovers = tiers["disk"].list("").await.unwrap();
+    assert!(
+        leftovers.iter().all(|(k, _)| objects.iter().any(|o| &o.0 == k)),
+        "stray files on disk"
+    );
+}

@@ -73,4 +73,30 @@ pub enum BenchTarget {
         #[arg(long)]
         json: bool,
     },
+    /// Objects/s and MiB/s of the real migrator (copy, verify, switch, delete) between two tiers.
+    Migrate {
+        /// Objects to move.
+        #[arg(long, default_value_t = 200)]
+        objects: usize,
+        /// Size of each object, bytes.
+        #[arg(long, default_value_t = 1_048_576)]
+        size: u64,
+        /// S3 endpoint; two fresh buckets are created there (credentials from AWS_ACCESS_KEY_ID and
+        /// AWS_SECRET_ACCESS_KEY). Without it, two local directories are used.
+        #[arg(long)]
+        endpoint: Option<String>,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// Source tier kind: local or s3 (default: s3 with --endpoint, else local).
+        #[arg(long, value_parser = ["local", "s3"])]
+        src: Option<String>,
+        /// Destination tier kind: local or s3 (default: s3 with --endpoint, else local).
+        #[arg(long, value_parser = ["local", "s3"])]
+        dst: Option<String>,
+        /// Also copy the same objects between two buckets with rclone (--transfers = workers) and compare.
+        #[arg(long, requires = "endpoint")]
+        compare_rclone: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -28,6 +28,32 @@ fn main() -> ExitCode {
             logging::to_stderr();
             bench::ingest::run(&cfg, events, objects, json)
         }
+        Some(Cmd::Bench {
+            target:
+                BenchTarget::Migrate {
+                    objects,
+                    size,
+                    endpoint,
+                    region,
+                    src,
+                    dst,
+                    compare_rclone,
+                    json,
+                },
+        }) => {
+            logging::to_stderr();
+            let kind = |k: Option<String>| k.unwrap_or_else(|| if endpoint.is_some() { "s3" } else { "local" }.into());
+            let opts = bench::migrate::Options {
+                objects,
+                size,
+                src: kind(src),
+                dst: kind(dst),
+                endpoint,
+                region,
+                compare_rclone,
+            };
+            bench::migrate::run(&cfg, opts, json)
+        }
         None => match tokio::runtime::Runtime::new() {
             Err(e) => Err(e.into()),
             Ok(rt) if cli.daemon => {

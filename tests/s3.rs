@@ -69,9 +69,15 @@ async fn s3_backend_operations() {
     assert_eq!(e.kind, ErrorKind::PreconditionFailed, "{e}");
     let src = hot.copy_source().unwrap();
     assert_eq!(src.domain, cool.copy_source().unwrap().domain);
-    let e = cool.copy_from(&src, &format!("{p}/small"), "0123").await.unwrap_err();
+    let e = cool
+        .copy_from(&src, &format!("{p}/small"), "0123", 100_000)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::PreconditionFailed, "{e}");
-    let cw = cool.copy_from(&src, &format!("{p}/small"), &head.etag).await.unwrap();
+    let cw = cool
+        .copy_from(&src, &format!("{p}/small"), &head.etag, 100_000)
+        .await
+        .unwrap();
     assert_eq!(cw.size, 100_000);
     assert!(cool.verify(&format!("{p}/small"), &cw).await.unwrap());
     assert_eq!(read_all(&cool, &format!("{p}/small")).await, small);

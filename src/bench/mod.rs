@@ -1,6 +1,7 @@
 //! `dim bench …`: measurements of the real code paths on this machine.
 
 pub mod ingest;
+pub mod migrate;
 
 /// Peak resident set size of this process so far, MiB (Linux `VmHWM`).
 pub fn peak_rss_mib() -> Option<f64> {

@@ -184,7 +184,7 @@ impl MoveCtx {
         if let (Some(s), Some(d)) = (src.copy_source(), dst.copy_source())
             && s.domain == d.domain
         {
-            let w = dst.copy_from(&s, &t.key, etag).await?;
+            let w = dst.copy_from(&s, &t.key, etag, t.size).await?;
             progress.store(w.size, Ordering::Relaxed);
             return Ok(w);
         }
@@ -252,12 +252,17 @@ impl MoveCtx {
                 self.step(t, TaskState::Copying, Change::default()).await?,
             ));
         };
-        let ok = match self.retry(&t.key, &t.dst, || dst.verify(&t.key, &w)).await {
+        // The destination is checked and, at the same time, the source is checked for a write
+        // that landed after the copy (which would make the copy stale).
+        let (ok, now_src) = tokio::join!(
+            self.retry(&t.key, &t.dst, || dst.verify(&t.key, &w)),
+            self.retry(&t.key, &t.src, || src.head(&t.key))
+        );
+        let ok = match ok {
             Ok(ok) => ok,
             Err(e) => return self.fail_op(t, e).await.map(Step::End),
         };
-        // A write that landed on the source after the copy makes the copy stale.
-        let now_src = match self.retry(&t.key, &t.src, || src.head(&t.key)).await {
+        let now_src = match now_src {
             Ok(m) => m,
             Err(e) => return self.fail_op(t, e).await.map(Step::End),
         };

@@ -193,8 +193,9 @@ impl ObjectStore for ChaosStore {
         self.timed("put", key, self.inner.put(key, body, size)).await
     }
 
-    async fn copy_from(&self, src: &CopySource, key: &str, if_match: &str) -> Result<Written, OpError> {
-        self.timed("copy", key, self.inner.copy_from(src, key, if_match)).await
+    async fn copy_from(&self, src: &CopySource, key: &str, if_match: &str, size: u64) -> Result<Written, OpError> {
+        self.timed("copy", key, self.inner.copy_from(src, key, if_match, size))
+            .await
     }
 
     async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {

@@ -172,9 +172,10 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// what the store received against hashes computed while streaming.
     async fn put(&self, key: &str, body: Reader, size: u64) -> Result<Written, OpError>;
 
-    /// Server-side copy from `src` (same domain), only if the source ETag is still `if_match`.
-    async fn copy_from(&self, src: &CopySource, key: &str, if_match: &str) -> Result<Written, OpError> {
-        let _ = (src, if_match);
+    /// Server-side copy from `src` (same domain), only if the source ETag is still `if_match`
+    /// (whose version is `size` bytes long).
+    async fn copy_from(&self, src: &CopySource, key: &str, if_match: &str, size: u64) -> Result<Written, OpError> {
+        let _ = (src, if_match, size);
         Err(OpError::new(
             ErrorKind::Other,
             self.tier(),

@@ -151,6 +151,31 @@ impl S3Tier {
         &self.bucket
     }
 
+    /// Creates the bucket (benchmarks and demos create their own).
+    pub async fn create_bucket(&self) -> Result<(), OpError> {
+        self.client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("create_bucket", &self.bucket, e))
+    }
+
+    /// Deletes every object in the bucket, then the bucket.
+    pub async fn delete_bucket(&self) -> Result<(), OpError> {
+        for (key, _) in self.list("").await? {
+            self.delete(&key).await?;
+        }
+        self.client
+            .delete_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("delete_bucket", &self.bucket, e))
+    }
+
     fn err<E: ProvideErrorMetadata + std::error::Error + 'static>(
         &self,
         op: &'static str,
@@ -348,7 +373,7 @@ impl ObjectStore for S3Tier {
         }
     }
 
-    async fn copy_from(&self, src: &CopySource, key: &str, if_match: &str) -> Result<Written, OpError> {
+    async fn copy_from(&self, src: &CopySource, key: &str, if_match: &str, size: u64) -> Result<Written, OpError> {
         let out = self
             .client
             .copy_object()
@@ -359,8 +384,9 @@ impl ObjectStore for S3Tier {
             .send()
             .await
             .map_err(|e| self.err("copy", key, e))?;
+        // The copy is of exactly the version `if_match` names, so its size is known; verification
+        // checks it against the destination.
         let etag = trim_etag(out.copy_object_result().and_then(|r| r.e_tag()));
-        let size = self.head(key).await?.map(|m| m.size).unwrap_or(0);
         Ok(Written {
             size,
             etag,

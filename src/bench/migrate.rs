@@ -1,0 +1,301 @@
+//! `dim bench migrate`: the real migrator moving N objects between two tiers, optionally against rclone.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use crate::config::{Backend, Config, TierConfig};
+use crate::engine::clock::wall_now_ms;
+use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
+use crate::engine::migrate::{Migrator, task};
+use crate::engine::store::Store;
+use crate::engine::store::summary::summary;
+use crate::engine::tiers::s3::S3Tier;
+use crate::engine::tiers::{self, ObjectStore, Tiers};
+
+pub struct Options {
+    pub objects: usize,
+    pub size: u64,
+    pub src: String,
+    pub dst: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub compare_rclone: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MigrateBench {
+    pub objects: usize,
+    pub size: u64,
+    pub src: String,
+    pub dst: String,
+    pub workers: usize,
+    pub secs: f64,
+    pub objects_per_sec: f64,
+    pub mib_per_sec: f64,
+    pub retries: u64,
+    pub peak_rss_mib: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rclone_mib_per_sec: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_vs_rclone: Option<f64>,
+}
+
+fn tier(name: &str, kind: &str, bucket: &str, o: &Options) -> TierConfig {
+    TierConfig {
+        name: name.into(),
+        provider: "bench".into(),
+        backend: if kind == "s3" { Backend::S3 } else { Backend::Local },
+        path: None,
+        endpoint: o.endpoint.clone(),
+        bucket: Some(bucket.into()),
+        region: Some(o.region.clone()),
+        access_key_env: None,
+        secret_key_env: None,
+        storage_gb_month: 0.0,
+        get_per_1k: 0.0,
+        put_per_1k: 0.0,
+        retrieval_gb: 0.0,
+        egress_gb: 0.0,
+        latency_ms: 10.0,
+        capacity_gb: 1000.0,
+    }
+}
+
+pub fn run(cfg: &Config, o: Options, as_json: bool) -> anyhow::Result<()> {
+    if (o.src == "s3" || o.dst == "s3") && o.endpoint.is_none() {
+        bail!("an s3 tier needs --endpoint URL (and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)");
+    }
+    let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    let r = rt.block_on(measure(cfg, &o))?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "moved {} x {} B ({} -> {}) with {} workers in {:.2} s: {:.1} objects/s, {:.1} MiB/s, {} retries, peak RSS {:.0} MiB",
+            r.objects,
+            r.size,
+            r.src,
+            r.dst,
+            r.workers,
+            r.secs,
+            r.objects_per_sec,
+            r.mib_per_sec,
+            r.retries,
+            r.peak_rss_mib.unwrap_or(f64::NAN)
+        );
+        if let (Some(rc), Some(ratio)) = (r.rclone_mib_per_sec, r.ratio_vs_rclone) {
+            println!("rclone copy of the same objects: {rc:.1} MiB/s; dim / rclone = {ratio:.2}");
+        }
+    }
+    Ok(())
+}
+
+async fn fill(tiers: &Tiers, tier: &str, keys: &[String], size: u64, workers: usize) -> anyhow::Result<()> {
+    let t = tiers[tier].clone();
+    let sem = Arc::new(tokio::sync::Semaphore::new(workers.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for k in keys {
+        let (t, k, permit) = (t.clone(), k.clone(), sem.clone().acquire_owned().await?);
+        set.spawn(async move {
+            let r = t.put(&k, Box::new(Pattern::new(&k, size)), size).await;
+            drop(permit);
+            r
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r?.context("writing a benchmark object")?;
+    }
+    Ok(())
+}
+
+async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
+    let dir = tempfile::tempdir().context("creating a scratch directory")?;
+    let stamp = format!("{}-{}", std::process::id(), wall_now_ms());
+    let (src_bucket, dst_bucket) = (format!("dim-bench-{stamp}-src"), format!("dim-bench-{stamp}-dst"));
+    let mut bench_cfg = cfg.clone();
+    bench_cfg.tiers = vec![tier("src", &o.src, &src_bucket, o), tier("dst", &o.dst, &dst_bucket, o)];
+    let tiers = tiers::build(&bench_cfg, dir.path()).context("building the tiers")?;
+    let mut buckets = Vec::new();
+    for t in &bench_cfg.tiers {
+        if t.backend == Backend::S3 {
+            let s3 = S3Tier::new(t, cfg.migrator.multipart_threshold_bytes)?;
+            s3.create_bucket().await.context("creating a benchmark bucket")?;
+            buckets.push(s3);
+        }
+    }
+    let result = async {
+        let keys: Vec<String> = (0..o.objects).map(|i| format!("bench/{i:06}.bin")).collect();
+        let workers = cfg.migrator.workers;
+        fill(&tiers, "src", &keys, o.size, workers).await?;
+        let store = Arc::new(Store::open(&dir.path().join("bench.db"), cfg.store.cache_mib)?);
+        let mut p = Pending::default();
+        p.add(SourceBatch {
+            source: "bench".into(),
+            items: keys
+                .iter()
+                .map(|k| {
+                    Item::Register(ObjectRecord {
+                        key: k.clone(),
+                        tier: "src".into(),
+                        size: o.size,
+                        etag: None,
+                        last_modified: 0,
+                        created: 0,
+                    })
+                })
+                .collect(),
+            offsets: vec![],
+        });
+        apply(&mut store.writer(), &p, wall_now_ms(), 10)?;
+        for k in &keys {
+            task::enqueue(&store.writer(), k, "src", "dst", wall_now_ms())?;
+        }
+        let mut mcfg = cfg.migrator.clone();
+        // Objects were just written: this measures moving them, not waiting out the growing window.
+        mcfg.growing_window_secs = 0;
+        let started = Instant::now();
+        let m = Migrator::start(mcfg, store.clone(), tiers.clone());
+        loop {
+            let s = summary(&store.reader()?)?;
+            let finished = s.tasks["done"] + s.tasks["failed"] + s.tasks["cancelled"];
+            if finished >= o.objects as u64 {
+                if s.tasks["done"] != o.objects as u64 {
+                    bail!("not every move succeeded: {:?}", s.tasks);
+                }
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        m.shutdown().await;
+        let mib = (o.objects as u64 * o.size) as f64 / (1 << 20) as f64;
+        let mut r = MigrateBench {
+            objects: o.objects,
+            size: o.size,
+            src: o.src.clone(),
+            dst: o.dst.clone(),
+            workers,
+            secs,
+            objects_per_sec: o.objects as f64 / secs,
+            mib_per_sec: mib / secs,
+            retries: m.stats().retries.load(Ordering::Relaxed),
+            peak_rss_mib: super::peak_rss_mib(),
+            rclone_mib_per_sec: None,
+            ratio_vs_rclone: None,
+        };
+        if o.compare_rclone {
+            let rc = rclone(cfg, o, &tiers, &keys, &stamp, workers).await?;
+            r.rclone_mib_per_sec = Some(mib / rc);
+            r.ratio_vs_rclone = Some(r.mib_per_sec / (mib / rc));
+        }
+        Ok(r)
+    }
+    .await;
+    for b in &buckets {
+        if let Err(e) = b.delete_bucket().await {
+            tracing::warn!(bucket = b.bucket(), error = %e, "could not remove a benchmark bucket");
+        }
+    }
+    result
+}
+
+/// Generated object content, streamed: setting up large objects costs no memory of its own.
+struct Pattern {
+    state: u64,
+    left: u64,
+}
+
+impl Pattern {
+    fn new(key: &str, size: u64) -> Self {
+        let seed = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        Self {
+            state: seed | 1,
+            left: size,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for Pattern {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let n = (buf.remaining() as u64).min(self.left) as usize;
+        let mut chunk = vec![0u8; n];
+        for b in chunk.chunks_mut(8) {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            b.copy_from_slice(&self.state.to_le_bytes()[..b.len()]);
+        }
+        buf.put_slice(&chunk);
+        self.left -= n as u64;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// Times `rclone copy` of the same objects between two fresh buckets on the same endpoint.
+async fn rclone(
+    cfg: &Config,
+    o: &Options,
+    _tiers: &Tiers,
+    keys: &[String],
+    stamp: &str,
+    workers: usize,
+) -> anyhow::Result<f64> {
+    let endpoint = o.endpoint.clone().unwrap_or_default();
+    let mk = |suffix: &str| {
+        let t = tier(suffix, "s3", &format!("dim-bench-{stamp}-rclone-{suffix}"), o);
+        S3Tier::new(&t, cfg.migrator.multipart_threshold_bytes)
+    };
+    let (a, b) = (mk("a")?, mk("b")?);
+    a.create_bucket().await?;
+    b.create_bucket().await?;
+    let result = async {
+        let ta: Arc<dyn ObjectStore> = Arc::new(mk("a")?);
+        let mut t = Tiers::new();
+        t.insert("a".into(), Arc::new(crate::engine::tiers::chaos::ChaosStore::new(ta)));
+        fill(&t, "a", keys, o.size, workers).await?;
+        let ak = std::env::var("AWS_ACCESS_KEY_ID").context("AWS_ACCESS_KEY_ID")?;
+        let sk = std::env::var("AWS_SECRET_ACCESS_KEY").context("AWS_SECRET_ACCESS_KEY")?;
+        let started = Instant::now();
+        let status = tokio::process::Command::new("rclone")
+            .args([
+                "copy",
+                &format!("bench:{}", a.bucket()),
+                &format!("bench:{}", b.bucket()),
+            ])
+            .args(["--transfers", &workers.to_string(), "--checkers", &workers.to_string()])
+            .env_remove("AWS_CA_BUNDLE")
+            .env("RCLONE_CONFIG_BENCH_TYPE", "s3")
+            .env("RCLONE_CONFIG_BENCH_PROVIDER", "Other")
+            .env("RCLONE_CONFIG_BENCH_ENDPOINT", &endpoint)
+            .env("RCLONE_CONFIG_BENCH_REGION", &o.region)
+            .env("RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE", "true")
+            .env("RCLONE_CONFIG_BENCH_ACCESS_KEY_ID", ak)
+            .env("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY", sk)
+            .status()
+            .await
+            .context("running rclone (apt-get install rclone)")?;
+        let secs = started.elapsed().as_secs_f64();
+        if !status.success() {
+            bail!("rclone failed: {status}");
+        }
+        let copied = b.list("").await?.len();
+        if copied != keys.len() {
+            bail!("rclone copied {copied} of {} objects", keys.len());
+        }
+        Ok(secs)
+    }
+    .await;
+    let _ = a.delete_bucket().await;
+    let _ = b.delete_bucket().await;
+    result
+}

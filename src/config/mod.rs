@@ -68,6 +68,7 @@ pub struct EventsConfig {
 pub struct EmbeddedConfig {
     pub rate: f64,
     pub skew: f64,
+    pub dormant_share: f64,
     pub seed: u64,
     pub seed_objects: usize,
     pub seed_total_bytes: u64,

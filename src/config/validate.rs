@@ -143,6 +143,7 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
         ("office_share", e.office_share),
         ("diurnal_amplitude", e.diurnal_amplitude),
         ("flash_share", e.flash_share),
+        ("dormant_share", e.dormant_share),
     ] {
         fraction(&ek(f), v)?;
     }

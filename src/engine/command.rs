@@ -38,4 +38,8 @@ pub enum Command {
         key: String,
         tier: String,
     },
+    /// Re-plan placement now.
+    OptimizeNow,
+    /// Retrain the hotness model now.
+    RetrainNow,
 }

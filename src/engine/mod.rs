@@ -6,6 +6,8 @@ pub mod events;
 pub mod history;
 pub mod ingest;
 pub mod migrate;
+pub mod model;
+pub mod placement;
 pub mod snapshot;
 pub mod store;
 pub mod tiers;
@@ -106,6 +108,8 @@ impl Engine {
         };
         let tiers = tiers::build(&cfg, &opts.data_dir)?;
         let migrator = Arc::new(Migrator::start(cfg.migrator.clone(), store.clone(), tiers.clone()));
+        let (brain, brain_tasks) =
+            placement::runner::start(cfg.clone(), store.clone(), clock.clone(), migrator.clone());
         let rt = tokio::runtime::Handle::current();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(IngestStats::default());
@@ -150,12 +154,14 @@ impl Engine {
             rates: std::sync::Mutex::new(RateTracker::default()),
             tiers: tiers.clone(),
             migrator: migrator.clone(),
+            brain: brain.clone(),
         });
         let first = builder.build().unwrap_or_default();
         let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
         let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(64);
 
-        let tasks = vec![
+        let mut tasks = brain_tasks;
+        tasks.extend([
             tokio::spawn(publish_snapshots(builder.clone(), snap_tx, opts.snapshot_every)),
             tokio::spawn(dispatch_commands(
                 cmd_rx,
@@ -164,9 +170,10 @@ impl Engine {
                     migrator: migrator.clone(),
                     tiers: tiers.clone(),
                     store: store.clone(),
+                    brain: brain.clone(),
                 },
             )),
-        ];
+        ]);
         tracing::info!(
             target: "dim::engine",
             data_dir = %opts.data_dir.display(),
@@ -242,6 +249,7 @@ struct Control {
     migrator: Arc<Migrator>,
     tiers: Tiers,
     store: Arc<Store>,
+    brain: Arc<placement::runner::Brain>,
 }
 
 impl Control {
@@ -277,6 +285,8 @@ impl Control {
                 let t = self.tiers.get(&tier).ok_or_else(|| format!("no tier named {tier:?}"))?;
                 t.set(Default::default());
             }
+            Command::OptimizeNow => self.brain.optimize_now(),
+            Command::RetrainNow => self.brain.retrain_now(),
             Command::PauseMigrations => self.migrator.set_paused(true),
             Command::ResumeMigrations => self.migrator.set_paused(false),
             Command::RetryFailed => {
@@ -383,6 +393,7 @@ struct SnapshotBuilder {
     rates: std::sync::Mutex<RateTracker>,
     tiers: Tiers,
     migrator: Arc<Migrator>,
+    brain: Arc<placement::runner::Brain>,
 }
 
 const RATE_HISTORY: usize = 120;
@@ -482,6 +493,8 @@ impl SnapshotBuilder {
             },
             monthly_storage_cost: monthly,
             last_commit_ms: self.stats.last_commit_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            model: self.brain.model().info.clone(),
+            plan: self.brain.last_plan(),
         })
     }
 }

@@ -5,6 +5,8 @@ use serde::Serialize;
 use super::clock::Millis;
 use super::migrate::InFlightView;
 use super::migrate::task::Task;
+use super::model::ModelInfo;
+use super::placement::planner::PlanSummary;
 use super::store::summary::{HotObject, StoreSummary};
 use super::tiers::chaos::ChaosSettings;
 
@@ -74,6 +76,8 @@ pub struct Snapshot {
     pub hottest: Vec<HotObject>,
     pub workload: Option<WorkloadView>,
     pub migrations: MigrationView,
+    pub model: ModelInfo,
+    pub plan: Option<PlanSummary>,
     /// Total storage cost now, $/month.
     pub monthly_storage_cost: f64,
     pub last_commit_ms: f64,

@@ -92,8 +92,9 @@ impl Workload {
             let j = rng.random_range(0..=i);
             free.swap(i, j);
         }
+        let active = (((1.0 - p.dormant_share) * n as f64).ceil() as usize).max(1);
         Self {
-            zipf: zipf(n, p.skew),
+            zipf: zipf(active, p.skew),
             sizes: lognormal(p),
             p: p.clone(),
             rng,
@@ -127,8 +128,12 @@ impl Workload {
     pub fn set_skew(&mut self, skew: f64) {
         if skew > 0.0 && skew.is_finite() {
             self.p.skew = skew;
-            self.zipf = zipf(self.slots.len(), skew);
+            self.zipf = zipf(self.active_ranks(), skew);
         }
+    }
+
+    fn active_ranks(&self) -> usize {
+        (((1.0 - self.p.dormant_share) * self.slots.len() as f64).ceil() as usize).max(1)
     }
 
     /// Draws an object size from the configured log-normal distribution.
@@ -222,6 +227,7 @@ impl Workload {
     fn pick_zipf(&mut self) -> Option<usize> {
         for _ in 0..16 {
             let r = self.zipf.sample(&mut self.rng) as usize;
+
             let slot = self.perm[r.saturating_sub(1).min(self.perm.len() - 1)];
             if self.occupied(slot) {
                 return Some(slot);

@@ -133,6 +133,15 @@ ALTER TABLE tasks ADD COLUMN started INTEGER;
 -- Newest tasks per state (deferred, failed, recent done) without sorting the whole state.
 CREATE INDEX tasks_state_updated ON tasks(state, updated);
 "#,
+    r#"
+-- The model serving p_hot, with its evaluation, so a restart does not start blind.
+CREATE TABLE models (
+    id         INTEGER PRIMARY KEY,
+    trained_at INTEGER NOT NULL,
+    info       TEXT NOT NULL,
+    forest     TEXT
+);
+"#,
 ];
 
 /// The schema version this build writes.

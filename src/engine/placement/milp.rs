@@ -1,0 +1,142 @@
+//! The placement MILP (good_lp + HiGHS): one binary per (object, allowed tier), least total cost
+//! under capacity, latency SLA and a migration budget.
+
+use good_lp::solvers::highs::highs;
+use good_lp::{Expression, ProblemVariables, Solution as _, SolverModel, Variable, constraint, variable};
+use serde::Serialize;
+
+/// Priced far above any real cost: a hot object left on a slow tier, or a byte over capacity,
+/// only happens when budget or capacity leave no feasible alternative.
+pub const SLA_PENALTY: f64 = 1.0e3;
+pub const OVERFLOW_PENALTY_PER_BYTE: f64 = 1.0e-3;
+
+/// One object in the MILP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub size: f64,
+    pub current: usize,
+    /// Cost per tier over the horizon; `None` = not allowed there.
+    pub cost: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Bytes still free per tier for the items (capacity minus what fixed objects use).
+    pub capacity: Vec<f64>,
+    pub items: Vec<Item>,
+    pub budget_bytes: f64,
+    pub budget_count: f64,
+    pub mip_gap: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Solution {
+    /// Chosen tier per item.
+    pub choice: Vec<usize>,
+    pub objective: f64,
+    /// Bytes over capacity per tier (0 when capacity holds).
+    pub overflow: Vec<f64>,
+    /// Constraints at (or within 0.1 % of) their bound.
+    pub binding: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("placement solve failed: {0}")]
+pub struct SolveError(pub String);
+
+/// Solves the problem; every item keeps its current tier as an allowed choice (budget permitting nothing else).
+pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
+    let n_t = p.capacity.len();
+    let mut vars = ProblemVariables::new();
+    let x: Vec<Vec<Option<Variable>>> = p
+        .items
+        .iter()
+        .map(|it| {
+            (0..n_t)
+                .map(|j| (it.cost[j].is_some() || j == it.current).then(|| vars.add(variable().binary())))
+                .collect()
+        })
+        .collect();
+    let overflow: Vec<Variable> = (0..n_t).map(|_| vars.add(variable().min(0.0))).collect();
+    let mut objective = Expression::with_capacity(p.items.len() * n_t + n_t);
+    for (it, xs) in p.items.iter().zip(&x) {
+        for (j, v) in xs.iter().enumerate() {
+            if let Some(v) = v {
+                let c = it.cost[j].unwrap_or(SLA_PENALTY);
+                objective.add_mul(c, *v);
+            }
+        }
+    }
+    for o in &overflow {
+        objective.add_mul(OVERFLOW_PENALTY_PER_BYTE, *o);
+    }
+    let mut model = vars.minimise(&objective).using(highs);
+    model.set_verbose(false);
+    let mut model = model
+        .set_mip_rel_gap(p.mip_gap as f32)
+        .map_err(|e| SolveError(e.to_string()))?
+        .set_threads(1);
+    let mut cap: Vec<Expression> = (0..n_t).map(|_| Expression::default()).collect();
+    let mut moved_bytes = Expression::default();
+    let mut moved_count = Expression::default();
+    for (it, xs) in p.items.iter().zip(&x) {
+        let mut one = Expression::default();
+        for (j, v) in xs.iter().enumerate() {
+            if let Some(v) = v {
+                one.add_mul(1.0, *v);
+                cap[j].add_mul(it.size, *v);
+                if j != it.current {
+                    moved_bytes.add_mul(it.size, *v);
+                    moved_count.add_mul(1.0, *v);
+                }
+            }
+        }
+        model.add_constraint(constraint!(one == 1.0));
+    }
+    for (j, c) in cap.into_iter().enumerate() {
+        model.add_constraint(constraint!(c - overflow[j] <= p.capacity[j].max(0.0)));
+    }
+    model.add_constraint(constraint!(moved_bytes <= p.budget_bytes));
+    model.add_constraint(constraint!(moved_count <= p.budget_count));
+    let sol = model.solve().map_err(|e| SolveError(e.to_string()))?;
+
+    let mut choice = Vec::with_capacity(p.items.len());
+    let mut objective_value = 0.0;
+    let mut used = vec![0.0; n_t];
+    let (mut mb, mut mc) = (0.0, 0.0);
+    for (it, xs) in p.items.iter().zip(&x) {
+        let j = xs
+            .iter()
+            .enumerate()
+            .filter_map(|(j, v)| v.map(|v| (j, sol.value(v))))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(it.current, |(j, _)| j);
+        objective_value += it.cost[j].unwrap_or(SLA_PENALTY);
+        used[j] += it.size;
+        if j != it.current {
+            mb += it.size;
+            mc += 1.0;
+        }
+        choice.push(j);
+    }
+    let over: Vec<f64> = overflow.iter().map(|o| sol.value(*o).max(0.0)).collect();
+    let mut binding = Vec::new();
+    let near = |a: f64, b: f64| b > 0.0 && a >= b * 0.999;
+    for j in 0..n_t {
+        if near(used[j], p.capacity[j]) || over[j] > 0.5 {
+            binding.push(format!("capacity[{j}]"));
+        }
+    }
+    if near(mb, p.budget_bytes) {
+        binding.push("budget_bytes".into());
+    }
+    if near(mc, p.budget_count) {
+        binding.push("budget_count".into());
+    }
+    Ok(Solution {
+        choice,
+        objective: objective_value + over.iter().sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE,
+        overflow: over,
+        binding,
+    })
+}

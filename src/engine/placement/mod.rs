@@ -1,0 +1,6 @@
+//! Placement: price every object on every tier, solve the MILP, and turn the plan into migration tasks.
+
+pub mod cost;
+pub mod milp;
+pub mod planner;
+pub mod runner;

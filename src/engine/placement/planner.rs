@@ -1,0 +1,286 @@
+//! The planner: scores every placed object, lets only those whose best tier could change into the
+//! MILP, and turns the difference between placement and plan into pending migration tasks.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use super::cost::{CostModel, PlanObject};
+use super::milp::{self, Item, Problem, SolveError};
+use crate::config::Config;
+use crate::engine::clock::{Millis, wall_now_ms};
+use crate::engine::migrate::task;
+use crate::engine::model::Model;
+use crate::engine::model::dataset::row_from;
+use crate::engine::model::features::{StatsRow, recent};
+use crate::engine::store::{StoreError, get_setting, set_setting};
+
+/// What the last planning cycle decided (persisted; shown by the dashboard and `explain`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub at: Millis,
+    pub objects: usize,
+    pub candidates: usize,
+    pub moves: usize,
+    pub tasks_created: usize,
+    /// Running cost per month of the placement now, and after the plan's moves.
+    pub monthly_now: f64,
+    pub monthly_after: f64,
+    pub monthly_now_by_tier: Vec<(String, f64)>,
+    pub monthly_after_by_tier: Vec<(String, f64)>,
+    /// One-time cost of the planned moves.
+    pub migration_cost: f64,
+    pub hot_objects: usize,
+    pub sla_violations_after: usize,
+    pub solve_secs: f64,
+    pub total_secs: f64,
+    /// Tier names whose capacity binds, and "budget_bytes"/"budget_count" when the budget does.
+    pub binding: Vec<String>,
+    pub serving: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Solve(#[from] SolveError),
+}
+
+/// Every placed object with its stats, p_hot and whether it may move, at `now`.
+pub fn load_objects(
+    conn: &Connection,
+    cfg: &Config,
+    model: &Model,
+    now: Millis,
+) -> Result<Vec<PlanObject>, StoreError> {
+    let idx = |name: &str| cfg.tiers.iter().position(|t| t.name == name);
+    let residency_ms = (cfg.optimizer.min_residency_secs * 1000) as Millis;
+    let busy: HashSet<String> = conn
+        .prepare("SELECT key FROM tasks WHERE state NOT IN ('done', 'failed', 'cancelled')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT key, tier, moved_at, pinned, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
+         FROM objects WHERE tier IS NOT NULL",
+    )?;
+    let mut keys = Vec::new();
+    let mut rows: Vec<(usize, bool, StatsRow)> = Vec::new();
+    let mut it = stmt.query([])?;
+    while let Some(r) = it.next()? {
+        let key: String = r.get(0)?;
+        let tier: String = r.get(1)?;
+        let Some(current) = idx(&tier) else { continue };
+        let moved_at: Option<Millis> = r.get(2)?;
+        let pinned: bool = r.get::<_, i64>(3)? != 0;
+        let recently = moved_at.is_some_and(|m| now - m < residency_ms);
+        let fixed = pinned || recently || busy.contains(&key);
+        rows.push((current, fixed, row_from(r, 4)?));
+        keys.push(key);
+    }
+    let refs: Vec<&StatsRow> = rows.iter().map(|r| &r.2).collect();
+    let p = model.p_hot(&refs, now);
+    Ok(keys
+        .into_iter()
+        .zip(rows)
+        .zip(p)
+        .map(|((key, (current, fixed, row)), p_hot)| {
+            let [c1h, _, c1w] = recent(&row, now);
+            PlanObject {
+                key,
+                size: row.size,
+                current,
+                p_hot,
+                rate_recent: c1h,
+                rate_long: c1w / 168.0,
+                fixed,
+            }
+        })
+        .collect())
+}
+
+/// A plan: the tier chosen for each object (index into `objs`), and its summary.
+pub struct Plan {
+    pub moves: Vec<(usize, usize)>,
+    pub summary: PlanSummary,
+}
+
+/// Plans `objs`: candidates enter the MILP, the rest stay where they are with their capacity counted.
+pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, PlanError> {
+    let started = Instant::now();
+    let n_t = cm.tiers.len();
+    let mut candidate = vec![false; objs.len()];
+    let mut fixed_load = vec![0.0f64; n_t];
+    for (i, o) in objs.iter().enumerate() {
+        if o.fixed {
+            fixed_load[o.current] += o.size as f64;
+            continue;
+        }
+        let costs = cm.costs(o);
+        let best = (0..n_t)
+            .filter(|j| costs[*j].sla_ok)
+            .min_by(|a, b| costs[*a].total.total_cmp(&costs[*b].total));
+        if best.is_some_and(|b| b != o.current) || !costs[o.current].sla_ok {
+            candidate[i] = true;
+        } else {
+            fixed_load[o.current] += o.size as f64;
+        }
+    }
+    // A tier over capacity with what stays: let its cheapest-to-move objects compete too.
+    for j in 0..n_t {
+        let cap = cm.tiers[j].capacity_bytes() as f64;
+        if fixed_load[j] <= cap {
+            continue;
+        }
+        let mut on_j: Vec<(usize, f64)> = objs
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| !candidate[*i] && !o.fixed && o.current == j)
+            .map(|(i, o)| {
+                let c = cm.costs(o);
+                let alt = (0..n_t)
+                    .filter(|k| *k != j && c[*k].sla_ok)
+                    .map(|k| c[k].total)
+                    .fold(f64::INFINITY, f64::min);
+                (i, (alt - c[j].total) / (o.size.max(1) as f64))
+            })
+            .collect();
+        on_j.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut freed = 0.0;
+        for (i, _) in on_j {
+            if freed >= (fixed_load[j] - cap) * 1.5 {
+                break;
+            }
+            candidate[i] = true;
+            freed += objs[i].size as f64;
+            fixed_load[j] -= objs[i].size as f64;
+        }
+    }
+    let cands: Vec<usize> = (0..objs.len()).filter(|i| candidate[*i]).collect();
+    let items: Vec<Item> = cands
+        .iter()
+        .map(|i| {
+            let o = &objs[*i];
+            let c = cm.costs(o);
+            Item {
+                size: o.size as f64,
+                current: o.current,
+                cost: c.iter().map(|t| t.sla_ok.then_some(t.total)).collect(),
+            }
+        })
+        .collect();
+    let problem = Problem {
+        capacity: (0..n_t)
+            .map(|j| cm.tiers[j].capacity_bytes() as f64 - fixed_load[j])
+            .collect(),
+        items,
+        budget_bytes: cfg.optimizer.migration_budget_bytes as f64,
+        budget_count: cfg.optimizer.migration_budget_count as f64,
+        mip_gap: 0.005,
+    };
+    let solve_started = Instant::now();
+    let sol = if problem.items.is_empty() {
+        milp::Solution {
+            choice: vec![],
+            objective: 0.0,
+            overflow: vec![0.0; n_t],
+            binding: vec![],
+        }
+    } else {
+        milp::solve(&problem)?
+    };
+    let solve_secs = solve_started.elapsed().as_secs_f64();
+
+    let mut target: Vec<usize> = objs.iter().map(|o| o.current).collect();
+    for (k, i) in cands.iter().enumerate() {
+        target[*i] = sol.choice[k];
+    }
+    let mut s = PlanSummary {
+        objects: objs.len(),
+        candidates: cands.len(),
+        solve_secs,
+        ..PlanSummary::default()
+    };
+    let mut now_by = vec![0.0; n_t];
+    let mut after_by = vec![0.0; n_t];
+    let mut moves = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        now_by[o.current] += cm.monthly(o, o.current);
+        after_by[target[i]] += cm.monthly(o, target[i]);
+        let hot = cm.is_hot(o);
+        s.hot_objects += usize::from(hot);
+        if hot && cm.tiers[target[i]].latency_ms > cm.sla_latency_ms {
+            s.sla_violations_after += 1;
+        }
+        if target[i] != o.current {
+            s.migration_cost += cm.cost(o, target[i]).migration;
+            moves.push((i, target[i]));
+        }
+    }
+    s.moves = moves.len();
+    s.monthly_now = now_by.iter().sum();
+    s.monthly_after = after_by.iter().sum();
+    s.monthly_now_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(now_by).collect();
+    s.monthly_after_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(after_by).collect();
+    s.binding = sol
+        .binding
+        .iter()
+        .map(|b| {
+            match b
+                .strip_prefix("capacity[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                Some(j) => format!("capacity:{}", cm.tiers[j].name),
+                None => b.clone(),
+            }
+        })
+        .collect();
+    s.total_secs = started.elapsed().as_secs_f64();
+    Ok(Plan { moves, summary: s })
+}
+
+/// One planning cycle against the store: plan, queue the moves as pending tasks (the pointer
+/// does not move here: only the migrator's verified switch moves it), and persist the summary.
+pub fn run(conn: &mut Connection, cfg: &Config, model: &Model, now: Millis) -> Result<PlanSummary, PlanError> {
+    let started = Instant::now();
+    let objs = load_objects(conn, cfg, model, now)?;
+    let cm = CostModel::new(cfg);
+    let Plan { moves, mut summary } = plan(&objs, &cm, cfg)?;
+    let tx = conn.transaction().map_err(StoreError::from)?;
+    for (i, to) in &moves {
+        let o = &objs[*i];
+        if task::enqueue(
+            &tx,
+            &o.key,
+            &cfg.tiers[o.current].name,
+            &cfg.tiers[*to].name,
+            wall_now_ms(),
+        )?
+        .is_some()
+        {
+            summary.tasks_created += 1;
+        }
+    }
+    summary.at = now;
+    summary.serving = model.info.serving.clone();
+    summary.total_secs = started.elapsed().as_secs_f64();
+    set_setting(&tx, "plan.last", &serde_json::to_string(&summary).unwrap_or_default())?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(summary)
+}
+
+/// The last plan's summary, if any.
+pub fn last(conn: &Connection) -> Result<Option<PlanSummary>, StoreError> {
+    Ok(get_setting(conn, "plan.last")?.and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+/// Marks objects as pinned (never moved by the planner) or not.
+pub fn set_pinned(conn: &Connection, key: &str, pinned: bool) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE objects SET pinned = ?2 WHERE key = ?1",
+        params![key, i64::from(pinned)],
+    )? == 1)
+}

@@ -1,0 +1,147 @@
+//! The background brain: retrains the model and re-plans placement on their cadences or on command.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::planner::{self, PlanSummary};
+use crate::config::Config;
+use crate::engine::clock::Clock;
+use crate::engine::migrate::Migrator;
+use crate::engine::model::forest::ForestParams;
+use crate::engine::model::{Model, dataset};
+use crate::engine::store::Store;
+
+/// Training samples read per retrain (the newest).
+pub const MAX_SAMPLES: usize = 200_000;
+
+pub struct Brain {
+    model: RwLock<Arc<Model>>,
+    last_plan: Mutex<Option<PlanSummary>>,
+    retrain: Notify,
+    optimize: Notify,
+}
+
+impl Brain {
+    pub fn model(&self) -> Arc<Model> {
+        self.model.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn last_plan(&self) -> Option<PlanSummary> {
+        self.last_plan.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn retrain_now(&self) {
+        self.retrain.notify_one();
+    }
+
+    pub fn optimize_now(&self) {
+        self.optimize.notify_one();
+    }
+}
+
+/// Starts the trainer and the optimizer; the last persisted model serves until a new one is trained.
+pub fn start(
+    cfg: Config,
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    migrator: Arc<Migrator>,
+) -> (Arc<Brain>, Vec<JoinHandle<()>>) {
+    let persisted = store
+        .reader()
+        .ok()
+        .and_then(|c| Model::load(&c, &cfg.model).ok().flatten());
+    let last_plan = store.reader().ok().and_then(|c| planner::last(&c).ok().flatten());
+    let brain = Arc::new(Brain {
+        model: RwLock::new(Arc::new(
+            persisted.unwrap_or_else(|| Model::heuristic(&cfg.model, "not trained yet")),
+        )),
+        last_plan: Mutex::new(last_plan),
+        retrain: Notify::new(),
+        optimize: Notify::new(),
+    });
+    let trainer = {
+        let (b, cfg, store, clock) = (brain.clone(), cfg.clone(), store.clone(), clock.clone());
+        tokio::spawn(async move {
+            let every = Duration::from_secs(cfg.model.retrain_every_secs.max(1));
+            // The first training comes soon after start, once some history exists.
+            let mut wait = every.min(Duration::from_secs(15));
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = b.retrain.notified() => {}
+                }
+                wait = every;
+                let (cfg2, store2, now) = (cfg.clone(), store.clone(), clock.now_ms());
+                let trained = tokio::task::spawn_blocking(move || {
+                    let conn = store2.reader()?;
+                    let h = (cfg2.model.horizon_secs * 1000) as i64;
+                    let samples = dataset::samples(&conn, now, h, cfg2.model.hot_k, MAX_SAMPLES)?;
+                    let m = Model::train(&samples, &cfg2.model, &cfg2.sla, now, ForestParams::default());
+                    m.save(&store2.writer())?;
+                    Ok::<_, crate::engine::store::StoreError>(m)
+                })
+                .await;
+                match trained {
+                    Ok(Ok(m)) => {
+                        tracing::info!(
+                            target: "dim::model",
+                            serving = %m.info.serving,
+                            samples = m.info.train_samples,
+                            secs = format!("{:.2}", m.info.train_secs),
+                            pr_auc = m.info.holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
+                            heuristic_pr_auc = m.info.heuristic_holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
+                            note = %m.info.note,
+                            "model trained"
+                        );
+                        *b.model.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(target: "dim::model", error = %e, "training failed; the previous model keeps serving")
+                    }
+                    Err(_) => return,
+                }
+            }
+        })
+    };
+    let optimizer = {
+        let b = brain.clone();
+        tokio::spawn(async move {
+            let every = Duration::from_secs(cfg.optimizer.interval_secs.max(1));
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = b.optimize.notified() => {}
+                }
+                let (cfg2, store2, model, now) = (cfg.clone(), store.clone(), b.model(), clock.now_ms());
+                let planned =
+                    tokio::task::spawn_blocking(move || planner::run(&mut store2.writer(), &cfg2, &model, now)).await;
+                match planned {
+                    Ok(Ok(s)) => {
+                        tracing::info!(
+                            target: "dim::placement",
+                            objects = s.objects,
+                            candidates = s.candidates,
+                            moves = s.moves,
+                            tasks = s.tasks_created,
+                            monthly_now = format!("{:.4}", s.monthly_now),
+                            monthly_after = format!("{:.4}", s.monthly_after),
+                            solve_secs = format!("{:.3}", s.solve_secs),
+                            binding = ?s.binding,
+                            "placement planned"
+                        );
+                        *b.last_plan.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+                        migrator.wake();
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(target: "dim::placement", error = %e, "planning failed; placement unchanged")
+                    }
+                    Err(_) => return,
+                }
+            }
+        })
+    };
+    (brain, vec![trainer, optimizer])
+}

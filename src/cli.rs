@@ -52,6 +52,12 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Why an object is where it is: features, p_hot, cost per tier, constraints, tasks.
+    Explain {
+        key: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure dim on this machine.
     Bench {
         #[command(subcommand)]
@@ -61,6 +67,13 @@ pub enum Cmd {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchTarget {
+    /// Placement of N synthetic objects on the configured tiers: solve time, optimality gap, memory.
+    Optimize {
+        #[arg(long, default_value_t = 100_000)]
+        objects: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Events per second from JSON payloads into the SQLite store, through the real ingest path.
     Ingest {
         /// Events to ingest.

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod explain;
 pub mod logging;
 pub mod status;
 pub mod tui;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use data_in_motion::cli::{BenchTarget, Cli, Cmd};
-use data_in_motion::{bench, config, daemon, logging, status, tui};
+use data_in_motion::{bench, config, daemon, explain, logging, status, tui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -21,6 +21,16 @@ fn main() -> ExitCode {
         Some(Cmd::Status { json }) => {
             logging::to_stderr();
             status::run(&cfg, &cli.data_dir, json)
+        }
+        Some(Cmd::Explain { key, json }) => {
+            logging::to_stderr();
+            explain::run(&cfg, &cli.data_dir, &key, json)
+        }
+        Some(Cmd::Bench {
+            target: BenchTarget::Optimize { objects, json },
+        }) => {
+            logging::to_stderr();
+            bench::optimize::run(&cfg, objects, json)
         }
         Some(Cmd::Bench {
             target: BenchTarget::Ingest { events, objects, json },

@@ -2,6 +2,7 @@
 
 pub mod ingest;
 pub mod migrate;
+pub mod optimize;
 
 /// Peak resident set size of this process so far, MiB (Linux `VmHWM`).
 pub fn peak_rss_mib() -> Option<f64> {

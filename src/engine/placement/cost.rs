@@ -67,8 +67,22 @@ impl CostModel {
         o.p_hot >= self.hot_threshold
     }
 
+    /// Total cost of `o` on tier `j` over the horizon (move included) and whether the SLA
+    /// allows it there; the planner's allocation-free path.
+    pub fn total(&self, o: &PlanObject, j: usize) -> (f64, bool) {
+        let c = self.parts(o, j);
+        (c.total, c.sla_ok)
+    }
+
     /// Cost of `o` on tier `j` over the horizon, with the one-time move from its current tier.
     pub fn cost(&self, o: &PlanObject, j: usize) -> TierCost {
+        TierCost {
+            tier: self.tiers[j].name.clone(),
+            ..self.parts(o, j)
+        }
+    }
+
+    fn parts(&self, o: &PlanObject, j: usize) -> TierCost {
         let t = &self.tiers[j];
         let gb = o.size as f64 / 1e9;
         let gets = self.expected_gets(o);
@@ -87,7 +101,7 @@ impl CostModel {
             egress + gb * s.retrieval_gb + s.get_per_1k / 1000.0 + t.put_per_1k / 1000.0
         };
         TierCost {
-            tier: t.name.clone(),
+            tier: String::new(),
             storage,
             requests,
             retrieval,
@@ -101,9 +115,14 @@ impl CostModel {
         (0..self.tiers.len()).map(|j| self.cost(o, j)).collect()
     }
 
+    /// One-time cost of moving `o` from its current tier to `j`.
+    pub fn migration(&self, o: &PlanObject, j: usize) -> f64 {
+        self.parts(o, j).migration
+    }
+
     /// Monthly running cost (storage, requests, retrieval; no moves) of `o` on tier `j`.
     pub fn monthly(&self, o: &PlanObject, j: usize) -> f64 {
-        let c = self.cost(o, j);
+        let c = self.parts(o, j);
         (c.storage + c.requests + c.retrieval) * 30.0 / self.horizon_days
     }
 }

@@ -27,6 +27,8 @@ pub struct Problem {
     pub budget_bytes: f64,
     pub budget_count: f64,
     pub mip_gap: f64,
+    /// Solve the LP relaxation instead (variables in [0, 1]): a lower bound on the MILP.
+    pub relax: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,8 +46,17 @@ pub struct Solution {
 #[error("placement solve failed: {0}")]
 pub struct SolveError(pub String);
 
-/// Solves the problem; every item keeps its current tier as an allowed choice (budget permitting nothing else).
+/// Solves the problem with capacity as a hard constraint; only if that is infeasible (a tier
+/// already over capacity that the budget cannot drain) again with priced overflow, so a plan
+/// always exists and the overflow shows how far capacity is exceeded.
 pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
+    match solve_with(p, false) {
+        Ok(s) => Ok(s),
+        Err(_) => solve_with(p, true),
+    }
+}
+
+fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError> {
     let n_t = p.capacity.len();
     let mut vars = ProblemVariables::new();
     let x: Vec<Vec<Option<Variable>>> = p
@@ -53,11 +64,27 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
         .iter()
         .map(|it| {
             (0..n_t)
-                .map(|j| (it.cost[j].is_some() || j == it.current).then(|| vars.add(variable().binary())))
+                .map(|j| {
+                    (it.cost[j].is_some() || j == it.current).then(|| {
+                        if p.relax {
+                            vars.add(variable().min(0.0).max(1.0))
+                        } else {
+                            vars.add(variable().binary())
+                        }
+                    })
+                })
                 .collect()
         })
         .collect();
-    let overflow: Vec<Variable> = (0..n_t).map(|_| vars.add(variable().min(0.0))).collect();
+    let overflow: Vec<Variable> = (0..n_t)
+        .map(|_| {
+            vars.add(if allow_overflow {
+                variable().min(0.0)
+            } else {
+                variable().min(0.0).max(0.0)
+            })
+        })
+        .collect();
     let mut objective = Expression::with_capacity(p.items.len() * n_t + n_t);
     for (it, xs) in p.items.iter().zip(&x) {
         for (j, v) in xs.iter().enumerate() {
@@ -99,6 +126,26 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     model.add_constraint(constraint!(moved_bytes <= p.budget_bytes));
     model.add_constraint(constraint!(moved_count <= p.budget_count));
     let sol = model.solve().map_err(|e| SolveError(e.to_string()))?;
+    if p.relax {
+        let sol = &sol;
+        let lp: f64 = p
+            .items
+            .iter()
+            .zip(&x)
+            .flat_map(|(it, xs)| {
+                xs.iter()
+                    .enumerate()
+                    .filter_map(move |(j, v)| v.map(|v| it.cost[j].unwrap_or(SLA_PENALTY) * sol.value(v)))
+            })
+            .sum::<f64>()
+            + overflow.iter().map(|o| sol.value(*o).max(0.0)).sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE;
+        return Ok(Solution {
+            choice: vec![],
+            objective: lp,
+            overflow: vec![],
+            binding: vec![],
+        });
+    }
 
     let mut choice = Vec::with_capacity(p.items.len());
     let mut objective_value = 0.0;

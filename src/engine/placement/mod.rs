@@ -1,6 +1,7 @@
 //! Placement: price every object on every tier, solve the MILP, and turn the plan into migration tasks.
 
 pub mod cost;
+pub mod explain;
 pub mod milp;
 pub mod planner;
 pub mod runner;

@@ -107,9 +107,9 @@ pub struct Plan {
     pub summary: PlanSummary,
 }
 
-/// Plans `objs`: candidates enter the MILP, the rest stay where they are with their capacity counted.
-pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, PlanError> {
-    let started = Instant::now();
+/// The MILP for `objs`: which objects are candidates (indices) and the problem over them; the rest
+/// stay where they are, their bytes taken off the capacity.
+pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>, Problem) {
     let n_t = cm.tiers.len();
     let mut candidate = vec![false; objs.len()];
     let mut fixed_load = vec![0.0f64; n_t];
@@ -118,11 +118,11 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
             fixed_load[o.current] += o.size as f64;
             continue;
         }
-        let costs = cm.costs(o);
+        let costs: Vec<(f64, bool)> = (0..n_t).map(|j| cm.total(o, j)).collect();
         let best = (0..n_t)
-            .filter(|j| costs[*j].sla_ok)
-            .min_by(|a, b| costs[*a].total.total_cmp(&costs[*b].total));
-        if best.is_some_and(|b| b != o.current) || !costs[o.current].sla_ok {
+            .filter(|j| costs[*j].1)
+            .min_by(|a, b| costs[*a].0.total_cmp(&costs[*b].0));
+        if best.is_some_and(|b| b != o.current) || !costs[o.current].1 {
             candidate[i] = true;
         } else {
             fixed_load[o.current] += o.size as f64;
@@ -139,12 +139,13 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
             .enumerate()
             .filter(|(i, o)| !candidate[*i] && !o.fixed && o.current == j)
             .map(|(i, o)| {
-                let c = cm.costs(o);
                 let alt = (0..n_t)
-                    .filter(|k| *k != j && c[*k].sla_ok)
-                    .map(|k| c[k].total)
+                    .filter(|k| *k != j)
+                    .map(|k| cm.total(o, k))
+                    .filter(|c| c.1)
+                    .map(|c| c.0)
                     .fold(f64::INFINITY, f64::min);
-                (i, (alt - c[j].total) / (o.size.max(1) as f64))
+                (i, (alt - cm.total(o, j).0) / (o.size.max(1) as f64))
             })
             .collect();
         on_j.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -158,16 +159,49 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
             fixed_load[j] -= objs[i].size as f64;
         }
     }
-    let cands: Vec<usize> = (0..objs.len()).filter(|i| candidate[*i]).collect();
+    let mut cands: Vec<usize> = (0..objs.len()).filter(|i| candidate[*i]).collect();
+    // At most `migration_budget_count` objects can move this cycle: the MILP gets the ones that
+    // must move (SLA, capacity) and the best of the rest by savings, up to twice the budget;
+    // the others stay put this cycle and compete again in the next.
+    let keep = (cfg.optimizer.migration_budget_count as usize)
+        .saturating_mul(2)
+        .max(1000);
+    if cands.len() > keep {
+        let mut scored: Vec<(usize, f64, bool)> = cands
+            .iter()
+            .map(|i| {
+                let o = &objs[*i];
+                let c: Vec<(f64, bool)> = (0..n_t).map(|j| cm.total(o, j)).collect();
+                let must = !c[o.current].1 || fixed_load[o.current] > cm.tiers[o.current].capacity_bytes() as f64;
+                let best = (0..n_t)
+                    .filter(|j| c[*j].1)
+                    .map(|j| c[j].0)
+                    .fold(f64::INFINITY, f64::min);
+                (*i, c[o.current].0 - best, must)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.total_cmp(&a.1)));
+        for (i, _, must) in scored.iter().skip(keep) {
+            if !must {
+                candidate[*i] = false;
+                fixed_load[objs[*i].current] += objs[*i].size as f64;
+            }
+        }
+        cands = (0..objs.len()).filter(|i| candidate[*i]).collect();
+    }
     let items: Vec<Item> = cands
         .iter()
         .map(|i| {
             let o = &objs[*i];
-            let c = cm.costs(o);
             Item {
                 size: o.size as f64,
                 current: o.current,
-                cost: c.iter().map(|t| t.sla_ok.then_some(t.total)).collect(),
+                cost: (0..n_t)
+                    .map(|j| {
+                        let (c, ok) = cm.total(o, j);
+                        ok.then_some(c)
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -179,7 +213,16 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
         budget_bytes: cfg.optimizer.migration_budget_bytes as f64,
         budget_count: cfg.optimizer.migration_budget_count as f64,
         mip_gap: 0.005,
+        relax: false,
     };
+    (cands, problem)
+}
+
+/// Plans `objs`: candidates enter the MILP, the rest stay where they are with their capacity counted.
+pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, PlanError> {
+    let started = Instant::now();
+    let n_t = cm.tiers.len();
+    let (cands, problem) = self::problem(objs, cm, cfg);
     let solve_started = Instant::now();
     let sol = if problem.items.is_empty() {
         milp::Solution {
@@ -215,7 +258,7 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
             s.sla_violations_after += 1;
         }
         if target[i] != o.current {
-            s.migration_cost += cm.cost(o, target[i]).migration;
+            s.migration_cost += cm.migration(o, target[i]);
             moves.push((i, target[i]));
         }
     }

@@ -1,0 +1,158 @@
+//! Why an object is where it is: features, p_hot, cost per tier by part, constraints and task history.
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::cost::{CostModel, PlanObject, TierCost};
+use super::planner;
+use crate::config::Config;
+use crate::engine::clock::{Millis, wall_now_ms};
+use crate::engine::migrate::task::{self, Task};
+use crate::engine::model::dataset::row_from;
+use crate::engine::model::features::{self, NAMES, recent};
+use crate::engine::model::{Model, ModelInfo};
+use crate::engine::store::{StoreError, get_setting};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub key: String,
+    pub tier: Option<String>,
+    pub size: u64,
+    pub at_ms: Millis,
+    pub features: Vec<(String, f64)>,
+    pub p_hot: f64,
+    pub hot: bool,
+    pub model: ModelInfo,
+    /// Accesses per hour: recent (1 h decay) and long-run (1 w decay).
+    pub rate_recent: f64,
+    pub rate_long: f64,
+    pub expected_gets: f64,
+    pub horizon_days: f64,
+    pub costs: Vec<TierCost>,
+    /// The cheapest tier the constraints allow, and whether the object may move at all.
+    pub chosen: Option<String>,
+    pub constraints: Vec<String>,
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExplainError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no object {0:?} in this store (check the key and --data-dir)")]
+    Unknown(String),
+}
+
+pub fn explain(conn: &Connection, cfg: &Config, key: &str) -> Result<Explanation, ExplainError> {
+    let now: Millis = get_setting(conn, "engine_time_ms")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(wall_now_ms);
+    let model = Model::load(conn, &cfg.model)?.unwrap_or_else(|| Model::heuristic(&cfg.model, "not trained yet"));
+    let row = conn
+        .query_row(
+            "SELECT tier, moved_at, pinned, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
+             FROM objects WHERE key = ?1",
+            [key],
+            |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<Millis>>(1)?, r.get::<_, i64>(2)? != 0, row_from(r, 3)?)),
+        )
+        .optional()
+        .map_err(StoreError::from)?;
+    let Some((tier, moved_at, pinned, stats)) = row else {
+        return Err(ExplainError::Unknown(key.to_string()));
+    };
+    let mut tasks_of = conn
+        .prepare("SELECT id FROM tasks WHERE key = ?1 ORDER BY id")
+        .map_err(StoreError::from)?;
+    let ids: Vec<i64> = tasks_of
+        .query_map([key], |r| r.get(0))
+        .map_err(StoreError::from)?
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::from)?;
+    let mut tasks = Vec::new();
+    for id in ids {
+        if let Some(t) = task::get(conn, id)? {
+            tasks.push(t);
+        }
+    }
+    let x = features::features(&stats, now);
+    let p_hot = model.p_hot(&[&stats], now)[0];
+    let [c1h, _, c1w] = recent(&stats, now);
+    let cm = CostModel::new(cfg);
+    let current = tier.as_deref().and_then(|t| cfg.tiers.iter().position(|c| c.name == t));
+    let mut constraints = Vec::new();
+    let (costs, chosen, expected_gets) = match current {
+        Some(cur) => {
+            let o = PlanObject {
+                key: key.to_string(),
+                size: stats.size,
+                current: cur,
+                p_hot,
+                rate_recent: c1h,
+                rate_long: c1w / 168.0,
+                fixed: false,
+            };
+            let costs = cm.costs(&o);
+            let hot = cm.is_hot(&o);
+            if hot {
+                constraints.push(format!(
+                    "sla: p_hot {p_hot:.2} >= {} so only tiers at or under {} ms",
+                    cfg.sla.hot_threshold, cfg.sla.hot_latency_ms
+                ));
+            }
+            let residency = (cfg.optimizer.min_residency_secs * 1000) as Millis;
+            let mut fixed = false;
+            if pinned {
+                constraints.push("pinned: never moved by the planner".into());
+                fixed = true;
+            }
+            if let Some(m) = moved_at.filter(|m| now - m < residency) {
+                constraints.push(format!(
+                    "residency: moved {:.1} h ago, stays at least {:.1} h",
+                    (now - m) as f64 / 3.6e6,
+                    residency as f64 / 3.6e6
+                ));
+                fixed = true;
+            }
+            if tasks.iter().any(|t| !t.state.is_terminal()) {
+                constraints.push("a migration task for it is in flight".into());
+                fixed = true;
+            }
+            let best = if fixed {
+                cur
+            } else {
+                (0..costs.len())
+                    .filter(|j| costs[*j].sla_ok)
+                    .min_by(|a, b| costs[*a].total.total_cmp(&costs[*b].total))
+                    .unwrap_or(cur)
+            };
+            if let Some(plan) = planner::last(conn)? {
+                for b in plan.binding {
+                    constraints.push(format!("last plan: {b} was binding"));
+                }
+            }
+            (costs, Some(cfg.tiers[best].name.clone()), cm.expected_gets(&o))
+        }
+        None => {
+            constraints.push("on no tier yet: seen in events only, not placed".into());
+            (Vec::new(), None, 0.0)
+        }
+    };
+    Ok(Explanation {
+        key: key.to_string(),
+        tier,
+        size: stats.size,
+        at_ms: now,
+        features: NAMES.iter().map(|n| n.to_string()).zip(x).collect(),
+        p_hot,
+        hot: p_hot >= cfg.sla.hot_threshold,
+        model: model.info.clone(),
+        rate_recent: c1h,
+        rate_long: c1w / 168.0,
+        expected_gets,
+        horizon_days: cfg.optimizer.horizon_days,
+        costs,
+        chosen,
+        constraints,
+        tasks,
+    })
+}

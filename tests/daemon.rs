@@ -216,3 +216,70 @@ fn sigterm_mid_ingest_loses_no_committed_batch() {
     assert_eq!(on_objects as u64, ingested);
     assert_eq!(offset as u64, ingested);
 }
+
+/// After a daemon run on the embedded workload, `dim explain KEY --json` explains a placed object.
+#[test]
+fn explain_after_a_daemon_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("brain.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[model]\nretrain_every_secs = 4\n\n[optimizer]\ninterval_secs = 4\n",
+            std::fs::read_to_string(fixture("fast.toml")).unwrap()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(DIM)
+        .args(["--daemon", "--duration", "12", "--config"])
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("placement planned"), "the optimizer ran:\n{log}");
+    assert!(
+        log.contains("model trained") || log.contains("training failed"),
+        "the trainer ran:\n{log}"
+    );
+    let conn = data_in_motion::engine::store::open_reader(&dir.path().join("dim.db")).unwrap();
+    let key: String = conn
+        .query_row(
+            "SELECT key FROM objects WHERE tier IS NOT NULL ORDER BY h1 DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = Command::new(DIM)
+        .args(["explain", &key, "--json", "--config"])
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["key"].as_str(), Some(key.as_str()));
+    let p = e["p_hot"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p));
+    assert!(e["model"]["serving"].is_string());
+    assert_eq!(e["features"].as_array().unwrap().len(), 13);
+    let costs = e["costs"].as_array().unwrap();
+    assert_eq!(costs.len(), 3);
+    for c in costs {
+        for part in ["storage", "requests", "retrieval", "migration", "total"] {
+            assert!(c[part].as_f64().is_some(), "{part} in {c}");
+        }
+    }
+    assert!(e["chosen"].is_string());
+    // An unknown key is a clear error.
+    let out = Command::new(DIM)
+        .args(["explain", "no/such/key", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no object"));
+}

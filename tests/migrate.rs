@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use common::{capture_logs, content, sha256};
 use data_in_motion::config::ErrorKind as ChaosKind;
 use data_in_motion::engine::clock::wall_now_ms;
-use data_in_motion::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use data_in_motion::engine::migrate::Migrator;
 use data_in_motion::engine::migrate::backoff::{Policy, retry};
 use data_in_motion::engine::migrate::mover::{MoveCtx, Outcome};
@@ -83,20 +82,7 @@ impl Fx {
     fn object(&self, tier: &str, key: &str, data: &[u8], age: Duration) {
         self.local[tier].put_bytes(key, data).unwrap();
         set_age(&self.path(tier, key), age);
-        let mut p = Pending::default();
-        p.add(SourceBatch {
-            source: "test".into(),
-            items: vec![Item::Register(ObjectRecord {
-                key: key.into(),
-                tier: tier.into(),
-                size: data.len() as u64,
-                etag: None,
-                last_modified: wall_now_ms(),
-                created: wall_now_ms(),
-            })],
-            offsets: vec![],
-        });
-        apply(&mut self.store.writer(), &p, wall_now_ms(), 100).unwrap();
+        common::register(&self.store, &[(key, tier, data.len() as u64)]);
     }
 
     fn enqueue(&self, key: &str, src: &str, dst: &str) -> i64 {

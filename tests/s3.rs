@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use common::{capture_logs, content, local_tier, s3_env, s3_tier, sha256};
 use data_in_motion::engine::clock::wall_now_ms;
-use data_in_motion::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use data_in_motion::engine::migrate::backoff::Policy;
 use data_in_motion::engine::migrate::mover::{MoveCtx, Outcome};
 use data_in_motion::engine::migrate::task;
@@ -98,23 +97,6 @@ async fn s3_backend_operations() {
     assert_eq!(e.kind, ErrorKind::NotFound);
 }
 
-fn register(store: &Store, key: &str, tier: &str, size: u64) {
-    let mut p = Pending::default();
-    p.add(SourceBatch {
-        source: "test".into(),
-        items: vec![Item::Register(ObjectRecord {
-            key: key.into(),
-            tier: tier.into(),
-            size,
-            etag: None,
-            last_modified: 0,
-            created: 0,
-        })],
-        offsets: vec![],
-    });
-    apply(&mut store.writer(), &p, wall_now_ms(), 10).unwrap();
-}
-
 #[tokio::test]
 async fn migrations_between_local_and_s3_in_every_direction() {
     let Some(env) = s3_env("migrations_between_local_and_s3_in_every_direction") else {
@@ -146,7 +128,7 @@ async fn migrations_between_local_and_s3_in_every_direction() {
         let key = format!("{p}/{i}.bin");
         let data = content(i as u64 + 10, size);
         tiers[from].put(&key, body(&data), size as u64).await.unwrap();
-        register(&store, &key, from, size as u64);
+        common::register(&store, &[(&key, from, size as u64)]);
         let id = task::enqueue(&store.writer(), &key, from, to, wall_now_ms())
             .unwrap()
             .unwrap();

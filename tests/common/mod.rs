@@ -135,3 +135,28 @@ pub fn sha256(data: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Registers objects on tiers in the store, as seeding or inventory would.
+pub fn register(store: &data_in_motion::engine::store::Store, objects: &[(&str, &str, u64)]) {
+    use data_in_motion::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
+    let now = data_in_motion::engine::clock::wall_now_ms();
+    let mut p = Pending::default();
+    p.add(SourceBatch {
+        source: "test".into(),
+        items: objects
+            .iter()
+            .map(|(key, tier, size)| {
+                Item::Register(ObjectRecord {
+                    key: key.to_string(),
+                    tier: tier.to_string(),
+                    size: *size,
+                    etag: None,
+                    last_modified: now,
+                    created: now,
+                })
+            })
+            .collect(),
+        offsets: vec![],
+    });
+    apply(&mut store.writer(), &p, now, 10).unwrap();
+}

@@ -129,8 +129,8 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
         }
     }
     // A tier over capacity with what stays: let its cheapest-to-move objects compete too.
-    for j in 0..n_t {
-        let cap = cm.tiers[j].capacity_bytes() as f64;
+    for (j, tier) in cm.tiers.iter().enumerate() {
+        let cap = tier.capacity_bytes() as f64;
         if fixed_load[j] <= cap {
             continue;
         }

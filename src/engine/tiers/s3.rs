@@ -189,6 +189,21 @@ impl S3Tier {
         OpError::new(ErrorKind::from_io(e.kind()), &self.name, op, key, e.to_string())
     }
 
+    /// The ETag a PUT returned, which must be the MD5 of the bytes sent (what the server stored).
+    fn check_md5(&self, key: &str, etag: Option<&str>, md5: &[u8], what: &str) -> Result<String, OpError> {
+        let etag = trim_etag(etag);
+        if etag != hex(md5) {
+            return Err(OpError::new(
+                ErrorKind::BadDigest,
+                &self.name,
+                "put",
+                key,
+                format!("{what}server ETag {etag} is not the MD5 of what was sent"),
+            ));
+        }
+        Ok(etag)
+    }
+
     async fn put_single(&self, key: &str, mut body: Reader, size: u64) -> Result<Written, OpError> {
         let mut buf = Vec::with_capacity(size as usize);
         body.read_to_end(&mut buf)
@@ -217,16 +232,7 @@ impl S3Tier {
             .send()
             .await
             .map_err(|e| self.err("put", key, e))?;
-        let etag = trim_etag(out.e_tag());
-        if etag != hex(&md5) {
-            return Err(OpError::new(
-                ErrorKind::BadDigest,
-                &self.name,
-                "put",
-                key,
-                format!("server ETag {etag} is not the MD5 of what was sent"),
-            ));
-        }
+        let etag = self.check_md5(key, out.e_tag(), &md5, "")?;
         Ok(Written {
             size,
             etag,
@@ -271,16 +277,7 @@ impl S3Tier {
                     .send()
                     .await
                     .map_err(|e| self.err("put", key, e))?;
-                let etag = trim_etag(out.e_tag());
-                if etag != hex(&md5) {
-                    return Err(OpError::new(
-                        ErrorKind::BadDigest,
-                        &self.name,
-                        "put",
-                        key,
-                        format!("part {number}: server ETag {etag} is not the MD5 of what was sent"),
-                    ));
-                }
+                let etag = self.check_md5(key, out.e_tag(), &md5, &format!("part {number}: "))?;
                 parts.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
                 sent += want as u64;
                 number += 1;

@@ -16,6 +16,8 @@ use data_in_motion::engine::tiers::{self, ObjectStore};
 use tokio::io::AsyncReadExt;
 
 const DIM: &str = env!("CARGO_BIN_EXE_dim");
+/// Objects moved; enough work that the kills land while moves are in flight.
+const N: usize = 240;
 
 fn status(dir: &std::path::Path) -> serde_json::Value {
     let out = Command::new(DIM)
@@ -55,7 +57,7 @@ async fn kill_9_during_migrations_loses_nothing() {
     let directions = [("disk", "s3b"), ("s3a", "disk"), ("s3a", "s3b")];
     let mut objects = Vec::new();
     let mut regs = Vec::new();
-    for i in 0..120usize {
+    for i in 0..N {
         let (from, to) = directions[i % 3];
         let size = if i == 0 || i == 3 {
             12 << 20
@@ -108,15 +110,15 @@ async fn kill_9_during_migrations_loses_nothing() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let wait = 150 + seed % 900;
+        let wait = 100 + seed % 300;
         std::thread::sleep(Duration::from_millis(wait));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let done = status(&data_dir)["tasks"]["done"].as_u64().unwrap_or(0);
-        if done < 120 {
+        if done < N as u64 {
             killed_mid_flight += 1;
         }
-        eprintln!("round {round}: killed after {wait} ms, {done}/120 done");
+        eprintln!("round {round}: killed after {wait} ms, {done}/{N} done");
     }
     assert!(
         killed_mid_flight >= 5,
@@ -151,8 +153,8 @@ async fn kill_9_during_migrations_loses_nothing() {
         let t = &s["tasks"];
         let finished =
             t["done"].as_u64().unwrap_or(0) + t["failed"].as_u64().unwrap_or(0) + t["cancelled"].as_u64().unwrap_or(0);
-        if finished == 120 {
-            assert_eq!(t["done"].as_u64(), Some(120), "all tasks done: {t}");
+        if finished == N as u64 {
+            assert_eq!(t["done"].as_u64(), Some(N as u64), "all tasks done: {t}");
             break;
         }
         assert!(Instant::now() < deadline, "migrations did not finish: {t}");

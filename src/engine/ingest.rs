@@ -161,9 +161,13 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
     let tx = conn.transaction()?;
     {
         let mut reg = tx.prepare_cached(
-            "INSERT INTO objects(key, tier, size, etag, last_modified, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            // An object found in storage has existed since it was created: that is its age, even
+            // before anyone reads it.
+            "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
              ON CONFLICT(key) DO UPDATE SET tier = excluded.tier, size = excluded.size,
-                 etag = excluded.etag, last_modified = excluded.last_modified",
+                 etag = excluded.etag, last_modified = excluded.last_modified,
+                 first_seen = coalesce(first_seen, excluded.first_seen)",
         )?;
         for o in &p.registers {
             reg.execute(params![

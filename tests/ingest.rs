@@ -133,6 +133,10 @@ fn puts_deletes_and_registrations_apply_in_order() {
         (tier.as_deref(), size, reads, writes, lm),
         (Some("aws-hot"), 150, 1, 1, Some(T0 + 1))
     );
+    let first_seen: Option<i64> = conn
+        .query_row("SELECT first_seen FROM objects WHERE key = 'r'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(first_seen, Some(T0), "a registered object is as old as its creation");
     let gone: i64 = conn
         .query_row("SELECT count(*) FROM objects WHERE key = 'gone'", [], |r| r.get(0))
         .unwrap();

@@ -66,11 +66,18 @@ fn main() -> ExitCode {
         }
         None => match tokio::runtime::Runtime::new() {
             Err(e) => Err(e.into()),
-            Ok(rt) if cli.daemon => {
-                logging::to_stdout(cli.log_format);
-                rt.block_on(daemon::run(cfg, &cli.data_dir, duration))
+            Ok(rt) => {
+                let r = if cli.daemon {
+                    logging::to_stdout(cli.log_format);
+                    rt.block_on(daemon::run(cfg, &cli.data_dir, duration))
+                } else {
+                    logging::to_file(&cli.data_dir).and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration))
+                };
+                // The last batch is committed by now. Do not wait for a training or planning run
+                // still on a blocking thread: each writes in one transaction, so dropping it is safe.
+                rt.shutdown_timeout(Duration::from_millis(200));
+                r
             }
-            Ok(rt) => logging::to_file(&cli.data_dir).and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration)),
         },
     };
     match result {

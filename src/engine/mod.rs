@@ -226,6 +226,12 @@ impl EngineHandle {
         let last = tokio::task::spawn_blocking(move || builder.build())
             .await
             .map_err(|e| EngineError::Task(e.to_string()))??;
+        // Ingest has stopped: record the engine time now, so a restart resumes from here and
+        // engine time never runs backwards (batches only record it when they commit).
+        let (store, now) = (self.store.clone(), self.clock.now_ms().max(last.now_ms));
+        tokio::task::spawn_blocking(move || store::set_setting(&store.writer(), "engine_time_ms", &now.to_string()))
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))??;
         tracing::info!(
             target: "dim::engine",
             ingested = last.store.events.ingested,

@@ -5,25 +5,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const DIM: &str = env!("CARGO_BIN_EXE_dim");
+mod common;
 
-fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn status(dir: &Path) -> Value {
-    let out = Command::new(DIM)
-        .args(["status", "--json", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "status failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use common::{DIM, fixture, status};
 
 #[test]
 fn help_lists_modes_options_and_subcommands() {

@@ -2,31 +2,12 @@
 //! for the CPU while the 2-second shutdown bound is measured.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+mod common;
 
-const DIM: &str = env!("CARGO_BIN_EXE_dim");
-
-fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn status(dir: &Path) -> Value {
-    let out = Command::new(DIM)
-        .args(["status", "--json", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "status failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use common::{DIM, fixture, status};
 
 /// SIGTERM mid-ingest: exit 0 within 2 s, and nothing committed before the signal is lost.
 #[test]

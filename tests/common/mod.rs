@@ -160,3 +160,25 @@ pub fn register(store: &data_in_motion::engine::store::Store, objects: &[(&str, 
     });
     apply(&mut store.writer(), &p, now, 10).unwrap();
 }
+
+/// The `dim` binary under test.
+pub const DIM: &str = env!("CARGO_BIN_EXE_dim");
+
+pub fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `dim status --json` for a data directory.
+pub fn status(dir: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new(DIM)
+        .args(["status", "--json", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "status failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -30,6 +30,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECS")]
     pub duration: Option<u64>,
 
+    /// Dashboard theme: a built-in name (default, light, high-contrast, gruvbox) or a theme file.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+
     /// Log format of the daemon.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -58,6 +62,13 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Pin an object to its tier (the planner never moves it), or release it with --unpin.
+    /// Safe while a daemon or the dashboard runs on the same --data-dir.
+    Pin {
+        key: String,
+        #[arg(long)]
+        unpin: bool,
+    },
     /// Measure dim on this machine.
     Bench {
         #[command(subcommand)]
@@ -70,6 +81,26 @@ pub enum BenchTarget {
     /// Placement of N synthetic objects on the configured tiers: solve time, optimality gap, memory.
     Optimize {
         #[arg(long, default_value_t = 100_000)]
+        objects: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The hotness model: training time on N samples, scoring time for M objects, and ingest
+    /// throughput while training runs back to back (against ingest alone).
+    Model {
+        #[arg(long, default_value_t = 200_000)]
+        samples: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        objects: usize,
+        /// Events per ingest run (two runs: idle and while training).
+        #[arg(long, default_value_t = 500_000)]
+        events: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The dashboard with N objects in the store: snapshot build and frame render times (p50/p99).
+    Tui {
+        #[arg(long, default_value_t = 1_000_000)]
         objects: usize,
         #[arg(long)]
         json: bool,

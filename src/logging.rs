@@ -1,10 +1,13 @@
-//! Log setup for each mode: stdout (human or JSON) for the daemon, a file for the TUI (never the terminal).
+//! Log setup for each mode: stdout (human or JSON) for the daemon; for the TUI the log pane and a
+//! file, never the terminal.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::LogFormat;
 
@@ -32,8 +35,8 @@ pub fn to_stderr() {
         .try_init();
 }
 
-/// The TUI owns the terminal: logs go to `DIR/dim.log`.
-pub fn to_file(data_dir: &Path) -> anyhow::Result<()> {
+/// The TUI owns the terminal: logs go to the log pane (tui-logger) and to `DIR/dim.log`.
+pub fn to_tui(data_dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let path = data_dir.join("dim.log");
     let file = std::fs::OpenOptions::new()
@@ -41,10 +44,14 @@ pub fn to_file(data_dir: &Path) -> anyhow::Result<()> {
         .append(true)
         .open(&path)
         .with_context(|| format!("opening the log file {}", path.display()))?;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter())
+    let file_layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
+        .with_writer(std::sync::Mutex::new(file));
+    let _ = tracing_subscriber::registry()
+        .with(filter())
+        .with(file_layer)
+        .with(tui_logger::TuiTracingSubscriberLayer)
         .try_init();
+    tui_logger::init_logger(tui_logger::LevelFilter::Trace).context("starting the log pane")?;
     Ok(())
 }

@@ -26,11 +26,33 @@ fn main() -> ExitCode {
             logging::to_stderr();
             explain::run(&cfg, &cli.data_dir, &key, json)
         }
+        Some(Cmd::Pin { key, unpin }) => {
+            logging::to_stderr();
+            explain::pin(&cfg, &cli.data_dir, &key, !unpin)
+        }
         Some(Cmd::Bench {
             target: BenchTarget::Optimize { objects, json },
         }) => {
             logging::to_stderr();
             bench::optimize::run(&cfg, objects, json)
+        }
+        Some(Cmd::Bench {
+            target:
+                BenchTarget::Model {
+                    samples,
+                    objects,
+                    events,
+                    json,
+                },
+        }) => {
+            logging::to_stderr();
+            bench::model::run(&cfg, samples, objects, events, json)
+        }
+        Some(Cmd::Bench {
+            target: BenchTarget::Tui { objects, json },
+        }) => {
+            logging::to_stderr();
+            bench::tui::run(&cfg, objects, json)
         }
         Some(Cmd::Bench {
             target: BenchTarget::Ingest { events, objects, json },
@@ -71,7 +93,14 @@ fn main() -> ExitCode {
                     logging::to_stdout(cli.log_format);
                     rt.block_on(daemon::run(cfg, &cli.data_dir, duration))
                 } else {
-                    logging::to_file(&cli.data_dir).and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration))
+                    match tui::themes(cli.theme.as_deref().unwrap_or(&cfg.ui.theme)) {
+                        Err(e) => {
+                            eprintln!("error: invalid theme\n{e}");
+                            return ExitCode::from(2);
+                        }
+                        Ok(themes) => logging::to_tui(&cli.data_dir)
+                            .and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration, themes)),
+                    }
                 };
                 // The last batch is committed by now. Do not wait for a training or planning run
                 // still on a blocking thread: each writes in one transaction, so dropping it is safe.

@@ -217,7 +217,7 @@ fn planning_queues_tasks_and_never_moves_a_pointer() {
         .collect();
     apply(&mut store.writer(), &batch(regs), T0, 10).unwrap();
     let model = Model::heuristic(&cfg.model, "test");
-    let s = planner::run(&mut store.writer(), &cfg, &model, T0).unwrap();
+    let s = planner::run(&store, &cfg, &model, T0).unwrap();
     assert_eq!(s.tasks_created, 20, "{s:?}");
     let conn = store.reader().unwrap();
     let hot: i64 = conn
@@ -229,7 +229,7 @@ fn planning_queues_tasks_and_never_moves_a_pointer() {
         .unwrap();
     assert_eq!(pending, 20);
     // Re-planning does not duplicate tasks for objects that already have one in flight.
-    let s2 = planner::run(&mut store.writer(), &cfg, &model, T0 + 1000).unwrap();
+    let s2 = planner::run(&store, &cfg, &model, T0 + 1000).unwrap();
     assert_eq!(s2.tasks_created, 0);
 }
 

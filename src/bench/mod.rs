@@ -2,7 +2,9 @@
 
 pub mod ingest;
 pub mod migrate;
+pub mod model;
 pub mod optimize;
+pub mod tui;
 
 /// Peak resident set size of this process so far, MiB (Linux `VmHWM`).
 pub fn peak_rss_mib() -> Option<f64> {

@@ -72,23 +72,30 @@ pub fn load_str(path: Option<&Path>, text: &str) -> Result<Config, Box<ConfigErr
 }
 
 fn load_layered(source: &Source) -> Result<Config, Box<ConfigError>> {
-    let text = source.text;
+    let config: Config = layered(DEFAULT_TOML, "<embedded default>", source)?;
+    validate::validate(&config).map_err(|v| source.error_at(&v.key, v.message, v.help))?;
+    Ok(config)
+}
 
-    let mut merged: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| ConfigError {
-        file: "<embedded default>".into(),
+/// Layers the TOML `source` over `default` (tables merge key by key, arrays are replaced) and
+/// deserialises the result, locating any problem in the user's file. Themes use it too.
+pub(crate) fn layered<T: DeserializeOwned>(
+    default: &str,
+    default_name: &str,
+    source: &Source,
+) -> Result<T, Box<ConfigError>> {
+    let mut merged: toml::Table = toml::from_str(default).map_err(|e| ConfigError {
+        file: default_name.into(),
         line: None,
         column: None,
         key: None,
         message: format!("embedded default is not valid TOML: {e}"),
         help: "this is a bug in dim; please report it".into(),
     })?;
-    let user: toml::Table = toml::from_str(text).map_err(|e| source.syntax_error(&e))?;
+    let user: toml::Table = toml::from_str(source.text).map_err(|e| source.syntax_error(&e))?;
     merge(&mut merged, user);
-
-    let config: Config = deserialize_at_path(toml::Value::Table(merged))
-        .map_err(|(key, msg)| source.error_at(&key, msg, help_for_serde(&key)))?;
-    validate::validate(&config).map_err(|v| source.error_at(&v.key, v.message, v.help))?;
-    Ok(config)
+    deserialize_at_path(toml::Value::Table(merged))
+        .map_err(|(key, msg)| Box::new(source.error_at(&key, msg, help_for_serde(&key, default_name))))
 }
 
 /// Deep merge: tables merge key by key, everything else (arrays included) is replaced.
@@ -111,17 +118,23 @@ fn deserialize_at_path<T: DeserializeOwned>(value: toml::Value) -> Result<T, (St
     })
 }
 
-fn help_for_serde(key: &str) -> String {
-    if key.is_empty() || key == "." {
-        "compare with the reference in config/default.toml".into()
+fn help_for_serde(key: &str, reference: &str) -> String {
+    let reference = if reference == "<embedded default>" {
+        "config/default.toml"
     } else {
-        format!("fix or remove `{key}`; every field and its meaning is listed in config/default.toml")
+        reference
+    };
+    if key.is_empty() || key == "." {
+        format!("compare with the reference in {reference}")
+    } else {
+        format!("fix or remove `{key}`; every field and its meaning is listed in {reference}")
     }
 }
 
-struct Source<'a> {
-    file: String,
-    text: &'a str,
+/// A user's TOML file: its name (for messages) and its text (for line numbers).
+pub(crate) struct Source<'a> {
+    pub file: String,
+    pub text: &'a str,
 }
 
 impl Source<'_> {
@@ -141,7 +154,7 @@ impl Source<'_> {
     }
 
     /// Builds an error for dotted `key`, pointing at the closest part of it present in the user file.
-    fn error_at(&self, key: &str, message: String, help: String) -> ConfigError {
+    pub fn error_at(&self, key: &str, message: String, help: String) -> ConfigError {
         let pos = locate(self.text, key).map(|off| line_col(self.text, off));
         ConfigError {
             file: self.file.clone(),

@@ -4,6 +4,7 @@ mod load;
 mod validate;
 
 pub use load::{ConfigError, load, load_str};
+pub(crate) use load::{Source, layered};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,9 @@ pub struct Config {
     pub clock: ClockConfig,
     pub ui: UiConfig,
     pub metrics: MetricsConfig,
+    /// Dashboard key overrides: action name → keys (see `[keymap]` in config/default.toml).
+    #[serde(default)]
+    pub keymap: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

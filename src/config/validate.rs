@@ -37,6 +37,16 @@ fn positive(key: &str, v: f64, help: &str) -> Result<(), Invalid> {
 }
 
 pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
+    let theme = &c.ui.theme;
+    if !crate::tui::theme::BUILTIN.iter().any(|(n, _)| n == theme) && !std::path::Path::new(theme).is_file() {
+        let names: Vec<&str> = crate::tui::theme::BUILTIN.iter().map(|(n, _)| *n).collect();
+        return Err(bad(
+            "ui.theme",
+            format!("no built-in theme and no file named {theme:?}"),
+            format!("use one of {} or the path of a theme file", names.join(", ")),
+        ));
+    }
+    crate::tui::keymap::Keymap::new(&c.keymap).map_err(|e| bad(format!("keymap.{}", e.action), e.message, e.help))?;
     if c.tiers.is_empty() {
         return Err(bad(
             "tiers",

@@ -38,6 +38,15 @@ pub enum Command {
         key: String,
         tier: String,
     },
+    /// Keep an object where it is (the planner never moves a pinned object), or release it.
+    Pin {
+        key: String,
+        pinned: bool,
+    },
+    /// Explain this object in every snapshot from now on (the dashboard's detail view), or stop.
+    Inspect {
+        key: Option<String>,
+    },
     /// Re-plan placement now.
     OptimizeNow,
     /// Retrain the hotness model now.

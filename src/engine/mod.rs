@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod migrate;
 pub mod model;
 pub mod placement;
+mod publish;
 pub mod snapshot;
 pub mod store;
 pub mod tiers;
@@ -26,8 +27,8 @@ use command::Command;
 use events::embedded::{EmbeddedShared, EmbeddedSource, local_tiers};
 use ingest::{IngestStats, Ingestor, SourceBatch};
 use migrate::Migrator;
-use snapshot::{Snapshot, TierView};
-use store::summary::{hottest, summary};
+use publish::{RateTracker, SnapshotBuilder, publish_snapshots};
+use snapshot::Snapshot;
 use store::{Store, StoreError};
 use tiers::Tiers;
 
@@ -130,6 +131,7 @@ impl Engine {
             .map_err(|e| EngineError::Task(e.to_string()))?;
 
         let shared = Arc::new(EmbeddedShared::default());
+        let inspect = Arc::new(std::sync::Mutex::new(None));
         let source = EmbeddedSource {
             tiers: local_tiers(&cfg, &opts.data_dir)?,
             cfg: cfg.clone(),
@@ -155,6 +157,7 @@ impl Engine {
             tiers: tiers.clone(),
             migrator: migrator.clone(),
             brain: brain.clone(),
+            inspect: inspect.clone(),
         });
         let first = builder.build().unwrap_or_default();
         let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
@@ -167,6 +170,7 @@ impl Engine {
                 cmd_rx,
                 Control {
                     shared,
+                    inspect,
                     migrator: migrator.clone(),
                     tiers: tiers.clone(),
                     store: store.clone(),
@@ -243,6 +247,11 @@ impl EngineHandle {
         Ok(last)
     }
 
+    /// Builds a snapshot now, off the publishing cadence (benchmarks, tests). Blocking.
+    pub fn build_snapshot(&self) -> Result<Snapshot, EngineError> {
+        self.builder.build()
+    }
+
     /// True once a source or ingest thread has ended on its own (an error).
     pub fn is_failed(&self) -> bool {
         self.ingest.as_ref().is_some_and(|h| h.is_finished()) || self.source.as_ref().is_some_and(|h| h.is_finished())
@@ -252,6 +261,7 @@ impl EngineHandle {
 /// What Commands act on.
 struct Control {
     shared: Arc<EmbeddedShared>,
+    inspect: Arc<std::sync::Mutex<Option<String>>>,
     migrator: Arc<Migrator>,
     tiers: Tiers,
     store: Arc<Store>,
@@ -290,6 +300,20 @@ impl Control {
             Command::ChaosClear { tier: Some(tier) } => {
                 let t = self.tiers.get(&tier).ok_or_else(|| format!("no tier named {tier:?}"))?;
                 t.set(Default::default());
+            }
+            Command::Pin { key, pinned } => {
+                let k = key.clone();
+                let found = self
+                    .db(move |c| placement::planner::set_pinned(c, &k, pinned))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !found {
+                    return Err(format!("no object {key:?}"));
+                }
+                tracing::info!(target: "dim::placement", key = %key, pinned, "pin changed");
+            }
+            Command::Inspect { key } => {
+                *self.inspect.lock().unwrap_or_else(|p| p.into_inner()) = key;
             }
             Command::OptimizeNow => self.brain.optimize_now(),
             Command::RetrainNow => self.brain.retrain_now(),
@@ -351,156 +375,5 @@ async fn dispatch_commands(mut rx: mpsc::Receiver<Command>, ctl: Control) {
         if let Err(e) = ctl.apply(cmd).await {
             tracing::warn!(target: "dim::engine", error = %e, "command not applied");
         }
-    }
-}
-
-async fn publish_snapshots(builder: Arc<SnapshotBuilder>, tx: watch::Sender<Arc<Snapshot>>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tick.tick().await;
-        let b = builder.clone();
-        match tokio::task::spawn_blocking(move || b.build()).await {
-            Ok(Ok(snap)) => {
-                tx.send_if_modified(|cur| {
-                    if **cur == snap {
-                        false
-                    } else {
-                        *cur = Arc::new(snap);
-                        true
-                    }
-                });
-            }
-            Ok(Err(e)) => tracing::warn!(target: "dim::engine", error = %e, "snapshot failed"),
-            Err(_) => return,
-        }
-        if tx.is_closed() {
-            return;
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct RateTracker {
-    last: Option<(Instant, u64, u64)>,
-    rate: f64,
-    mib_per_sec: f64,
-    history: std::collections::VecDeque<u64>,
-}
-
-/// Builds snapshots from a read-only connection plus in-memory engine state.
-struct SnapshotBuilder {
-    cfg: Config,
-    store: Arc<Store>,
-    clock: Arc<dyn Clock>,
-    stats: Arc<IngestStats>,
-    shared: Arc<EmbeddedShared>,
-    reader: std::sync::Mutex<Option<rusqlite::Connection>>,
-    rates: std::sync::Mutex<RateTracker>,
-    tiers: Tiers,
-    migrator: Arc<Migrator>,
-    brain: Arc<placement::runner::Brain>,
-}
-
-const RATE_HISTORY: usize = 120;
-
-impl SnapshotBuilder {
-    fn build(&self) -> Result<Snapshot, EngineError> {
-        let now = self.clock.now_ms();
-        let mut guard = self.reader.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = Some(self.store.reader()?);
-        }
-        let Some(conn) = guard.as_ref() else {
-            return Err(EngineError::Task("no reader".into()));
-        };
-        let store = summary(conn)?;
-        let hot = hottest(conn, self.cfg.ui.top_k, now)?;
-        use migrate::task::{TaskState, in_state};
-        let deferred = in_state(conn, TaskState::Deferred, 20)?;
-        let failed = in_state(conn, TaskState::Failed, 20)?;
-        let recent_done = in_state(conn, TaskState::Done, 10)?;
-        drop(guard);
-        let mstats = self.migrator.stats();
-        let bytes_moved = mstats.bytes_moved.load(Ordering::Relaxed);
-
-        let events_total = self.stats.events.load(Ordering::Relaxed) + self.stats.rejected.load(Ordering::Relaxed);
-        let (rate, mib_per_sec, history) = {
-            let mut r = self.rates.lock().unwrap_or_else(|p| p.into_inner());
-            let t = Instant::now();
-            if let Some((t0, n0, b0)) = r.last {
-                let dt = t.duration_since(t0).as_secs_f64();
-                if dt >= 0.2 {
-                    r.rate = (events_total.saturating_sub(n0)) as f64 / dt;
-                    r.mib_per_sec = bytes_moved.saturating_sub(b0) as f64 / dt / (1 << 20) as f64;
-                    let v = r.rate.round() as u64;
-                    r.history.push_back(v);
-                    if r.history.len() > RATE_HISTORY {
-                        r.history.pop_front();
-                    }
-                    r.last = Some((t, events_total, bytes_moved));
-                }
-            } else {
-                r.last = Some((t, events_total, bytes_moved));
-            }
-            (r.rate, r.mib_per_sec, r.history.iter().copied().collect())
-        };
-
-        let tiers: Vec<TierView> = self
-            .cfg
-            .tiers
-            .iter()
-            .map(|t| {
-                let totals = store.tiers.get(&t.name).cloned().unwrap_or_default();
-                let chaos = self.tiers.get(&t.name);
-                let stat = |f: fn(&tiers::chaos::TierStats) -> &std::sync::atomic::AtomicU64| {
-                    chaos.map_or(0, |c| f(&c.stats).load(Ordering::Relaxed))
-                };
-                TierView {
-                    measured_latency_ms: stat(|s| &s.latency_ewma_us) as f64 / 1000.0,
-                    ops: stat(|s| &s.ops),
-                    errors: stat(|s| &s.errors),
-                    last_error: chaos.and_then(|c| c.last_error()),
-                    chaos: chaos.map(|c| c.settings()).unwrap_or_default(),
-                    name: t.name.clone(),
-                    provider: t.provider.clone(),
-                    backend: format!("{:?}", t.backend).to_lowercase(),
-                    objects: totals.objects,
-                    bytes: totals.bytes,
-                    capacity_bytes: t.capacity_bytes(),
-                    latency_ms: t.latency_ms,
-                    monthly_storage_cost: totals.bytes as f64 / 1e9 * t.storage_gb_month,
-                }
-            })
-            .collect();
-        let monthly = tiers.iter().map(|t| t.monthly_storage_cost).sum();
-        let source = self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let workload = self.shared.view.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        Ok(Snapshot {
-            now_ms: now,
-            clock_speed: self.clock.speed(),
-            source,
-            store,
-            events_per_sec: rate,
-            events_per_sec_history: history,
-            tiers,
-            hottest: hot,
-            workload: Some(workload),
-            migrations: snapshot::MigrationView {
-                paused: self.migrator.is_paused(),
-                in_flight: self.migrator.in_flight(),
-                deferred,
-                failed,
-                recent_done,
-                done: mstats.done.load(Ordering::Relaxed),
-                retries: mstats.retries.load(Ordering::Relaxed),
-                bytes_moved,
-                mib_per_sec,
-            },
-            monthly_storage_cost: monthly,
-            last_commit_ms: self.stats.last_commit_us.load(Ordering::Relaxed) as f64 / 1000.0,
-            model: self.brain.model().info.clone(),
-            plan: self.brain.last_plan(),
-        })
     }
 }

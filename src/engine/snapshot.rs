@@ -6,6 +6,7 @@ use super::clock::Millis;
 use super::migrate::InFlightView;
 use super::migrate::task::Task;
 use super::model::ModelInfo;
+use super::placement::explain::Explanation;
 use super::placement::planner::PlanSummary;
 use super::store::summary::{HotObject, StoreSummary};
 use super::tiers::chaos::ChaosSettings;
@@ -81,4 +82,7 @@ pub struct Snapshot {
     /// Total storage cost now, $/month.
     pub monthly_storage_cost: f64,
     pub last_commit_ms: f64,
+    /// The explanation of the object `Command::Inspect` named, or why there is none.
+    pub detail: Option<Explanation>,
+    pub detail_error: Option<String>,
 }

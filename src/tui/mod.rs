@@ -1,7 +1,11 @@
-//! The terminal dashboard. For now one live overview screen; the full pane set lands with the TUI issue.
+//! The terminal dashboard: live panes over the engine's snapshots; keys become Commands.
 
-mod overview;
+pub mod app;
+pub mod keymap;
+pub mod panes;
 mod terminal;
+pub mod theme;
+pub mod view;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,10 +13,31 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{self, Event, KeyEventKind};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::engine::{Engine, EngineOptions};
+use app::{App, Overlay};
+use keymap::Keymap;
+use theme::Theme;
+
+/// The themes `t` cycles through (the built-ins, plus a theme file if one was asked for) and the
+/// index of the one to start with. A bad theme is refused here, before the terminal is taken.
+pub fn themes(spec: &str) -> Result<(Vec<Theme>, usize), Box<ConfigError>> {
+    let chosen = Theme::load(spec)?;
+    let mut all = Theme::builtins();
+    let i = match all.iter().position(|t| *t == chosen) {
+        Some(i) => i,
+        None => {
+            all.push(chosen);
+            all.len() - 1
+        }
+    };
+    Ok((all, i))
+}
+
+/// Longest gap between two frames when nothing else changed (new log lines still show).
+const IDLE_REDRAW: Duration = Duration::from_secs(1);
 
 /// Runs the dashboard until `q`, Ctrl-C, SIGTERM or `duration`.
 pub fn run(
@@ -20,8 +45,10 @@ pub fn run(
     cfg: Config,
     data_dir: &Path,
     duration: Option<Duration>,
+    themes: (Vec<Theme>, usize),
 ) -> anyhow::Result<()> {
     let frame_gap = Duration::from_millis(cfg.ui.frame_gap_ms.max(10));
+    let keymap = Keymap::new(&cfg.keymap).map_err(|e| anyhow::anyhow!("keymap.{}: {}", e.action, e.message))?;
     let engine = rt
         .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(data_dir)) })
         .context("starting the engine")?;
@@ -35,7 +62,9 @@ pub fn run(
             }
         });
     }
+    let mut app = App::new(cfg, keymap, themes.0, themes.1);
     let mut snaps = engine.snapshots.clone();
+    app.on_snapshot(snaps.borrow_and_update().clone());
     let started = Instant::now();
     let mut failed = false;
     {
@@ -44,33 +73,45 @@ pub fn run(
         let mut dirty = true;
         loop {
             if snaps.has_changed().unwrap_or(false) {
+                app.on_snapshot(snaps.borrow_and_update().clone());
                 dirty = true;
             }
-            let gap_ok = last_draw.is_none_or(|t| t.elapsed() >= frame_gap);
-            if dirty && gap_ok {
-                let snap = snaps.borrow_and_update().clone();
-                term.draw(|f| overview::draw(f, &cfg, &snap))?;
+            let since = last_draw.map(|t| t.elapsed());
+            let due = dirty && since.is_none_or(|e| e >= frame_gap);
+            if due || since.is_some_and(|e| e >= IDLE_REDRAW) {
+                term.draw(|f| view::draw(f, &mut app))?;
                 last_draw = Some(Instant::now());
                 dirty = false;
             }
             if event::poll(frame_gap).context("reading the terminal")? {
-                match event::read().context("reading the terminal")? {
-                    Event::Key(k) if k.kind == KeyEventKind::Press => {
-                        let ctrl_c = k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c');
-                        if k.code == KeyCode::Char('q') || ctrl_c {
-                            break;
-                        }
+                let commands = match event::read().context("reading the terminal")? {
+                    Event::Key(k) if k.kind == KeyEventKind::Press => app.handle_key(k),
+                    Event::Mouse(m) => app.handle_mouse(m),
+                    Event::Resize(..) => vec![],
+                    _ => continue,
+                };
+                for c in commands {
+                    if engine.commands.try_send(c).is_err() {
+                        app.status = Some("the engine is busy; try again".into());
                     }
-                    Event::Resize(..) => dirty = true,
-                    _ => {}
                 }
+                dirty = true;
+                // Input is drawn in the next frame, not after the frame gap.
+                last_draw = None;
+            }
+            if app.quit {
+                break;
             }
             if terminated.load(Ordering::Relaxed) || duration.is_some_and(|d| started.elapsed() >= d) {
                 break;
             }
-            if engine.is_failed() {
+            if engine.is_failed() && !failed {
                 failed = true;
-                break;
+                app.overlay = Some(Overlay::Fatal(format!(
+                    "an engine thread stopped with an error; the log is in {}",
+                    data_dir.join("dim.log").display()
+                )));
+                dirty = true;
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod features;
 pub mod forest;
 pub mod heuristic;
 pub mod metrics;
+pub mod training;
 
 use ndarray::Array2;
 use rusqlite::{Connection, OptionalExtension, params};

@@ -13,7 +13,7 @@ use crate::engine::model::features::{self, NAMES, recent};
 use crate::engine::model::{Model, ModelInfo};
 use crate::engine::store::{StoreError, get_setting};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
     pub key: String,
     pub tier: Option<String>,
@@ -43,11 +43,23 @@ pub enum ExplainError {
     Unknown(String),
 }
 
+/// Explains `key` at the store's last engine time with the last persisted model (`dim explain`).
 pub fn explain(conn: &Connection, cfg: &Config, key: &str) -> Result<Explanation, ExplainError> {
     let now: Millis = get_setting(conn, "engine_time_ms")?
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(wall_now_ms);
     let model = Model::load(conn, &cfg.model)?.unwrap_or_else(|| Model::heuristic(&cfg.model, "not trained yet"));
+    explain_with(conn, cfg, key, &model, now)
+}
+
+/// Explains `key` at `now` with `model` (the running engine's serving model, for the dashboard).
+pub fn explain_with(
+    conn: &Connection,
+    cfg: &Config,
+    key: &str,
+    model: &Model,
+    now: Millis,
+) -> Result<Explanation, ExplainError> {
     let row = conn
         .query_row(
             "SELECT tier, moved_at, pinned, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos

@@ -56,8 +56,13 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     }
 }
 
+/// Sizes, capacities and budgets enter the solver in GiB: in bytes the matrix spans 1 to 1e10 and
+/// the bounds 1e13, which HiGHS warns is badly scaled and solves several times slower.
+const UNIT: f64 = (1u64 << 30) as f64;
+
 fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError> {
     let n_t = p.capacity.len();
+    let overflow_penalty = OVERFLOW_PENALTY_PER_BYTE * UNIT;
     let mut vars = ProblemVariables::new();
     let x: Vec<Vec<Option<Variable>>> = p
         .items
@@ -95,7 +100,7 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
         }
     }
     for o in &overflow {
-        objective.add_mul(OVERFLOW_PENALTY_PER_BYTE, *o);
+        objective.add_mul(overflow_penalty, *o);
     }
     let mut model = vars.minimise(&objective).using(highs);
     model.set_verbose(false);
@@ -111,9 +116,9 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
         for (j, v) in xs.iter().enumerate() {
             if let Some(v) = v {
                 one.add_mul(1.0, *v);
-                cap[j].add_mul(it.size, *v);
+                cap[j].add_mul(it.size / UNIT, *v);
                 if j != it.current {
-                    moved_bytes.add_mul(it.size, *v);
+                    moved_bytes.add_mul(it.size / UNIT, *v);
                     moved_count.add_mul(1.0, *v);
                 }
             }
@@ -121,9 +126,9 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
         model.add_constraint(constraint!(one == 1.0));
     }
     for (j, c) in cap.into_iter().enumerate() {
-        model.add_constraint(constraint!(c - overflow[j] <= p.capacity[j].max(0.0)));
+        model.add_constraint(constraint!(c - overflow[j] <= p.capacity[j].max(0.0) / UNIT));
     }
-    model.add_constraint(constraint!(moved_bytes <= p.budget_bytes));
+    model.add_constraint(constraint!(moved_bytes <= p.budget_bytes / UNIT));
     model.add_constraint(constraint!(moved_count <= p.budget_count));
     let sol = model.solve().map_err(|e| SolveError(e.to_string()))?;
     if p.relax {
@@ -138,7 +143,7 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
                     .filter_map(move |(j, v)| v.map(|v| it.cost[j].unwrap_or(SLA_PENALTY) * sol.value(v)))
             })
             .sum::<f64>()
-            + overflow.iter().map(|o| sol.value(*o).max(0.0)).sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE;
+            + overflow.iter().map(|o| sol.value(*o).max(0.0)).sum::<f64>() * overflow_penalty;
         return Ok(Solution {
             choice: vec![],
             objective: lp,
@@ -166,11 +171,11 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
         }
         choice.push(j);
     }
-    let over: Vec<f64> = overflow.iter().map(|o| sol.value(*o).max(0.0)).collect();
+    let over: Vec<f64> = overflow.iter().map(|o| sol.value(*o).max(0.0) * UNIT).collect();
     let mut binding = Vec::new();
     let near = |a: f64, b: f64| b > 0.0 && a >= b * 0.999;
     for j in 0..n_t {
-        if near(used[j], p.capacity[j]) || over[j] > 0.5 {
+        if near(used[j], p.capacity[j]) || over[j] > 65536.0 {
             binding.push(format!("capacity[{j}]"));
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::cost::{CostModel, PlanObject};
@@ -15,7 +15,7 @@ use crate::engine::migrate::task;
 use crate::engine::model::Model;
 use crate::engine::model::dataset::row_from;
 use crate::engine::model::features::{StatsRow, recent};
-use crate::engine::store::{StoreError, get_setting, set_setting};
+use crate::engine::store::{Store, StoreError, get_setting, set_setting};
 
 /// What the last planning cycle decided (persisted; shown by the dashboard and `explain`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -287,14 +287,27 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
 
 /// One planning cycle against the store: plan, queue the moves as pending tasks (the pointer
 /// does not move here: only the migrator's verified switch moves it), and persist the summary.
-pub fn run(conn: &mut Connection, cfg: &Config, model: &Model, now: Millis) -> Result<PlanSummary, PlanError> {
+/// Objects are read and the MILP solved on a read-only connection, so ingest keeps the writer;
+/// the writer is held only for the short transaction that queues the tasks.
+pub fn run(store: &Store, cfg: &Config, model: &Model, now: Millis) -> Result<PlanSummary, PlanError> {
     let started = Instant::now();
-    let objs = load_objects(conn, cfg, model, now)?;
+    let objs = load_objects(&store.reader()?, cfg, model, now)?;
     let cm = CostModel::new(cfg);
     let Plan { moves, mut summary } = plan(&objs, &cm, cfg)?;
+    let mut conn = store.writer();
     let tx = conn.transaction().map_err(StoreError::from)?;
     for (i, to) in &moves {
         let o = &objs[*i];
+        // Ingest kept running while we solved: an object since deleted, moved or pinned is skipped.
+        let still: Option<(Option<String>, i64)> = tx
+            .query_row("SELECT tier, pinned FROM objects WHERE key = ?1", [&o.key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(StoreError::from)?;
+        if still != Some((Some(cfg.tiers[o.current].name.clone()), 0)) {
+            continue;
+        }
         if task::enqueue(
             &tx,
             &o.key,

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::engine::clock::Clock;
 use crate::engine::migrate::Migrator;
 use crate::engine::model::forest::ForestParams;
-use crate::engine::model::{Model, dataset};
+use crate::engine::model::{Model, dataset, training};
 use crate::engine::store::Store;
 
 /// Training samples read per retrain (the newest).
@@ -75,16 +75,23 @@ pub fn start(
                 }
                 wait = every;
                 let (cfg2, store2, now) = (cfg.clone(), store.clone(), clock.now_ms());
-                let trained = tokio::task::spawn_blocking(move || {
-                    let conn = store2.reader()?;
-                    let h = (cfg2.model.horizon_secs * 1000) as i64;
-                    let samples = dataset::samples(&conn, now, h, cfg2.model.hot_k, MAX_SAMPLES)?;
-                    let m = Model::train(&samples, &cfg2.model, &cfg2.sla, now, ForestParams::default());
-                    m.save(&store2.writer())?;
-                    Ok::<_, crate::engine::store::StoreError>(m)
-                })
-                .await;
-                match trained {
+                let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+                let spawned = training::spawn_named("dim-train", move || {
+                    let run = || {
+                        let conn = store2.reader()?;
+                        let h = (cfg2.model.horizon_secs * 1000) as i64;
+                        let samples = dataset::samples(&conn, now, h, cfg2.model.hot_k, MAX_SAMPLES)?;
+                        let m = Model::train(&samples, &cfg2.model, &cfg2.sla, now, ForestParams::default());
+                        m.save(&store2.writer())?;
+                        Ok::<_, crate::engine::store::StoreError>(m)
+                    };
+                    let _ = done_tx.send(run());
+                });
+                if let Err(e) = spawned {
+                    tracing::warn!(target: "dim::model", error = %e, "could not start a training thread");
+                    continue;
+                }
+                match done_rx.await {
                     Ok(Ok(m)) => {
                         tracing::info!(
                             target: "dim::model",
@@ -101,7 +108,9 @@ pub fn start(
                     Ok(Err(e)) => {
                         tracing::warn!(target: "dim::model", error = %e, "training failed; the previous model keeps serving")
                     }
-                    Err(_) => return,
+                    Err(_) => {
+                        tracing::error!(target: "dim::model", "the training thread panicked; the previous model keeps serving")
+                    }
                 }
             }
         })
@@ -116,8 +125,7 @@ pub fn start(
                     _ = b.optimize.notified() => {}
                 }
                 let (cfg2, store2, model, now) = (cfg.clone(), store.clone(), b.model(), clock.now_ms());
-                let planned =
-                    tokio::task::spawn_blocking(move || planner::run(&mut store2.writer(), &cfg2, &model, now)).await;
+                let planned = tokio::task::spawn_blocking(move || planner::run(&store2, &cfg2, &model, now)).await;
                 match planned {
                     Ok(Ok(s)) => {
                         tracing::info!(

@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use super::{DECAY_TAUS_SECS, StoreError, decayed_count};
 use crate::engine::clock::Millis;
+use crate::engine::model::dataset::row_from;
+use crate::engine::model::features::StatsRow;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TierTotals {
@@ -95,25 +97,52 @@ pub struct HotObject {
     pub reads: u64,
     pub writes: u64,
     pub last_access: Option<Millis>,
+    /// Predicted hotness from the serving model (filled in by the snapshot builder).
+    pub p_hot: f64,
+    /// Destination of the object's unfinished migration task, if any.
+    pub planned_tier: Option<String>,
+    pub pinned: bool,
 }
 
 /// The `k` objects with the highest 1-hour decayed access count, walking the heat index.
 pub fn hottest(conn: &Connection, k: usize, now_ms: Millis) -> Result<Vec<HotObject>, StoreError> {
+    Ok(hottest_with_stats(conn, k, now_ms)?
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect())
+}
+
+/// As `hottest`, with each object's stats row (for scoring it).
+pub fn hottest_with_stats(
+    conn: &Connection,
+    k: usize,
+    now_ms: Millis,
+) -> Result<Vec<(HotObject, StatsRow)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT key, tier, size, h1, h24, reads, writes, last_access FROM objects
-         WHERE h1 IS NOT NULL ORDER BY h1 DESC LIMIT ?1",
+        "SELECT key, tier, pinned,
+                (SELECT t.dst_tier FROM tasks t WHERE t.key = o.key
+                   AND t.state NOT IN ('done', 'failed', 'cancelled') ORDER BY t.id DESC LIMIT 1),
+                size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
+         FROM objects o WHERE h1 IS NOT NULL ORDER BY h1 DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([k as i64], |r| {
-        Ok(HotObject {
-            key: r.get(0)?,
-            tier: r.get(1)?,
-            size: r.get::<_, i64>(2)?.max(0) as u64,
-            recent_1h: decayed_count(r.get(3)?, now_ms, DECAY_TAUS_SECS[0]),
-            recent_1d: decayed_count(r.get(4)?, now_ms, DECAY_TAUS_SECS[1]),
-            reads: r.get::<_, i64>(5)?.max(0) as u64,
-            writes: r.get::<_, i64>(6)?.max(0) as u64,
-            last_access: r.get(7)?,
-        })
+        let stats = row_from(r, 4)?;
+        Ok((
+            HotObject {
+                key: r.get(0)?,
+                tier: r.get(1)?,
+                size: stats.size,
+                recent_1h: decayed_count(stats.h1, now_ms, DECAY_TAUS_SECS[0]),
+                recent_1d: decayed_count(stats.h24, now_ms, DECAY_TAUS_SECS[1]),
+                reads: stats.reads,
+                writes: stats.writes,
+                last_access: stats.last_access,
+                p_hot: 0.0,
+                planned_tier: r.get(3)?,
+                pinned: r.get::<_, i64>(2)? != 0,
+            },
+            stats,
+        ))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

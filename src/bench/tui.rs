@@ -1,0 +1,189 @@
+//! `dim bench tui`: with N objects in the store, how long the engine takes to build a snapshot and
+//! the dashboard takes to render a frame of it (p50/p99), through the real code on both sides.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::engine::clock::wall_now_ms;
+use crate::engine::command::Command;
+use crate::engine::events::{AccessEvent, Op};
+use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
+use crate::engine::migrate::task;
+use crate::engine::store::Store;
+use crate::engine::{Engine, EngineOptions};
+use crate::tui::app::App;
+use crate::tui::keymap::Keymap;
+use crate::tui::theme::Theme;
+use crate::tui::view;
+
+#[derive(Debug, Serialize)]
+pub struct TuiBench {
+    pub objects: usize,
+    pub snapshots: usize,
+    pub snapshot_ms_p50: f64,
+    pub snapshot_ms_p99: f64,
+    pub frames: usize,
+    pub frame_ms_p50: f64,
+    pub frame_ms_p99: f64,
+    pub width: u16,
+    pub height: u16,
+    pub peak_rss_mib: Option<f64>,
+}
+
+fn percentile(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+    v[i]
+}
+
+/// Registers `n` objects, gives a tenth of them accesses and queues some tasks, as a busy store has.
+fn populate(store: &Store, cfg: &Config, n: usize) -> anyhow::Result<()> {
+    let now = wall_now_ms();
+    let tiers: Vec<String> = cfg.tiers.iter().map(|t| t.name.clone()).collect();
+    let mut rng = StdRng::seed_from_u64(5);
+    let key = |i: usize| format!("bench/{:02}/{i:08}.dat", i % 97);
+    for start in (0..n).step_by(50_000) {
+        let mut p = Pending::default();
+        p.add(SourceBatch {
+            source: "bench".into(),
+            items: (start..(start + 50_000).min(n))
+                .map(|i| {
+                    Item::Register(ObjectRecord {
+                        key: key(i),
+                        tier: tiers[i % tiers.len()].clone(),
+                        size: 1024 + (i as u64 * 7919) % (64 << 20),
+                        etag: None,
+                        last_modified: now - 86_400_000,
+                        created: now - 86_400_000,
+                    })
+                })
+                .collect(),
+            offsets: vec![],
+        });
+        apply(&mut store.writer(), &p, now, cfg.events.rejected_keep)?;
+    }
+    for round in 0..10 {
+        let mut p = Pending::default();
+        p.add(SourceBatch {
+            source: "bench".into(),
+            items: (0..50_000)
+                .map(|_| {
+                    Item::Event(AccessEvent {
+                        ts: now - 3_600_000 + round * 60_000,
+                        key: key(rng.random_range(0..n.max(1) / 10 + 1).min(n.saturating_sub(1))),
+                        op: Op::Get,
+                        size: None,
+                        client: None,
+                    })
+                })
+                .collect(),
+            offsets: vec![],
+        });
+        apply(&mut store.writer(), &p, now, cfg.events.rejected_keep)?;
+    }
+    let w = store.writer();
+    for i in 0..2000.min(n) {
+        let k = key(i * 13 % n.max(1));
+        let src = &tiers[(i * 13 % n.max(1)) % tiers.len()];
+        let dst = &tiers[(i * 13 % n.max(1) + 1) % tiers.len()];
+        task::enqueue(&w, &k, src, dst, now)?;
+    }
+    Ok(())
+}
+
+pub fn run(cfg: &Config, objects: usize, as_json: bool) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir().context("creating a scratch directory")?;
+    let mut cfg = cfg.clone();
+    cfg.events.embedded.seed_objects = 0;
+    cfg.events.embedded.rate = 200.0;
+    // The migrator must not drain the queued tasks while we measure.
+    cfg.optimizer.interval_secs = 3600;
+    {
+        let store = Store::open(&dir.path().join(&cfg.store.file), cfg.store.cache_mib)?;
+        populate(&store, &cfg, objects).context("populating the store")?;
+    }
+    let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    let engine = rt
+        .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(dir.path())) })
+        .context("starting the engine")?;
+    rt.block_on(async { engine.commands.send(Command::PauseMigrations).await })
+        .context("pausing migrations")?;
+    // The detail view open on the hottest object: its explanation is part of every snapshot.
+    let first = engine.build_snapshot()?;
+    if let Some(o) = first.hottest.first() {
+        let key = Some(o.key.clone());
+        rt.block_on(async { engine.commands.send(Command::Inspect { key }).await })
+            .context("opening the detail view")?;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+
+    let mut snap_ms = Vec::new();
+    let mut last = first;
+    for _ in 0..100 {
+        let t = Instant::now();
+        last = engine.build_snapshot()?;
+        snap_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    anyhow::ensure!(
+        last.store.objects as usize >= objects,
+        "the store holds {} objects",
+        last.store.objects
+    );
+
+    let (w, h) = (120, 40);
+    let mut app = App::new(cfg.clone(), Keymap::default_map(), Theme::builtins(), 0);
+    let mut term = Terminal::new(TestBackend::new(w, h)).context("creating the test terminal")?;
+    let snap = Arc::new(last);
+    let mut frame_ms = Vec::new();
+    for i in 0..300 {
+        // A new snapshot every frame: the histories grow as they do live.
+        app.on_snapshot(snap.clone());
+        if i == 150 {
+            app.act(crate::tui::keymap::Action::Detail);
+        }
+        let t = Instant::now();
+        term.draw(|f| view::draw(f, &mut app)).context("drawing")?;
+        frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    rt.block_on(engine.shutdown()).context("stopping the engine")?;
+
+    let r = TuiBench {
+        objects,
+        snapshots: snap_ms.len(),
+        snapshot_ms_p50: percentile(&mut snap_ms, 0.5),
+        snapshot_ms_p99: percentile(&mut snap_ms, 0.99),
+        frames: frame_ms.len(),
+        frame_ms_p50: percentile(&mut frame_ms, 0.5),
+        frame_ms_p99: percentile(&mut frame_ms, 0.99),
+        width: w,
+        height: h,
+        peak_rss_mib: super::peak_rss_mib(),
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{} objects: snapshot build p50 {:.1} ms, p99 {:.1} ms; frame {}x{} p50 {:.2} ms, p99 {:.2} ms; peak RSS {:.0} MiB",
+            r.objects,
+            r.snapshot_ms_p50,
+            r.snapshot_ms_p99,
+            r.width,
+            r.height,
+            r.frame_ms_p50,
+            r.frame_ms_p99,
+            r.peak_rss_mib.unwrap_or(f64::NAN)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,516 @@
+//! Dashboard state and its update: keys and mouse become actions, actions change the view or
+//! become engine `Command`s. Nothing here draws, and nothing here queries the engine.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use super::keymap::{Action, Keymap};
+use super::theme::Theme;
+use crate::config::{Config, SourceKind};
+use crate::engine::command::Command;
+use crate::engine::snapshot::Snapshot;
+use crate::engine::store::summary::HotObject;
+use crate::engine::tiers::chaos::ChaosSettings;
+
+/// The panes, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Heat,
+    Tiers,
+    Queue,
+    Chaos,
+    Logs,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 5] = [Pane::Heat, Pane::Tiers, Pane::Queue, Pane::Chaos, Pane::Logs];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Heat => "File heat",
+            Pane::Tiers => "Tier placement",
+            Pane::Queue => "Migration queue",
+            Pane::Chaos => "Chaos",
+            Pane::Logs => "Logs",
+        }
+    }
+
+    pub fn context(self) -> super::keymap::Context {
+        use super::keymap::Context;
+        match self {
+            Pane::Heat => Context::Heat,
+            Pane::Tiers => Context::Tiers,
+            Pane::Queue => Context::Queue,
+            Pane::Chaos => Context::Chaos,
+            Pane::Logs => Context::Logs,
+        }
+    }
+}
+
+/// How the heat table is ordered (`s` cycles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    PHot,
+    Rate,
+    Size,
+    Key,
+}
+
+impl SortKey {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::PHot => "p_hot",
+            SortKey::Rate => "rate",
+            SortKey::Size => "size",
+            SortKey::Key => "key",
+        }
+    }
+
+    fn next(self) -> SortKey {
+        match self {
+            SortKey::PHot => SortKey::Rate,
+            SortKey::Rate => SortKey::Size,
+            SortKey::Size => SortKey::Key,
+            SortKey::Key => SortKey::PHot,
+        }
+    }
+}
+
+/// A view over the panes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    /// The explanation of one object (filled by the engine after `Command::Inspect`).
+    Detail(String),
+    Help,
+    /// The engine stopped: shown until a key is pressed, then the dashboard exits non-zero.
+    Fatal(String),
+}
+
+/// Levels the log pane cycles through (`v`).
+pub const LOG_LEVELS: [tui_logger::LevelFilter; 5] = [
+    tui_logger::LevelFilter::Info,
+    tui_logger::LevelFilter::Warn,
+    tui_logger::LevelFilter::Error,
+    tui_logger::LevelFilter::Trace,
+    tui_logger::LevelFilter::Debug,
+];
+
+/// Samples kept for sparklines and charts (one per snapshot).
+pub const HISTORY: usize = 120;
+
+pub struct App {
+    pub cfg: Config,
+    pub keymap: Keymap,
+    pub themes: Vec<Theme>,
+    pub theme: usize,
+    pub snap: Arc<Snapshot>,
+    pub focus: Pane,
+    pub overlay: Option<Overlay>,
+    pub sort: SortKey,
+    pub filter: String,
+    /// True while `/` is capturing typed characters.
+    pub filtering: bool,
+    /// The selected object, by key, so the selection follows it as the ranking changes.
+    pub selected_key: Option<String>,
+    pub queue_scroll: usize,
+    pub tiers_scroll: usize,
+    pub detail_scroll: usize,
+    /// Tier the chaos keys act on (index into the configured tiers).
+    pub chaos_tier: usize,
+    pub log_level: usize,
+    pub log_state: tui_logger::TuiWidgetState,
+    /// Feedback for the last action, shown in the footer.
+    pub status: Option<String>,
+    /// Decayed 1 h rate of each hot object, one sample per snapshot (for its sparkline).
+    pub rates: HashMap<String, VecDeque<u64>>,
+    /// Bytes per tier, one sample per snapshot (for the chart).
+    pub tier_bytes: VecDeque<(f64, Vec<u64>)>,
+    samples: u64,
+    /// Where each pane was drawn last (for mouse clicks).
+    pub areas: Vec<(Pane, Rect)>,
+    /// Rows of the heat table visible in the last frame (for paging).
+    pub heat_page: usize,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(cfg: Config, keymap: Keymap, themes: Vec<Theme>, theme: usize) -> App {
+        App {
+            cfg,
+            keymap,
+            theme: theme.min(themes.len().saturating_sub(1)),
+            themes,
+            snap: Arc::new(Snapshot::default()),
+            focus: Pane::Heat,
+            overlay: None,
+            sort: SortKey::PHot,
+            filter: String::new(),
+            filtering: false,
+            selected_key: None,
+            queue_scroll: 0,
+            tiers_scroll: 0,
+            detail_scroll: 0,
+            chaos_tier: 0,
+            log_level: 0,
+            log_state: tui_logger::TuiWidgetState::new().set_default_display_level(LOG_LEVELS[0]),
+            status: None,
+            rates: HashMap::new(),
+            tier_bytes: VecDeque::new(),
+            samples: 0,
+            areas: Vec::new(),
+            heat_page: 10,
+            quit: false,
+        }
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.themes[self.theme]
+    }
+
+    /// "embedded" or "kafka", and what the tiers are.
+    pub fn mode(&self) -> String {
+        let source = match self.cfg.events.source {
+            SourceKind::Embedded => "embedded",
+            SourceKind::Kafka => "kafka",
+        };
+        let s3 = self
+            .cfg
+            .tiers
+            .iter()
+            .filter(|t| t.backend == crate::config::Backend::S3)
+            .count();
+        let tiers = match s3 {
+            0 => "local tiers",
+            n if n == self.cfg.tiers.len() => "s3",
+            _ => "local+s3",
+        };
+        if source == "kafka" && tiers == "s3" {
+            "kafka+s3".into()
+        } else {
+            format!("{source} · {tiers}")
+        }
+    }
+
+    /// Takes a new snapshot and extends the histories the sparklines and charts draw.
+    pub fn on_snapshot(&mut self, s: Arc<Snapshot>) {
+        self.samples += 1;
+        let keys: std::collections::HashSet<&str> = s.hottest.iter().map(|o| o.key.as_str()).collect();
+        self.rates.retain(|k, _| keys.contains(k.as_str()));
+        for o in &s.hottest {
+            let h = self.rates.entry(o.key.clone()).or_default();
+            h.push_back((o.recent_1h * 100.0).round() as u64);
+            if h.len() > HISTORY {
+                h.pop_front();
+            }
+        }
+        let bytes: Vec<u64> = s.tiers.iter().map(|t| t.bytes).collect();
+        self.tier_bytes.push_back((self.samples as f64, bytes));
+        if self.tier_bytes.len() > HISTORY {
+            self.tier_bytes.pop_front();
+        }
+        self.snap = s;
+    }
+
+    /// The heat table as shown: filtered by key, sorted.
+    pub fn heat_rows(&self) -> Vec<&HotObject> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&HotObject> = self
+            .snap
+            .hottest
+            .iter()
+            .filter(|o| needle.is_empty() || o.key.to_lowercase().contains(&needle))
+            .collect();
+        match self.sort {
+            SortKey::PHot => rows.sort_by(|a, b| b.p_hot.total_cmp(&a.p_hot).then(b.recent_1h.total_cmp(&a.recent_1h))),
+            SortKey::Rate => rows.sort_by(|a, b| b.recent_1h.total_cmp(&a.recent_1h)),
+            SortKey::Size => rows.sort_by_key(|o| std::cmp::Reverse(o.size)),
+            SortKey::Key => rows.sort_by(|a, b| a.key.cmp(&b.key)),
+        }
+        rows
+    }
+
+    /// Index of the selected row in `heat_rows()` (the first row when the selection is gone).
+    pub fn selected_index(&self, rows: &[&HotObject]) -> usize {
+        self.selected_key
+            .as_ref()
+            .and_then(|k| rows.iter().position(|o| &o.key == k))
+            .unwrap_or(0)
+    }
+
+    fn selected_object(&self) -> Option<HotObject> {
+        let rows = self.heat_rows();
+        rows.get(self.selected_index(&rows)).map(|o| (*o).clone())
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        let rows = self.heat_rows();
+        if rows.is_empty() {
+            return;
+        }
+        let i = self.selected_index(&rows) as isize + delta;
+        let i = i.clamp(0, rows.len() as isize - 1) as usize;
+        self.selected_key = Some(rows[i].key.clone());
+    }
+
+    fn scroll(&mut self, delta: isize) {
+        let page = self.heat_page.max(1) as isize;
+        let step = |v: &mut usize, d: isize| *v = (*v as isize + d).max(0) as usize;
+        if let Some(Overlay::Detail(_) | Overlay::Help) = self.overlay {
+            step(&mut self.detail_scroll, delta);
+            return;
+        }
+        match self.focus {
+            Pane::Heat => self.move_selection(delta),
+            Pane::Queue => step(&mut self.queue_scroll, delta),
+            Pane::Tiers => step(&mut self.tiers_scroll, delta),
+            Pane::Chaos => {
+                let n = self.cfg.tiers.len() as isize;
+                if n > 0 {
+                    self.chaos_tier = (self.chaos_tier as isize + delta.signum()).rem_euclid(n) as usize;
+                }
+            }
+            Pane::Logs => {
+                use tui_logger::TuiWidgetEvent;
+                let ev = if delta < 0 {
+                    TuiWidgetEvent::PrevPageKey
+                } else {
+                    TuiWidgetEvent::NextPageKey
+                };
+                if delta.abs() >= page {
+                    self.log_state.transition(ev);
+                } else {
+                    self.log_state.transition(if delta < 0 {
+                        TuiWidgetEvent::UpKey
+                    } else {
+                        TuiWidgetEvent::DownKey
+                    });
+                }
+            }
+        }
+    }
+
+    fn tier_name(&self) -> Option<String> {
+        self.cfg.tiers.get(self.chaos_tier).map(|t| t.name.clone())
+    }
+
+    fn chaos_now(&self) -> ChaosSettings {
+        self.snap
+            .tiers
+            .get(self.chaos_tier)
+            .map(|t| t.chaos.clone())
+            .unwrap_or_default()
+    }
+
+    /// Replaces one tier's chaos with `settings`, as a Command.
+    fn chaos(&mut self, settings: ChaosSettings, what: String) -> Vec<Command> {
+        let Some(tier) = self.tier_name() else {
+            return vec![];
+        };
+        self.status = Some(format!("chaos on {tier}: {what}"));
+        vec![Command::Chaos { tier, settings }]
+    }
+
+    /// Handles one key press; returns the Commands it sends to the engine.
+    pub fn handle_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        if let Some(Overlay::Fatal(_)) = self.overlay {
+            self.quit = true;
+            return vec![];
+        }
+        if self.filtering {
+            match k.code {
+                KeyCode::Esc => {
+                    self.filtering = false;
+                    self.filter.clear();
+                }
+                KeyCode::Enter => self.filtering = false,
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => self.quit = true,
+                KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => self.filter.push(c),
+                KeyCode::Up | KeyCode::Down => {
+                    self.move_selection(if k.code == KeyCode::Up { -1 } else { 1 });
+                }
+                _ => {}
+            }
+            return vec![];
+        }
+        match self.keymap.action(&k) {
+            Some(a) => self.act(a),
+            None => vec![],
+        }
+    }
+
+    /// Performs one named action.
+    pub fn act(&mut self, a: Action) -> Vec<Command> {
+        let page = self.heat_page.max(1) as isize;
+        match a {
+            Action::Quit => self.quit = true,
+            Action::FocusNext | Action::FocusPrev => {
+                let i = Pane::ALL.iter().position(|p| *p == self.focus).unwrap_or(0) as isize;
+                let d = if a == Action::FocusNext { 1 } else { -1 };
+                self.focus = Pane::ALL[(i + d).rem_euclid(Pane::ALL.len() as isize) as usize];
+            }
+            Action::Up => self.scroll(-1),
+            Action::Down => self.scroll(1),
+            Action::PageUp => self.scroll(-page),
+            Action::PageDown => self.scroll(page),
+            Action::Filter => {
+                self.focus = Pane::Heat;
+                self.filtering = true;
+            }
+            Action::Sort => {
+                self.sort = self.sort.next();
+                self.status = Some(format!("sorted by {}", self.sort.label()));
+            }
+            Action::Detail => {
+                if self.focus == Pane::Heat
+                    && let Some(o) = self.selected_object()
+                {
+                    self.selected_key = Some(o.key.clone());
+                    self.overlay = Some(Overlay::Detail(o.key.clone()));
+                    self.detail_scroll = 0;
+                    return vec![Command::Inspect { key: Some(o.key) }];
+                }
+            }
+            Action::Back => {
+                match self.overlay.take() {
+                    Some(Overlay::Detail(_)) => return vec![Command::Inspect { key: None }],
+                    Some(o @ Overlay::Fatal(_)) => self.overlay = Some(o),
+                    Some(Overlay::Help) => {}
+                    None => self.filter.clear(),
+                }
+                self.status = None;
+            }
+            Action::Help => {
+                self.overlay = match self.overlay {
+                    Some(Overlay::Help) => None,
+                    _ => Some(Overlay::Help),
+                };
+                self.detail_scroll = 0;
+            }
+            Action::SelectTier(n) => {
+                let i = usize::from(n).saturating_sub(1);
+                match self.cfg.tiers.get(i) {
+                    Some(t) => {
+                        self.chaos_tier = i;
+                        self.status = Some(format!("chaos keys act on {}", t.name));
+                    }
+                    None => self.status = Some(format!("there is no tier {n}")),
+                }
+            }
+            Action::CycleLatency => {
+                let steps: Vec<f64> = self.cfg.chaos.latency_steps_ms.iter().map(|v| *v as f64).collect();
+                let mut s = self.chaos_now();
+                let next = next_step(&steps, s.latency_ms as f64) as u64;
+                s.latency_ms = next;
+                return self.chaos(s, format!("latency {next} ms"));
+            }
+            Action::CycleErrors => {
+                let steps = &self.cfg.chaos.error_rate_steps;
+                let mut s = self.chaos_now();
+                let next = next_step(steps, s.error_rate);
+                s.error_rate = next;
+                s.error_kind = Some(s.error_kind.unwrap_or(self.cfg.chaos.error_kind));
+                return self.chaos(s, format!("{next} % errors"));
+            }
+            Action::ToggleOutage => {
+                let mut s = self.chaos_now();
+                s.outage = !s.outage;
+                let what = if s.outage { "outage" } else { "outage over" }.to_string();
+                return self.chaos(s, what);
+            }
+            Action::ClearChaos => {
+                if let Some(tier) = self.tier_name() {
+                    self.status = Some(format!("chaos cleared on {tier}"));
+                    return vec![Command::ChaosClear { tier: Some(tier) }];
+                }
+            }
+            Action::ClearAllChaos => {
+                self.status = Some("chaos cleared on every tier".into());
+                return vec![Command::ChaosClear { tier: None }];
+            }
+            Action::TogglePause => {
+                return if self.snap.migrations.paused {
+                    self.status = Some("migrations resumed".into());
+                    vec![Command::ResumeMigrations]
+                } else {
+                    self.status = Some("migrations paused".into());
+                    vec![Command::PauseMigrations]
+                };
+            }
+            Action::RetryFailed => {
+                self.status = Some("failed migrations queued again".into());
+                return vec![Command::RetryFailed];
+            }
+            Action::OptimizeNow => {
+                self.status = Some("planning placement now".into());
+                return vec![Command::OptimizeNow];
+            }
+            Action::RetrainNow => {
+                self.status = Some("retraining the model now".into());
+                return vec![Command::RetrainNow];
+            }
+            Action::Pin => {
+                if let Some(o) = self.selected_object() {
+                    let pinned = !o.pinned;
+                    self.status = Some(format!("{} {}", if pinned { "pinned" } else { "unpinned" }, o.key));
+                    return vec![Command::Pin { key: o.key, pinned }];
+                }
+            }
+            Action::CycleTheme => {
+                self.theme = (self.theme + 1) % self.themes.len().max(1);
+                self.status = Some(format!("theme {}", self.theme().name));
+            }
+            Action::ToggleScenario => {
+                self.status = Some("no scenario is playing (start one with --scenario FILE)".into());
+            }
+            Action::LogLevel => {
+                self.log_level = (self.log_level + 1) % LOG_LEVELS.len();
+                let level = LOG_LEVELS[self.log_level];
+                self.log_state = tui_logger::TuiWidgetState::new().set_default_display_level(level);
+                self.status = Some(format!("logs at {level} and above"));
+            }
+        }
+        vec![]
+    }
+
+    /// Click focuses the pane under the pointer; the wheel scrolls it.
+    pub fn handle_mouse(&mut self, m: MouseEvent) -> Vec<Command> {
+        let at = Position::new(m.column, m.row);
+        let pane = self.areas.iter().find(|(_, r)| r.contains(at)).map(|(p, _)| *p);
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(p) = pane
+                    && self.overlay.is_none()
+                {
+                    self.focus = p;
+                }
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                if let Some(p) = pane
+                    && self.overlay.is_none()
+                {
+                    self.focus = p;
+                }
+                self.scroll(if m.kind == MouseEventKind::ScrollUp { -1 } else { 1 });
+            }
+            _ => {}
+        }
+        vec![]
+    }
+}
+
+/// The step after `current` in `steps` (wrapping), or the first step when `current` is none of them.
+fn next_step(steps: &[f64], current: f64) -> f64 {
+    if steps.is_empty() {
+        return 0.0;
+    }
+    match steps.iter().position(|s| (s - current).abs() < 1e-9) {
+        Some(i) => steps[(i + 1) % steps.len()],
+        None => steps[0],
+    }
+}

@@ -1,0 +1,113 @@
+//! Chaos: what is injected on each tier right now, which tier the keys act on, and the keys.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::engine::tiers::chaos::ChaosSettings;
+use crate::tui::app::{App, Pane};
+use crate::tui::keymap::Action;
+use crate::tui::theme::Theme;
+use crate::tui::view::pane_block;
+
+/// "latency 500 ms, 30 % slow_down, outage" — or "off".
+pub fn summary(c: &ChaosSettings) -> String {
+    let mut parts = Vec::new();
+    if c.latency_ms > 0 {
+        parts.push(if c.jitter_ms > 0 {
+            format!("latency {}±{} ms", c.latency_ms, c.jitter_ms)
+        } else {
+            format!("latency {} ms", c.latency_ms)
+        });
+    }
+    if c.error_rate > 0.0 {
+        let kind = c
+            .error_kind
+            .map(|k| {
+                serde_json::to_value(k)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })
+            .unwrap_or_else(|| "errors".into());
+        parts.push(format!("{} % {kind}", c.error_rate));
+    }
+    if c.outage {
+        parts.push("OUTAGE".into());
+    }
+    if let Some(bps) = c.bandwidth_bps {
+        parts.push(format!("{}/s cap", crate::status::human_bytes(bps)));
+    }
+    if parts.is_empty() {
+        "off".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let focused = app.focus == Pane::Chaos;
+    let block = pane_block(theme, Pane::Chaos.title().to_string(), focused);
+    let mut lines = Vec::new();
+    for (i, t) in app.snap.tiers.iter().enumerate() {
+        let sel = i == app.chaos_tier;
+        let state = summary(&t.chaos);
+        let style = if t.chaos.is_active() { theme.error() } else { theme.ok() };
+        lines.push(Line::from(vec![
+            Span::styled(if sel { "▸" } else { " " }, theme.accent()),
+            Span::styled(
+                format!("{} {:<13}", i + 1, t.name),
+                if sel {
+                    theme.tier(i).add_modifier(ratatui::style::Modifier::BOLD)
+                } else {
+                    theme.tier(i)
+                },
+            ),
+            Span::styled(state, style),
+        ]));
+        if let Some(e) = t.last_error.as_ref().filter(|_| t.chaos.is_active() || sel) {
+            lines.push(Line::styled(format!("   last error: {e}"), theme.dim()));
+        }
+    }
+    if app.snap.tiers.is_empty() {
+        lines.push(Line::styled("no tiers yet", theme.dim()));
+    }
+    let key = |a: Action| {
+        app.keymap
+            .key_of(a)
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "—".into())
+    };
+    let steps = |v: Vec<String>| v.join("/");
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{} ", key(Action::CycleLatency)), theme.accent()),
+        Span::styled(
+            format!(
+                "latency {} ms  ",
+                steps(app.cfg.chaos.latency_steps_ms.iter().map(|v| v.to_string()).collect())
+            ),
+            theme.dim(),
+        ),
+        Span::styled(format!("{} ", key(Action::CycleErrors)), theme.accent()),
+        Span::styled(
+            format!(
+                "errors {} %",
+                steps(app.cfg.chaos.error_rate_steps.iter().map(|v| v.to_string()).collect())
+            ),
+            theme.dim(),
+        ),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{} ", key(Action::ToggleOutage)), theme.accent()),
+        Span::styled("outage  ", theme.dim()),
+        Span::styled(format!("{} ", key(Action::ClearChaos)), theme.accent()),
+        Span::styled("clear  ", theme.dim()),
+        Span::styled(format!("{} ", key(Action::ClearAllChaos)), theme.accent()),
+        Span::styled("clear all  ", theme.dim()),
+        Span::styled("1-9 ", theme.accent()),
+        Span::styled("tier", theme.dim()),
+    ]));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}

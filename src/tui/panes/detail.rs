@@ -1,0 +1,157 @@
+//! Detail: why the selected object is where it is — features, p_hot, cost per tier by part,
+//! the chosen tier, binding constraints and its task history (the engine's `explain`).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::status::human_bytes;
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+use crate::tui::view::pane_block;
+
+pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) {
+    let block = pane_block(theme, format!("Detail · {key} · Esc closes"), true).style(theme.base());
+    let s = app.snap.clone();
+    let e = match (&s.detail, &s.detail_error) {
+        (Some(e), _) if e.key == key => e,
+        (_, Some(err)) => {
+            f.render_widget(
+                Paragraph::new(Line::styled(err.clone(), theme.error())).block(block),
+                area,
+            );
+            return;
+        }
+        _ => {
+            f.render_widget(
+                Paragraph::new(Line::styled("asking the engine…", theme.dim())).block(block),
+                area,
+            );
+            return;
+        }
+    };
+    let tier_index = |name: &str| app.cfg.tiers.iter().position(|t| t.name == name);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{}  ", e.key), theme.title()),
+            Span::styled(format!("{} on ", human_bytes(e.size)), theme.text()),
+            Span::styled(
+                e.tier.clone().unwrap_or_else(|| "no tier".into()),
+                e.tier
+                    .as_deref()
+                    .and_then(tier_index)
+                    .map_or(theme.dim(), |i| theme.tier(i)),
+            ),
+        ]),
+        Line::from(vec![
+            Span::styled("p_hot ", theme.dim()),
+            Span::styled(
+                format!("{:.3} ({})", e.p_hot, if e.hot { "hot" } else { "cold" }),
+                theme.heat(e.p_hot, app.cfg.sla.hot_threshold),
+            ),
+            Span::styled(format!(" from the {} model", e.model.serving), theme.text()),
+            Span::styled(
+                e.model
+                    .holdout
+                    .as_ref()
+                    .map(|h| format!(", holdout PR-AUC {:.3}", h.pr_auc))
+                    .unwrap_or_default(),
+                theme.dim(),
+            ),
+        ]),
+        Line::styled(
+            format!(
+                "rate {:.2}/h recent, {:.3}/h long-run → {:.0} GETs expected over {:.0} days",
+                e.rate_recent, e.rate_long, e.expected_gets, e.horizon_days
+            ),
+            theme.text(),
+        ),
+        Line::raw(""),
+        Line::styled(
+            format!(
+                "{:<14} {:>10} {:>10} {:>10} {:>10} {:>10}  sla",
+                "tier", "storage $", "requests $", "retrieval $", "move $", "total $"
+            ),
+            theme.header_row(),
+        ),
+    ];
+    for c in &e.costs {
+        let chosen = Some(&c.tier) == e.chosen.as_ref();
+        let current = Some(&c.tier) == e.tier.as_ref();
+        let style = tier_index(&c.tier).map_or(theme.text(), |i| theme.tier(i));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<14}", c.tier), style),
+            Span::styled(
+                format!(
+                    " {:>10.5} {:>10.5} {:>11.5} {:>10.5} {:>10.5}  ",
+                    c.storage, c.requests, c.retrieval, c.migration, c.total
+                ),
+                theme.text(),
+            ),
+            Span::styled(
+                if c.sla_ok { "ok" } else { "no" },
+                if c.sla_ok { theme.ok() } else { theme.error() },
+            ),
+            Span::styled(
+                match (chosen, current) {
+                    (true, true) => "  ← chosen (stays)",
+                    (true, false) => "  ← chosen",
+                    (false, true) => "  (current)",
+                    _ => "",
+                },
+                theme.accent(),
+            ),
+        ]));
+    }
+    if !e.constraints.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("constraints", theme.header_row()));
+        for c in &e.constraints {
+            lines.push(Line::styled(format!("  {c}"), theme.warn()));
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("features", theme.header_row()));
+    for pair in e.features.chunks(2) {
+        let cell = |(n, v): &(String, f64)| format!("  {n:<24}{v:>10.3}");
+        let mut text = cell(&pair[0]);
+        if let Some(p) = pair.get(1) {
+            text.push_str(&format!("    {}", cell(p)));
+        }
+        lines.push(Line::styled(text, theme.text()));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("tasks", theme.header_row()));
+    if e.tasks.is_empty() {
+        lines.push(Line::styled("  none", theme.dim()));
+    }
+    for t in &e.tasks {
+        let st = match t.state.as_str() {
+            "failed" => theme.error(),
+            "deferred" => theme.warn(),
+            "done" => theme.ok(),
+            _ => theme.accent(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  #{} {} → {}: ", t.id, t.src, t.dst), theme.text()),
+            Span::styled(t.state.as_str(), st),
+            Span::styled(
+                t.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r}, attempts {})", t.attempts))
+                    .unwrap_or_default(),
+                theme.dim(),
+            ),
+        ]));
+    }
+    let max = lines.len().saturating_sub(area.height.saturating_sub(2) as usize);
+    app.detail_scroll = app.detail_scroll.min(max);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll as u16, 0))
+            .block(block),
+        area,
+    );
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Scripted terminal test of the dashboard (run by scripts/test.sh after the Rust tests): dim on the
+# embedded default in a 120x40 tmux pane, driven with send-keys and read with capture-pane.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${DIM_BIN:-target/debug/dim}
+[ -x "$BIN" ] || { echo "FAILED: $BIN not built (run cargo build first)" >&2; exit 1; }
+DATA=$(mktemp -d /tmp/dim-tui-test.XXXXXX)
+SOCK="dim-tui-test-$$"
+tm() { tmux -L "$SOCK" "$@"; }
+cleanup() {
+    tm kill-server 2>/dev/null || true
+    rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAILED: $*" >&2
+    echo "--- screen ---" >&2
+    tm capture-pane -p -t dim >&2 || true
+    echo "--- dim.log (tail) ---" >&2
+    tail -20 "$DATA/dim.log" >&2 2>/dev/null || true
+    exit 1
+}
+
+# Waits until the screen matches the extended regex $1 (within $2 seconds, default 30).
+wait_for() {
+    local pattern=$1 limit=${2:-30} i
+    for ((i = 0; i < limit * 5; i++)); do
+        if tm capture-pane -p -t dim 2>/dev/null | grep -Eq -- "$pattern"; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    fail "the screen never showed /$pattern/"
+}
+
+tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
+    "TERM=xterm-256color $BIN --data-dir $DATA; echo \"dim exited with \$?\"; sleep 60"
+tm set-option -t dim remain-on-exit on >/dev/null
+
+for title in "File heat" "Tier placement" "Migration queue" "Chaos" "Logs" "events/s"; do
+    wait_for "$title" 60
+done
+echo "ok: every pane title is on screen"
+wait_for "events [1-9][0-9,]* \(" 60
+echo "ok: live events are counted"
+[ "$(tm display-message -p -t dim '#{alternate_on}')" = 1 ] || fail "dim is not on the alternate screen"
+
+tm send-keys -t dim 1
+tm send-keys -t dim l
+wait_for "▸1 aws-hot +latency 500 ms" 20
+echo "ok: 1 then l puts 500 ms of latency on the first tier"
+
+tm send-keys -t dim '?'
+wait_for "Help · keys" 10
+wait_for "cycle injected latency on the selected tier" 5
+echo "ok: ? shows the help generated from the keymap"
+
+tm send-keys -t dim q
+wait_for "dim exited with 0" 20
+echo "ok: q exits 0"
+[ "$(tm display-message -p -t dim '#{alternate_on}')" = 0 ] || fail "the terminal was left on the alternate screen"
+echo "ok: the terminal left the alternate screen"
+echo "tui_tmux: 6 passed, 0 failed"

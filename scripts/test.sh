@@ -48,4 +48,7 @@ cargo clippy --all-targets --locked -- -D warnings
 say "cargo test"
 cargo test --all-targets --locked
 
+say "dashboard in a real terminal (tmux)"
+DIM_BIN=target/debug/dim tests/tui_tmux.sh
+
 say "all checks passed"

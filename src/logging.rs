@@ -50,7 +50,7 @@ pub fn to_tui(data_dir: &Path) -> anyhow::Result<()> {
     let _ = tracing_subscriber::registry()
         .with(filter())
         .with(file_layer)
-        .with(tui_logger::TuiTracingSubscriberLayer)
+        .with(crate::tui::log_layer::LogPaneLayer)
         .try_init();
     tui_logger::init_logger(tui_logger::LevelFilter::Trace).context("starting the log pane")?;
     Ok(())

@@ -551,8 +551,9 @@ fn each_default_key_sends_its_command() {
         press(&mut a, "o"),
         vec![Command::Chaos {
             tier: "azure-cool".into(),
-            settings: chaos(0, 0.0, true)
-        }]
+            settings: chaos(0, 10.0, true)
+        }],
+        "the outage comes on top of the errors just sent"
     );
     assert_eq!(
         press(&mut a, "c"),
@@ -584,6 +585,45 @@ fn each_default_key_sends_its_command() {
     let mut b = app();
     b.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(b.quit, "Ctrl-C quits");
+}
+
+#[test]
+fn chaos_keys_faster_than_snapshots_build_on_each_other() {
+    let mut a = app();
+    // 1, l, e, o with no snapshot in between: each builds on what the previous one sent.
+    let cmds = press(&mut a, "1leo");
+    let last = cmds.last().unwrap().clone();
+    assert_eq!(
+        last,
+        Command::Chaos {
+            tier: "aws-hot".into(),
+            settings: ChaosSettings {
+                latency_ms: 500,
+                error_rate: 10.0,
+                error_kind: Some(ErrorKind::SlowDown),
+                outage: true,
+                ..ChaosSettings::default()
+            }
+        }
+    );
+    // A snapshot that still shows the old state does not undo that; one showing it in force
+    // hands the base back to the engine's view.
+    a.on_snapshot(Arc::new(fixture()));
+    let Command::Chaos { settings, .. } = press(&mut a, "l").remove(0) else {
+        panic!("l sends chaos")
+    };
+    assert_eq!(settings.latency_ms, 2000);
+    assert!(settings.outage);
+    let mut s = fixture();
+    s.tiers[0].chaos = settings.clone();
+    a.on_snapshot(Arc::new(s.clone()));
+    s.tiers[0].chaos = ChaosSettings::default();
+    a.on_snapshot(Arc::new(s));
+    let Command::Chaos { settings, .. } = press(&mut a, "l").remove(0) else {
+        panic!("l sends chaos")
+    };
+    assert_eq!(settings.latency_ms, 500, "from the engine's state (cleared elsewhere)");
+    assert!(!settings.outage);
 }
 
 #[test]

@@ -99,6 +99,9 @@ impl SnapshotBuilder {
             None => (None, None),
             Some(key) => match explain_with(conn, &self.cfg, &key, &model, now) {
                 Ok(e) => (Some(e), None),
+                Err(placement::explain::ExplainError::Unknown(k)) => {
+                    (None, Some(format!("{k} is no longer in the store: it was deleted")))
+                }
                 Err(e) => (None, Some(e.to_string())),
             },
         };

@@ -98,6 +98,9 @@ pub const LOG_LEVELS: [tui_logger::LevelFilter; 5] = [
     tui_logger::LevelFilter::Debug,
 ];
 
+/// Snapshots after which chaos we sent but never saw in force is forgotten (the engine refused it).
+const SENT_CHAOS_PATIENCE: u64 = 8;
+
 /// Samples kept for sparklines and charts (one per snapshot).
 pub const HISTORY: usize = 120;
 
@@ -129,6 +132,9 @@ pub struct App {
     /// Bytes per tier, one sample per snapshot (for the chart).
     pub tier_bytes: VecDeque<(f64, Vec<u64>)>,
     samples: u64,
+    /// Chaos settings sent per tier and the snapshot count then: the base for the next key until
+    /// a snapshot shows them in force (keys can come faster than snapshots).
+    sent_chaos: HashMap<String, (ChaosSettings, u64)>,
     /// Where each pane was drawn last (for mouse clicks).
     pub areas: Vec<(Pane, Rect)>,
     /// Rows of the heat table visible in the last frame (for paging).
@@ -160,6 +166,7 @@ impl App {
             rates: HashMap::new(),
             tier_bytes: VecDeque::new(),
             samples: 0,
+            sent_chaos: HashMap::new(),
             areas: Vec::new(),
             heat_page: 10,
             quit: false,
@@ -206,6 +213,11 @@ impl App {
                 h.pop_front();
             }
         }
+        let samples = self.samples;
+        self.sent_chaos.retain(|tier, (sent, at)| {
+            let shown = s.tiers.iter().find(|t| &t.name == tier).map(|t| &t.chaos);
+            shown != Some(sent) && samples < *at + SENT_CHAOS_PATIENCE
+        });
         let bytes: Vec<u64> = s.tiers.iter().map(|t| t.bytes).collect();
         self.tier_bytes.push_back((self.samples as f64, bytes));
         if self.tier_bytes.len() > HISTORY {
@@ -296,10 +308,18 @@ impl App {
         self.cfg.tiers.get(self.chaos_tier).map(|t| t.name.clone())
     }
 
+    /// What is injected on the selected tier: what we last sent, until the engine shows it.
     fn chaos_now(&self) -> ChaosSettings {
+        let Some(tier) = self.cfg.tiers.get(self.chaos_tier) else {
+            return ChaosSettings::default();
+        };
+        if let Some((sent, _)) = self.sent_chaos.get(&tier.name) {
+            return sent.clone();
+        }
         self.snap
             .tiers
-            .get(self.chaos_tier)
+            .iter()
+            .find(|t| t.name == tier.name)
             .map(|t| t.chaos.clone())
             .unwrap_or_default()
     }
@@ -310,6 +330,7 @@ impl App {
             return vec![];
         };
         self.status = Some(format!("chaos on {tier}: {what}"));
+        self.sent_chaos.insert(tier.clone(), (settings.clone(), self.samples));
         vec![Command::Chaos { tier, settings }]
     }
 
@@ -426,11 +447,17 @@ impl App {
             Action::ClearChaos => {
                 if let Some(tier) = self.tier_name() {
                     self.status = Some(format!("chaos cleared on {tier}"));
+                    self.sent_chaos
+                        .insert(tier.clone(), (ChaosSettings::default(), self.samples));
                     return vec![Command::ChaosClear { tier: Some(tier) }];
                 }
             }
             Action::ClearAllChaos => {
                 self.status = Some("chaos cleared on every tier".into());
+                for t in &self.cfg.tiers {
+                    self.sent_chaos
+                        .insert(t.name.clone(), (ChaosSettings::default(), self.samples));
+                }
                 return vec![Command::ChaosClear { tier: None }];
             }
             Action::TogglePause => {

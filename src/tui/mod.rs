@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod keymap;
+pub mod log_layer;
 pub mod panes;
 mod terminal;
 pub mod theme;

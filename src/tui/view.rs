@@ -245,6 +245,7 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             format!(" PR-AUC {:.2} (heuristic {:.2})", f.pr_auc, h.pr_auc),
             theme.text(),
         )),
+        _ if !s.model.note.is_empty() => l4.push(Span::styled(format!(" ({})", s.model.note), theme.dim())),
         _ => l4.push(Span::styled(" (not trained yet)", theme.dim())),
     }
     l4.push(sep());

@@ -56,13 +56,18 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     }
 }
 
-/// Sizes, capacities and budgets enter the solver in GiB: in bytes the matrix spans 1 to 1e10 and
-/// the bounds 1e13, which HiGHS warns is badly scaled and solves several times slower.
-const UNIT: f64 = (1u64 << 30) as f64;
+/// The unit sizes, capacities and budgets enter the solver in: the largest item's size. In bytes
+/// the matrix would span 1 to 1e10 (badly scaled for HiGHS); a fixed unit such as GiB would shrink
+/// small instances' coefficients below HiGHS's feasibility tolerance (1e-7) and let it ignore
+/// capacity. Relative to the largest item every size is in (0, 1].
+fn size_unit(p: &Problem) -> f64 {
+    p.items.iter().map(|it| it.size).fold(1.0, f64::max)
+}
 
 fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError> {
     let n_t = p.capacity.len();
-    let overflow_penalty = OVERFLOW_PENALTY_PER_BYTE * UNIT;
+    let unit = size_unit(p);
+    let overflow_penalty = OVERFLOW_PENALTY_PER_BYTE * unit;
     let mut vars = ProblemVariables::new();
     let x: Vec<Vec<Option<Variable>>> = p
         .items
@@ -116,9 +121,9 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
         for (j, v) in xs.iter().enumerate() {
             if let Some(v) = v {
                 one.add_mul(1.0, *v);
-                cap[j].add_mul(it.size / UNIT, *v);
+                cap[j].add_mul(it.size / unit, *v);
                 if j != it.current {
-                    moved_bytes.add_mul(it.size / UNIT, *v);
+                    moved_bytes.add_mul(it.size / unit, *v);
                     moved_count.add_mul(1.0, *v);
                 }
             }
@@ -126,9 +131,9 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
         model.add_constraint(constraint!(one == 1.0));
     }
     for (j, c) in cap.into_iter().enumerate() {
-        model.add_constraint(constraint!(c - overflow[j] <= p.capacity[j].max(0.0) / UNIT));
+        model.add_constraint(constraint!(c - overflow[j] <= p.capacity[j].max(0.0) / unit));
     }
-    model.add_constraint(constraint!(moved_bytes <= p.budget_bytes / UNIT));
+    model.add_constraint(constraint!(moved_bytes <= p.budget_bytes / unit));
     model.add_constraint(constraint!(moved_count <= p.budget_count));
     let sol = model.solve().map_err(|e| SolveError(e.to_string()))?;
     if p.relax {
@@ -171,11 +176,11 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
         }
         choice.push(j);
     }
-    let over: Vec<f64> = overflow.iter().map(|o| sol.value(*o).max(0.0) * UNIT).collect();
+    let over: Vec<f64> = overflow.iter().map(|o| sol.value(*o).max(0.0) * unit).collect();
     let mut binding = Vec::new();
     let near = |a: f64, b: f64| b > 0.0 && a >= b * 0.999;
     for j in 0..n_t {
-        if near(used[j], p.capacity[j]) || over[j] > 65536.0 {
+        if near(used[j], p.capacity[j]) || over[j] > 0.5 {
             binding.push(format!("capacity[{j}]"));
         }
     }

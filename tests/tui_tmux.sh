@@ -63,4 +63,24 @@ wait_for "dim exited with 0" 20
 echo "ok: q exits 0"
 [ "$(tm display-message -p -t dim '#{alternate_on}')" = 0 ] || fail "the terminal was left on the alternate screen"
 echo "ok: the terminal left the alternate screen"
-echo "tui_tmux: 6 passed, 0 failed"
+
+# Ctrl-C and SIGTERM restore the terminal and exit 0 too (same data dir: dim resumes it).
+restart() {
+    tm kill-session -t dim 2>/dev/null || true
+    tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
+        "TERM=xterm-256color $BIN --data-dir $DATA; echo \"dim exited with \$?\"; sleep 60"
+    wait_for "events [1-9][0-9,]* \(" 60
+}
+restart
+tm send-keys -t dim C-c
+wait_for "dim exited with 0" 20
+[ "$(tm display-message -p -t dim '#{alternate_on}')" = 0 ] || fail "Ctrl-C left the alternate screen on"
+echo "ok: Ctrl-C exits 0 and restores the terminal"
+
+restart
+pid=$(pgrep -f -n "$BIN --data-dir $DATA") || fail "no dim process found"
+kill -TERM "$pid"
+wait_for "dim exited with 0" 20
+[ "$(tm display-message -p -t dim '#{alternate_on}')" = 0 ] || fail "SIGTERM left the alternate screen on"
+echo "ok: SIGTERM exits 0 and restores the terminal"
+echo "tui_tmux: 8 passed, 0 failed"

@@ -44,6 +44,19 @@ fn task(id: i64, key: &str, src: &str, dst: &str, state: TaskState, reason: Opti
     }
 }
 
+/// The hottest object's migration, deferred because it is still being written.
+fn growing_task() -> Task {
+    task(
+        139,
+        "logs/2026/11/24/app-01.log",
+        "aws-hot",
+        "azure-cool",
+        TaskState::Deferred,
+        Some("file_growing"),
+        0,
+    )
+}
+
 fn metrics(pr_auc: f64) -> Metrics {
     Metrics {
         samples: 4000,
@@ -182,15 +195,7 @@ fn fixture() -> Snapshot {
                 bytes_done: 18 << 20,
                 elapsed_ms: 1400,
             }],
-            deferred: vec![task(
-                139,
-                "logs/2026/11/24/app-01.log",
-                "aws-hot",
-                "azure-cool",
-                TaskState::Deferred,
-                Some("file_growing"),
-                0,
-            )],
+            deferred: vec![growing_task()],
             failed: vec![task(
                 101,
                 "datasets/train-0003.parquet",
@@ -282,15 +287,7 @@ fn explanation() -> Explanation {
         ],
         chosen: Some("aws-hot".into()),
         constraints: vec!["sla: p_hot 0.97 >= 0.5 so only tiers at or under 50 ms".into()],
-        tasks: vec![task(
-            139,
-            "logs/2026/11/24/app-01.log",
-            "aws-hot",
-            "azure-cool",
-            TaskState::Deferred,
-            Some("file_growing"),
-            0,
-        )],
+        tasks: vec![growing_task()],
     }
 }
 

@@ -38,10 +38,8 @@ pub fn run(cfg: &Config, events: u64, objects: usize, as_json: bool) -> anyhow::
         .context("starting the runtime")?;
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
     let r = measure(&rt, cfg, dir.path(), events, objects)?;
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
-        println!(
+    super::report(&r, as_json, |r| {
+        format!(
             "ingested {} events over {} objects in {:.2} s: {:.0} events/s ({} batches, {} rejected), peak RSS {:.0} MiB",
             r.events,
             r.objects,
@@ -50,8 +48,8 @@ pub fn run(cfg: &Config, events: u64, objects: usize, as_json: bool) -> anyhow::
             r.batches,
             r.rejected,
             r.peak_rss_mib.unwrap_or(f64::NAN)
-        );
-    }
+        )
+    })?;
     Ok(())
 }
 

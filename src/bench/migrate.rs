@@ -71,10 +71,8 @@ pub fn run(cfg: &Config, o: Options, as_json: bool) -> anyhow::Result<()> {
     }
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
     let r = rt.block_on(measure(cfg, &o))?;
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
-        println!(
+    super::report(&r, as_json, |r| {
+        let mut line = format!(
             "moved {} x {} B ({} -> {}) with {} workers in {:.2} s: {:.1} objects/s, {:.1} MiB/s, {} retries, peak RSS {:.0} MiB",
             r.objects,
             r.size,
@@ -88,9 +86,12 @@ pub fn run(cfg: &Config, o: Options, as_json: bool) -> anyhow::Result<()> {
             r.peak_rss_mib.unwrap_or(f64::NAN)
         );
         if let (Some(rc), Some(ratio)) = (r.rclone_mib_per_sec, r.ratio_vs_rclone) {
-            println!("rclone copy of the same objects: {rc:.1} MiB/s; dim / rclone = {ratio:.2}");
+            line.push_str(&format!(
+                "\nrclone copy of the same objects: {rc:.1} MiB/s; dim / rclone = {ratio:.2}"
+            ));
         }
-    }
+        line
+    })?;
     Ok(())
 }
 

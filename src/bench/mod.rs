@@ -13,3 +13,13 @@ pub fn peak_rss_mib() -> Option<f64> {
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
+
+/// Prints a bench result: pretty JSON with `--json`, else the human lines `human` makes.
+pub fn report<T: serde::Serialize>(r: &T, as_json: bool, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+    } else {
+        println!("{}", human(r));
+    }
+    Ok(())
+}

@@ -178,10 +178,8 @@ pub fn run(cfg: &Config, n_samples: usize, n_objects: usize, events: u64, as_jso
         trainings_during_ingest: trainings,
         peak_rss_mib: super::peak_rss_mib(),
     };
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
-        println!(
+    super::report(&r, as_json, |r| {
+        format!(
             "trained on {} samples in {:.1} s ({} trees, holdout PR-AUC {:.3}); scored {} objects in {:.2} s; \
              ingest {:.0} events/s idle, {:.0} while training ({:.0} %); peak RSS {:.0} MiB",
             r.samples,
@@ -194,7 +192,7 @@ pub fn run(cfg: &Config, n_samples: usize, n_objects: usize, events: u64, as_jso
             r.ingest_training_events_per_sec,
             r.ingest_ratio * 100.0,
             r.peak_rss_mib.unwrap_or(f64::NAN)
-        );
-    }
+        )
+    })?;
     Ok(())
 }

@@ -111,10 +111,8 @@ pub fn run(cfg: &Config, n: usize, as_json: bool) -> anyhow::Result<()> {
         binding: plan.summary.binding,
         peak_rss_mib: peak,
     };
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
-        println!(
+    super::report(&r, as_json, |r| {
+        format!(
             "planned {} objects on {} tiers in {:.2} s ({} candidates, {} moves), gap {:.4} %, binding {:?}, peak RSS {:.0} MiB",
             r.objects,
             r.tiers,
@@ -124,7 +122,7 @@ pub fn run(cfg: &Config, n: usize, as_json: bool) -> anyhow::Result<()> {
             r.gap * 100.0,
             r.binding,
             r.peak_rss_mib.unwrap_or(f64::NAN)
-        );
-    }
+        )
+    })?;
     Ok(())
 }

@@ -170,10 +170,8 @@ pub fn run(cfg: &Config, objects: usize, as_json: bool) -> anyhow::Result<()> {
         height: h,
         peak_rss_mib: super::peak_rss_mib(),
     };
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
-        println!(
+    super::report(&r, as_json, |r| {
+        format!(
             "{} objects: snapshot build p50 {:.1} ms, p99 {:.1} ms; frame {}x{} p50 {:.2} ms, p99 {:.2} ms; peak RSS {:.0} MiB",
             r.objects,
             r.snapshot_ms_p50,
@@ -183,7 +181,7 @@ pub fn run(cfg: &Config, objects: usize, as_json: bool) -> anyhow::Result<()> {
             r.frame_ms_p50,
             r.frame_ms_p99,
             r.peak_rss_mib.unwrap_or(f64::NAN)
-        );
-    }
+        )
+    })?;
     Ok(())
 }

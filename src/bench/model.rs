@@ -86,7 +86,18 @@ pub fn samples(n: usize, hot_k: u32, horizon_secs: f64, seed: u64) -> Vec<Sample
             let r = Distribution::<f64>::sample(&rate, &mut rng).min(500.0);
             let bytes = size.sample(&mut rng) as u64;
             let row = stats_at(&mut rng, t, r, bytes);
-            let future = r * rng.random_range(0.2..3.0) * horizon_secs / 3600.0;
+            // The future depends on more than the recent rate, as in the embedded workload:
+            // objects read at this time of day get busier, young objects are hot, and the rest
+            // drift. The heuristic sees only the recent rate; the forest sees all of it.
+            let now_angle = std::f64::consts::TAU * ((t % 86_400_000) as f64 / 3_600_000.0) / 24.0;
+            let n = (row.reads + row.writes).max(1) as f64;
+            let in_profile = (row.hour_sin / n) * now_angle.sin() + (row.hour_cos / n) * now_angle.cos() > 0.7;
+            let young = row.first_seen.is_some_and(|f| t - f < 48 * HOUR);
+            let mut per_hour = r * rng.random_range(0.5..1.5) * if in_profile { 4.0 } else { 0.2 };
+            if young {
+                per_hour += 0.5;
+            }
+            let future = per_hour * horizon_secs / 3600.0;
             let hits = if future > 0.0 {
                 Poisson::new(future).map_or(0.0, |p| p.sample(&mut rng))
             } else {

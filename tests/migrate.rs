@@ -107,7 +107,10 @@ impl Fx {
     }
 
     async fn run(&self, id: i64) -> Outcome {
-        self.ctx().run(self.task(id), Default::default()).await.unwrap()
+        self.ctx()
+            .run(self.task(id), Default::default(), Default::default())
+            .await
+            .unwrap()
     }
 
     /// Exactly one copy, on the pointer's tier, with the original bytes.
@@ -289,7 +292,10 @@ async fn a_growing_file_is_deferred_then_moved_once_quiet() {
     let later = task::claimable(&fx.store.writer(), nb, 10).unwrap();
     assert_eq!(later.len(), 1);
     assert_eq!(
-        fx.ctx().run(later[0].clone(), Default::default()).await.unwrap(),
+        fx.ctx()
+            .run(later[0].clone(), Default::default(), Default::default())
+            .await
+            .unwrap(),
         Outcome::Done
     );
     fx.assert_moved("log.txt", &data, "cool", "hot");
@@ -381,7 +387,10 @@ async fn source_changes(on_get: bool, on_head: u32) {
     let t = task::claimable(&fx.store.writer(), wall_now_ms() + 10_000, 10)
         .unwrap()
         .remove(0);
-    assert_eq!(fx.ctx().run(t, Default::default()).await.unwrap(), Outcome::Done);
+    assert_eq!(
+        fx.ctx().run(t, Default::default(), Default::default()).await.unwrap(),
+        Outcome::Done
+    );
     fx.assert_moved("doc.pdf", &new, "cool", "hot");
 }
 

@@ -134,7 +134,7 @@ async fn migrations_between_local_and_s3_in_every_direction() {
             .unwrap();
         let t = task::get(&store.writer(), id).unwrap().unwrap();
         assert_eq!(
-            ctx.run(t, Default::default()).await.unwrap(),
+            ctx.run(t, Default::default(), Default::default()).await.unwrap(),
             Outcome::Done,
             "{from} -> {to}"
         );

@@ -5,7 +5,7 @@ pub mod mover;
 pub mod task;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,8 @@ use task::Task;
 struct InFlight {
     task: Task,
     bytes: Arc<AtomicU64>,
+    /// The step the task is at now (index into `TaskState::ALL`), kept by the mover.
+    state: Arc<AtomicUsize>,
     started: Instant,
 }
 
@@ -145,7 +147,11 @@ impl Migrator {
                 key: f.task.key.clone(),
                 src: f.task.src.clone(),
                 dst: f.task.dst.clone(),
-                state: f.task.state.as_str().to_string(),
+                state: task::TaskState::ALL
+                    .get(f.state.load(Ordering::Relaxed))
+                    .map_or(f.task.state, |s| *s)
+                    .as_str()
+                    .to_string(),
                 size: f.task.size,
                 bytes_done: f.bytes.load(Ordering::Relaxed),
                 elapsed_ms: f.started.elapsed().as_millis() as u64,
@@ -170,7 +176,10 @@ impl Migrator {
 }
 
 /// Picks the oldest claimable task not already running whose tiers have a free slot.
-fn claim(shared: &Shared) -> Result<Option<(Task, Arc<AtomicU64>)>, StoreError> {
+/// A claimed task with the cells its mover reports through (bytes copied, current step).
+type Claimed = (Task, Arc<AtomicU64>, Arc<AtomicUsize>);
+
+fn claim(shared: &Shared) -> Result<Option<Claimed>, StoreError> {
     let candidates = {
         let conn = shared.ctx.store.writer();
         task::claimable(&conn, wall_now_ms(), 256)?
@@ -191,15 +200,17 @@ fn claim(shared: &Shared) -> Result<Option<(Task, Arc<AtomicU64>)>, StoreError> 
     });
     Ok(pick.map(|t| {
         let bytes = Arc::new(AtomicU64::new(0));
+        let state = Arc::new(AtomicUsize::new(t.state.index()));
         in_flight.insert(
             t.id,
             InFlight {
                 task: t.clone(),
                 bytes: bytes.clone(),
+                state: state.clone(),
                 started: Instant::now(),
             },
         );
-        (t, bytes)
+        (t, bytes, state)
     }))
 }
 
@@ -214,7 +225,7 @@ async fn worker(shared: Arc<Shared>, n: usize) {
         }
         let s = shared.clone();
         let claimed = tokio::task::spawn_blocking(move || claim(&s)).await;
-        let (task, bytes) = match claimed {
+        let (task, bytes, state) = match claimed {
             Ok(Ok(Some(c))) => c,
             Ok(Ok(None)) => {
                 let _ = tokio::time::timeout(Duration::from_millis(500), shared.wake.notified()).await;
@@ -230,7 +241,7 @@ async fn worker(shared: Arc<Shared>, n: usize) {
         let id = task.id;
         let started = Instant::now();
         tracing::debug!(target: "dim::migrate", worker = n, id, key = %task.key, from = %task.src, to = %task.dst, state = task.state.as_str(), "task claimed");
-        let result = shared.ctx.run(task.clone(), bytes).await;
+        let result = shared.ctx.run(task.clone(), bytes, state).await;
         lock(&shared.in_flight).remove(&id);
         let st = &shared.stats;
         match result {

@@ -1,7 +1,7 @@
 //! One migration, step by step: head → copy (conditional on the source ETag) → verify → switch the pointer → delete the source.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -96,12 +96,19 @@ impl MoveCtx {
     }
 
     /// Runs task `t` from its persisted state until it ends or has to wait.
-    pub async fn run(&self, mut t: Task, progress: Arc<AtomicU64>) -> Result<Outcome, StoreError> {
+    /// `progress` counts bytes copied and `state` follows the step, for the dashboard.
+    pub async fn run(
+        &self,
+        mut t: Task,
+        progress: Arc<AtomicU64>,
+        state: Arc<AtomicUsize>,
+    ) -> Result<Outcome, StoreError> {
         let (Some(src), Some(dst)) = (self.tier(&t.src), self.tier(&t.dst)) else {
             let why = format!("unknown tier in {} -> {}", t.src, t.dst);
             return self.fail(&t, why, t.attempts + 1).await;
         };
         loop {
+            state.store(t.state.index(), Ordering::Relaxed);
             let step = match t.state {
                 TaskState::Pending | TaskState::Deferred => self.start(&t, &src).await?,
                 TaskState::Copying => self.copy(&t, &src, &dst, progress.clone()).await?,

@@ -34,6 +34,11 @@ impl TaskState {
         TaskState::Cancelled,
     ];
 
+    /// Position in `ALL` (for lock-free sharing of a task's current state).
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TaskState::Pending => "pending",

@@ -129,12 +129,20 @@ impl EmbeddedSource {
             }
             let mut items = Vec::with_capacity(out.len() + 4);
             for g in out.drain(..) {
+                // A PUT writes real bytes (fsync included), so a chunk can take long on a slow
+                // disk: stop between writes. What was generated but not sent is never counted.
+                if self.stop.load(Ordering::Relaxed) {
+                    break;
+                }
                 if let Some(effect) = &g.effect
                     && let Some(rec) = self.carry_out(effect, &reader, &landing, now)
                 {
                     items.push(Item::Register(rec));
                 }
                 items.push(Item::Event(g.event));
+            }
+            if items.is_empty() {
+                break;
             }
             seq += items.iter().filter(|i| matches!(i, Item::Event(_))).count() as i64;
             let batch = SourceBatch {

@@ -1,11 +1,10 @@
-//! `dim explain KEY` (why an object is where it is, for people or as JSON) and `dim pin KEY`.
+//! `dim explain KEY`: why an object is where it is, for people or as JSON.
 
 use std::path::Path;
 
 use crate::config::Config;
 use crate::engine::placement::explain::explain;
-use crate::engine::placement::planner::set_pinned;
-use crate::engine::store::{Store, open_reader};
+use crate::engine::store::open_reader;
 use crate::status::human_bytes;
 
 pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::Result<()> {
@@ -83,19 +82,5 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::R
             );
         }
     }
-    Ok(())
-}
-
-/// Pins or releases `key` in the store under `data_dir` (SQLite's locking makes this safe beside a
-/// running engine; the next planning cycle sees it).
-pub fn pin(cfg: &Config, data_dir: &Path, key: &str, pinned: bool) -> anyhow::Result<()> {
-    let path = data_dir.join(&cfg.store.file);
-    // Refuse a missing store rather than create an empty one.
-    open_reader(&path)?;
-    let store = Store::open(&path, cfg.store.cache_mib)?;
-    if !set_pinned(&store.writer(), key, pinned)? {
-        anyhow::bail!("no object {key:?} in {} (check the key and --data-dir)", path.display());
-    }
-    println!("{key}: {}", if pinned { "pinned to its tier" } else { "released" });
     Ok(())
 }

@@ -7,5 +7,6 @@ pub mod daemon;
 pub mod engine;
 pub mod explain;
 pub mod logging;
+pub mod pin;
 pub mod status;
 pub mod tui;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use data_in_motion::cli::{BenchTarget, Cli, Cmd};
-use data_in_motion::{bench, config, daemon, explain, logging, status, tui};
+use data_in_motion::{bench, config, daemon, explain, logging, pin, status, tui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Pin { key, unpin }) => {
             logging::to_stderr();
-            explain::pin(&cfg, &cli.data_dir, &key, !unpin)
+            pin::run(&cfg, &cli.data_dir, &key, !unpin)
         }
         Some(Cmd::Bench {
             target: BenchTarget::Optimize { objects, json },

@@ -94,10 +94,9 @@ fn populate(store: &Store, cfg: &Config, n: usize) -> anyhow::Result<()> {
     }
     let w = store.writer();
     for i in 0..2000.min(n) {
-        let k = key(i * 13 % n.max(1));
-        let src = &tiers[(i * 13 % n.max(1)) % tiers.len()];
-        let dst = &tiers[(i * 13 % n.max(1) + 1) % tiers.len()];
-        task::enqueue(&w, &k, src, dst, now)?;
+        let o = i * 13 % n.max(1);
+        let (src, dst) = (&tiers[o % tiers.len()], &tiers[(o + 1) % tiers.len()]);
+        task::enqueue(&w, &key(o), src, dst, now)?;
     }
     // A history of finished work for the queue pane, and nothing for the migrator to claim (the
     // bench objects have no bytes on the tiers).

@@ -1,10 +1,12 @@
 //! Typed configuration: an embedded default (`config/default.toml`) with a user file layered over it.
 
 mod load;
+mod suggest;
 mod validate;
 
 pub use load::{ConfigError, load, load_str};
 pub(crate) use load::{Source, layered};
+pub use suggest::closest;
 
 use serde::{Deserialize, Serialize};
 

@@ -437,12 +437,8 @@ impl Keymap {
         let mut user_keys: HashMap<Key, &str> = HashMap::new();
         for (name, keys) in overrides {
             let Some(spec) = SPECS.iter().find(|s| s.name == name) else {
-                let near = SPECS
-                    .iter()
-                    .map(|s| (strsim::jaro_winkler(name, s.name), s.name))
-                    .max_by(|a, b| a.0.total_cmp(&b.0))
-                    .filter(|(score, _)| *score > 0.7)
-                    .map(|(_, n)| format!("did you mean {n:?}? "))
+                let near = crate::config::closest(name, SPECS.iter().map(|s| s.name))
+                    .map(|n| format!("did you mean {n:?}? "))
                     .unwrap_or_default();
                 return Err(KeymapError {
                     action: name.clone(),

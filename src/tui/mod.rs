@@ -25,15 +25,12 @@ use theme::Theme;
 /// The themes `t` cycles through (the built-ins, plus a theme file if one was asked for) and the
 /// index of the one to start with. A bad theme is refused here, before the terminal is taken.
 pub fn themes(spec: &str) -> Result<(Vec<Theme>, usize), Box<ConfigError>> {
-    let chosen = Theme::load(spec)?;
     let mut all = Theme::builtins();
-    let i = match all.iter().position(|t| *t == chosen) {
-        Some(i) => i,
-        None => {
-            all.push(chosen);
-            all.len() - 1
-        }
-    };
+    if let Some(i) = all.iter().position(|t| t.name == spec) {
+        return Ok((all, i));
+    }
+    all.push(Theme::load(spec)?);
+    let i = all.len() - 1;
     Ok((all, i))
 }
 

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::{Deserialize, Deserializer};
 
-use crate::config::{ConfigError, Source, layered};
+use crate::config::{ConfigError, Source, closest, layered};
 
 /// The shipped themes, embedded so `--theme NAME` works from any directory.
 pub const BUILTIN: [(&str, &str); 4] = [
@@ -55,13 +55,7 @@ pub fn parse_color(s: &str) -> Result<Color, String> {
         return Ok(c);
     }
     let wanted = s.trim().to_lowercase().replace([' ', '-'], "_");
-    let closest = COLOR_NAMES
-        .iter()
-        .map(|n| (strsim::jaro_winkler(&wanted, n), *n))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .filter(|(score, _)| *score > 0.75)
-        .map(|(_, n)| n);
-    Err(match closest {
+    Err(match closest(&wanted, COLOR_NAMES) {
         Some(n) => format!("unknown colour {s:?}; did you mean {n:?}?"),
         None => {
             format!("unknown colour {s:?}; use a name such as \"light_red\", \"#rrggbb\" or an index \"0\"..\"255\"")
@@ -184,12 +178,8 @@ impl Theme {
             return Self::from_toml(&name, spec, &text);
         }
         let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-        let near = names
-            .iter()
-            .map(|n| (strsim::jaro_winkler(spec, n), *n))
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .filter(|(s, _)| *s > 0.75)
-            .map(|(_, n)| format!("did you mean {n:?}? "))
+        let near = closest(spec, names.iter().copied())
+            .map(|n| format!("did you mean {n:?}? "))
             .unwrap_or_default();
         Err(Box::new(ConfigError {
             file: "--theme".into(),

@@ -332,13 +332,10 @@ fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// A short footer label for an action name.
+/// A short footer label for an action name (most names are short already).
 fn short(name: &str) -> &str {
     match name {
         "up" | "down" => "move",
-        "filter" => "filter",
-        "sort" => "sort",
-        "detail" => "detail",
         "cycle_latency" => "latency",
         "cycle_errors" => "errors",
         "toggle_outage" => "outage",
@@ -349,7 +346,6 @@ fn short(name: &str) -> &str {
         "optimize_now" => "optimize",
         "retrain_now" => "retrain",
         "log_level" => "level",
-        "pin" => "pin",
         other => other,
     }
 }

@@ -92,3 +92,54 @@ except Exception: sys.exit(1)" 2>/dev/null; then
     export DIM_TEST_S3_BUCKETS="dim-hot dim-cool dim-archive"
     echo "Garage S3 on $DIM_TEST_S3_ENDPOINT (buckets: $DIM_TEST_S3_BUCKETS)"
 }
+
+# tansu 0.6.0, a Kafka-protocol broker with SQLite storage, as the Kafka endpoint of the
+# integration tests. It does not auto-create topics: dim (and the tests) create theirs.
+start_tansu() {
+    local bin="$DIM_TOOLS/tansu-0.6.0/bin/tansu"
+    if [ ! -x "$bin" ]; then
+        echo "building tansu 0.6.0 once (about 10 minutes on 2 cores; cached in $DIM_TOOLS)"
+        cargo install tansu --version 0.6.0 --features libsql --locked --root "$DIM_TOOLS/tansu-0.6.0" >"$SERVICES_DIR/tansu-build.log" 2>&1 || {
+            tail -30 "$SERVICES_DIR/tansu-build.log"
+            echo "FAILED: could not build tansu" >&2
+            return 1
+        }
+    fi
+    local dir="$SERVICES_DIR/tansu" port
+    mkdir -p "$dir"
+    port=$(free_port)
+    "$bin" broker --storage-engine "sqlite://$dir/tansu.db" \
+        --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+        >"$dir/tansu.log" 2>&1 &
+    SERVICE_PIDS+=($!)
+    local i
+    for i in $(seq 1 100); do
+        if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(('127.0.0.1', $port)))" 2>/dev/null; then
+            break
+        fi
+        sleep 0.2
+        if [ "$i" = 100 ]; then
+            tail -20 "$dir/tansu.log"
+            echo "FAILED: tansu did not start" >&2
+            return 1
+        fi
+    done
+    export DIM_TEST_KAFKA_BROKERS="127.0.0.1:$port"
+    # The tests that stop and restart the broker start their own with these.
+    export DIM_TEST_TANSU_BIN="$bin"
+    echo "tansu Kafka broker on $DIM_TEST_KAFKA_BROKERS"
+}
+
+# A Python venv with confluent-kafka (librdkafka 2.x), the independent Kafka client of the tests.
+setup_kafka_client() {
+    local venv="$DIM_TOOLS/py-confluent-kafka"
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import confluent_kafka" 2>/dev/null; then
+        echo "creating a Python venv with confluent-kafka (cached in $venv)"
+        python3 -m venv "$venv" && "$venv/bin/pip" install -q "confluent-kafka>=2.3,<3" || {
+            echo "FAILED: could not install confluent-kafka" >&2
+            return 1
+        }
+    fi
+    export DIM_TEST_PYTHON="$venv/bin/python"
+    echo "confluent-kafka $("$venv/bin/python" -c 'import confluent_kafka as c; print(c.version()[0], "librdkafka", c.libversion()[0])')"
+}

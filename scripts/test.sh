@@ -37,6 +37,8 @@ source scripts/services.sh
 trap stop_services EXIT
 say "starting test services"
 start_garage
+start_tansu
+setup_kafka_client
 
 # --- Checks ------------------------------------------------------------------
 say "cargo fmt --check"

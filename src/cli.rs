@@ -69,6 +69,39 @@ pub enum Cmd {
         #[arg(long)]
         unpin: bool,
     },
+    /// Produce access events to Kafka from the workload generator (events name the objects found
+    /// on the configured tiers, e.g. after `dim seed`).
+    Simulate {
+        /// Events to send.
+        #[arg(long, default_value_t = 3000)]
+        events: u64,
+        /// Events per second; 0 = as fast as possible.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        /// Zipf exponent of object popularity (higher = a few objects get most accesses).
+        #[arg(long, default_value_t = 0.7)]
+        skew: f64,
+        /// Random seed: the same seed gives the same events.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Kafka brokers, comma-separated (default: events.brokers of the config).
+        #[arg(long, value_delimiter = ',')]
+        brokers: Option<Vec<String>>,
+        /// Topic (default: events.topic of the config).
+        #[arg(long)]
+        topic: Option<String>,
+    },
+    /// Create demo objects (realistic sizes, random content) on a tier and register them.
+    Seed {
+        #[arg(long, default_value_t = 2000)]
+        objects: usize,
+        /// Total size cap, e.g. 200MB or 1GiB (default: events.embedded.seed_total_bytes).
+        #[arg(long, value_parser = parse_size)]
+        total_size: Option<u64>,
+        /// Tier to create them on (default: the landing tier).
+        #[arg(long)]
+        tier: Option<String>,
+    },
     /// Measure dim on this machine.
     Bench {
         #[command(subcommand)]
@@ -106,7 +139,15 @@ pub enum BenchTarget {
         json: bool,
     },
     /// Events per second from JSON payloads into the SQLite store, through the real ingest path.
+    /// With --source kafka: produce to a fresh topic, then compare the engine's consumption into
+    /// SQLite with a bare rskafka consumer reading the same topic.
     Ingest {
+        /// Where events come from: memory (payloads generated in process) or kafka.
+        #[arg(long, value_parser = ["memory", "kafka"], default_value = "memory")]
+        source: String,
+        /// Kafka brokers for --source kafka, comma-separated (default: events.brokers of the config).
+        #[arg(long, value_delimiter = ',')]
+        brokers: Option<Vec<String>>,
         /// Events to ingest.
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
@@ -143,4 +184,12 @@ pub enum BenchTarget {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A size such as `200MB`, `1.5GiB` or `1048576`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{e} (examples: 200MB, 1GiB, 1048576)"))
 }

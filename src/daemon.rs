@@ -33,6 +33,7 @@ pub async fn run(cfg: Config, data_dir: &Path, duration: Option<Duration>) -> an
                 tracing::info!(
                     target: "dim::daemon",
                     source = %s.source.state,
+                    lag = s.source.lag,
                     events_per_sec = s.events_per_sec.round(),
                     ingested = s.store.events.ingested,
                     rejected = s.store.events.rejected,

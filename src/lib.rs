@@ -8,5 +8,7 @@ pub mod engine;
 pub mod explain;
 pub mod logging;
 pub mod pin;
+pub mod seed;
+pub mod simulate;
 pub mod status;
 pub mod tui;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use data_in_motion::cli::{BenchTarget, Cli, Cmd};
-use data_in_motion::{bench, config, daemon, explain, logging, pin, status, tui};
+use data_in_motion::{bench, config, daemon, explain, logging, pin, seed, simulate, status, tui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,10 +55,49 @@ fn main() -> ExitCode {
             bench::tui::run(&cfg, objects, json)
         }
         Some(Cmd::Bench {
-            target: BenchTarget::Ingest { events, objects, json },
+            target:
+                BenchTarget::Ingest {
+                    source,
+                    brokers,
+                    events,
+                    objects,
+                    json,
+                },
         }) => {
             logging::to_stderr();
-            bench::ingest::run(&cfg, events, objects, json)
+            if source == "kafka" {
+                let brokers = brokers.unwrap_or_else(|| cfg.events.brokers.clone());
+                bench::kafka::run(&cfg, &brokers, events, json)
+            } else {
+                bench::ingest::run(&cfg, events, objects, json)
+            }
+        }
+        Some(Cmd::Simulate {
+            events,
+            rate,
+            skew,
+            seed,
+            brokers,
+            topic,
+        }) => {
+            logging::to_stderr();
+            let opts = simulate::Options {
+                events,
+                rate,
+                skew,
+                seed,
+                brokers: brokers.unwrap_or_else(|| cfg.events.brokers.clone()),
+                topic: topic.unwrap_or_else(|| cfg.events.topic.clone()),
+            };
+            simulate::run(&cfg, &cli.data_dir, opts)
+        }
+        Some(Cmd::Seed {
+            objects,
+            total_size,
+            tier,
+        }) => {
+            logging::to_stderr();
+            seed::run(&cfg, &cli.data_dir, objects, total_size, tier.as_deref())
         }
         Some(Cmd::Bench {
             target:

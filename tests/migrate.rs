@@ -351,8 +351,12 @@ impl ObjectStore for Writer {
     async fn delete(&self, key: &str) -> Result<(), OpError> {
         self.inner.delete(key).await
     }
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectMeta)>, OpError> {
-        self.inner.list(prefix).await
+    async fn list_pages(
+        &self,
+        prefix: &str,
+        on_page: &mut (dyn FnMut(Vec<(String, ObjectMeta)>) + Send),
+    ) -> Result<(), OpError> {
+        self.inner.list_pages(prefix, on_page).await
     }
 }
 
@@ -548,8 +552,12 @@ impl ObjectStore for Broken {
     async fn delete(&self, key: &str) -> Result<(), OpError> {
         self.inner.delete(key).await
     }
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectMeta)>, OpError> {
-        self.inner.list(prefix).await
+    async fn list_pages(
+        &self,
+        prefix: &str,
+        on_page: &mut (dyn FnMut(Vec<(String, ObjectMeta)>) + Send),
+    ) -> Result<(), OpError> {
+        self.inner.list_pages(prefix, on_page).await
     }
 }
 

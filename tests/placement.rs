@@ -125,6 +125,84 @@ fn milp_matches_brute_force_on_small_instances() {
     );
 }
 
+/// The large-instance path (LP relaxation, then branch and bound on its fractional items only)
+/// on random instances with capacity and both budgets binding: every constraint holds and the
+/// cost is within the MILP gap of the LP bound (so within it of the optimum).
+#[test]
+fn lp_first_is_feasible_and_within_the_gap_of_the_lp_bound() {
+    let mut rng = StdRng::seed_from_u64(29);
+    for round in 0..6 {
+        let n = 3000;
+        let items: Vec<MItem> = (0..n)
+            .map(|_| {
+                let current = rng.random_range(0..3);
+                MItem {
+                    size: rng.random_range(1_000.0..5_000_000.0),
+                    current,
+                    cost: (0..3)
+                        .map(|j| {
+                            (j == current || rng.random::<f64>() < 0.8)
+                                .then(|| rng.random_range(0.0..10.0) + 4.0 * j as f64)
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let total: f64 = items.iter().map(|i| i.size).sum();
+        // Every tier a little above what it holds now: moves in must be matched by moves out.
+        let mut load = [0.0f64; 3];
+        for it in &items {
+            load[it.current] += it.size;
+        }
+        let mut p = Problem {
+            capacity: load.iter().map(|l| l * 1.001).collect(),
+            items,
+            budget_bytes: total * 0.25,
+            budget_count: 1500.0,
+            mip_gap: 0.005,
+            relax: false,
+        };
+        let sol = data_in_motion::engine::placement::milp::solve_lp_first(&p).expect("a solution");
+        let (mut used, mut mb, mut mc) = ([0.0f64; 3], 0.0, 0.0);
+        for (it, &j) in p.items.iter().zip(&sol.choice) {
+            assert!(
+                it.cost[j].is_some() || j == it.current,
+                "an item on a tier it may not use"
+            );
+            used[j] += it.size;
+            if j != it.current {
+                mb += it.size;
+                mc += 1.0;
+            }
+        }
+        for (j, (u, c)) in used.iter().zip(&p.capacity).enumerate() {
+            assert!(*u <= c + 1e-3, "round {round}: tier {j} over capacity");
+        }
+        assert!(
+            mb <= p.budget_bytes + 1e-3 && mc <= p.budget_count,
+            "round {round}: over budget"
+        );
+        p.relax = true;
+        let lp = solve(&p).unwrap().objective;
+        let gap = (sol.objective - lp) / lp.abs();
+        assert!(
+            gap <= 0.005,
+            "round {round}: {} vs LP bound {lp}: gap {gap}",
+            sol.objective
+        );
+        // Both kinds of constraint bind: dropping either lowers the bound.
+        let mut no_cap = p.clone();
+        no_cap.capacity = vec![f64::INFINITY; 3];
+        let mut no_budget = p.clone();
+        no_budget.budget_bytes = f64::INFINITY;
+        no_budget.budget_count = f64::INFINITY;
+        for (what, q) in [("capacity", no_cap), ("budget", no_budget)] {
+            let b = solve(&q).unwrap().objective;
+            assert!(b < lp * 0.999, "round {round}: {what} does not bind ({b} vs {lp})");
+        }
+    }
+}
+
 #[test]
 fn every_plan_respects_capacity_budget_sla_and_residency() {
     let mut cfg = Config::embedded_default().unwrap();

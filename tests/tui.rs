@@ -148,6 +148,7 @@ fn fixture() -> Snapshot {
             kind: "embedded".into(),
             state: "running".into(),
             detail: String::new(),
+            ..SourceView::default()
         },
         store: StoreSummary {
             objects: 2000,
@@ -245,6 +246,7 @@ fn fixture() -> Snapshot {
         last_commit_ms: 3.2,
         detail: Some(explanation()),
         detail_error: None,
+        inventory: Default::default(),
     }
 }
 

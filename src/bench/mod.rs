@@ -1,6 +1,7 @@
 //! `dim bench …`: measurements of the real code paths on this machine.
 
 pub mod ingest;
+pub mod kafka;
 pub mod migrate;
 pub mod model;
 pub mod optimize;

@@ -47,6 +47,8 @@ pub enum Command {
     Inspect {
         key: Option<String>,
     },
+    /// List every tier again and register what is there.
+    Rescan,
     /// Re-plan placement now.
     OptimizeNow,
     /// Retrain the hotness model now.

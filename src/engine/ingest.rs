@@ -31,7 +31,12 @@ pub struct ObjectRecord {
 pub enum Item {
     Event(AccessEvent),
     Rejected(Rejected),
+    /// An object the engine itself wrote or seeded: the record is the truth.
     Register(ObjectRecord),
+    /// An object found by listing a tier: it places an unknown or unplaced object, refreshes the
+    /// metadata of one on the same tier, and never moves a pointer (a listed copy on another tier
+    /// may be a migration in flight).
+    Discovered(ObjectRecord),
 }
 
 /// What a source hands to ingest: items plus the next offset per partition once they are applied.
@@ -112,6 +117,7 @@ pub struct Pending {
     events: Vec<AccessEvent>,
     rejected: Vec<(String, Rejected)>,
     registers: Vec<ObjectRecord>,
+    discovered: Vec<ObjectRecord>,
     offsets: BTreeMap<(String, i32), i64>,
 }
 
@@ -122,6 +128,7 @@ impl Pending {
                 Item::Event(e) => self.events.push(e),
                 Item::Rejected(r) => self.rejected.push((b.source.clone(), r)),
                 Item::Register(o) => self.registers.push(o),
+                Item::Discovered(o) => self.discovered.push(o),
             }
         }
         for (p, off) in b.offsets {
@@ -135,7 +142,11 @@ impl Pending {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.rejected.is_empty() && self.registers.is_empty() && self.offsets.is_empty()
+        self.events.is_empty()
+            && self.rejected.is_empty()
+            && self.registers.is_empty()
+            && self.discovered.is_empty()
+            && self.offsets.is_empty()
     }
 }
 
@@ -171,6 +182,27 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
         )?;
         for o in &p.registers {
             reg.execute(params![
+                o.key,
+                o.tier,
+                o.size as i64,
+                o.etag,
+                o.last_modified,
+                o.created
+            ])?;
+        }
+        let mut found = tx.prepare_cached(
+            "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             ON CONFLICT(key) DO UPDATE SET
+                 size = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.size ELSE size END,
+                 etag = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.etag ELSE etag END,
+                 last_modified = CASE WHEN tier IS NULL OR tier = excluded.tier
+                                      THEN excluded.last_modified ELSE last_modified END,
+                 tier = coalesce(tier, excluded.tier),
+                 first_seen = coalesce(first_seen, excluded.first_seen)",
+        )?;
+        for o in &p.discovered {
+            found.execute(params![
                 o.key,
                 o.tier,
                 o.size as i64,
@@ -262,7 +294,7 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
     Ok(Applied {
         events: p.events.len() as u64,
         rejected: p.rejected.len() as u64,
-        registered: p.registers.len() as u64,
+        registered: (p.registers.len() + p.discovered.len()) as u64,
         objects_touched: aggs.len() as u64,
     })
 }

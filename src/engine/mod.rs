@@ -5,6 +5,7 @@ pub mod command;
 pub mod events;
 pub mod history;
 pub mod ingest;
+pub mod inventory;
 pub mod migrate;
 pub mod model;
 pub mod placement;
@@ -24,7 +25,9 @@ use tokio::task::JoinHandle;
 
 use clock::{Clock, ScaledClock, wall_now_ms};
 use command::Command;
-use events::embedded::{EmbeddedShared, EmbeddedSource, local_tiers};
+use events::SourceShared;
+use events::embedded::{EmbeddedSource, local_tiers};
+use events::kafka::KafkaSource;
 use ingest::{IngestStats, Ingestor, SourceBatch};
 use migrate::Migrator;
 use publish::{RateTracker, SnapshotBuilder, publish_snapshots};
@@ -40,8 +43,6 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Tier(#[from] tiers::TierError),
-    #[error("{0}")]
-    Unsupported(String),
     #[error("engine task failed: {0}")]
     Task(String),
 }
@@ -87,11 +88,6 @@ impl Engine {
     /// Opens the store, starts the event source, ingest and the snapshot publisher.
     /// Must be called inside a tokio runtime.
     pub fn start(cfg: Config, opts: EngineOptions) -> Result<EngineHandle, EngineError> {
-        if cfg.events.source == SourceKind::Kafka {
-            return Err(EngineError::Unsupported(
-                "events.source = \"kafka\" is not available in this build yet; use \"embedded\"".into(),
-            ));
-        }
         std::fs::create_dir_all(&opts.data_dir).map_err(|source| StoreError::DataDir {
             path: opts.data_dir.display().to_string(),
             source,
@@ -130,21 +126,51 @@ impl Engine {
             .spawn(move || ingestor.run(ingest_rt, rx))
             .map_err(|e| EngineError::Task(e.to_string()))?;
 
-        let shared = Arc::new(EmbeddedShared::default());
-        let inspect = Arc::new(std::sync::Mutex::new(None));
-        let source = EmbeddedSource {
-            tiers: local_tiers(&cfg, &opts.data_dir)?,
-            cfg: cfg.clone(),
+        let scanner = inventory::Scanner {
+            tiers: tiers.clone(),
+            order: cfg.tiers.iter().map(|t| t.name.clone()).collect(),
+            tx: tx.downgrade(),
+            view: Arc::new(std::sync::Mutex::new(inventory::InventoryView {
+                state: "idle".into(),
+                ..Default::default()
+            })),
             store: store.clone(),
-            clock: clock.clone(),
-            tx,
-            shared: shared.clone(),
             stop: stop.clone(),
+            running: Arc::default(),
         };
-        let source = std::thread::Builder::new()
-            .name("dim-source".into())
-            .spawn(move || source.run())
-            .map_err(|e| EngineError::Task(e.to_string()))?;
+        let shared = Arc::new(SourceShared::default());
+        let inspect = Arc::new(std::sync::Mutex::new(None));
+        let source = match cfg.events.source {
+            SourceKind::Embedded => {
+                let source = EmbeddedSource {
+                    tiers: local_tiers(&cfg, &opts.data_dir)?,
+                    cfg: cfg.clone(),
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    tx,
+                    shared: shared.clone(),
+                    stop: stop.clone(),
+                };
+                std::thread::Builder::new()
+                    .name("dim-source".into())
+                    .spawn(move || source.run())
+            }
+            SourceKind::Kafka => {
+                let source = KafkaSource {
+                    cfg: cfg.events.clone(),
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    tx,
+                    shared: shared.clone(),
+                    stop: stop.clone(),
+                };
+                let source_rt = rt.clone();
+                std::thread::Builder::new()
+                    .name("dim-source".into())
+                    .spawn(move || source.run(source_rt))
+            }
+        }
+        .map_err(|e| EngineError::Task(e.to_string()))?;
 
         let builder = Arc::new(SnapshotBuilder {
             cfg: cfg.clone(),
@@ -158,6 +184,7 @@ impl Engine {
             migrator: migrator.clone(),
             brain: brain.clone(),
             inspect: inspect.clone(),
+            inventory: scanner.view.clone(),
         });
         let first = builder.build().unwrap_or_default();
         let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
@@ -175,9 +202,12 @@ impl Engine {
                     tiers: tiers.clone(),
                     store: store.clone(),
                     brain: brain.clone(),
+                    scanner: scanner.clone(),
                 },
             )),
         ]);
+        // What the tiers already hold (objects put there by others) is registered in the background.
+        scanner.start();
         tracing::info!(
             target: "dim::engine",
             data_dir = %opts.data_dir.display(),
@@ -260,12 +290,13 @@ impl EngineHandle {
 
 /// What Commands act on.
 struct Control {
-    shared: Arc<EmbeddedShared>,
+    shared: Arc<SourceShared>,
     inspect: Arc<std::sync::Mutex<Option<String>>>,
     migrator: Arc<Migrator>,
     tiers: Tiers,
     store: Arc<Store>,
     brain: Arc<placement::runner::Brain>,
+    scanner: inventory::Scanner,
 }
 
 impl Control {
@@ -314,6 +345,11 @@ impl Control {
             }
             Command::Inspect { key } => {
                 *self.inspect.lock().unwrap_or_else(|p| p.into_inner()) = key;
+            }
+            Command::Rescan => {
+                if !self.scanner.start() {
+                    return Err("an inventory scan is already running".into());
+                }
             }
             Command::OptimizeNow => self.brain.optimize_now(),
             Command::RetrainNow => self.brain.retrain_now(),

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use super::EngineError;
 use super::clock::Clock;
-use super::events::embedded::EmbeddedShared;
+use super::events::{SourceShared, lock};
 use super::ingest::IngestStats;
 use super::migrate::{self, Migrator};
 use super::model::features::StatsRow;
@@ -64,7 +64,8 @@ pub(super) struct SnapshotBuilder {
     pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
     pub stats: Arc<IngestStats>,
-    pub shared: Arc<EmbeddedShared>,
+    pub shared: Arc<SourceShared>,
+    pub inventory: Arc<std::sync::Mutex<super::inventory::InventoryView>>,
     pub reader: Mutex<Option<rusqlite::Connection>>,
     pub rates: Mutex<RateTracker>,
     pub tiers: Tiers,
@@ -163,8 +164,10 @@ impl SnapshotBuilder {
             })
             .collect();
         let monthly = tiers.iter().map(|t| t.monthly_storage_cost).sum();
-        let source = self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let workload = self.shared.view.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut source = lock(&self.shared.state).clone();
+        source.partitions = lock(&self.shared.partitions).clone();
+        source.lag = source.partitions.iter().map(|p| p.lag).sum();
+        let workload = lock(&self.shared.view).clone();
         Ok(Snapshot {
             now_ms: now,
             clock_speed: self.clock.speed(),
@@ -174,7 +177,7 @@ impl SnapshotBuilder {
             events_per_sec_history: history,
             tiers,
             hottest: hot,
-            workload: Some(workload),
+            workload,
             migrations: snapshot::MigrationView {
                 paused: self.migrator.is_paused(),
                 in_flight: self.migrator.in_flight(),
@@ -191,6 +194,7 @@ impl SnapshotBuilder {
             model: model.info.clone(),
             detail,
             detail_error,
+            inventory: lock(&self.inventory).clone(),
             plan: self.brain.last_plan(),
         })
     }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::clock::Millis;
+use super::inventory::InventoryView;
 use super::migrate::InFlightView;
 use super::migrate::task::Task;
 use super::model::ModelInfo;
@@ -53,6 +54,19 @@ pub struct SourceView {
     /// e.g. "seeding", "running", "connected", "reconnecting".
     pub state: String,
     pub detail: String,
+    /// Kafka: position and lag of every partition.
+    pub partitions: Vec<PartitionView>,
+    /// Kafka: records on the broker not yet ingested, all partitions.
+    pub lag: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PartitionView {
+    pub partition: i32,
+    /// The next offset ingest will read (everything before it is committed or on its way).
+    pub next_offset: i64,
+    pub high_watermark: i64,
+    pub lag: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -85,4 +99,6 @@ pub struct Snapshot {
     /// The explanation of the object `Command::Inspect` named, or why there is none.
     pub detail: Option<Explanation>,
     pub detail_error: Option<String>,
+    /// The inventory scan of the tiers: progress and findings.
+    pub inventory: InventoryView,
 }

@@ -481,6 +481,10 @@ impl App {
                 self.status = Some("retraining the model now".into());
                 return vec![Command::RetrainNow];
             }
+            Action::Rescan => {
+                self.status = Some("listing every tier again (inventory)".into());
+                return vec![Command::Rescan];
+            }
             Action::Pin => {
                 if let Some(o) = self.selected_object() {
                     let pinned = !o.pinned;

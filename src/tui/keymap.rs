@@ -31,6 +31,7 @@ pub enum Action {
     RetryFailed,
     OptimizeNow,
     RetrainNow,
+    Rescan,
     Pin,
     CycleTheme,
     ToggleScenario,
@@ -251,6 +252,13 @@ const SPECS: &[Spec] = &[
         &["r"],
         "retrain the hotness model now",
         &[Heat],
+    ),
+    spec(
+        Action::Rescan,
+        "rescan",
+        &["I"],
+        "list every tier again (inventory) and register what is there",
+        &[Tiers],
     ),
     spec(
         Action::Pin,

@@ -184,7 +184,7 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         l1.extend([sep(), Span::styled("migrations paused", theme.warn())]);
     }
 
-    let l2 = vec![
+    let mut l2 = vec![
         Span::styled("objects ", theme.dim()),
         Span::styled(thousands(s.store.objects), theme.text()),
         Span::styled(format!(" ({})", human_bytes(s.store.bytes)), theme.text()),
@@ -202,6 +202,50 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         sep(),
         Span::styled(format!("{:.0}/s", s.events_per_sec), theme.accent()),
     ];
+    if s.source.kind == "kafka" {
+        l2.extend([
+            sep(),
+            Span::styled("lag ", theme.dim()),
+            Span::styled(
+                thousands(s.source.lag),
+                if s.source.lag > 10_000 {
+                    theme.warn()
+                } else {
+                    theme.text()
+                },
+            ),
+        ]);
+    }
+    let inv = &s.inventory;
+    match inv.state.as_str() {
+        "scanning" => l2.extend([
+            sep(),
+            Span::styled("inventory ", theme.dim()),
+            Span::styled(
+                format!(
+                    "{} listed on {}",
+                    thousands(inv.listed),
+                    inv.tier.as_deref().unwrap_or("?")
+                ),
+                theme.warn(),
+            ),
+        ]),
+        "failed" => l2.extend([
+            sep(),
+            Span::styled(
+                format!("inventory: {}", inv.errors.first().map_or("failed", String::as_str)),
+                theme.error(),
+            ),
+        ]),
+        _ if inv.duplicates > 0 => l2.extend([
+            sep(),
+            Span::styled(
+                format!("{} objects on two tiers (see log)", inv.duplicates),
+                theme.warn(),
+            ),
+        ]),
+        _ => {}
+    }
 
     let mut l3 = vec![Span::styled("cost ", theme.dim())];
     match &s.plan {

@@ -31,6 +31,36 @@ pub fn s3_env(test: &str) -> Option<S3Env> {
     }
 }
 
+/// The Kafka-protocol broker started by scripts/test.sh. In CI a missing broker is a failure.
+pub fn kafka_env(test: &str) -> Option<String> {
+    match std::env::var("DIM_TEST_KAFKA_BROKERS") {
+        Ok(b) => Some(b),
+        Err(_) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!(
+                    "{test}: DIM_TEST_KAFKA_BROKERS is not set; in CI the Kafka broker must be running (./scripts/test.sh starts it)"
+                );
+            }
+            eprintln!("SKIPPED {test}: no Kafka broker (run ./scripts/test.sh, which starts one)");
+            None
+        }
+    }
+}
+
+/// A required test tool named by an environment variable (same CI rule as the services).
+pub fn tool_env(var: &str, test: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{test}: {var} is not set; in CI ./scripts/test.sh provides it");
+            }
+            eprintln!("SKIPPED {test}: {var} is not set (run ./scripts/test.sh)");
+            None
+        }
+    }
+}
+
 pub fn s3_tier(env: &S3Env, name: &str, bucket: &str) -> TierConfig {
     TierConfig {
         name: name.into(),

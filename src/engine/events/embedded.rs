@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -12,10 +12,11 @@ use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::mpsc;
 
 use super::generator::{Effect, GenObject, Generated, Workload};
+use super::{SourceShared, lock};
 use crate::config::{Backend, Config};
 use crate::engine::clock::{Clock, Millis, wall_now_ms};
 use crate::engine::ingest::{Item, ObjectRecord, SourceBatch};
-use crate::engine::snapshot::{SourceView, WorkloadView};
+use crate::engine::snapshot::WorkloadView;
 use crate::engine::store::{Store, StoreError, stored_offset};
 use crate::engine::tiers::local::LocalTier;
 
@@ -24,30 +25,6 @@ const TICK: Duration = Duration::from_millis(20);
 /// Never produce more than this much wall time of events at once, whatever the stall was:
 /// a slow store slows the workload down instead of queueing a backlog that delays shutdown.
 const MAX_CATCH_UP: f64 = 0.1;
-
-/// Controls and state shared with the engine (Commands in, status out).
-#[derive(Debug, Default)]
-pub struct EmbeddedShared {
-    pub rate: Mutex<Option<f64>>,
-    pub skew: Mutex<Option<f64>>,
-    pub flash: AtomicBool,
-    pub view: Mutex<WorkloadView>,
-    pub state: Mutex<SourceView>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl EmbeddedShared {
-    fn set_state(&self, state: &str, detail: String) {
-        *lock(&self.state) = SourceView {
-            kind: SOURCE.into(),
-            state: state.into(),
-            detail,
-        };
-    }
-}
 
 /// Deterministic content for an object: the same key and size always give the same bytes.
 pub fn object_bytes(key: &str, size: u64) -> Vec<u8> {
@@ -66,7 +43,7 @@ pub struct EmbeddedSource {
     pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
     pub tx: mpsc::Sender<SourceBatch>,
-    pub shared: Arc<EmbeddedShared>,
+    pub shared: Arc<SourceShared>,
     pub stop: Arc<AtomicBool>,
     pub tiers: HashMap<String, LocalTier>,
 }
@@ -101,7 +78,8 @@ impl EmbeddedSource {
             workload.adopt(existing);
         }
         let mut seq = stored_offset(&reader, SOURCE, 0)?.unwrap_or(0);
-        self.shared.set_state("running", format!("{} objects", workload.len()));
+        self.shared
+            .set_state(SOURCE, "running", format!("{} objects", workload.len()));
 
         let mut last = Instant::now();
         let mut carry = 0.0f64;
@@ -119,11 +97,11 @@ impl EmbeddedSource {
             for _ in 0..n {
                 workload.next(now, &mut out);
             }
-            *lock(&self.shared.view) = WorkloadView {
+            *lock(&self.shared.view) = Some(WorkloadView {
                 rate: workload.params().rate,
                 skew: workload.params().skew,
                 flash_key: workload.flash_key().map(str::to_string),
-            };
+            });
             if out.is_empty() {
                 continue;
             }
@@ -154,7 +132,7 @@ impl EmbeddedSource {
                 break;
             }
         }
-        self.shared.set_state("stopped", String::new());
+        self.shared.set_state(SOURCE, "stopped", String::new());
         Ok(())
     }
 
@@ -186,7 +164,7 @@ impl EmbeddedSource {
         let objs = w.seed_objects(e.seed_objects, e.seed_total_bytes, now);
         let total: u64 = objs.iter().map(|o| o.size).sum();
         tracing::info!(target: "dim::embedded", objects = objs.len(), mib = total / (1 << 20), tier = landing, "seeding the landing tier");
-        self.shared.set_state("seeding", format!("0/{}", objs.len()));
+        self.shared.set_state(SOURCE, "seeding", format!("0/{}", objs.len()));
         let started = Instant::now();
         for (i, chunk) in objs.chunks(100).enumerate() {
             if self.stop.load(Ordering::Relaxed) {
@@ -208,7 +186,7 @@ impl EmbeddedSource {
                 }));
             }
             self.shared
-                .set_state("seeding", format!("{}/{}", (i + 1) * 100, objs.len()));
+                .set_state(SOURCE, "seeding", format!("{}/{}", (i + 1) * 100, objs.len()));
             let batch = SourceBatch {
                 source: SOURCE.into(),
                 items,

@@ -3,10 +3,42 @@
 pub mod codec;
 pub mod embedded;
 pub mod generator;
+pub mod kafka;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::clock::Millis;
+use crate::engine::snapshot::{PartitionView, SourceView, WorkloadView};
+
+/// Controls and state shared between the engine and its event source (Commands in, status out).
+#[derive(Debug, Default)]
+pub struct SourceShared {
+    /// Embedded workload controls, taken by the generator on its next tick.
+    pub rate: Mutex<Option<f64>>,
+    pub skew: Mutex<Option<f64>>,
+    pub flash: AtomicBool,
+    /// The embedded workload's parameters (None for Kafka).
+    pub view: Mutex<Option<WorkloadView>>,
+    pub state: Mutex<SourceView>,
+    /// Kafka: per-partition position and lag.
+    pub partitions: Mutex<Vec<PartitionView>>,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl SourceShared {
+    pub fn set_state(&self, kind: &str, state: &str, detail: String) {
+        let mut s = lock(&self.state);
+        s.kind = kind.into();
+        s.state = state.into();
+        s.detail = detail;
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]

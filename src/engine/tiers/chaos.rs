@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use super::{CopySource, ErrorKind, ObjectMeta, ObjectStore, OpError, Reader, Written};
+use super::{CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, Written};
 use crate::config;
 
 /// What is being injected on a tier right now.
@@ -206,8 +206,8 @@ impl ObjectStore for ChaosStore {
         self.timed("delete", key, self.inner.delete(key)).await
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectMeta)>, OpError> {
-        self.timed("list", prefix, self.inner.list(prefix)).await
+    async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError> {
+        self.timed("list", prefix, self.inner.list_pages(prefix, on_page)).await
     }
 }
 

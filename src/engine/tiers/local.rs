@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{ErrorKind, HashingReader, ObjectMeta, ObjectStore, OpError, Reader, TierError, Written};
+use super::{
+    ErrorKind, HashingReader, LIST_PAGE, Listing, ObjectMeta, ObjectStore, OpError, Reader, TierError, Written,
+};
 use crate::engine::clock::Millis;
 
 #[derive(Debug, Clone)]
@@ -311,15 +313,21 @@ impl ObjectStore for LocalTier {
         self.blocking("delete", key, move |t| t.remove(&k)).await
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectMeta)>, OpError> {
+    async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError> {
         let p = prefix.to_string();
-        self.blocking("list", prefix, move |t| {
-            let mut out = Vec::new();
-            list_dir(&t.root, &t.root, &p, &mut out)?;
-            out.sort_by(|a, b| a.0.cmp(&b.0));
-            Ok(out)
-        })
-        .await
+        let mut all = self
+            .blocking("list", prefix, move |t| {
+                let mut out = Vec::new();
+                list_dir(&t.root, &t.root, &p, &mut out)?;
+                out.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(out)
+            })
+            .await?;
+        while !all.is_empty() {
+            let rest = all.split_off(all.len().min(LIST_PAGE));
+            on_page(std::mem::replace(&mut all, rest));
+        }
+        Ok(())
     }
 }
 

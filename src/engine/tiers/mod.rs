@@ -191,9 +191,23 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Deletes `key`; a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<(), OpError>;
 
+    /// Every object under `prefix`, with its metadata, handed over a page at a time (S3: each
+    /// ListObjectsV2 page) so a long listing can show progress.
+    async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError>;
+
     /// Every object under `prefix`, with its metadata.
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectMeta)>, OpError>;
+    async fn list(&self, prefix: &str) -> Result<Listing, OpError> {
+        let mut out = Vec::new();
+        self.list_pages(prefix, &mut |page| out.extend(page)).await?;
+        Ok(out)
+    }
 }
+
+/// Objects and their metadata, as listed.
+pub type Listing = Vec<(String, ObjectMeta)>;
+
+/// Local listings come back whole; they are handed on in pages of this many, like S3's.
+pub const LIST_PAGE: usize = 1000;
 
 #[derive(Debug, Error)]
 pub enum TierError {

@@ -18,7 +18,7 @@ use sha2::Sha256;
 use tokio::io::AsyncReadExt;
 
 use super::hashing::hex;
-use super::{CopySource, ErrorKind, ObjectMeta, ObjectStore, OpError, Reader, TierError, Written};
+use super::{CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, TierError, Written};
 use crate::config::TierConfig;
 
 /// S3's limit on parts per upload; parts grow past `multipart_threshold` to stay under it.
@@ -412,8 +412,7 @@ impl ObjectStore for S3Tier {
         }
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectMeta)>, OpError> {
-        let mut out = Vec::new();
+    async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError> {
         let mut pages = self
             .client
             .list_objects_v2()
@@ -423,6 +422,7 @@ impl ObjectStore for S3Tier {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.err("list", prefix, e))?;
+            let mut out = Vec::with_capacity(page.contents().len());
             for o in page.contents() {
                 let Some(key) = o.key() else { continue };
                 out.push((
@@ -434,8 +434,9 @@ impl ObjectStore for S3Tier {
                     },
                 ));
             }
+            on_page(out);
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -1,0 +1,202 @@
+//! `dim bench ingest --source kafka`: the engine's Kafka consumption into SQLite against a bare rskafka consumer on the same topic.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rskafka::client::partition::{OffsetAt, PartitionClient};
+use rskafka::record::Record;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::config::{Config, StartPolicy};
+use crate::engine::clock::{Clock, ScaledClock, wall_now_ms};
+use crate::engine::events::SourceShared;
+use crate::engine::events::codec;
+use crate::engine::events::generator::Workload;
+use crate::engine::events::kafka::KafkaSource;
+use crate::engine::ingest::{IngestStats, Ingestor, SourceBatch};
+use crate::engine::store::Store;
+use crate::engine::store::summary::summary;
+use crate::simulate::{partition_clients, partition_of, produce_all, record};
+
+#[derive(Debug, Serialize)]
+pub struct KafkaIngestBench {
+    pub topic: String,
+    pub partitions: usize,
+    pub events: u64,
+    /// Engine: Kafka source → codec → batched ingest → SQLite commit (offsets included).
+    pub secs: f64,
+    pub events_per_sec: f64,
+    /// Bare rskafka consumer fetching every partition of the same topic, nothing else (best of two runs).
+    pub raw_fetch_secs: f64,
+    pub raw_fetch_per_sec: f64,
+    /// events_per_sec / raw_fetch_per_sec.
+    pub ratio: f64,
+    pub produce_per_sec: f64,
+    pub peak_rss_mib: Option<f64>,
+}
+
+const FETCH_MAX_BYTES: i32 = 4 << 20;
+
+pub fn run(cfg: &Config, brokers: &[String], events: u64, as_json: bool) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let r = rt.block_on(measure(cfg, brokers, events))?;
+    super::report(&r, as_json, |r| {
+        format!(
+            "{} events from {} ({} partitions): engine into SQLite {:.0} events/s ({:.2} s), \
+             bare rskafka fetch {:.0} records/s ({:.2} s): ratio {:.2}; produced at {:.0}/s, peak RSS {:.0} MiB",
+            r.events,
+            r.topic,
+            r.partitions,
+            r.events_per_sec,
+            r.secs,
+            r.raw_fetch_per_sec,
+            r.raw_fetch_secs,
+            r.ratio,
+            r.produce_per_sec,
+            r.peak_rss_mib.unwrap_or(f64::NAN)
+        )
+    })
+}
+
+async fn measure(cfg: &Config, brokers: &[String], events: u64) -> anyhow::Result<KafkaIngestBench> {
+    let topic = format!("dim-bench-{}", wall_now_ms());
+    let clients = partition_clients(brokers, &topic, cfg.events.partitions, cfg.events.replication).await?;
+
+    // Produce (not part of either measurement).
+    let produced = Instant::now();
+    let mut params = cfg.events.embedded.clone();
+    params.max_objects = 100_000;
+    params.new_object_fraction = 0.0;
+    let mut w = Workload::new(&params);
+    w.seed_objects(100_000, u64::MAX, wall_now_ms());
+    let mut batches: Vec<Vec<Record>> = vec![Vec::new(); clients.len()];
+    let mut out = Vec::new();
+    let mut sent = 0u64;
+    while sent < events {
+        out.clear();
+        let now = wall_now_ms();
+        while out.len() < 5000 && sent + (out.len() as u64) < events {
+            w.next(now, &mut out);
+        }
+        out.truncate((events - sent).min(5000) as usize);
+        for g in &out {
+            let p = partition_of(&g.event.key, clients.len());
+            batches[p].push(record(&g.event.key, codec::encode(&g.event)));
+        }
+        sent += out.len() as u64;
+        produce_all(&clients, &mut batches).await?;
+    }
+    let produce_secs = produced.elapsed().as_secs_f64();
+
+    let raw1 = raw_fetch(&clients).await?;
+    let (secs, ingested) = engine_consume(cfg, brokers, &topic, events).await?;
+    let raw2 = raw_fetch(&clients).await?;
+    let raw = raw1.min(raw2);
+    anyhow::ensure!(ingested == events, "the engine ingested {ingested} of {events} events");
+    let eps = events as f64 / secs;
+    let raw_eps = events as f64 / raw;
+    if let Ok(client) = crate::engine::events::kafka::connect(brokers).await
+        && let Ok(c) = client.controller_client()
+    {
+        let _ = c.delete_topic(topic.as_str(), 5_000).await;
+    }
+    Ok(KafkaIngestBench {
+        topic,
+        partitions: clients.len(),
+        events,
+        secs,
+        events_per_sec: eps,
+        raw_fetch_secs: raw,
+        raw_fetch_per_sec: raw_eps,
+        ratio: eps / raw_eps,
+        produce_per_sec: events as f64 / produce_secs,
+        peak_rss_mib: super::peak_rss_mib(),
+    })
+}
+
+/// Seconds a bare consumer takes to fetch every record of every partition, partitions in parallel.
+async fn raw_fetch(clients: &[PartitionClient]) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let reads = clients.iter().map(|pc| async move {
+        let end = pc.get_offset(OffsetAt::Latest).await?;
+        let mut pos = pc.get_offset(OffsetAt::Earliest).await?;
+        let mut n = 0u64;
+        while pos < end {
+            let (records, _) = pc.fetch_records(pos, 1..FETCH_MAX_BYTES, 500).await?;
+            for r in records {
+                if r.offset >= pos {
+                    pos = r.offset + 1;
+                    n += 1;
+                }
+            }
+        }
+        Ok::<u64, rskafka::client::error::Error>(n)
+    });
+    futures::future::try_join_all(reads).await.context("fetching")?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Seconds the engine's Kafka source and ingest take to commit `events` records from `topic`.
+async fn engine_consume(cfg: &Config, brokers: &[String], topic: &str, events: u64) -> anyhow::Result<(f64, u64)> {
+    let dir = tempfile::tempdir().context("creating a scratch directory")?;
+    let store = Arc::new(Store::open(&dir.path().join("bench.db"), cfg.store.cache_mib)?);
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::real());
+    let mut ev = cfg.events.clone();
+    ev.brokers = brokers.to_vec();
+    ev.topic = topic.to_string();
+    ev.start = StartPolicy::Earliest;
+    let stats = Arc::new(IngestStats::default());
+    let (tx, rx) = mpsc::channel::<SourceBatch>(4);
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let ingestor = Ingestor {
+        store: store.clone(),
+        clock: clock.clone(),
+        events: ev.clone(),
+        model: cfg.model.clone(),
+        stats: stats.clone(),
+    };
+    let rt = tokio::runtime::Handle::current();
+    let ingest_rt = rt.clone();
+    let ingest = std::thread::spawn(move || ingestor.run(ingest_rt, rx));
+    let source = KafkaSource {
+        cfg: ev,
+        store: store.clone(),
+        clock,
+        tx,
+        shared: Arc::new(SourceShared::default()),
+        stop: stop.clone(),
+    };
+    let source = std::thread::spawn(move || source.run(rt));
+    // Committed = what the store counts; poll the in-memory counter, confirm in SQLite.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while stats.events.load(Ordering::Relaxed) + stats.rejected.load(Ordering::Relaxed) < events {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the engine did not consume the topic within 10 minutes"
+        );
+        anyhow::ensure!(
+            !ingest.is_finished() && !source.is_finished(),
+            "the engine stopped early"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let (s, i) = tokio::task::spawn_blocking(move || (source.join(), ingest.join()))
+        .await
+        .context("joining the engine threads")?;
+    for r in [s, i] {
+        r.map_err(|_| anyhow::anyhow!("an engine thread panicked"))?
+            .context("the engine failed")?;
+    }
+    let s = summary(&store.reader()?)?;
+    Ok((secs, s.events.ingested + s.events.rejected))
+}

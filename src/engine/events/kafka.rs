@@ -1,0 +1,366 @@
+//! The Kafka event source (rskafka): consumes every partition of the topic from the offsets stored in SQLite, reconnecting with backoff.
+//!
+//! Exactly-once into the store: a batch carries the offset after its last record, and ingest
+//! commits that offset in the same transaction as the events' effects. Within one process the
+//! consumer keeps its own position (batches may still sit in the ingest queue); across restarts
+//! the stored offsets are the truth.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use rskafka::BackoffConfig;
+use rskafka::client::error::{Error as KafkaError, ProtocolError};
+use rskafka::client::partition::{OffsetAt, PartitionClient, UnknownTopicHandling};
+use rskafka::client::{Client, ClientBuilder};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::codec::{self, DecodeContext};
+use super::{SourceShared, lock};
+use crate::config::{EventsConfig, StartPolicy};
+use crate::engine::clock::Clock;
+use crate::engine::ingest::{Item, SourceBatch};
+use crate::engine::snapshot::PartitionView;
+use crate::engine::store::{Store, StoreError, stored_offset};
+
+pub const KIND: &str = "kafka";
+/// Longest a fetch waits on the broker for new records (also how fast a stop is noticed).
+const FETCH_WAIT_MS: i32 = 500;
+const FETCH_MAX_BYTES: i32 = 4 << 20;
+/// rskafka retries internally; this bounds each call so the source notices an outage and says so.
+const CALL_DEADLINE: Duration = Duration::from_secs(4);
+
+/// The offsets-table name of a topic: a different topic never inherits another's offsets.
+pub fn source_name(topic: &str) -> String {
+    format!("kafka:{topic}")
+}
+
+/// A client with bounded internal retries.
+pub async fn connect(brokers: &[String]) -> Result<Client, KafkaError> {
+    ClientBuilder::new(brokers.to_vec())
+        .client_id("dim")
+        .backoff_config(BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            base: 2.0,
+            deadline: Some(CALL_DEADLINE),
+        })
+        .build()
+        .await
+}
+
+/// The partitions of `topic`, creating it (with `partitions` and `replication`) if it is missing.
+pub async fn ensure_topic(client: &Client, topic: &str, partitions: u32, replication: u16) -> Result<Vec<i32>, String> {
+    let find = |topics: Vec<rskafka::topic::Topic>| {
+        topics.into_iter().find(|t| t.name == topic).map(|t| {
+            let mut p: Vec<i32> = t.partitions.into_iter().collect();
+            p.sort_unstable();
+            p
+        })
+    };
+    if let Some(p) = find(client.list_topics().await.map_err(|e| e.to_string())?)
+        && !p.is_empty()
+    {
+        return Ok(p);
+    }
+    let controller = client.controller_client().map_err(|e| e.to_string())?;
+    match controller
+        .create_topic(topic, partitions.max(1) as i32, replication.max(1) as i16, 5_000)
+        .await
+    {
+        Ok(()) => tracing::info!(target: "dim::kafka", topic, partitions, replication, "created the topic"),
+        Err(KafkaError::ServerError {
+            protocol_error: ProtocolError::TopicAlreadyExists,
+            ..
+        }) => {}
+        Err(e) => return Err(format!("creating topic {topic}: {e}")),
+    }
+    // Metadata follows creation after a moment.
+    for _ in 0..50 {
+        if let Some(p) = find(client.list_topics().await.map_err(|e| e.to_string())?)
+            && !p.is_empty()
+        {
+            return Ok(p);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("topic {topic} was created but does not show in the metadata"))
+}
+
+pub struct KafkaSource {
+    pub cfg: EventsConfig,
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub tx: mpsc::Sender<SourceBatch>,
+    pub shared: Arc<SourceShared>,
+    pub stop: Arc<AtomicBool>,
+}
+
+enum SessionEnd {
+    Stopped,
+    Lost(String),
+}
+
+impl KafkaSource {
+    /// Runs until stopped: connect, consume, and on any broker error reconnect with backoff.
+    pub fn run(self, rt: tokio::runtime::Handle) -> Result<(), StoreError> {
+        rt.block_on(self.run_async())
+    }
+
+    async fn run_async(self) -> Result<(), StoreError> {
+        let source = source_name(&self.cfg.topic);
+        let positions: Arc<Mutex<BTreeMap<i32, i64>>> = Arc::default();
+        let backoff = || {
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(500))
+                .with_max_delay(Duration::from_secs(10))
+                .with_factor(2.0)
+                .with_jitter()
+                .without_max_times()
+                .build()
+        };
+        let mut delays = backoff();
+        let brokers = self.cfg.brokers.join(",");
+        while !self.stop.load(Ordering::Relaxed) {
+            let connected = Arc::new(AtomicBool::new(false));
+            match self.session(&source, &positions, &connected).await? {
+                SessionEnd::Stopped => break,
+                SessionEnd::Lost(why) => {
+                    if connected.load(Ordering::Relaxed) {
+                        delays = backoff();
+                    }
+                    let delay = delays.next().unwrap_or(Duration::from_secs(10));
+                    tracing::warn!(
+                        target: "dim::kafka",
+                        brokers = %brokers,
+                        error = %why,
+                        "Kafka source lost its broker; reconnecting in {:.1}s",
+                        delay.as_secs_f64()
+                    );
+                    self.shared
+                        .set_state(KIND, "reconnecting", format!("{why} (brokers {brokers})"));
+                    let until = tokio::time::Instant::now() + delay;
+                    while tokio::time::Instant::now() < until && !self.stop.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }
+        self.shared.set_state(KIND, "stopped", String::new());
+        Ok(())
+    }
+
+    /// One connection: set up every partition, then consume them all until stop or an error.
+    async fn session(
+        &self,
+        source: &str,
+        positions: &Arc<Mutex<BTreeMap<i32, i64>>>,
+        connected: &AtomicBool,
+    ) -> Result<SessionEnd, StoreError> {
+        let topic = &self.cfg.topic;
+        if lock(&self.shared.state).state.is_empty() {
+            self.shared
+                .set_state(KIND, "connecting", format!("brokers {}", self.cfg.brokers.join(",")));
+        }
+        let client = match connect(&self.cfg.brokers).await {
+            Ok(c) => c,
+            Err(e) => return Ok(SessionEnd::Lost(format!("connecting: {e}"))),
+        };
+        let parts = match ensure_topic(&client, topic, self.cfg.partitions, self.cfg.replication).await {
+            Ok(p) => p,
+            Err(e) => return Ok(SessionEnd::Lost(e)),
+        };
+        let mut clients = Vec::with_capacity(parts.len());
+        for &p in &parts {
+            let pc = match client
+                .partition_client(topic.as_str(), p, UnknownTopicHandling::Retry)
+                .await
+            {
+                Ok(pc) => pc,
+                Err(e) => return Ok(SessionEnd::Lost(format!("partition {p}: {e}"))),
+            };
+            let known = lock(positions).get(&p).copied();
+            let start = match known {
+                Some(o) => o,
+                None => {
+                    let reader = self.store.reader()?;
+                    match stored_offset(&reader, source, p)? {
+                        Some(o) => o,
+                        None => match pc.get_offset(policy_at(self.cfg.start)).await {
+                            Ok(o) => o,
+                            Err(e) => return Ok(SessionEnd::Lost(format!("partition {p}: {e}"))),
+                        },
+                    }
+                }
+            };
+            lock(positions).insert(p, start);
+            clients.push(Arc::new(pc));
+        }
+        connected.store(true, Ordering::Relaxed);
+        *lock(&self.shared.partitions) = parts
+            .iter()
+            .map(|&p| PartitionView {
+                partition: p,
+                next_offset: lock(positions).get(&p).copied().unwrap_or(0),
+                ..PartitionView::default()
+            })
+            .collect();
+        self.shared.set_state(
+            KIND,
+            "connected",
+            format!(
+                "{} · topic {topic} · {} partitions",
+                self.cfg.brokers.join(","),
+                parts.len()
+            ),
+        );
+        tracing::info!(target: "dim::kafka", topic = %topic, partitions = parts.len(), "Kafka source connected");
+
+        // Partitions stop cooperatively (never mid-send), so a batch is either queued with its
+        // position advanced, or neither.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut set = JoinSet::new();
+        for pc in clients {
+            let c = Consumer {
+                pc,
+                source: source.to_string(),
+                start: self.cfg.start,
+                max_future_ms: self.cfg.max_future_skew_secs as i64 * 1000,
+                clock: self.clock.clone(),
+                tx: self.tx.clone(),
+                shared: self.shared.clone(),
+                positions: positions.clone(),
+                stop: self.stop.clone(),
+                cancel: cancel.clone(),
+            };
+            set.spawn(c.run());
+        }
+        let mut end = SessionEnd::Stopped;
+        while let Some(r) = set.join_next().await {
+            let lost = match r {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(e) => format!("partition consumer failed: {e}"),
+            };
+            if matches!(end, SessionEnd::Stopped) && !self.stop.load(Ordering::Relaxed) {
+                end = SessionEnd::Lost(lost);
+            }
+            cancel.store(true, Ordering::Relaxed);
+        }
+        Ok(end)
+    }
+}
+
+fn policy_at(p: StartPolicy) -> OffsetAt {
+    match p {
+        StartPolicy::Earliest => OffsetAt::Earliest,
+        StartPolicy::Latest => OffsetAt::Latest,
+    }
+}
+
+/// One partition's fetch loop.
+struct Consumer {
+    pc: Arc<PartitionClient>,
+    source: String,
+    start: StartPolicy,
+    max_future_ms: i64,
+    clock: Arc<dyn Clock>,
+    tx: mpsc::Sender<SourceBatch>,
+    shared: Arc<SourceShared>,
+    positions: Arc<Mutex<BTreeMap<i32, i64>>>,
+    stop: Arc<AtomicBool>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Consumer {
+    async fn run(self) -> Result<(), String> {
+        let p = self.pc.partition();
+        loop {
+            if self.stop.load(Ordering::Relaxed) || self.cancel.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let pos = lock(&self.positions).get(&p).copied().unwrap_or(0);
+            let (records, hwm) = match self.pc.fetch_records(pos, 1..FETCH_MAX_BYTES, FETCH_WAIT_MS).await {
+                Ok(r) => r,
+                Err(KafkaError::ServerError {
+                    protocol_error: ProtocolError::OffsetOutOfRange,
+                    ..
+                }) => {
+                    self.skip_gap(p, pos).await?;
+                    continue;
+                }
+                Err(e) => return Err(format!("partition {p}: {e}")),
+            };
+            let mut items = Vec::with_capacity(records.len());
+            let mut next = pos;
+            let ctx = DecodeContext {
+                now_ms: self.clock.now_ms(),
+                max_future_ms: self.max_future_ms,
+            };
+            for r in records {
+                // A compressed batch starts before the offset asked for.
+                if r.offset < pos {
+                    continue;
+                }
+                next = r.offset + 1;
+                let raw = r.record.value.unwrap_or_default();
+                items.push(match codec::decode(&raw, ctx) {
+                    Ok(e) => Item::Event(e),
+                    Err(rej) => Item::Rejected(rej),
+                });
+            }
+            if next > pos {
+                let batch = SourceBatch {
+                    source: self.source.clone(),
+                    items,
+                    offsets: vec![(p, next)],
+                };
+                if self.tx.send(batch).await.is_err() {
+                    // Ingest has stopped: the engine is shutting down.
+                    return Ok(());
+                }
+                lock(&self.positions).insert(p, next);
+            }
+            self.set_view(p, next, hwm);
+        }
+    }
+
+    /// The broker no longer holds `pos` (retention, or a recreated topic): continue per the start policy.
+    async fn skip_gap(&self, p: i32, pos: i64) -> Result<(), String> {
+        let earliest = self
+            .pc
+            .get_offset(OffsetAt::Earliest)
+            .await
+            .map_err(|e| e.to_string())?;
+        let latest = self.pc.get_offset(OffsetAt::Latest).await.map_err(|e| e.to_string())?;
+        let to = match self.start {
+            StartPolicy::Earliest => earliest,
+            StartPolicy::Latest => latest,
+        };
+        tracing::warn!(
+            target: "dim::kafka",
+            partition = p,
+            from = pos,
+            to,
+            broker_earliest = earliest,
+            broker_latest = latest,
+            "offset {pos} is no longer on the broker (retention deleted records before they were ingested); \
+             continuing at {to} per events.start, {} records skipped",
+            (to - pos).max(0)
+        );
+        lock(&self.positions).insert(p, to);
+        Ok(())
+    }
+
+    fn set_view(&self, p: i32, next: i64, hwm: i64) {
+        let mut parts = lock(&self.shared.partitions);
+        if let Some(v) = parts.iter_mut().find(|v| v.partition == p) {
+            v.next_offset = next;
+            v.high_watermark = hwm;
+            v.lag = (hwm - next).max(0) as u64;
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Inventory: lists every tier in the background and registers what it finds, so objects put there by others are known and placed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::clock::{Millis, wall_now_ms};
+use super::events::lock;
+use super::ingest::{Item, ObjectRecord, SourceBatch};
+use super::store::{Store, StoreError};
+use super::tiers::{ObjectStore, Tiers};
+
+pub const SOURCE: &str = "inventory";
+/// Duplicates listed by name in the snapshot (all are counted and logged).
+const DUPLICATES_SHOWN: usize = 20;
+
+/// Progress and findings of the current or last scan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InventoryView {
+    /// "idle", "scanning", "done" or "failed".
+    pub state: String,
+    /// The tier being listed.
+    pub tier: Option<String>,
+    pub listed: u64,
+    pub bytes: u64,
+    /// Objects found on more than one tier (outside migrations in flight): key and tiers.
+    pub duplicates: u64,
+    pub duplicate_keys: Vec<(String, Vec<String>)>,
+    /// Tiers that could not be listed, with the error.
+    pub errors: Vec<String>,
+    pub started_ms: Option<Millis>,
+    pub secs: f64,
+}
+
+/// Lists `order`'s tiers (fastest first) and sends what they hold to ingest as discoveries.
+/// An object on several tiers is placed on the first that lists it (unless the store already
+/// places it) and reported. Returns the number of objects listed.
+pub async fn scan(
+    tiers: &Tiers,
+    order: &[String],
+    tx: &mpsc::Sender<SourceBatch>,
+    view: &Arc<Mutex<InventoryView>>,
+    store: &Arc<Store>,
+    stop: &AtomicBool,
+) -> u64 {
+    let started = Instant::now();
+    let started_ms = wall_now_ms();
+    *lock(view) = InventoryView {
+        state: "scanning".into(),
+        started_ms: Some(started_ms),
+        ..InventoryView::default()
+    };
+    tracing::info!(target: "dim::inventory", tiers = order.len(), "inventory scan started");
+    let mut seen: HashMap<String, Vec<String>> = HashMap::new();
+    let mut dup_keys: Vec<String> = Vec::new();
+    for name in order {
+        let Some(tier) = tiers.get(name) else { continue };
+        lock(view).tier = Some(name.clone());
+        // Pages are handed over synchronously; they are sent to ingest as they come.
+        let (page_tx, mut page_rx) = mpsc::unbounded_channel();
+        let listing = async {
+            let r = tier
+                .list_pages("", &mut |page| {
+                    let _ = page_tx.send(page);
+                })
+                .await;
+            drop(page_tx);
+            r
+        };
+        let forward = async {
+            while let Some(page) = page_rx.recv().await {
+                let mut items = Vec::with_capacity(page.len());
+                let (mut n, mut b) = (0u64, 0u64);
+                for (key, meta) in page {
+                    let tiers_of = seen.entry(key.clone()).or_default();
+                    tiers_of.push(name.clone());
+                    if tiers_of.len() == 2 {
+                        dup_keys.push(key.clone());
+                    }
+                    n += 1;
+                    b += meta.size;
+                    items.push(Item::Discovered(ObjectRecord {
+                        key,
+                        tier: name.clone(),
+                        size: meta.size,
+                        etag: Some(meta.etag),
+                        last_modified: meta.last_modified_ms,
+                        created: meta.last_modified_ms,
+                    }));
+                }
+                {
+                    let mut v = lock(view);
+                    v.listed += n;
+                    v.bytes += b;
+                }
+                let batch = SourceBatch {
+                    source: SOURCE.into(),
+                    items,
+                    offsets: vec![],
+                };
+                if stop.load(Ordering::Relaxed) || tx.send(batch).await.is_err() {
+                    return false;
+                }
+            }
+            true
+        };
+        let (listed, forwarded) = tokio::join!(listing, forward);
+        if !forwarded || stop.load(Ordering::Relaxed) {
+            lock(view).state = "stopped".into();
+            return lock(view).listed;
+        }
+        if let Err(e) = listed {
+            tracing::warn!(target: "dim::inventory", tier = %name, error = %e, "could not list the tier");
+            lock(view).errors.push(format!("{name}: {e}"));
+        }
+    }
+    let moving = match moving_keys(store, started_ms).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(target: "dim::inventory", error = %e, "could not read the migration queue");
+            HashSet::new()
+        }
+    };
+    let mut dups: Vec<(String, Vec<String>)> = dup_keys
+        .into_iter()
+        .filter(|k| !moving.contains(k))
+        .filter_map(|k| seen.remove(&k).map(|t| (k, t)))
+        .collect();
+    dups.sort();
+    for (key, on) in dups.iter().take(DUPLICATES_SHOWN) {
+        tracing::warn!(
+            target: "dim::inventory",
+            key = %key,
+            tiers = %on.join(", "),
+            "object found on more than one tier: placed on {} (the store's copy wins if it had one); remove the other copy or keep it deliberately",
+            on[0]
+        );
+    }
+    let mut v = lock(view);
+    v.duplicates = dups.len() as u64;
+    v.duplicate_keys = dups.into_iter().take(DUPLICATES_SHOWN).collect();
+    v.tier = None;
+    v.secs = started.elapsed().as_secs_f64();
+    v.state = if v.errors.is_empty() { "done" } else { "failed" }.into();
+    tracing::info!(
+        target: "dim::inventory",
+        objects = v.listed,
+        mib = v.bytes / (1 << 20),
+        duplicates = v.duplicates,
+        secs = v.secs,
+        "inventory scan finished"
+    );
+    v.listed
+}
+
+/// Keys whose migration is in flight or finished since `since_ms`: two copies of them are expected.
+async fn moving_keys(store: &Arc<Store>, since_ms: Millis) -> Result<HashSet<String>, StoreError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let c = store.reader()?;
+        let mut stmt =
+            c.prepare("SELECT key FROM tasks WHERE state NOT IN ('done', 'failed', 'cancelled') OR updated >= ?1")?;
+        let keys = stmt.query_map([since_ms], |r| r.get::<_, String>(0))?;
+        Ok(keys.collect::<Result<HashSet<_>, _>>()?)
+    })
+    .await
+    .map_err(|e| StoreError::Join(e.to_string()))?
+}
+
+/// Starts scans in the background, one at a time.
+#[derive(Clone)]
+pub struct Scanner {
+    pub tiers: Tiers,
+    /// Tier names, fastest first.
+    pub order: Vec<String>,
+    /// Weak, so a scanner never keeps ingest alive at shutdown.
+    pub tx: mpsc::WeakSender<SourceBatch>,
+    pub view: Arc<Mutex<InventoryView>>,
+    pub store: Arc<Store>,
+    pub stop: Arc<AtomicBool>,
+    pub running: Arc<AtomicBool>,
+}
+
+impl Scanner {
+    /// Starts a scan unless one is running; returns whether it started.
+    pub fn start(&self) -> bool {
+        if self.running.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        let Some(tx) = self.tx.upgrade() else {
+            self.running.store(false, Ordering::Release);
+            return false;
+        };
+        let s = self.clone();
+        tokio::spawn(async move {
+            scan(&s.tiers, &s.order, &tx, &s.view, &s.store, &s.stop).await;
+            s.running.store(false, Ordering::Release);
+        });
+        true
+    }
+}

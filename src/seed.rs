@@ -1,0 +1,170 @@
+//! `dim seed`: creates demo objects (realistic sizes, random content) on a tier and registers them (the seed's setup.sh).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::engine::clock::wall_now_ms;
+use crate::engine::events::embedded::object_bytes;
+use crate::engine::events::generator::{GenObject, Workload};
+use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
+use crate::engine::store::{Store, get_setting};
+use crate::engine::tiers::{self, ObjectStore};
+
+/// Writes in flight at once.
+const CONCURRENCY: usize = 8;
+/// Registrations per store transaction.
+const REGISTER_EVERY: usize = 500;
+
+pub fn run(
+    cfg: &Config,
+    data_dir: &Path,
+    objects: usize,
+    total_bytes: Option<u64>,
+    tier: Option<&str>,
+) -> anyhow::Result<()> {
+    let tier_name = match tier {
+        Some(t) => {
+            if cfg.tier(t).is_none() {
+                let names: Vec<&str> = cfg.tiers.iter().map(|t| t.name.as_str()).collect();
+                anyhow::bail!("no tier named {t:?} (tiers: {})", names.join(", "));
+            }
+            t.to_string()
+        }
+        None => cfg.landing_tier().name.clone(),
+    };
+    let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    rt.block_on(seed(cfg, data_dir, objects, total_bytes, &tier_name))
+}
+
+async fn seed(
+    cfg: &Config,
+    data_dir: &Path,
+    n: usize,
+    total_bytes: Option<u64>,
+    tier_name: &str,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let tiers = tiers::build(cfg, data_dir)?;
+    let tier = tiers
+        .get(tier_name)
+        .cloned()
+        .with_context(|| format!("tier {tier_name} is not configured"))?;
+    // New keys continue after what the tier holds, so seeding twice adds objects.
+    let existing = tier
+        .list("")
+        .await
+        .with_context(|| format!("listing tier {tier_name} (is it reachable, and are its credentials set?)"))?;
+    let mut params = cfg.events.embedded.clone();
+    params.max_objects = existing.len() + n;
+    let mut w = Workload::new(&params);
+    w.adopt(
+        existing
+            .iter()
+            .map(|(key, m)| GenObject {
+                key: key.clone(),
+                size: m.size,
+                created_ms: m.last_modified_ms,
+            })
+            .collect(),
+    );
+    let total = total_bytes.unwrap_or(params.seed_total_bytes);
+    let objs = w.seed_objects(n, total, wall_now_ms());
+    let bytes: u64 = objs.iter().map(|o| o.size).sum();
+    eprintln!(
+        "seeding {} objects ({}) on {tier_name}{}",
+        objs.len(),
+        bytesize::ByteSize(bytes),
+        if existing.is_empty() {
+            String::new()
+        } else {
+            format!(" beside the {} already there", existing.len())
+        }
+    );
+    let store = Arc::new(Store::open(&data_dir.join(&cfg.store.file), cfg.store.cache_mib)?);
+    let started = Instant::now();
+    let mut set = JoinSet::new();
+    let mut pending = Pending::default();
+    let mut queued = 0usize;
+    let (mut done, mut failed) = (0usize, 0usize);
+    let mut iter = objs.into_iter();
+    loop {
+        while set.len() < CONCURRENCY {
+            let Some(o) = iter.next() else { break };
+            let t = tier.clone();
+            let name = tier_name.to_string();
+            set.spawn(async move {
+                let body = object_bytes(&o.key, o.size);
+                let r = t.put(&o.key, Box::new(std::io::Cursor::new(body)), o.size).await;
+                r.map(|w| ObjectRecord {
+                    key: o.key.clone(),
+                    tier: name,
+                    size: o.size,
+                    etag: Some(w.etag),
+                    last_modified: wall_now_ms(),
+                    created: o.created_ms,
+                })
+                .map_err(|e| (o.key, e))
+            });
+        }
+        let Some(r) = set.join_next().await else { break };
+        match r.context("a seeding write panicked")? {
+            Ok(rec) => {
+                pending.add(SourceBatch {
+                    source: "seed".into(),
+                    items: vec![Item::Register(rec)],
+                    offsets: vec![],
+                });
+                queued += 1;
+                done += 1;
+            }
+            Err((key, e)) => {
+                failed += 1;
+                eprintln!("  {key}: {e}");
+                if failed >= 10 && done == 0 {
+                    anyhow::bail!("every write fails on {tier_name}; stopping (last: {e})");
+                }
+            }
+        }
+        if queued >= REGISTER_EVERY {
+            register(&store, std::mem::take(&mut pending)).await?;
+            queued = 0;
+            eprintln!("  {done} written");
+        }
+    }
+    register(&store, pending).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {done} objects ({}) on {tier_name} in {secs:.1} s{}",
+        bytesize::ByteSize(bytes),
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
+    );
+    if failed > 0 {
+        anyhow::bail!("{failed} objects could not be written");
+    }
+    Ok(())
+}
+
+async fn register(store: &Arc<Store>, pending: Pending) -> anyhow::Result<()> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut w = store.writer();
+        // Engine time never runs backwards, even when a daemon on an accelerated clock shares the store.
+        let now = get_setting(&w, "engine_time_ms")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+            .max(wall_now_ms());
+        apply(&mut w, &pending, now, 0)
+    })
+    .await
+    .context("registering objects")??;
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! Inventory against a real S3 server: objects put into a bucket by someone else are registered
+//! with their sizes while ingest keeps running, and an object on two tiers is reported.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use common::{local_tier, s3_env, s3_tier};
+use data_in_motion::engine::clock::wall_now_ms;
+use data_in_motion::engine::command::Command;
+use data_in_motion::engine::tiers::local::LocalTier;
+use data_in_motion::engine::tiers::s3::S3Tier;
+use data_in_motion::engine::{Engine, EngineOptions};
+use futures::StreamExt;
+
+const N: usize = 5000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
+    let Some(env) = s3_env("inventory_registers_a_foreign_bucket_while_ingest_runs") else {
+        return;
+    };
+    let bucket = format!("dim-inv-{}-{}", std::process::id(), wall_now_ms());
+    let tier_cfg = s3_tier(&env, "bucket", &bucket);
+    S3Tier::new(&tier_cfg, 8 << 20).unwrap().create_bucket().await.unwrap();
+
+    // Someone else's client fills the bucket: the plain SDK, not dim.
+    let creds = Credentials::new(
+        std::env::var("DIM_TEST_S3_ACCESS_KEY").unwrap(),
+        std::env::var("DIM_TEST_S3_SECRET_KEY").unwrap(),
+        None,
+        None,
+        "test",
+    );
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(env.region.clone()))
+            .endpoint_url(&env.endpoint)
+            .credentials_provider(creds)
+            .force_path_style(true)
+            .build(),
+    );
+    let mut want: BTreeMap<String, i64> = BTreeMap::new();
+    for i in 0..N {
+        want.insert(
+            format!("foreign/{:02}/obj-{i:05}.dat", i % 50),
+            100 + ((i * 37) % 5000) as i64,
+        );
+    }
+    let puts = futures::stream::iter(want.clone())
+        .map(|(key, size)| {
+            let client = client.clone();
+            let bucket = bucket.clone();
+            async move {
+                client
+                    .put_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .body(ByteStream::from(vec![7u8; size as usize]))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("{key}: {e:?}"))
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await;
+    assert!(puts.iter().all(Result::is_ok), "{:?}", puts.iter().find(|r| r.is_err()));
+
+    // One object on both tiers: reported, placed on the first (faster) tier listing it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::config_with(vec![local_tier("disk", 5.0), tier_cfg.clone()]);
+    cfg.events.embedded.seed_objects = 300;
+    cfg.events.embedded.rate = 3000.0;
+    let dup = "dup/both-places.bin";
+    LocalTier::new("disk", dir.path().join("tiers/disk"))
+        .unwrap()
+        .put_bytes(dup, b"local copy")
+        .unwrap();
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key(dup)
+        .body(ByteStream::from_static(b"bucket copy"))
+        .send()
+        .await
+        .unwrap();
+
+    let h = Engine::start(cfg, EngineOptions::new(dir.path())).unwrap();
+    let started = Instant::now();
+    let mut ingested_during_scan = Vec::new();
+    loop {
+        let s = h.snapshots.borrow().clone();
+        if s.inventory.state == "scanning" {
+            ingested_during_scan.push(s.store.events.ingested);
+        }
+        if s.inventory.state == "done" {
+            break;
+        }
+        assert!(s.inventory.state != "failed", "{:?}", s.inventory);
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "scan did not finish: {:?}",
+            s.inventory
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let s = h.build_snapshot().unwrap();
+    assert!(s.inventory.listed >= (N + 1) as u64, "{:?}", s.inventory);
+    assert_eq!(s.inventory.duplicates, 1, "{:?}", s.inventory.duplicate_keys);
+    assert_eq!(
+        s.inventory.duplicate_keys,
+        vec![(dup.to_string(), vec!["disk".to_string(), "bucket".to_string()])]
+    );
+
+    // Every object registered with its size, on the bucket's tier; the duplicate on the first.
+    let c = data_in_motion::engine::store::open_reader(h.store.path()).unwrap();
+    let mut stmt = c
+        .prepare("SELECT key, size FROM objects WHERE tier = 'bucket'")
+        .unwrap();
+    let got: BTreeMap<String, i64> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got, want);
+    let dup_tier: String = c
+        .query_row("SELECT tier FROM objects WHERE key = ?1", [dup], |r| r.get(0))
+        .unwrap();
+    assert_eq!(dup_tier, "disk");
+
+    // Ingest kept going while the bucket was listed (when the scan was slow enough to sample
+    // twice), and after it.
+    if ingested_during_scan.len() >= 3 {
+        assert!(
+            ingested_during_scan.last() > ingested_during_scan.first(),
+            "ingest stalled during the scan: {ingested_during_scan:?}"
+        );
+    }
+    let after = h.build_snapshot().unwrap().store.events.ingested;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let later = h.build_snapshot().unwrap().store.events.ingested;
+    assert!(later > after, "ingest stopped: {after} then {later}");
+    eprintln!(
+        "scan: {} objects in {:.2} s, {} snapshots while scanning: {ingested_during_scan:?}",
+        s.inventory.listed,
+        s.inventory.secs,
+        ingested_during_scan.len()
+    );
+
+    // A rescan finds the same, changes nothing.
+    h.commands.send(Command::Rescan).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.snapshots.borrow().inventory.state != "done" {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM objects WHERE tier = 'bucket'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n as usize, N);
+    h.shutdown().await.unwrap();
+}

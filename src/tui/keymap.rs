@@ -257,7 +257,7 @@ const SPECS: &[Spec] = &[
         Action::Rescan,
         "rescan",
         &["I"],
-        "list every tier again (inventory) and register what is there",
+        "list every tier again and register what it holds",
         &[Tiers],
     ),
     spec(

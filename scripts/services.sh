@@ -108,9 +108,10 @@ start_tansu() {
     local dir="$SERVICES_DIR/tansu" port
     mkdir -p "$dir"
     port=$(free_port)
-    "$bin" broker --storage-engine "sqlite://$dir/tansu.db" \
+    # tansu reads the path of a sqlite:// URL as relative to its working directory.
+    (cd "$dir" && exec "$bin" broker --storage-engine "sqlite://tansu.db" \
         --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
-        >"$dir/tansu.log" 2>&1 &
+        >"$dir/tansu.log" 2>&1) &
     SERVICE_PIDS+=($!)
     local i
     for i in $(seq 1 100); do

@@ -11,6 +11,7 @@ use crate::engine::store::{open_reader, summary::summary};
 pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
     let conn = open_reader(&data_dir.join(&cfg.store.file))?;
     let s = summary(&conn).context("reading the store summary")?;
+    let offsets = stored_offsets(&conn).context("reading the consumed offsets")?;
     if as_json {
         let out = json!({
             "objects": s.objects,
@@ -23,6 +24,10 @@ pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
                 "rejected_by_reason": s.events.rejected_by_reason,
             },
             "tasks": s.tasks,
+            "offsets": offsets
+                .iter()
+                .map(|(source, partition, next)| json!({"source": source, "partition": partition, "next_offset": next}))
+                .collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -47,6 +52,14 @@ pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
         let v = s.tiers.get(&t.name).cloned().unwrap_or_default();
         println!("{:<16} {:>10} {:>12}", t.name, v.objects, human_bytes(v.bytes));
     }
+    let kafka: Vec<_> = offsets.iter().filter(|o| o.0.starts_with("kafka:")).collect();
+    if !kafka.is_empty() {
+        println!();
+        println!("{:<32} {:>9} {:>12}", "CONSUMED", "PARTITION", "NEXT OFFSET");
+        for (source, partition, next) in kafka {
+            println!("{source:<32} {partition:>9} {next:>12}");
+        }
+    }
     if !s.tasks.is_empty() {
         println!();
         println!("{:<16} {:>10}", "TASKS", "COUNT");
@@ -70,4 +83,11 @@ pub fn human_bytes(b: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[i])
     }
+}
+
+/// Every source's next offset per partition, as committed with the events.
+fn stored_offsets(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<(String, i32, i64)>> {
+    let mut stmt = conn.prepare("SELECT source, partition, next_offset FROM offsets ORDER BY source, partition")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.collect()
 }

@@ -253,7 +253,9 @@ impl Tansu {
         let child = Command::new(&self.bin)
             .arg("broker")
             .arg("--storage-engine")
-            .arg(format!("sqlite://{}", self.dir.join("tansu.db").display()))
+            // tansu reads the path of a sqlite:// URL as relative to its working directory.
+            .arg("sqlite://tansu.db")
+            .current_dir(&self.dir)
             .args(["--listener-url", &url, "--advertised-listener-url", &url])
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))

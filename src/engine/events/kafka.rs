@@ -30,8 +30,22 @@ pub const KIND: &str = "kafka";
 /// Longest a fetch waits on the broker for new records (also how fast a stop is noticed).
 const FETCH_WAIT_MS: i32 = 500;
 const FETCH_MAX_BYTES: i32 = 4 << 20;
-/// rskafka retries internally; this bounds each call so the source notices an outage and says so.
+/// rskafka retries internally, at several nested levels; its own deadline bounds each level, and
+/// this bounds a whole call, so the source notices an outage within seconds and says so.
 const CALL_DEADLINE: Duration = Duration::from_secs(4);
+const CALL_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// Runs one broker call with an overall time limit.
+async fn bounded<T, E: std::fmt::Display>(
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(CALL_TIMEOUT, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Err(_) => Err(format!("{what}: no answer within {} s", CALL_TIMEOUT.as_secs())),
+    }
+}
 
 /// The offsets-table name of a topic: a different topic never inherits another's offsets.
 pub fn source_name(topic: &str) -> String {
@@ -165,11 +179,12 @@ impl KafkaSource {
             self.shared
                 .set_state(KIND, "connecting", format!("brokers {}", self.cfg.brokers.join(",")));
         }
-        let client = match connect(&self.cfg.brokers).await {
+        let client = match bounded("connecting", connect(&self.cfg.brokers)).await {
             Ok(c) => c,
-            Err(e) => return Ok(SessionEnd::Lost(format!("connecting: {e}"))),
+            Err(e) => return Ok(SessionEnd::Lost(e)),
         };
-        let parts = match ensure_topic(&client, topic, self.cfg.partitions, self.cfg.replication).await {
+        let setup = ensure_topic(&client, topic, self.cfg.partitions, self.cfg.replication);
+        let parts = match bounded("topic metadata", setup).await {
             Ok(p) => p,
             Err(e) => return Ok(SessionEnd::Lost(e)),
         };
@@ -189,9 +204,14 @@ impl KafkaSource {
                     let reader = self.store.reader()?;
                     match stored_offset(&reader, source, p)? {
                         Some(o) => o,
-                        None => match pc.get_offset(policy_at(self.cfg.start)).await {
+                        None => match bounded(
+                            &format!("partition {p} offsets"),
+                            pc.get_offset(policy_at(self.cfg.start)),
+                        )
+                        .await
+                        {
                             Ok(o) => o,
-                            Err(e) => return Ok(SessionEnd::Lost(format!("partition {p}: {e}"))),
+                            Err(e) => return Ok(SessionEnd::Lost(e)),
                         },
                     }
                 }
@@ -283,16 +303,18 @@ impl Consumer {
                 return Ok(());
             }
             let pos = lock(&self.positions).get(&p).copied().unwrap_or(0);
-            let (records, hwm) = match self.pc.fetch_records(pos, 1..FETCH_MAX_BYTES, FETCH_WAIT_MS).await {
-                Ok(r) => r,
-                Err(KafkaError::ServerError {
+            let fetch = self.pc.fetch_records(pos, 1..FETCH_MAX_BYTES, FETCH_WAIT_MS);
+            let (records, hwm) = match tokio::time::timeout(CALL_TIMEOUT, fetch).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(KafkaError::ServerError {
                     protocol_error: ProtocolError::OffsetOutOfRange,
                     ..
-                }) => {
+                })) => {
                     self.skip_gap(p, pos).await?;
                     continue;
                 }
-                Err(e) => return Err(format!("partition {p}: {e}")),
+                Ok(Err(e)) => return Err(format!("partition {p}: {e}")),
+                Err(_) => return Err(format!("partition {p}: no answer within {} s", CALL_TIMEOUT.as_secs())),
             };
             let mut items = Vec::with_capacity(records.len());
             let mut next = pos;

@@ -227,6 +227,9 @@ fn solve_raw(p: &Problem, allow_overflow: bool) -> Result<Raw, SolveError> {
         .set_mip_rel_gap(p.mip_gap as f32)
         .map_err(|e| SolveError(e.to_string()))?
         .set_threads(1);
+    if p.relax {
+        model = model.set_solver(good_lp::solvers::highs::HighsSolverType::Ipm);
+    }
     let mut cap: Vec<Expression> = (0..n_t).map(|_| Expression::default()).collect();
     let mut moved_bytes = Expression::default();
     let mut moved_count = Expression::default();

@@ -46,120 +46,14 @@ pub struct Solution {
 #[error("placement solve failed: {0}")]
 pub struct SolveError(pub String);
 
-/// Above this many items the LP relaxation is solved first: in a basic LP solution every item
-/// but a handful (at most one per coupling constraint: capacities and budgets) is already
-/// integral, so those are fixed and only the fractional rest goes to branch and bound. Below it,
-/// HiGHS's MILP is fast enough on the whole problem.
-pub const LP_FIRST_MIN_ITEMS: usize = 20_000;
-
 /// Solves the problem with capacity as a hard constraint; only if that is infeasible (a tier
 /// already over capacity that the budget cannot drain) again with priced overflow, so a plan
 /// always exists and the overflow shows how far capacity is exceeded.
 pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
-    if p.relax {
-        let raw = solve_raw(p, false).or_else(|_| solve_raw(p, true))?;
-        return Ok(Solution {
-            choice: vec![],
-            objective: raw.objective,
-            overflow: vec![],
-            binding: vec![],
-        });
+    match solve_with(p, false) {
+        Ok(s) => Ok(s),
+        Err(_) => solve_with(p, true),
     }
-    if p.items.len() >= LP_FIRST_MIN_ITEMS
-        && let Some(s) = solve_lp_first(p)
-    {
-        return Ok(s);
-    }
-    match solve_raw(p, false) {
-        Ok(raw) => Ok(integral(p, &raw)),
-        Err(_) => solve_raw(p, true).map(|raw| integral(p, &raw)),
-    }
-}
-
-/// LP relaxation, then the exact MILP on the items it left fractional (plus the integral items
-/// closest to indifferent between two tiers, which the repair may need to make room), with what
-/// the other items use taken off capacities and budgets. None when no such residual problem
-/// could be solved (the caller then solves the whole MILP).
-pub fn solve_lp_first(p: &Problem) -> Option<Solution> {
-    let lp = solve_raw(
-        &Problem {
-            relax: true,
-            ..p.clone()
-        },
-        false,
-    )
-    .ok()?;
-    let n_t = p.capacity.len();
-    let lp_choice: Vec<Option<usize>> =
-        lp.x.iter()
-            .map(|xs| xs.iter().position(|v| v.is_some_and(|v| v > 1.0 - 1e-6)))
-            .collect();
-    let fractional = lp_choice.iter().filter(|c| c.is_none()).count();
-    // Integral items by how little moving them elsewhere would cost.
-    let mut slack: Vec<(f64, usize)> = p
-        .items
-        .iter()
-        .zip(&lp_choice)
-        .enumerate()
-        .filter_map(|(i, (it, c))| {
-            let j = (*c)?;
-            let here = it.cost[j].unwrap_or(SLA_PENALTY);
-            let other = (0..n_t)
-                .filter(|&k| k != j && (it.cost[k].is_some() || k == it.current))
-                .map(|k| it.cost[k].unwrap_or(SLA_PENALTY) - here)
-                .fold(f64::INFINITY, f64::min);
-            Some((other, i))
-        })
-        .collect();
-    slack.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut extra = (fractional * 20).max(50);
-    for _ in 0..3 {
-        let freed: std::collections::HashSet<usize> = slack.iter().take(extra).map(|&(_, i)| i).collect();
-        let mut choice = vec![usize::MAX; p.items.len()];
-        let mut rest = Vec::new();
-        let mut capacity = p.capacity.clone();
-        let (mut budget_bytes, mut budget_count) = (p.budget_bytes, p.budget_count);
-        for (i, (it, c)) in p.items.iter().zip(&lp_choice).enumerate() {
-            match c {
-                Some(j) if !freed.contains(&i) => {
-                    choice[i] = *j;
-                    capacity[*j] -= it.size;
-                    if *j != it.current {
-                        budget_bytes -= it.size;
-                        budget_count -= 1.0;
-                    }
-                }
-                _ => rest.push(i),
-            }
-        }
-        // LP tolerances can leave a residual a hair below zero.
-        let sub = Problem {
-            capacity: capacity.iter().map(|c| c.max(0.0)).collect(),
-            items: rest.iter().map(|&i| p.items[i].clone()).collect(),
-            budget_bytes: budget_bytes.max(0.0),
-            budget_count: budget_count.max(0.0).round(),
-            mip_gap: p.mip_gap,
-            relax: false,
-        };
-        let Ok(raw) = solve_raw(&sub, false) else {
-            extra *= 4;
-            continue;
-        };
-        let s = integral(&sub, &raw);
-        for (k, &i) in rest.iter().enumerate() {
-            choice[i] = s.choice[k];
-        }
-        tracing::debug!(
-            target: "dim::placement",
-            items = p.items.len(),
-            fractional,
-            repaired = rest.len(),
-            lp_bound = lp.objective,
-            "LP relaxation first; branch and bound on the fractional items only"
-        );
-        return Some(finish(p, choice, vec![0.0; n_t]));
-    }
-    None
 }
 
 /// The unit sizes, capacities and budgets enter the solver in: the largest item's size. In bytes
@@ -170,15 +64,7 @@ fn size_unit(p: &Problem) -> f64 {
     p.items.iter().map(|it| it.size).fold(1.0, f64::max)
 }
 
-/// What the solver returned: each variable's value (None where the item may not go), overflow
-/// bytes per tier, and the objective of those values.
-struct Raw {
-    x: Vec<Vec<Option<f64>>>,
-    overflow: Vec<f64>,
-    objective: f64,
-}
-
-fn solve_raw(p: &Problem, allow_overflow: bool) -> Result<Raw, SolveError> {
+fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError> {
     let n_t = p.capacity.len();
     let unit = size_unit(p);
     let overflow_penalty = OVERFLOW_PENALTY_PER_BYTE * unit;
@@ -227,9 +113,6 @@ fn solve_raw(p: &Problem, allow_overflow: bool) -> Result<Raw, SolveError> {
         .set_mip_rel_gap(p.mip_gap as f32)
         .map_err(|e| SolveError(e.to_string()))?
         .set_threads(1);
-    if p.relax {
-        model = model.set_solver(good_lp::solvers::highs::HighsSolverType::Ipm);
-    }
     let mut cap: Vec<Expression> = (0..n_t).map(|_| Expression::default()).collect();
     let mut moved_bytes = Expression::default();
     let mut moved_count = Expression::default();
@@ -253,60 +136,47 @@ fn solve_raw(p: &Problem, allow_overflow: bool) -> Result<Raw, SolveError> {
     model.add_constraint(constraint!(moved_bytes <= p.budget_bytes / unit));
     model.add_constraint(constraint!(moved_count <= p.budget_count));
     let sol = model.solve().map_err(|e| SolveError(e.to_string()))?;
-    let values: Vec<Vec<Option<f64>>> = x
-        .iter()
-        .map(|xs| xs.iter().map(|v| v.map(|v| sol.value(v))).collect())
-        .collect();
-    let over: Vec<f64> = overflow.iter().map(|o| sol.value(*o).max(0.0) * unit).collect();
-    let objective_value = p
-        .items
-        .iter()
-        .zip(&values)
-        .flat_map(|(it, xs)| {
-            xs.iter()
-                .enumerate()
-                .filter_map(move |(j, v)| v.map(|v| it.cost[j].unwrap_or(SLA_PENALTY) * v))
-        })
-        .sum::<f64>()
-        + over.iter().sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE;
-    Ok(Raw {
-        x: values,
-        overflow: over,
-        objective: objective_value,
-    })
-}
+    if p.relax {
+        let sol = &sol;
+        let lp: f64 = p
+            .items
+            .iter()
+            .zip(&x)
+            .flat_map(|(it, xs)| {
+                xs.iter()
+                    .enumerate()
+                    .filter_map(move |(j, v)| v.map(|v| it.cost[j].unwrap_or(SLA_PENALTY) * sol.value(v)))
+            })
+            .sum::<f64>()
+            + overflow.iter().map(|o| sol.value(*o).max(0.0)).sum::<f64>() * overflow_penalty;
+        return Ok(Solution {
+            choice: vec![],
+            objective: lp,
+            overflow: vec![],
+            binding: vec![],
+        });
+    }
 
-/// The integral solution in `raw`: each item on its largest variable.
-fn integral(p: &Problem, raw: &Raw) -> Solution {
-    let choice = p
-        .items
-        .iter()
-        .zip(&raw.x)
-        .map(|(it, xs)| {
-            xs.iter()
-                .enumerate()
-                .filter_map(|(j, v)| v.map(|v| (j, v)))
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map_or(it.current, |(j, _)| j)
-        })
-        .collect();
-    finish(p, choice, raw.overflow.clone())
-}
-
-/// Objective and binding constraints of a placement.
-fn finish(p: &Problem, choice: Vec<usize>, over: Vec<f64>) -> Solution {
-    let n_t = p.capacity.len();
+    let mut choice = Vec::with_capacity(p.items.len());
     let mut objective_value = 0.0;
     let mut used = vec![0.0; n_t];
     let (mut mb, mut mc) = (0.0, 0.0);
-    for (it, &j) in p.items.iter().zip(&choice) {
+    for (it, xs) in p.items.iter().zip(&x) {
+        let j = xs
+            .iter()
+            .enumerate()
+            .filter_map(|(j, v)| v.map(|v| (j, sol.value(v))))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(it.current, |(j, _)| j);
         objective_value += it.cost[j].unwrap_or(SLA_PENALTY);
         used[j] += it.size;
         if j != it.current {
             mb += it.size;
             mc += 1.0;
         }
+        choice.push(j);
     }
+    let over: Vec<f64> = overflow.iter().map(|o| sol.value(*o).max(0.0) * unit).collect();
     let mut binding = Vec::new();
     let near = |a: f64, b: f64| b > 0.0 && a >= b * 0.999;
     for j in 0..n_t {
@@ -320,10 +190,10 @@ fn finish(p: &Problem, choice: Vec<usize>, over: Vec<f64>) -> Solution {
     if near(mc, p.budget_count) {
         binding.push("budget_count".into());
     }
-    Solution {
+    Ok(Solution {
         choice,
         objective: objective_value + over.iter().sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE,
         overflow: over,
         binding,
-    }
+    })
 }

@@ -8,9 +8,10 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::clock::Clock;
 use super::clock::{Millis, wall_now_ms};
 use super::events::lock;
-use super::ingest::{Item, ObjectRecord, SourceBatch};
+use super::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use super::store::{Store, StoreError};
 use super::tiers::{ObjectStore, Tiers};
 
@@ -36,15 +37,16 @@ pub struct InventoryView {
     pub secs: f64,
 }
 
-/// Lists `order`'s tiers (fastest first) and sends what they hold to ingest as discoveries.
+/// Lists `order`'s tiers (fastest first) and registers what they hold, a page per transaction on
+/// the store's writer (so ingest waits at most one page between its batches).
 /// An object on several tiers is placed on the first that lists it (unless the store already
 /// places it) and reported. Returns the number of objects listed.
 pub async fn scan(
     tiers: &Tiers,
     order: &[String],
-    tx: &mpsc::Sender<SourceBatch>,
     view: &Arc<Mutex<InventoryView>>,
     store: &Arc<Store>,
+    clock: &Arc<dyn Clock>,
     stop: &AtomicBool,
 ) -> u64 {
     let started = Instant::now();
@@ -60,7 +62,7 @@ pub async fn scan(
     for name in order {
         let Some(tier) = tiers.get(name) else { continue };
         lock(view).tier = Some(name.clone());
-        // Pages are handed over synchronously; they are sent to ingest as they come.
+        // Pages are handed over synchronously; each is registered while the next is listed.
         let (page_tx, mut page_rx) = mpsc::unbounded_channel();
         let listing = async {
             let r = tier
@@ -97,13 +99,24 @@ pub async fn scan(
                     v.listed += n;
                     v.bytes += b;
                 }
-                let batch = SourceBatch {
+                let mut pending = Pending::default();
+                pending.add(SourceBatch {
                     source: SOURCE.into(),
                     items,
                     offsets: vec![],
-                };
-                if stop.load(Ordering::Relaxed) || tx.send(batch).await.is_err() {
+                });
+                if stop.load(Ordering::Relaxed) {
                     return false;
+                }
+                let (store, now) = (store.clone(), clock.now_ms());
+                let applied = tokio::task::spawn_blocking(move || apply(&mut store.writer(), &pending, now, 0)).await;
+                match applied {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(target: "dim::inventory", error = %e, "could not register listed objects");
+                        return false;
+                    }
+                    Err(_) => return false,
                 }
             }
             true
@@ -177,8 +190,7 @@ pub struct Scanner {
     pub tiers: Tiers,
     /// Tier names, fastest first.
     pub order: Vec<String>,
-    /// Weak, so a scanner never keeps ingest alive at shutdown.
-    pub tx: mpsc::WeakSender<SourceBatch>,
+    pub clock: Arc<dyn Clock>,
     pub view: Arc<Mutex<InventoryView>>,
     pub store: Arc<Store>,
     pub stop: Arc<AtomicBool>,
@@ -191,13 +203,9 @@ impl Scanner {
         if self.running.swap(true, Ordering::AcqRel) {
             return false;
         }
-        let Some(tx) = self.tx.upgrade() else {
-            self.running.store(false, Ordering::Release);
-            return false;
-        };
         let s = self.clone();
         tokio::spawn(async move {
-            scan(&s.tiers, &s.order, &tx, &s.view, &s.store, &s.stop).await;
+            scan(&s.tiers, &s.order, &s.view, &s.store, &s.clock, &s.stop).await;
             s.running.store(false, Ordering::Release);
         });
         true

@@ -129,7 +129,7 @@ impl Engine {
         let scanner = inventory::Scanner {
             tiers: tiers.clone(),
             order: cfg.tiers.iter().map(|t| t.name.clone()).collect(),
-            tx: tx.downgrade(),
+            clock: clock.clone(),
             view: Arc::new(std::sync::Mutex::new(inventory::InventoryView {
                 state: "idle".into(),
                 ..Default::default()

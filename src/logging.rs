@@ -12,7 +12,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::cli::LogFormat;
 
 fn filter() -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+    // rskafka logs every connection and internal retry at INFO; dim reports what matters itself.
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rskafka=warn"))
 }
 
 /// Daemon and one-shot commands: logs to stdout, `RUST_LOG` filters.

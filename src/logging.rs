@@ -12,8 +12,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::cli::LogFormat;
 
 fn filter() -> EnvFilter {
-    // rskafka logs every connection and internal retry at INFO; dim reports what matters itself.
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rskafka=warn"))
+    // rskafka logs every connection (INFO) and every internal retry (WARN, several a second
+    // during an outage); dim logs the source state and its reconnects itself.
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rskafka=error"))
 }
 
 /// Daemon and one-shot commands: logs to stdout, `RUST_LOG` filters.

@@ -428,3 +428,42 @@ async fn events_from_confluent_kafka_are_ingested_exactly() {
     assert_eq!(reads, want_reads);
     assert_eq!(writes, want_writes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_named_by_a_put_is_placed_once_it_appears_on_a_tier() {
+    let Some(brokers) = kafka_env("an_object_named_by_a_put_is_placed_once_it_appears_on_a_tier") else {
+        return;
+    };
+    let topic = unique_topic("appears");
+    let clients = partition_clients(std::slice::from_ref(&brokers), &topic, 3, 1)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let h = Engine::start(kafka_config(&brokers, &topic), EngineOptions::new(dir.path())).unwrap();
+    let put = |key: &str| {
+        let raw = format!(r#"{{"key": "{key}", "op": "PUT", "size": 5, "ts": {}}}"#, wall_now_ms());
+        (key.to_string(), raw.into_bytes())
+    };
+    // Named before anyone wrote it: counted, on no tier.
+    produce(&clients, vec![put("late/a.bin"), put("never/b.bin")]).await;
+    wait_for(&h, "two unplaced objects", 30, |s| s.store.unplaced == 2).await;
+    // Written to the disk tier by someone else, then named again by a PUT: placed there.
+    data_in_motion::engine::tiers::local::LocalTier::new("disk", dir.path().join("tiers/disk"))
+        .unwrap()
+        .put_bytes("late/a.bin", b"hello")
+        .unwrap();
+    produce(&clients, vec![put("late/a.bin")]).await;
+    wait_for(&h, "the written object placed", 30, |s| s.store.unplaced == 1).await;
+    let c = open_reader(h.store.path()).unwrap();
+    let (tier, size): (String, i64) = c
+        .query_row("SELECT tier, size FROM objects WHERE key = 'late/a.bin'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((tier.as_str(), size), ("disk", 5));
+    let never: Option<String> = c
+        .query_row("SELECT tier FROM objects WHERE key = 'never/b.bin'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(never, None, "an object no tier holds stays unplaced");
+    h.shutdown().await.unwrap();
+}

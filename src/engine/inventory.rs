@@ -211,3 +211,73 @@ impl Scanner {
         true
     }
 }
+
+/// Unplaced objects looked up per round, newest events first.
+const RESOLVE_BATCH: usize = 1000;
+
+/// Objects that PUT events named but no tier held when they were seen (written after the last
+/// listing): every few seconds, those with a PUT since the last round are looked up on the tiers
+/// (HEAD, fastest first) and registered where found. Returns how many were placed.
+pub async fn resolve_unplaced(scanner: &Scanner, since_ms: Millis) -> Result<u64, StoreError> {
+    let store = scanner.store.clone();
+    let keys: Vec<String> = tokio::task::spawn_blocking(move || {
+        let c = store.reader()?;
+        let mut stmt = c.prepare(
+            "SELECT key FROM objects WHERE stats_updated >= ?1 AND tier IS NULL AND last_modified >= ?1
+             ORDER BY stats_updated DESC LIMIT ?2",
+        )?;
+        let keys = stmt.query_map(rusqlite::params![since_ms, RESOLVE_BATCH as i64], |r| r.get(0))?;
+        Ok::<_, StoreError>(keys.collect::<Result<Vec<String>, _>>()?)
+    })
+    .await
+    .map_err(|e| StoreError::Join(e.to_string()))??;
+    let mut items = Vec::new();
+    for key in keys {
+        for name in &scanner.order {
+            let Some(tier) = scanner.tiers.get(name) else { continue };
+            if let Ok(Some(meta)) = tier.head(&key).await {
+                items.push(Item::Discovered(ObjectRecord {
+                    key: key.clone(),
+                    tier: name.clone(),
+                    size: meta.size,
+                    etag: Some(meta.etag),
+                    last_modified: meta.last_modified_ms,
+                    created: meta.last_modified_ms,
+                }));
+                break;
+            }
+        }
+    }
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let n = items.len() as u64;
+    let mut pending = Pending::default();
+    pending.add(SourceBatch {
+        source: SOURCE.into(),
+        items,
+        offsets: vec![],
+    });
+    let (store, now) = (scanner.store.clone(), scanner.clock.now_ms());
+    tokio::task::spawn_blocking(move || apply(&mut store.writer(), &pending, now, 0))
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))??;
+    tracing::info!(target: "dim::inventory", objects = n, "objects named by events found on a tier and registered");
+    Ok(n)
+}
+
+/// Runs `resolve_unplaced` every `every` until the engine stops.
+pub async fn resolve_loop(scanner: Scanner, every: std::time::Duration) {
+    let mut since = 0;
+    loop {
+        tokio::time::sleep(every).await;
+        if scanner.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let now = scanner.clock.now_ms();
+        match resolve_unplaced(&scanner, since).await {
+            Ok(_) => since = now,
+            Err(e) => tracing::warn!(target: "dim::inventory", error = %e, "could not look up unplaced objects"),
+        }
+    }
+}

@@ -206,8 +206,13 @@ impl Engine {
                 },
             )),
         ]);
-        // What the tiers already hold (objects put there by others) is registered in the background.
+        // What the tiers already hold (objects put there by others) is registered in the background,
+        // and so is an object that events name before any listing found it.
         scanner.start();
+        tasks.push(tokio::spawn(inventory::resolve_loop(
+            scanner.clone(),
+            Duration::from_secs(2),
+        )));
         tracing::info!(
             target: "dim::engine",
             data_dir = %opts.data_dir.display(),

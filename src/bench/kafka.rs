@@ -26,10 +26,12 @@ pub struct KafkaIngestBench {
     pub topic: String,
     pub partitions: usize,
     pub events: u64,
-    /// Engine: Kafka source → codec → batched ingest → SQLite commit (offsets included).
+    /// Engine: Kafka source → codec → batched ingest → SQLite commit (offsets included); median of
+    /// three runs, each into a fresh store.
     pub secs: f64,
     pub events_per_sec: f64,
-    /// Bare rskafka consumer fetching every partition of the same topic, nothing else (best of two runs).
+    /// Bare rskafka consumer fetching every partition of the same topic, nothing else; median of
+    /// four runs, before, between and after the engine's.
     pub raw_fetch_secs: f64,
     pub raw_fetch_per_sec: f64,
     /// events_per_sec / raw_fetch_per_sec.
@@ -39,6 +41,18 @@ pub struct KafkaIngestBench {
 }
 
 const FETCH_MAX_BYTES: i32 = 4 << 20;
+/// Engine runs, each between two bare fetches of the same topic.
+const ROUNDS: usize = 3;
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
 
 pub fn run(cfg: &Config, brokers: &[String], events: u64, as_json: bool) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -95,11 +109,16 @@ async fn measure(cfg: &Config, brokers: &[String], events: u64) -> anyhow::Resul
     }
     let produce_secs = produced.elapsed().as_secs_f64();
 
-    let raw1 = raw_fetch(&clients).await?;
-    let (secs, ingested) = engine_consume(cfg, brokers, &topic, events).await?;
-    let raw2 = raw_fetch(&clients).await?;
-    let raw = raw1.min(raw2);
-    anyhow::ensure!(ingested == events, "the engine ingested {ingested} of {events} events");
+    // The broker's speed drifts from run to run; alternate the two readers and compare medians.
+    let mut raws = vec![raw_fetch(&clients).await?];
+    let mut engines = Vec::new();
+    for _ in 0..ROUNDS {
+        let (secs, ingested) = engine_consume(cfg, brokers, &topic, events).await?;
+        anyhow::ensure!(ingested == events, "the engine ingested {ingested} of {events} events");
+        engines.push(secs);
+        raws.push(raw_fetch(&clients).await?);
+    }
+    let (secs, raw) = (median(&mut engines), median(&mut raws));
     let eps = events as f64 / secs;
     let raw_eps = events as f64 / raw;
     if let Ok(client) = crate::engine::events::kafka::connect(brokers).await

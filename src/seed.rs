@@ -11,8 +11,8 @@ use crate::config::Config;
 use crate::engine::clock::wall_now_ms;
 use crate::engine::events::embedded::object_bytes;
 use crate::engine::events::generator::{GenObject, Workload};
-use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
-use crate::engine::store::{Store, get_setting};
+use crate::engine::ingest::{Item, ObjectRecord, apply_items};
+use crate::engine::store::Store;
 use crate::engine::tiers::{self, ObjectStore};
 
 /// Writes in flight at once.
@@ -65,11 +65,7 @@ async fn seed(
     w.adopt(
         existing
             .iter()
-            .map(|(key, m)| GenObject {
-                key: key.clone(),
-                size: m.size,
-                created_ms: m.last_modified_ms,
-            })
+            .map(|(key, m)| GenObject::listed(key.clone(), m))
             .collect(),
     );
     let total = total_bytes.unwrap_or(params.seed_total_bytes);
@@ -88,8 +84,7 @@ async fn seed(
     let store = Arc::new(Store::open(&data_dir.join(&cfg.store.file), cfg.store.cache_mib)?);
     let started = Instant::now();
     let mut set = JoinSet::new();
-    let mut pending = Pending::default();
-    let mut queued = 0usize;
+    let mut batch: Vec<Item> = Vec::new();
     let (mut done, mut failed) = (0usize, 0usize);
     let mut iter = objs.into_iter();
     loop {
@@ -114,12 +109,7 @@ async fn seed(
         let Some(r) = set.join_next().await else { break };
         match r.context("a seeding write panicked")? {
             Ok(rec) => {
-                pending.add(SourceBatch {
-                    source: "seed".into(),
-                    items: vec![Item::Register(rec)],
-                    offsets: vec![],
-                });
-                queued += 1;
+                batch.push(Item::Register(rec));
                 done += 1;
             }
             Err((key, e)) => {
@@ -130,13 +120,12 @@ async fn seed(
                 }
             }
         }
-        if queued >= REGISTER_EVERY {
-            register(&store, std::mem::take(&mut pending)).await?;
-            queued = 0;
+        if batch.len() >= REGISTER_EVERY {
+            register(&store, std::mem::take(&mut batch)).await?;
             eprintln!("  {done} written");
         }
     }
-    register(&store, pending).await?;
+    register(&store, batch).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "seeded {done} objects ({}) on {tier_name} in {secs:.1} s{}",
@@ -153,18 +142,9 @@ async fn seed(
     Ok(())
 }
 
-async fn register(store: &Arc<Store>, pending: Pending) -> anyhow::Result<()> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut w = store.writer();
-        // Engine time never runs backwards, even when a daemon on an accelerated clock shares the store.
-        let now = get_setting(&w, "engine_time_ms")?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-            .max(wall_now_ms());
-        apply(&mut w, &pending, now, 0)
-    })
-    .await
-    .context("registering objects")??;
+async fn register(store: &Arc<Store>, items: Vec<Item>) -> anyhow::Result<()> {
+    apply_items(store, "seed", items, wall_now_ms())
+        .await
+        .context("registering objects")?;
     Ok(())
 }

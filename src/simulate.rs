@@ -1,6 +1,6 @@
 //! `dim simulate`: produces access events to Kafka from the embedded workload generator (the seed's simulate.py, in Rust).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -30,7 +30,7 @@ pub struct Options {
 const BATCH: usize = 2000;
 
 /// Partition of a key: the same key always goes to the same partition, so its events stay in order.
-pub fn partition_of(key: &str, partitions: usize) -> usize {
+fn partition_of(key: &str, partitions: usize) -> usize {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
@@ -38,7 +38,7 @@ pub fn partition_of(key: &str, partitions: usize) -> usize {
 }
 
 /// A record carrying one JSON payload, keyed by the object key.
-pub fn record(key: &str, payload: Vec<u8>) -> Record {
+fn record(key: &str, payload: Vec<u8>) -> Record {
     Record {
         key: Some(key.as_bytes().to_vec()),
         value: Some(payload),
@@ -72,17 +72,68 @@ pub async fn partition_clients(
     Ok(out)
 }
 
-/// Produces each partition's pending records, all partitions concurrently, one request each.
-pub async fn produce_all(clients: &[PartitionClient], batches: &mut [Vec<Record>]) -> anyhow::Result<()> {
+/// Produces `records` (object key, JSON payload), each to its key's partition, one request per
+/// partition, all partitions concurrently.
+pub async fn produce(
+    clients: &[PartitionClient],
+    records: impl IntoIterator<Item = (String, Vec<u8>)>,
+) -> anyhow::Result<()> {
+    let mut batches: Vec<Vec<Record>> = vec![Vec::new(); clients.len()];
+    for (key, payload) in records {
+        batches[partition_of(&key, clients.len())].push(record(&key, payload));
+    }
     let sends = clients
         .iter()
-        .zip(batches.iter_mut())
+        .zip(batches)
         .filter(|(_, b)| !b.is_empty())
-        .map(|(pc, b)| pc.produce(std::mem::take(b), Compression::NoCompression));
+        .map(|(pc, b)| pc.produce(b, Compression::NoCompression));
     futures::future::try_join_all(sends)
         .await
         .context("producing to Kafka")?;
     Ok(())
+}
+
+/// Produces `events` events from the workload, stamped with the wall clock, at most `rate` per
+/// second (0 = as fast as possible). Returns how many of each operation were sent.
+pub async fn produce_workload(
+    clients: &[PartitionClient],
+    w: &mut Workload,
+    events: u64,
+    rate: f64,
+) -> anyhow::Result<BTreeMap<&'static str, u64>> {
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut out = Vec::new();
+    let mut by_op = BTreeMap::new();
+    while sent < events {
+        // Paced: never ahead of rate × elapsed.
+        let allowed = if rate > 0.0 {
+            ((started.elapsed().as_secs_f64() * rate) as u64 + 1).min(events)
+        } else {
+            events
+        };
+        let n = (allowed - sent).min(BATCH as u64);
+        if n == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        }
+        out.clear();
+        let now = wall_now_ms();
+        while (out.len() as u64) < n {
+            w.next(now, &mut out);
+        }
+        out.truncate(n as usize);
+        for g in &out {
+            *by_op.entry(g.event.op.as_str()).or_default() += 1;
+        }
+        produce(
+            clients,
+            out.iter().map(|g| (g.event.key.clone(), codec::encode(&g.event))),
+        )
+        .await?;
+        sent += n;
+    }
+    Ok(by_op)
 }
 
 /// The objects already on the configured tiers, so events name real objects (after `dim seed`).
@@ -94,11 +145,7 @@ async fn existing_objects(cfg: &Config, data_dir: &std::path::Path) -> Vec<GenOb
     for t in &cfg.tiers {
         let Some(store) = tiers.get(&t.name) else { continue };
         match store.list("").await {
-            Ok(list) => out.extend(list.into_iter().map(|(key, m)| GenObject {
-                key,
-                size: m.size,
-                created_ms: m.last_modified_ms,
-            })),
+            Ok(list) => out.extend(list.into_iter().map(|(key, m)| GenObject::listed(key, &m))),
             Err(e) => tracing::warn!(target: "dim::simulate", tier = %t.name, error = %e, "could not list the tier"),
         }
     }
@@ -135,40 +182,10 @@ async fn simulate(cfg: &Config, data_dir: &std::path::Path, opts: Options) -> an
         w.adopt(objects);
     }
     let started = Instant::now();
-    let mut sent = 0u64;
-    let mut batches: Vec<Vec<Record>> = vec![Vec::new(); clients.len()];
-    let mut out = Vec::new();
-    let mut by_op: HashMap<&'static str, u64> = HashMap::new();
-    while sent < opts.events {
-        // Paced: never ahead of rate × elapsed.
-        let allowed = if opts.rate > 0.0 {
-            ((started.elapsed().as_secs_f64() * opts.rate) as u64 + 1).min(opts.events)
-        } else {
-            opts.events
-        };
-        let n = (allowed - sent).min(BATCH as u64);
-        if n == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        }
-        out.clear();
-        let now = wall_now_ms();
-        while (out.len() as u64) < n {
-            w.next(now, &mut out);
-        }
-        out.truncate(n as usize);
-        for g in &out {
-            *by_op.entry(g.event.op.as_str()).or_default() += 1;
-            let p = partition_of(&g.event.key, clients.len());
-            batches[p].push(record(&g.event.key, codec::encode(&g.event)));
-        }
-        produce_all(&clients, &mut batches).await?;
-        sent += n;
-    }
+    let by_op = produce_workload(&clients, &mut w, opts.events, opts.rate).await?;
     let secs = started.elapsed().as_secs_f64();
-    let mut ops: Vec<_> = by_op.into_iter().collect();
-    ops.sort();
-    let ops: Vec<String> = ops.into_iter().map(|(op, n)| format!("{op} {n}")).collect();
+    let sent: u64 = by_op.values().sum();
+    let ops: Vec<String> = by_op.into_iter().map(|(op, n)| format!("{op} {n}")).collect();
     println!(
         "sent {sent} events to {} ({} partitions) in {secs:.2} s: {:.0} events/s ({})",
         opts.topic,

@@ -6,7 +6,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::engine::store::{open_reader, summary::summary};
+use crate::engine::store::{open_reader, stored_offsets, summary::summary};
 
 pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
     let conn = open_reader(&data_dir.join(&cfg.store.file))?;
@@ -83,11 +83,4 @@ pub fn human_bytes(b: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[i])
     }
-}
-
-/// Every source's next offset per partition, as committed with the events.
-fn stored_offsets(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<(String, i32, i64)>> {
-    let mut stmt = conn.prepare("SELECT source, partition, next_offset FROM offsets ORDER BY source, partition")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    rows.collect()
 }

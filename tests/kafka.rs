@@ -15,8 +15,7 @@ use data_in_motion::engine::clock::wall_now_ms;
 use data_in_motion::engine::store::open_reader;
 use data_in_motion::engine::store::summary::summary;
 use data_in_motion::engine::{Engine, EngineHandle, EngineOptions};
-use data_in_motion::simulate::{partition_clients, partition_of, produce_all, record};
-use rskafka::record::Record;
+use data_in_motion::simulate::{self, partition_clients};
 
 const DIM: &str = env!("CARGO_BIN_EXE_dim");
 
@@ -67,11 +66,7 @@ fn payloads(from: u64, to: u64, exp: &mut Expected) -> Vec<(String, Vec<u8>)> {
 }
 
 async fn produce(clients: &[rskafka::client::partition::PartitionClient], events: Vec<(String, Vec<u8>)>) {
-    let mut batches: Vec<Vec<Record>> = vec![Vec::new(); clients.len()];
-    for (key, raw) in events {
-        batches[partition_of(&key, clients.len())].push(record(&key, raw));
-    }
-    produce_all(clients, &mut batches).await.unwrap();
+    simulate::produce(clients, events).await.unwrap();
 }
 
 fn kafka_config(brokers: &str, topic: &str) -> Config {

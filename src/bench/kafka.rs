@@ -6,20 +6,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
-use rskafka::record::Record;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, StartPolicy};
 use crate::engine::clock::{Clock, ScaledClock, wall_now_ms};
 use crate::engine::events::SourceShared;
-use crate::engine::events::codec;
 use crate::engine::events::generator::Workload;
 use crate::engine::events::kafka::KafkaSource;
 use crate::engine::ingest::{IngestStats, Ingestor, SourceBatch};
 use crate::engine::store::Store;
 use crate::engine::store::summary::summary;
-use crate::simulate::{partition_clients, partition_of, produce_all, record};
+use crate::simulate::{partition_clients, produce_workload};
 
 #[derive(Debug, Serialize)]
 pub struct KafkaIngestBench {
@@ -90,23 +88,7 @@ async fn measure(cfg: &Config, brokers: &[String], events: u64) -> anyhow::Resul
     params.new_object_fraction = 0.0;
     let mut w = Workload::new(&params);
     w.seed_objects(100_000, u64::MAX, wall_now_ms());
-    let mut batches: Vec<Vec<Record>> = vec![Vec::new(); clients.len()];
-    let mut out = Vec::new();
-    let mut sent = 0u64;
-    while sent < events {
-        out.clear();
-        let now = wall_now_ms();
-        while out.len() < 5000 && sent + (out.len() as u64) < events {
-            w.next(now, &mut out);
-        }
-        out.truncate((events - sent).min(5000) as usize);
-        for g in &out {
-            let p = partition_of(&g.event.key, clients.len());
-            batches[p].push(record(&g.event.key, codec::encode(&g.event)));
-        }
-        sent += out.len() as u64;
-        produce_all(&clients, &mut batches).await?;
-    }
+    produce_workload(&clients, &mut w, events, 0.0).await?;
     let produce_secs = produced.elapsed().as_secs_f64();
 
     // The broker's speed drifts from run to run; alternate the two readers and compare medians.

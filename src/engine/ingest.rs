@@ -13,7 +13,8 @@ use super::events::codec::{RejectReason, Rejected};
 use super::events::{AccessEvent, Op};
 use super::history;
 use super::store::Store;
-use super::store::{DECAY_TAUS_SECS, StoreError, log_add, score_of, set_setting};
+use super::store::{DECAY_TAUS_SECS, StoreError, advance_engine_time, log_add, score_of};
+use super::tiers::ObjectMeta;
 use crate::config::{EventsConfig, ModelConfig};
 
 /// An object found on a tier (seeded, created by a PUT, or listed by inventory).
@@ -25,6 +26,21 @@ pub struct ObjectRecord {
     pub etag: Option<String>,
     pub last_modified: Millis,
     pub created: Millis,
+}
+
+impl ObjectRecord {
+    /// An object as a listing or HEAD on `tier` found it (its creation time is unknown: the last
+    /// modification stands in).
+    pub fn found(key: String, tier: &str, meta: ObjectMeta) -> Self {
+        Self {
+            key,
+            tier: tier.to_string(),
+            size: meta.size,
+            etag: Some(meta.etag),
+            last_modified: meta.last_modified_ms,
+            created: meta.last_modified_ms,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +175,46 @@ pub struct Applied {
     pub objects_touched: u64,
 }
 
+/// A registration: the record is the truth. An object found in storage has existed since it was
+/// created: that is its age, even before anyone reads it.
+const REGISTER_SQL: &str = "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+     ON CONFLICT(key) DO UPDATE SET tier = excluded.tier, size = excluded.size,
+         etag = excluded.etag, last_modified = excluded.last_modified,
+         first_seen = coalesce(first_seen, excluded.first_seen)";
+
+/// A discovery: places an unknown or unplaced object, refreshes one on the same tier, never moves
+/// a pointer.
+const DISCOVERED_SQL: &str = "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+     ON CONFLICT(key) DO UPDATE SET
+         size = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.size ELSE size END,
+         etag = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.etag ELSE etag END,
+         last_modified = CASE WHEN tier IS NULL OR tier = excluded.tier
+                              THEN excluded.last_modified ELSE last_modified END,
+         tier = coalesce(tier, excluded.tier),
+         first_seen = coalesce(first_seen, excluded.first_seen)";
+
+/// Applies `items` from `source` in one transaction on the writer, off the async threads (seeding,
+/// inventory: writers outside the ingest loop).
+pub async fn apply_items(
+    store: &Arc<Store>,
+    source: &str,
+    items: Vec<Item>,
+    now_ms: Millis,
+) -> Result<Applied, StoreError> {
+    let mut pending = Pending::default();
+    pending.add(SourceBatch {
+        source: source.into(),
+        items,
+        offsets: vec![],
+    });
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || apply(&mut store.writer(), &pending, now_ms, 0))
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))?
+}
+
 /// Applies `p` in one transaction: registrations, then per-key event effects, then rejections,
 /// counters and offsets. Either all of it lands or none of it does.
 pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: u32) -> Result<Applied, StoreError> {
@@ -171,45 +227,18 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
     aggs.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let tx = conn.transaction()?;
     {
-        let mut reg = tx.prepare_cached(
-            // An object found in storage has existed since it was created: that is its age, even
-            // before anyone reads it.
-            "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-             ON CONFLICT(key) DO UPDATE SET tier = excluded.tier, size = excluded.size,
-                 etag = excluded.etag, last_modified = excluded.last_modified,
-                 first_seen = coalesce(first_seen, excluded.first_seen)",
-        )?;
-        for o in &p.registers {
-            reg.execute(params![
-                o.key,
-                o.tier,
-                o.size as i64,
-                o.etag,
-                o.last_modified,
-                o.created
-            ])?;
-        }
-        let mut found = tx.prepare_cached(
-            "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-             ON CONFLICT(key) DO UPDATE SET
-                 size = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.size ELSE size END,
-                 etag = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.etag ELSE etag END,
-                 last_modified = CASE WHEN tier IS NULL OR tier = excluded.tier
-                                      THEN excluded.last_modified ELSE last_modified END,
-                 tier = coalesce(tier, excluded.tier),
-                 first_seen = coalesce(first_seen, excluded.first_seen)",
-        )?;
-        for o in &p.discovered {
-            found.execute(params![
-                o.key,
-                o.tier,
-                o.size as i64,
-                o.etag,
-                o.last_modified,
-                o.created
-            ])?;
+        for (sql, records) in [(REGISTER_SQL, &p.registers), (DISCOVERED_SQL, &p.discovered)] {
+            let mut stmt = tx.prepare_cached(sql)?;
+            for o in records {
+                stmt.execute(params![
+                    o.key,
+                    o.tier,
+                    o.size as i64,
+                    o.etag,
+                    o.last_modified,
+                    o.created
+                ])?;
+            }
         }
         let mut del = tx.prepare_cached("DELETE FROM objects WHERE key = ?1")?;
         let mut up = tx.prepare_cached(
@@ -288,7 +317,7 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
         for ((source, partition), next) in &p.offsets {
             off.execute(params![source, partition, next])?;
         }
-        set_setting(&tx, "engine_time_ms", &now_ms.to_string())?;
+        advance_engine_time(&tx, now_ms)?;
     }
     tx.commit()?;
     Ok(Applied {

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::clock::Clock;
 use super::clock::{Millis, wall_now_ms};
 use super::events::lock;
-use super::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
+use super::ingest::{Item, ObjectRecord, apply_items};
 use super::store::{Store, StoreError};
 use super::tiers::{ObjectStore, Tiers};
 
@@ -37,18 +37,12 @@ pub struct InventoryView {
     pub secs: f64,
 }
 
-/// Lists `order`'s tiers (fastest first) and registers what they hold, a page per transaction on
-/// the store's writer (so ingest waits at most one page between its batches).
+/// Lists the scanner's tiers (fastest first) and registers what they hold, a page per transaction
+/// on the store's writer (so ingest waits at most one page between its batches).
 /// An object on several tiers is placed on the first that lists it (unless the store already
 /// places it) and reported. Returns the number of objects listed.
-pub async fn scan(
-    tiers: &Tiers,
-    order: &[String],
-    view: &Arc<Mutex<InventoryView>>,
-    store: &Arc<Store>,
-    clock: &Arc<dyn Clock>,
-    stop: &AtomicBool,
-) -> u64 {
+async fn scan(sc: &Scanner) -> u64 {
+    let (view, store, stop) = (&sc.view, &sc.store, &sc.stop);
     let started = Instant::now();
     let started_ms = wall_now_ms();
     *lock(view) = InventoryView {
@@ -56,11 +50,11 @@ pub async fn scan(
         started_ms: Some(started_ms),
         ..InventoryView::default()
     };
-    tracing::info!(target: "dim::inventory", tiers = order.len(), "inventory scan started");
+    tracing::info!(target: "dim::inventory", tiers = sc.order.len(), "inventory scan started");
     let mut seen: HashMap<String, Vec<String>> = HashMap::new();
     let mut dup_keys: Vec<String> = Vec::new();
-    for name in order {
-        let Some(tier) = tiers.get(name) else { continue };
+    for name in &sc.order {
+        let Some(tier) = sc.tiers.get(name) else { continue };
         lock(view).tier = Some(name.clone());
         // Pages are handed over synchronously; each is registered while the next is listed.
         let (page_tx, mut page_rx) = mpsc::unbounded_channel();
@@ -85,38 +79,19 @@ pub async fn scan(
                     }
                     n += 1;
                     b += meta.size;
-                    items.push(Item::Discovered(ObjectRecord {
-                        key,
-                        tier: name.clone(),
-                        size: meta.size,
-                        etag: Some(meta.etag),
-                        last_modified: meta.last_modified_ms,
-                        created: meta.last_modified_ms,
-                    }));
+                    items.push(Item::Discovered(ObjectRecord::found(key, name, meta)));
                 }
                 {
                     let mut v = lock(view);
                     v.listed += n;
                     v.bytes += b;
                 }
-                let mut pending = Pending::default();
-                pending.add(SourceBatch {
-                    source: SOURCE.into(),
-                    items,
-                    offsets: vec![],
-                });
                 if stop.load(Ordering::Relaxed) {
                     return false;
                 }
-                let (store, now) = (store.clone(), clock.now_ms());
-                let applied = tokio::task::spawn_blocking(move || apply(&mut store.writer(), &pending, now, 0)).await;
-                match applied {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => {
-                        tracing::error!(target: "dim::inventory", error = %e, "could not register listed objects");
-                        return false;
-                    }
-                    Err(_) => return false,
+                if let Err(e) = apply_items(store, SOURCE, items, sc.clock.now_ms()).await {
+                    tracing::error!(target: "dim::inventory", error = %e, "could not register listed objects");
+                    return false;
                 }
             }
             true
@@ -205,7 +180,7 @@ impl Scanner {
         }
         let s = self.clone();
         tokio::spawn(async move {
-            scan(&s.tiers, &s.order, &s.view, &s.store, &s.clock, &s.stop).await;
+            scan(&s).await;
             s.running.store(false, Ordering::Release);
         });
         true
@@ -236,14 +211,7 @@ pub async fn resolve_unplaced(scanner: &Scanner, since_ms: Millis) -> Result<u64
         for name in &scanner.order {
             let Some(tier) = scanner.tiers.get(name) else { continue };
             if let Ok(Some(meta)) = tier.head(&key).await {
-                items.push(Item::Discovered(ObjectRecord {
-                    key: key.clone(),
-                    tier: name.clone(),
-                    size: meta.size,
-                    etag: Some(meta.etag),
-                    last_modified: meta.last_modified_ms,
-                    created: meta.last_modified_ms,
-                }));
+                items.push(Item::Discovered(ObjectRecord::found(key, name, meta)));
                 break;
             }
         }
@@ -252,16 +220,7 @@ pub async fn resolve_unplaced(scanner: &Scanner, since_ms: Millis) -> Result<u64
         return Ok(0);
     }
     let n = items.len() as u64;
-    let mut pending = Pending::default();
-    pending.add(SourceBatch {
-        source: SOURCE.into(),
-        items,
-        offsets: vec![],
-    });
-    let (store, now) = (scanner.store.clone(), scanner.clock.now_ms());
-    tokio::task::spawn_blocking(move || apply(&mut store.writer(), &pending, now, 0))
-        .await
-        .map_err(|e| StoreError::Join(e.to_string()))??;
+    apply_items(&scanner.store, SOURCE, items, scanner.clock.now_ms()).await?;
     tracing::info!(target: "dim::inventory", objects = n, "objects named by events found on a tier and registered");
     Ok(n)
 }

@@ -140,7 +140,8 @@ impl Engine {
         };
         let shared = Arc::new(SourceShared::default());
         let inspect = Arc::new(std::sync::Mutex::new(None));
-        let source = match cfg.events.source {
+        type SourceRun = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
+        let run: SourceRun = match cfg.events.source {
             SourceKind::Embedded => {
                 let source = EmbeddedSource {
                     tiers: local_tiers(&cfg, &opts.data_dir)?,
@@ -151,9 +152,7 @@ impl Engine {
                     shared: shared.clone(),
                     stop: stop.clone(),
                 };
-                std::thread::Builder::new()
-                    .name("dim-source".into())
-                    .spawn(move || source.run())
+                Box::new(move || source.run())
             }
             SourceKind::Kafka => {
                 let source = KafkaSource {
@@ -165,12 +164,13 @@ impl Engine {
                     stop: stop.clone(),
                 };
                 let source_rt = rt.clone();
-                std::thread::Builder::new()
-                    .name("dim-source".into())
-                    .spawn(move || source.run(source_rt))
+                Box::new(move || source.run(source_rt))
             }
-        }
-        .map_err(|e| EngineError::Task(e.to_string()))?;
+        };
+        let source = std::thread::Builder::new()
+            .name("dim-source".into())
+            .spawn(run)
+            .map_err(|e| EngineError::Task(e.to_string()))?;
 
         let builder = Arc::new(SnapshotBuilder {
             cfg: cfg.clone(),
@@ -268,7 +268,7 @@ impl EngineHandle {
         // Ingest has stopped: record the engine time now, so a restart resumes from here and
         // engine time never runs backwards (batches only record it when they commit).
         let (store, now) = (self.store.clone(), self.clock.now_ms().max(last.now_ms));
-        tokio::task::spawn_blocking(move || store::set_setting(&store.writer(), "engine_time_ms", &now.to_string()))
+        tokio::task::spawn_blocking(move || store::advance_engine_time(&store.writer(), now))
             .await
             .map_err(|e| EngineError::Task(e.to_string()))??;
         tracing::info!(

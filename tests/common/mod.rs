@@ -14,48 +14,29 @@ pub struct S3Env {
 }
 
 pub fn s3_env(test: &str) -> Option<S3Env> {
-    match std::env::var("DIM_TEST_S3_ENDPOINT") {
-        Ok(endpoint) => Some(S3Env {
-            endpoint,
-            region: std::env::var("DIM_TEST_S3_REGION").unwrap_or_else(|_| "garage".into()),
-        }),
-        Err(_) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!(
-                    "{test}: DIM_TEST_S3_ENDPOINT is not set; in CI the S3 server must be running (./scripts/test.sh starts it)"
-                );
-            }
-            eprintln!("SKIPPED {test}: no S3 server (run ./scripts/test.sh, which starts one)");
-            None
-        }
-    }
+    tool_env("DIM_TEST_S3_ENDPOINT", test).map(|endpoint| S3Env {
+        endpoint,
+        region: std::env::var("DIM_TEST_S3_REGION").unwrap_or_else(|_| "garage".into()),
+    })
 }
 
 /// The Kafka-protocol broker started by scripts/test.sh. In CI a missing broker is a failure.
 pub fn kafka_env(test: &str) -> Option<String> {
-    match std::env::var("DIM_TEST_KAFKA_BROKERS") {
-        Ok(b) => Some(b),
-        Err(_) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!(
-                    "{test}: DIM_TEST_KAFKA_BROKERS is not set; in CI the Kafka broker must be running (./scripts/test.sh starts it)"
-                );
-            }
-            eprintln!("SKIPPED {test}: no Kafka broker (run ./scripts/test.sh, which starts one)");
-            None
-        }
-    }
+    tool_env("DIM_TEST_KAFKA_BROKERS", test)
 }
 
-/// A required test tool named by an environment variable (same CI rule as the services).
+/// A test service or tool that scripts/test.sh provides through `var`. In CI a missing one is a
+/// failure, never a skip; elsewhere the test says it skipped.
 pub fn tool_env(var: &str, test: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) => Some(v),
         Err(_) => {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{test}: {var} is not set; in CI ./scripts/test.sh provides it");
+                panic!(
+                    "{test}: {var} is not set; in CI ./scripts/test.sh must provide it (it starts the test services)"
+                );
             }
-            eprintln!("SKIPPED {test}: {var} is not set (run ./scripts/test.sh)");
+            eprintln!("SKIPPED {test}: {var} is not set (run ./scripts/test.sh, which starts the test services)");
             None
         }
     }

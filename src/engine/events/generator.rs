@@ -23,6 +23,18 @@ pub struct GenObject {
     pub created_ms: Millis,
 }
 
+impl GenObject {
+    /// An object a tier listed: events can name it (its creation time is unknown: the last
+    /// modification stands in).
+    pub fn listed(key: String, meta: &crate::engine::tiers::ObjectMeta) -> Self {
+        Self {
+            key,
+            size: meta.size,
+            created_ms: meta.last_modified_ms,
+        }
+    }
+}
+
 /// The storage side effect of a generated event, for the embedded source to carry out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {

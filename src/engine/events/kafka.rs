@@ -139,11 +139,11 @@ impl KafkaSource {
         let mut delays = backoff();
         let brokers = self.cfg.brokers.join(",");
         while !self.stop.load(Ordering::Relaxed) {
-            let connected = Arc::new(AtomicBool::new(false));
-            match self.session(&source, &positions, &connected).await? {
+            let mut connected = false;
+            match self.session(&source, &positions, &mut connected).await? {
                 SessionEnd::Stopped => break,
                 SessionEnd::Lost(why) => {
-                    if connected.load(Ordering::Relaxed) {
+                    if connected {
                         delays = backoff();
                     }
                     let delay = delays.next().unwrap_or(Duration::from_secs(10));
@@ -172,7 +172,7 @@ impl KafkaSource {
         &self,
         source: &str,
         positions: &Arc<Mutex<BTreeMap<i32, i64>>>,
-        connected: &AtomicBool,
+        connected: &mut bool,
     ) -> Result<SessionEnd, StoreError> {
         let topic = &self.cfg.topic;
         if lock(&self.shared.state).state.is_empty() {
@@ -189,20 +189,23 @@ impl KafkaSource {
             Err(e) => return Ok(SessionEnd::Lost(e)),
         };
         let mut clients = Vec::with_capacity(parts.len());
+        // Stored offsets are read once per process start (after that the positions are known).
+        let mut reader = None;
         for &p in &parts {
-            let pc = match client
-                .partition_client(topic.as_str(), p, UnknownTopicHandling::Retry)
-                .await
-            {
+            let pc = client.partition_client(topic.as_str(), p, UnknownTopicHandling::Retry);
+            let pc = match bounded(&format!("partition {p}"), pc).await {
                 Ok(pc) => pc,
-                Err(e) => return Ok(SessionEnd::Lost(format!("partition {p}: {e}"))),
+                Err(e) => return Ok(SessionEnd::Lost(e)),
             };
             let known = lock(positions).get(&p).copied();
             let start = match known {
                 Some(o) => o,
                 None => {
-                    let reader = self.store.reader()?;
-                    match stored_offset(&reader, source, p)? {
+                    let reader = match &reader {
+                        Some(r) => r,
+                        None => reader.insert(self.store.reader()?),
+                    };
+                    match stored_offset(reader, source, p)? {
                         Some(o) => o,
                         None => match bounded(
                             &format!("partition {p} offsets"),
@@ -219,7 +222,7 @@ impl KafkaSource {
             lock(positions).insert(p, start);
             clients.push(Arc::new(pc));
         }
-        connected.store(true, Ordering::Relaxed);
+        *connected = true;
         *lock(&self.shared.partitions) = parts
             .iter()
             .map(|&p| PartitionView {
@@ -352,12 +355,8 @@ impl Consumer {
 
     /// The broker no longer holds `pos` (retention, or a recreated topic): continue per the start policy.
     async fn skip_gap(&self, p: i32, pos: i64) -> Result<(), String> {
-        let earliest = self
-            .pc
-            .get_offset(OffsetAt::Earliest)
-            .await
-            .map_err(|e| e.to_string())?;
-        let latest = self.pc.get_offset(OffsetAt::Latest).await.map_err(|e| e.to_string())?;
+        let earliest = bounded("earliest offset", self.pc.get_offset(OffsetAt::Earliest)).await?;
+        let latest = bounded("latest offset", self.pc.get_offset(OffsetAt::Latest)).await?;
         let to = match self.start {
             StartPolicy::Earliest => earliest,
             StartPolicy::Latest => latest,

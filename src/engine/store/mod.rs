@@ -148,6 +148,24 @@ pub fn set_setting(conn: &Connection, name: &str, value: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// Records engine time `now_ms` unless a later time is already recorded: engine time never runs
+/// backwards, whoever writes (ingest, inventory, `dim seed` beside a daemon on a faster clock).
+pub fn advance_engine_time(conn: &Connection, now_ms: Millis) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO settings(name, value) VALUES ('engine_time_ms', ?1) ON CONFLICT(name) DO UPDATE
+         SET value = CAST(max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
+        [now_ms.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Every source's next offset per partition, as committed with the events.
+pub fn stored_offsets(conn: &Connection) -> Result<Vec<(String, i32, i64)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT source, partition, next_offset FROM offsets ORDER BY source, partition")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Next offset stored for `source`/`partition`, if any.
 pub fn stored_offset(conn: &Connection, source: &str, partition: i32) -> Result<Option<i64>, StoreError> {
     Ok(conn

@@ -34,6 +34,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME|FILE")]
     pub theme: Option<String>,
 
+    /// Play a scenario: a shipped one by name (`dim scenario list`) or a scenario file. The
+    /// dashboard plays `demo` when none is given; `--daemon` prints a report at the end and
+    /// exits 1 if an expectation does not hold.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub scenario: Option<String>,
+
+    /// Dashboard: do not play the demo scenario.
+    #[arg(long, conflicts_with = "scenario")]
+    pub no_scenario: bool,
+
     /// Log format of the daemon.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -102,11 +112,29 @@ pub enum Cmd {
         #[arg(long)]
         tier: Option<String>,
     },
+    /// Scenarios: list the shipped ones, check a file, list the figures expectations can use.
+    Scenario {
+        #[command(subcommand)]
+        action: ScenarioAction,
+    },
     /// Measure dim on this machine.
     Bench {
         #[command(subcommand)]
         target: BenchTarget,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioAction {
+    /// The shipped scenarios and what each shows.
+    List,
+    /// Validate a scenario (name or file) against the configuration, without running it.
+    Check {
+        #[arg(value_name = "NAME|FILE")]
+        scenario: String,
+    },
+    /// The figures expectations can compare, and the step kinds.
+    Figures,
 }
 
 #[derive(Debug, Subcommand)]

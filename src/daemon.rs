@@ -6,11 +6,20 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::engine::scenario::{Report, Scenario};
 use crate::engine::{Engine, EngineOptions};
 
-/// Runs until a signal or `duration`; exits only after the last batch is committed.
-pub async fn run(cfg: Config, data_dir: &Path, duration: Option<Duration>) -> anyhow::Result<()> {
+/// Runs until a signal, `duration`, or the end of `scenario`; exits only after the last batch is
+/// committed. With a scenario, returns its report.
+pub async fn run(
+    cfg: Config,
+    data_dir: &Path,
+    duration: Option<Duration>,
+    scenario: Option<Scenario>,
+) -> anyhow::Result<Option<Report>> {
     let engine = Engine::start(cfg, EngineOptions::new(data_dir)).context("starting the engine")?;
+    let mut playing = scenario.map(|sc| engine.play(sc));
+    let mut outcome = None;
     let mut snaps = engine.snapshots.clone();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
@@ -28,6 +37,14 @@ pub async fn run(cfg: Config, data_dir: &Path, duration: Option<Duration>) -> an
             _ = tokio::signal::ctrl_c() => break "SIGINT",
             _ = term.recv() => break "SIGTERM",
             _ = &mut deadline => break "--duration elapsed",
+            r = async { match playing.as_mut() { Some(p) => p.await, None => std::future::pending().await } }, if playing.is_some() => {
+                playing = None;
+                match r {
+                    Ok(r) => outcome = Some(r),
+                    Err(e) => tracing::error!(target: "dim::daemon", error = %e, "the scenario player failed"),
+                }
+                break "the scenario ended";
+            }
             _ = report.tick() => {
                 let s = snaps.borrow_and_update().clone();
                 tracing::info!(
@@ -50,6 +67,12 @@ pub async fn run(cfg: Config, data_dir: &Path, duration: Option<Duration>) -> an
     };
     tracing::info!(target: "dim::daemon", reason, "shutting down");
     let last = engine.shutdown().await.context("stopping the engine")?;
+    // Stopped before its end (a signal, --duration): the player reports what it had checked.
+    if let Some(p) = playing
+        && let Ok(r) = p.await
+    {
+        outcome = Some(r);
+    }
     tracing::info!(
         target: "dim::daemon",
         ingested = last.store.events.ingested,
@@ -57,5 +80,5 @@ pub async fn run(cfg: Config, data_dir: &Path, duration: Option<Duration>) -> an
         objects = last.store.objects,
         "shutdown complete"
     );
-    Ok(())
+    Ok(outcome)
 }

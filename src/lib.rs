@@ -8,6 +8,7 @@ pub mod engine;
 pub mod explain;
 pub mod logging;
 pub mod pin;
+pub mod scenario_cmd;
 pub mod seed;
 pub mod simulate;
 pub mod status;

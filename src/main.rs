@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use data_in_motion::cli::{BenchTarget, Cli, Cmd};
-use data_in_motion::{bench, config, daemon, explain, logging, pin, seed, simulate, status, tui};
+use data_in_motion::cli::{BenchTarget, Cli, Cmd, LogFormat, ScenarioAction};
+use data_in_motion::{bench, config, daemon, explain, logging, pin, scenario_cmd, seed, simulate, status, tui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -18,6 +18,20 @@ fn main() -> ExitCode {
     };
     let duration = cli.duration.map(Duration::from_secs);
     let result = match cli.command {
+        Some(Cmd::Scenario { action }) => {
+            logging::to_stderr();
+            match action {
+                ScenarioAction::List => {
+                    scenario_cmd::list();
+                    Ok(())
+                }
+                ScenarioAction::Check { scenario } => scenario_cmd::check(&scenario, &cfg),
+                ScenarioAction::Figures => {
+                    scenario_cmd::figures_help(&cfg);
+                    Ok(())
+                }
+            }
+        }
         Some(Cmd::Status { json }) => {
             logging::to_stderr();
             status::run(&cfg, &cli.data_dir, json)
@@ -125,12 +139,42 @@ fn main() -> ExitCode {
             };
             bench::migrate::run(&cfg, opts, json)
         }
-        None => match tokio::runtime::Runtime::new() {
+        None => {
+            // The dashboard plays the demo unless told otherwise; the daemon plays only what it is given.
+            let spec = match (&cli.scenario, cli.daemon || cli.no_scenario) {
+                (Some(s), _) => Some(s.as_str()),
+                (None, false) => Some("demo"),
+                (None, true) => None,
+            };
+            let (scenario, cfg) = match spec.map(|s| scenario_cmd::load(s, &cfg)).transpose() {
+                Ok(Some((sc, c))) => (Some(sc), c),
+                Ok(None) => (None, cfg),
+                Err(e) => {
+                    eprintln!("error: invalid scenario\n{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match tokio::runtime::Runtime::new() {
             Err(e) => Err(e.into()),
             Ok(rt) => {
                 let r = if cli.daemon {
                     logging::to_stdout(cli.log_format);
-                    rt.block_on(daemon::run(cfg, &cli.data_dir, duration))
+                    match rt.block_on(daemon::run(cfg, &cli.data_dir, duration, scenario)) {
+                        Ok(Some(report)) => {
+                            if cli.log_format == LogFormat::Json {
+                                println!("{}", serde_json::json!({ "scenario_report": report, "passed": report.passed() }));
+                            } else {
+                                println!("{report}");
+                            }
+                            if !report.passed() {
+                                rt.shutdown_timeout(Duration::from_millis(200));
+                                return ExitCode::FAILURE;
+                            }
+                            Ok(())
+                        }
+                        Ok(None) => Ok(()),
+                        Err(e) => Err(e),
+                    }
                 } else {
                     match tui::themes(cli.theme.as_deref().unwrap_or(&cfg.ui.theme)) {
                         Err(e) => {
@@ -138,7 +182,7 @@ fn main() -> ExitCode {
                             return ExitCode::from(2);
                         }
                         Ok(themes) => logging::to_tui(&cli.data_dir)
-                            .and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration, themes)),
+                            .and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration, themes, scenario)),
                     }
                 };
                 // The last batch is committed by now. Do not wait for a training or planning run
@@ -146,7 +190,8 @@ fn main() -> ExitCode {
                 rt.shutdown_timeout(Duration::from_millis(200));
                 r
             }
-        },
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -697,3 +697,34 @@ async fn chaos_storm_on_the_destination_loses_nothing() {
         fx.assert_moved(key, data, "cool", "hot");
     }
 }
+
+#[tokio::test]
+async fn a_source_deleted_by_its_owner_cancels_the_move_and_a_missing_one_fails_on_the_second_look() {
+    let fx = fixture();
+    // Deleted by its owner: the file and then (through ingest) the row are gone.
+    fx.object("hot", "gone.bin", b"bye", OLD);
+    let id = fx.enqueue("gone.bin", "hot", "cool");
+    std::fs::remove_file(fx.path("hot", "gone.bin")).unwrap();
+    fx.store
+        .writer()
+        .execute("DELETE FROM objects WHERE key = 'gone.bin'", [])
+        .unwrap();
+    assert_eq!(fx.run(id).await, Outcome::Cancelled);
+    assert_eq!(fx.task(id).reason.as_deref(), Some("object was deleted meanwhile"));
+
+    // The file is gone but the store still places it there: the DELETE may be on its way, so
+    // the move is deferred briefly; still missing on the second look, it fails with the reason.
+    fx.object("hot", "missing.bin", b"??", OLD);
+    let id = fx.enqueue("missing.bin", "hot", "cool");
+    std::fs::remove_file(fx.path("hot", "missing.bin")).unwrap();
+    assert_eq!(fx.run(id).await, Outcome::Deferred("source_missing".into()));
+    let t = fx.task(id);
+    assert_eq!(t.state, TaskState::Deferred);
+    assert!(t.not_before.unwrap() > wall_now_ms());
+    match fx.run(id).await {
+        Outcome::Failed(why) => assert_eq!(why, "source object not found on hot"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert_eq!(fx.pointer("missing.bin").as_deref(), Some("hot"));
+    assert!(fx.read("cool", "missing.bin").is_none());
+}

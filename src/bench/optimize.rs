@@ -70,6 +70,7 @@ pub fn population(n: usize, tiers: usize, seed: u64) -> Vec<PlanObject> {
                 rate_recent,
                 rate_long,
                 fixed: rng.random::<f64>() < 0.05,
+                heading: None,
             }
         })
         .collect()

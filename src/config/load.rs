@@ -98,6 +98,28 @@ pub(crate) fn layered<T: DeserializeOwned>(
         .map_err(|(key, msg)| Box::new(source.error_at(&key, msg, help_for_serde(&key, default_name))))
 }
 
+/// Layers `over` (a table found at `prefix` in `source`, e.g. a scenario's `[config]`) over an
+/// already loaded `cfg`, validates the result, and locates any problem in `source`.
+pub(crate) fn overlay(cfg: &Config, over: toml::Table, source: &Source, prefix: &str) -> Result<Config, Box<ConfigError>> {
+    let mut base = match toml::Value::try_from(cfg) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => {
+            return Err(Box::new(source.error_at(
+                prefix,
+                "the configuration cannot be represented as TOML".into(),
+                "this is a bug in dim; please report it".into(),
+            )));
+        }
+    };
+    merge(&mut base, over);
+    let at = |key: &str| format!("{prefix}.{key}");
+    let config: Config = deserialize_at_path(toml::Value::Table(base)).map_err(|(key, msg)| {
+        Box::new(source.error_at(&at(&key), msg, help_for_serde(&key, "<embedded default>")))
+    })?;
+    validate::validate(&config).map_err(|v| Box::new(source.error_at(&at(&v.key), v.message, v.help)))?;
+    Ok(config)
+}
+
 /// Deep merge: tables merge key by key, everything else (arrays included) is replaced.
 fn merge(base: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {
@@ -138,7 +160,7 @@ pub(crate) struct Source<'a> {
 }
 
 impl Source<'_> {
-    fn syntax_error(&self, e: &toml::de::Error) -> ConfigError {
+    pub fn syntax_error(&self, e: &toml::de::Error) -> ConfigError {
         let (line, column) = e
             .span()
             .map(|s| line_col(self.text, s.start))

@@ -5,7 +5,7 @@ mod suggest;
 mod validate;
 
 pub use load::{ConfigError, load, load_str};
-pub(crate) use load::{Source, layered};
+pub(crate) use load::{Source, layered, overlay};
 pub use suggest::closest;
 
 use serde::{Deserialize, Serialize};

@@ -15,8 +15,29 @@ pub enum Command {
     SetSkew {
         skew: f64,
     },
-    /// Embedded workload: a flash crowd on a cold object, now.
-    FlashCrowd,
+    /// Embedded workload: a flash crowd on `objects` cold objects, now.
+    FlashCrowd {
+        objects: usize,
+    },
+    /// Embedded workload: `objects` new objects uploaded at once.
+    PutBurst {
+        objects: usize,
+    },
+    /// Embedded workload: keep `objects` objects growing (written every half second) for
+    /// `engine_secs`. Objects with a migration queued are chosen first, then cold ones.
+    GrowObjects {
+        objects: usize,
+        engine_secs: u64,
+    },
+    /// Change a tier's capacity (the optimizer plans with it from its next run).
+    SetCapacity {
+        tier: String,
+        bytes: u64,
+    },
+    /// Pause or resume the scenario being played (its clock stops; the engine runs on).
+    PauseScenario {
+        paused: bool,
+    },
     /// Replace what is injected on a tier.
     Chaos {
         tier: String,

@@ -1,5 +1,6 @@
 //! The engine: a library with no UI dependency. `Engine::start` runs it in the background and returns a handle.
 
+pub mod audit;
 pub mod clock;
 pub mod command;
 pub mod events;
@@ -10,6 +11,7 @@ pub mod migrate;
 pub mod model;
 pub mod placement;
 mod publish;
+pub mod scenario;
 pub mod snapshot;
 pub mod store;
 pub mod tiers;
@@ -25,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use clock::{Clock, ScaledClock, wall_now_ms};
 use command::Command;
-use events::SourceShared;
+use events::{SourceShared, lock};
 use events::embedded::{EmbeddedSource, local_tiers};
 use events::kafka::KafkaSource;
 use ingest::{IngestStats, Ingestor, SourceBatch};
@@ -80,6 +82,8 @@ pub struct EngineHandle {
     builder: Arc<SnapshotBuilder>,
     pub migrator: Arc<Migrator>,
     pub tiers: Tiers,
+    scenario: Arc<scenario::ScenarioShared>,
+    scenario_stop: watch::Sender<bool>,
 }
 
 pub struct Engine;
@@ -139,6 +143,7 @@ impl Engine {
             running: Arc::default(),
         };
         let shared = Arc::new(SourceShared::default());
+        let scenario = Arc::new(scenario::ScenarioShared::default());
         let inspect = Arc::new(std::sync::Mutex::new(None));
         type SourceRun = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
         let run: SourceRun = match cfg.events.source {
@@ -185,6 +190,7 @@ impl Engine {
             brain: brain.clone(),
             inspect: inspect.clone(),
             inventory: scanner.view.clone(),
+            scenario: scenario.clone(),
         });
         let first = builder.build().unwrap_or_default();
         let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
@@ -203,6 +209,8 @@ impl Engine {
                     store: store.clone(),
                     brain: brain.clone(),
                     scanner: scanner.clone(),
+                    scenario: scenario.clone(),
+                    source_kind: cfg.events.source,
                 },
             )),
         ]);
@@ -232,6 +240,8 @@ impl Engine {
             builder,
             migrator,
             tiers,
+            scenario,
+            scenario_stop: watch::channel(false).0,
         })
     }
 }
@@ -240,6 +250,7 @@ impl EngineHandle {
     /// Stops the source, lets ingest commit what it holds, and returns the final snapshot.
     pub async fn shutdown(mut self) -> Result<Snapshot, EngineError> {
         let started = Instant::now();
+        let _ = self.scenario_stop.send(true);
         self.migrator.shutdown().await;
         self.stop.store(true, Ordering::Relaxed);
         let source = self.source.take();
@@ -282,6 +293,21 @@ impl EngineHandle {
         Ok(last)
     }
 
+    /// Plays `sc` in the background: its steps go through the command channel as key presses
+    /// would. The task ends with the report when the scenario does (or on shutdown).
+    pub fn play(&self, sc: scenario::Scenario) -> JoinHandle<scenario::Report> {
+        let player = scenario::Player {
+            scenario: sc,
+            commands: self.commands.clone(),
+            snapshots: self.snapshots.clone(),
+            clock: self.clock.clone(),
+            shared: self.scenario.clone(),
+            store: self.store.clone(),
+            tiers: self.tiers.clone(),
+        };
+        tokio::spawn(player.run(self.scenario_stop.subscribe()))
+    }
+
     /// Builds a snapshot now, off the publishing cadence (benchmarks, tests). Blocking.
     pub fn build_snapshot(&self) -> Result<Snapshot, EngineError> {
         self.builder.build()
@@ -302,6 +328,8 @@ struct Control {
     store: Arc<Store>,
     brain: Arc<placement::runner::Brain>,
     scanner: inventory::Scanner,
+    scenario: Arc<scenario::ScenarioShared>,
+    source_kind: SourceKind,
 }
 
 impl Control {
@@ -316,14 +344,37 @@ impl Control {
     }
 
     async fn apply(&self, cmd: Command) -> Result<(), String> {
+        let workload = matches!(
+            cmd,
+            Command::SetEventRate { .. }
+                | Command::SetSkew { .. }
+                | Command::FlashCrowd { .. }
+                | Command::PutBurst { .. }
+                | Command::GrowObjects { .. }
+        );
+        if workload && self.source_kind == SourceKind::Kafka {
+            return Err("workload commands drive the embedded generator; events come from Kafka here".into());
+        }
         match cmd {
-            Command::SetEventRate { per_sec } => {
-                *self.shared.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(per_sec);
+            Command::SetEventRate { per_sec } => *lock(&self.shared.rate) = Some(per_sec),
+            Command::SetSkew { skew } => *lock(&self.shared.skew) = Some(skew),
+            Command::FlashCrowd { objects } => *lock(&self.shared.flash) = Some(objects),
+            Command::PutBurst { objects } => *lock(&self.shared.put_burst) = Some(objects),
+            Command::GrowObjects { objects, engine_secs } => {
+                *lock(&self.shared.grow) = Some((objects, engine_secs as i64 * 1000));
             }
-            Command::SetSkew { skew } => {
-                *self.shared.skew.lock().unwrap_or_else(|p| p.into_inner()) = Some(skew);
+            Command::SetCapacity { tier, bytes } => {
+                if !self.tiers.contains_key(&tier) {
+                    return Err(format!("no tier named {tier:?}"));
+                }
+                tracing::info!(target: "dim::placement", tier = %tier, bytes, "capacity changed");
+                self.brain.set_capacity(&tier, bytes);
             }
-            Command::FlashCrowd => self.shared.flash.store(true, Ordering::Relaxed),
+            Command::PauseScenario { paused } => {
+                if !self.scenario.set_paused(paused) {
+                    return Err("no scenario is playing".into());
+                }
+            }
             Command::Chaos { tier, settings } => {
                 let t = self.tiers.get(&tier).ok_or_else(|| format!("no tier named {tier:?}"))?;
                 t.set(settings);

@@ -66,6 +66,7 @@ pub(super) struct SnapshotBuilder {
     pub stats: Arc<IngestStats>,
     pub shared: Arc<SourceShared>,
     pub inventory: Arc<std::sync::Mutex<super::inventory::InventoryView>>,
+    pub scenario: Arc<super::scenario::ScenarioShared>,
     pub reader: Mutex<Option<rusqlite::Connection>>,
     pub rates: Mutex<RateTracker>,
     pub tiers: Tiers,
@@ -157,7 +158,7 @@ impl SnapshotBuilder {
                     backend: format!("{:?}", t.backend).to_lowercase(),
                     objects: totals.objects,
                     bytes: totals.bytes,
-                    capacity_bytes: t.capacity_bytes(),
+                    capacity_bytes: self.brain.capacity_of(&t.name).unwrap_or_else(|| t.capacity_bytes()),
                     latency_ms: t.latency_ms,
                     monthly_storage_cost: totals.bytes as f64 / 1e9 * t.storage_gb_month,
                 }
@@ -185,6 +186,16 @@ impl SnapshotBuilder {
                 failed,
                 recent_done,
                 done: mstats.done.load(Ordering::Relaxed),
+                failed_total: mstats.failed.load(Ordering::Relaxed),
+                deferred_total: mstats.deferred.load(Ordering::Relaxed),
+                deferred_growing: mstats
+                    .deferred_by
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(migrate::task::FILE_GROWING)
+                    .copied()
+                    .unwrap_or(0),
+                cancelled: mstats.cancelled.load(Ordering::Relaxed),
                 retries: mstats.retries.load(Ordering::Relaxed),
                 bytes_moved,
                 mib_per_sec,
@@ -196,6 +207,7 @@ impl SnapshotBuilder {
             detail_error,
             inventory: lock(&self.inventory).clone(),
             plan: self.brain.last_plan(),
+            scenario: self.scenario.view(),
         })
     }
 }

@@ -42,6 +42,11 @@ pub struct MigrationView {
     pub recent_done: Vec<Task>,
     /// Since start.
     pub done: u64,
+    pub failed_total: u64,
+    pub deferred_total: u64,
+    /// Deferrals because the object was being written (`file_growing`).
+    pub deferred_growing: u64,
+    pub cancelled: u64,
     pub retries: u64,
     pub bytes_moved: u64,
     pub mib_per_sec: f64,
@@ -74,6 +79,10 @@ pub struct WorkloadView {
     pub rate: f64,
     pub skew: f64,
     pub flash_key: Option<String>,
+    /// Objects the current flash crowd spans.
+    pub flash_objects: usize,
+    /// Objects being written continuously right now.
+    pub growing: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -101,4 +110,6 @@ pub struct Snapshot {
     pub detail_error: Option<String>,
     /// The inventory scan of the tiers: progress and findings.
     pub inventory: InventoryView,
+    /// The scenario being played, if any.
+    pub scenario: Option<super::scenario::ScenarioView>,
 }

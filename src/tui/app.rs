@@ -496,9 +496,19 @@ impl App {
                 self.theme = (self.theme + 1) % self.themes.len().max(1);
                 self.status = Some(format!("theme {}", self.theme().name));
             }
-            Action::ToggleScenario => {
-                self.status = Some("no scenario is playing (start one with --scenario FILE)".into());
-            }
+            Action::ToggleScenario => match &self.snap.scenario {
+                Some(sc) if !sc.finished => {
+                    let paused = !sc.paused;
+                    self.status = Some(format!(
+                        "scenario {} {}",
+                        sc.name,
+                        if paused { "paused" } else { "resumed" }
+                    ));
+                    return vec![Command::PauseScenario { paused }];
+                }
+                Some(sc) => self.status = Some(format!("scenario {} has finished", sc.name)),
+                None => self.status = Some("no scenario is playing (start one with --scenario NAME|FILE)".into()),
+            },
             Action::LogLevel => {
                 self.log_level = (self.log_level + 1) % LOG_LEVELS.len();
                 let level = LOG_LEVELS[self.log_level];

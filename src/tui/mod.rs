@@ -44,12 +44,18 @@ pub fn run(
     data_dir: &Path,
     duration: Option<Duration>,
     themes: (Vec<Theme>, usize),
+    scenario: Option<crate::engine::scenario::Scenario>,
 ) -> anyhow::Result<()> {
     let frame_gap = Duration::from_millis(cfg.ui.frame_gap_ms.max(10));
     let keymap = Keymap::new(&cfg.keymap).map_err(|e| anyhow::anyhow!("keymap.{}: {}", e.action, e.message))?;
     let engine = rt
         .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(data_dir)) })
         .context("starting the engine")?;
+    if let Some(sc) = scenario {
+        let _guard = rt.enter();
+        // The report shows in the header; the player logs each expectation too.
+        drop(engine.play(sc));
+    }
     let terminated = Arc::new(AtomicBool::new(false));
     {
         let flag = terminated.clone();

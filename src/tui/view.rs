@@ -183,6 +183,10 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     if s.migrations.paused {
         l1.extend([sep(), Span::styled("migrations paused", theme.warn())]);
     }
+    if let Some(sc) = &s.scenario {
+        l1.push(sep());
+        l1.extend(scenario_spans(sc, theme));
+    }
 
     let mut l2 = vec![
         Span::styled("objects ", theme.dim()),
@@ -327,6 +331,57 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             .data(&data),
         spark,
     );
+}
+
+/// A scenario span of engine time, compact: `2h10m`, `45m`, `30s`.
+fn span_of(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h{m:02}m"),
+        (d, h, _) => format!("{d}d{h:02}h"),
+    }
+}
+
+/// The scenario being played: name, step k/n, elapsed of total, the next step; or how it ended.
+fn scenario_spans<'a>(sc: &crate::engine::scenario::ScenarioView, theme: &Theme) -> Vec<Span<'a>> {
+    let mut v = vec![
+        Span::styled("scenario ", theme.dim()),
+        Span::styled(sc.name.clone(), theme.accent()),
+    ];
+    if sc.finished {
+        let ok = sc.results.iter().filter(|r| r.ok).count();
+        let all_ok = ok == sc.results.len();
+        v.push(Span::styled(
+            format!(" finished: {ok}/{} expectations hold", sc.results.len()),
+            if all_ok { theme.ok() } else { theme.error() },
+        ));
+        return v;
+    }
+    if sc.waiting {
+        v.push(Span::styled(" starts once seeding is done", theme.warn()));
+        return v;
+    }
+    v.push(Span::styled(
+        format!(
+            " step {}/{}  {}/{}",
+            sc.step,
+            sc.steps,
+            span_of(sc.elapsed_ms),
+            span_of(sc.duration_ms)
+        ),
+        theme.text(),
+    ));
+    if sc.paused {
+        v.push(Span::styled("  paused (space)", theme.warn()));
+    }
+    if let Some((at, what)) = &sc.next {
+        v.push(Span::styled(format!("  next @{}: {what}", span_of(*at)), theme.dim()));
+    }
+    v
 }
 
 fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {

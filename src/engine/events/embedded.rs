@@ -25,6 +25,9 @@ const TICK: Duration = Duration::from_millis(20);
 /// Never produce more than this much wall time of events at once, whatever the stall was:
 /// a slow store slows the workload down instead of queueing a backlog that delays shutdown.
 const MAX_CATCH_UP: f64 = 0.1;
+/// Objects kept growing are written this often (wall time), this much each time.
+const GROW_EVERY: Duration = Duration::from_millis(500);
+const GROW_BYTES: u64 = 64 * 1024;
 
 /// Deterministic content for an object: the same key and size always give the same bytes.
 pub fn object_bytes(key: &str, size: u64) -> Vec<u8> {
@@ -84,16 +87,18 @@ impl EmbeddedSource {
         let mut last = Instant::now();
         let mut carry = 0.0f64;
         let mut out: Vec<Generated> = Vec::new();
+        let mut growing = Growing::default();
         while !self.stop.load(Ordering::Relaxed) {
             std::thread::sleep(TICK);
-            self.apply_controls(&mut workload);
+            out.clear();
             let now = self.clock.now_ms();
+            self.apply_controls(&mut workload, &mut growing, &reader, now, &mut out);
+            growing.tick(&mut workload, now, &mut out);
             let dt = last.elapsed().as_secs_f64().min(MAX_CATCH_UP);
             last = Instant::now();
             carry += workload.rate_at(now) * dt;
             let n = carry.floor() as usize;
             carry -= n as f64;
-            out.clear();
             for _ in 0..n {
                 workload.next(now, &mut out);
             }
@@ -101,6 +106,8 @@ impl EmbeddedSource {
                 rate: workload.params().rate,
                 skew: workload.params().skew,
                 flash_key: workload.flash_key().map(str::to_string),
+                flash_objects: workload.flash_objects(),
+                growing: growing.keys.clone(),
             });
             if out.is_empty() {
                 continue;
@@ -136,7 +143,14 @@ impl EmbeddedSource {
         Ok(())
     }
 
-    fn apply_controls(&self, w: &mut Workload) {
+    fn apply_controls(
+        &self,
+        w: &mut Workload,
+        growing: &mut Growing,
+        reader: &Connection,
+        now: Millis,
+        out: &mut Vec<Generated>,
+    ) {
         if let Some(rate) = lock(&self.shared.rate).take() {
             w.set_rate(rate);
             tracing::info!(target: "dim::workload", rate, "event rate changed");
@@ -145,10 +159,22 @@ impl EmbeddedSource {
             w.set_skew(skew);
             tracing::info!(target: "dim::workload", skew, "popularity skew changed");
         }
-        if self.shared.flash.swap(false, Ordering::Relaxed)
-            && let Some(key) = w.flash_crowd(self.clock.now_ms())
-        {
-            tracing::info!(target: "dim::workload", key = %key, "flash crowd starts (command)");
+        if let Some(objects) = lock(&self.shared.flash).take() {
+            let keys = w.flash_crowd(now, objects);
+            tracing::info!(target: "dim::workload", objects = keys.len(), first = keys.first().map(String::as_str).unwrap_or(""), "flash crowd starts (command)");
+        }
+        if let Some(n) = lock(&self.shared.put_burst).take() {
+            let before = out.len();
+            w.put_burst(now, n, out);
+            tracing::info!(target: "dim::workload", objects = out.len() - before, "burst of PUTs");
+        }
+        if let Some((n, for_ms)) = lock(&self.shared.grow).take() {
+            // Objects the optimizer is about to move first: that is where a write racing a
+            // migration matters (the migrator must defer them, not copy a file mid-write).
+            let mut keys = queued_keys(reader, n, &self.tiers);
+            keys.extend(w.cold_keys(n.saturating_sub(keys.len())));
+            tracing::info!(target: "dim::workload", objects = keys.len(), engine_secs = for_ms / 1000, keys = ?keys, "objects keep growing");
+            growing.start(keys, now + for_ms);
         }
     }
 
@@ -235,6 +261,71 @@ impl EmbeddedSource {
             None => None,
         }
     }
+}
+
+/// Objects written continuously until an engine time.
+#[derive(Debug, Default)]
+struct Growing {
+    keys: Vec<String>,
+    until_ms: Millis,
+    last: Option<Instant>,
+}
+
+impl Growing {
+    fn start(&mut self, keys: Vec<String>, until_ms: Millis) {
+        for k in keys {
+            if !self.keys.contains(&k) {
+                self.keys.push(k);
+            }
+        }
+        self.until_ms = self.until_ms.max(until_ms);
+    }
+
+    /// One more write to each, every GROW_EVERY of wall time, until the engine time is reached.
+    fn tick(&mut self, w: &mut Workload, now: Millis, out: &mut Vec<Generated>) {
+        if self.keys.is_empty() {
+            return;
+        }
+        if now >= self.until_ms {
+            tracing::info!(target: "dim::workload", objects = self.keys.len(), "objects stopped growing");
+            self.keys.clear();
+            return;
+        }
+        if self.last.is_some_and(|l| l.elapsed() < GROW_EVERY) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        // A key the workload deleted meanwhile stops growing.
+        self.keys.retain(|k| match w.grow(now, k, GROW_BYTES) {
+            Some(g) => {
+                out.push(g);
+                true
+            }
+            None => false,
+        });
+    }
+}
+
+/// Keys of up to `n` objects with a migration queued from one of the local tiers.
+fn queued_keys(reader: &Connection, n: usize, tiers: &HashMap<String, LocalTier>) -> Vec<String> {
+    let query = || -> rusqlite::Result<Vec<(String, String)>> {
+        let mut stmt = reader.prepare(
+            "SELECT key, src_tier FROM tasks WHERE state IN ('pending', 'deferred') ORDER BY id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([(n * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    };
+    let queued = query().unwrap_or_else(|e| {
+        tracing::warn!(target: "dim::workload", error = %e, "cannot read the queued moves; growing cold objects instead");
+        Vec::new()
+    });
+    let mut keys: Vec<String> = Vec::new();
+    for (key, src) in queued {
+        if keys.len() < n && tiers.contains_key(&src) && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 fn tier_of(reader: &Connection, key: &str) -> Option<String> {

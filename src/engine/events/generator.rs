@@ -49,9 +49,10 @@ pub struct Generated {
     pub effect: Option<Effect>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Flash {
-    slot: usize,
+    /// The objects under the crowd (the first is the one the dashboard names).
+    slots: Vec<usize>,
     until_ms: Millis,
 }
 
@@ -207,29 +208,80 @@ impl Workload {
         self.p.rate * (1.0 + self.p.diurnal_amplitude * swing)
     }
 
-    /// Starts a flash crowd on `count` cold objects' worth of attention (the first one is the target).
-    pub fn flash_crowd(&mut self, now_ms: Millis) -> Option<String> {
-        let n = self.slots.len();
-        for _ in 0..64 {
-            let r = self.rng.random_range(n / 2..n);
-            let slot = self.perm[r];
-            if let Some(o) = &self.slots[slot] {
-                let key = o.key.clone();
-                self.flash = Some(Flash {
-                    slot,
-                    until_ms: now_ms + (self.p.flash_duration_secs * 1000.0) as Millis,
-                });
-                return Some(key);
-            }
+    /// Starts a flash crowd on `objects` cold objects (they share the crowd's attention); returns their keys.
+    pub fn flash_crowd(&mut self, now_ms: Millis, objects: usize) -> Vec<String> {
+        let slots = self.cold_slots(objects.max(1));
+        if slots.is_empty() {
+            return Vec::new();
         }
-        None
+        let keys = slots
+            .iter()
+            .filter_map(|s| self.slots[*s].as_ref().map(|o| o.key.clone()))
+            .collect();
+        self.flash = Some(Flash {
+            slots,
+            until_ms: now_ms + (self.p.flash_duration_secs * 1000.0) as Millis,
+        });
+        keys
     }
 
-    /// The key currently under a flash crowd, if any.
+    /// Up to `n` distinct occupied slots from the unpopular half of the ranking.
+    fn cold_slots(&mut self, n: usize) -> Vec<usize> {
+        let len = self.slots.len();
+        let mut out: Vec<usize> = Vec::with_capacity(n);
+        for _ in 0..(64 * n) {
+            if out.len() >= n {
+                break;
+            }
+            let r = self.rng.random_range(len / 2..len);
+            let slot = self.perm[r];
+            if self.occupied(slot) && !out.contains(&slot) {
+                out.push(slot);
+            }
+        }
+        out
+    }
+
+    /// Keys of up to `n` cold objects (nobody is reading them).
+    pub fn cold_keys(&mut self, n: usize) -> Vec<String> {
+        self.cold_slots(n)
+            .into_iter()
+            .filter_map(|s| self.slots[s].as_ref().map(|o| o.key.clone()))
+            .collect()
+    }
+
+    /// The key currently under a flash crowd (the first, when it spans several), if any.
     pub fn flash_key(&self) -> Option<&str> {
         self.flash
-            .and_then(|f| self.slots[f.slot].as_ref())
+            .as_ref()
+            .and_then(|f| f.slots.first())
+            .and_then(|s| self.slots[*s].as_ref())
             .map(|o| o.key.as_str())
+    }
+
+    /// How many objects the current flash crowd spans.
+    pub fn flash_objects(&self) -> usize {
+        self.flash.as_ref().map_or(0, |f| f.slots.len())
+    }
+
+    /// A burst of `n` new objects written now (a bulk upload): PUTs that create them.
+    pub fn put_burst(&mut self, now_ms: Millis, n: usize, out: &mut Vec<Generated>) {
+        for _ in 0..n {
+            self.create(now_ms, out);
+        }
+    }
+
+    /// One more write to `key` that grows it by `by` bytes (a log or a backup still being
+    /// written); None when the generator does not know the key.
+    pub fn grow(&mut self, now_ms: Millis, key: &str, by: u64) -> Option<Generated> {
+        let max = self.p.size_max_bytes;
+        let o = self.slots.iter_mut().flatten().find(|o| o.key == key)?;
+        o.size = (o.size + by).min(max);
+        let (key, size) = (o.key.clone(), o.size);
+        Some(Generated {
+            event: Self::event(now_ms, &key, Op::Put, Some(size)),
+            effect: Some(Effect::Overwrite { key, size }),
+        })
     }
 
     fn occupied(&self, slot: usize) -> bool {
@@ -281,11 +333,12 @@ impl Workload {
 
     /// Picks the object of the next access.
     fn pick(&mut self, now_ms: Millis) -> Option<usize> {
-        if let Some(f) = self.flash {
-            if now_ms >= f.until_ms || !self.occupied(f.slot) {
+        if let Some(f) = &self.flash {
+            let live: Vec<usize> = f.slots.iter().copied().filter(|s| self.occupied(*s)).collect();
+            if now_ms >= f.until_ms || live.is_empty() {
                 self.flash = None;
             } else if self.rng.random::<f64>() < self.p.flash_share {
-                return Some(f.slot);
+                return Some(live[self.rng.random_range(0..live.len())]);
             }
         }
         let u = self.rng.random::<f64>();
@@ -308,7 +361,7 @@ impl Workload {
         if now_ms >= self.next_flash_ms {
             self.next_flash_ms = now_ms + self.flash_gap();
             if self.flash.is_none()
-                && let Some(key) = self.flash_crowd(now_ms)
+                && let Some(key) = self.flash_crowd(now_ms, 1).pop()
             {
                 tracing::info!(target: "dim::workload", key = %key, "flash crowd starts");
             }
@@ -553,13 +606,49 @@ mod tests {
         p.flash_share = 0.5;
         let mut w = Workload::new(&p);
         w.seed_objects(1000, 10_000_000, T0);
-        let key = w.flash_crowd(T0).unwrap();
+        let key = w.flash_crowd(T0, 1).pop().unwrap();
         let mut out = Vec::new();
         for i in 0..1000 {
             w.next(T0 + i, &mut out);
         }
         let hits = out.iter().filter(|g| g.event.key == key).count();
         assert!(hits > 400, "flash target got {hits}");
+    }
+
+    #[test]
+    fn a_flash_crowd_on_several_objects_shares_the_attention() {
+        let mut p = params();
+        p.flash_share = 0.6;
+        let mut w = Workload::new(&p);
+        w.seed_objects(1000, 10_000_000, T0);
+        let keys = w.flash_crowd(T0, 3);
+        assert_eq!(keys.len(), 3);
+        assert_eq!(w.flash_objects(), 3);
+        let mut out = Vec::new();
+        for i in 0..3000 {
+            w.next(T0 + i, &mut out);
+        }
+        for k in &keys {
+            let hits = out.iter().filter(|g| &g.event.key == k).count();
+            assert!(hits > 400, "{k} got {hits} of ~600 expected");
+        }
+    }
+
+    #[test]
+    fn bursts_create_objects_and_growth_grows_one() {
+        let mut w = Workload::new(&params());
+        w.seed_objects(100, 10_000_000, T0);
+        let before = w.len();
+        let mut out = Vec::new();
+        w.put_burst(T0, 20, &mut out);
+        assert_eq!(w.len(), before + 20);
+        assert_eq!(out.iter().filter(|g| matches!(g.effect, Some(Effect::Create { .. }))).count(), 20);
+        let key = w.cold_keys(1).pop().unwrap();
+        let a = w.grow(T0, &key, 1000).unwrap();
+        let b = w.grow(T0, &key, 1000).unwrap();
+        assert_eq!(b.event.size.unwrap(), a.event.size.unwrap() + 1000);
+        assert!(matches!(b.effect, Some(Effect::Overwrite { .. })));
+        assert!(w.grow(T0, "no/such.key", 10).is_none());
     }
 
     #[test]

@@ -5,7 +5,6 @@ pub mod embedded;
 pub mod generator;
 pub mod kafka;
 
-use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +18,12 @@ pub struct SourceShared {
     /// Embedded workload controls, taken by the generator on its next tick.
     pub rate: Mutex<Option<f64>>,
     pub skew: Mutex<Option<f64>>,
-    pub flash: AtomicBool,
+    /// A flash crowd on this many cold objects, taken on the next tick.
+    pub flash: Mutex<Option<usize>>,
+    /// New objects to write at once (a bulk upload), taken on the next tick.
+    pub put_burst: Mutex<Option<usize>>,
+    /// Objects to keep growing: how many, for how long (engine ms).
+    pub grow: Mutex<Option<(usize, i64)>>,
     /// The embedded workload's parameters (None for Kafka).
     pub view: Mutex<Option<WorkloadView>>,
     pub state: Mutex<SourceView>,

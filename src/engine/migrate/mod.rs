@@ -50,6 +50,8 @@ pub struct MigratorStats {
     pub done: AtomicU64,
     pub failed: AtomicU64,
     pub deferred: AtomicU64,
+    /// Deferrals per reason (e.g. `file_growing`).
+    pub deferred_by: Mutex<BTreeMap<String, u64>>,
     pub cancelled: AtomicU64,
     pub bytes_moved: AtomicU64,
     pub retries: AtomicU64,
@@ -254,8 +256,9 @@ async fn worker(shared: Arc<Shared>, n: usize) {
             Ok(Outcome::Failed(_)) => {
                 st.failed.fetch_add(1, Ordering::Relaxed);
             }
-            Ok(Outcome::Deferred(_)) => {
+            Ok(Outcome::Deferred(reason)) => {
                 st.deferred.fetch_add(1, Ordering::Relaxed);
+                *lock(&st.deferred_by).entry(reason).or_default() += 1;
             }
             Ok(Outcome::Cancelled) => {
                 st.cancelled.fetch_add(1, Ordering::Relaxed);

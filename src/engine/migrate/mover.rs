@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::backoff::{Policy, retry};
 use super::task::{self, Change, FILE_GROWING, Switch, Task, TaskState};
@@ -134,10 +134,7 @@ impl MoveCtx {
         let head = self.retry(&t.key, &t.src, || src.head(&t.key)).await;
         let meta = match head {
             Ok(Some(m)) => m,
-            Ok(None) => {
-                let why = format!("source object not found on {}", t.src);
-                return self.fail(t, why, t.attempts + 1).await.map(Step::End);
-            }
+            Ok(None) => return self.source_missing(t).await,
             Err(e) => return self.fail_op(t, e).await.map(Step::End),
         };
         let now = wall_now_ms();
@@ -157,6 +154,57 @@ impl MoveCtx {
             )
             .await?;
         Ok(Self::or_cancelled(next))
+    }
+
+    /// The source has no object. Deleted by its owner (the row is gone), or moved by someone
+    /// else: the task has nothing left to do. Still placed there: the DELETE event may not be
+    /// ingested yet, so look again shortly; a second miss means the object is really missing.
+    async fn source_missing(&self, t: &Task) -> Result<Step, StoreError> {
+        let key = t.key.clone();
+        let pointer = self
+            .db(move |c| {
+                c.query_row("SELECT tier FROM objects WHERE key = ?1", [&key], |r| r.get::<_, Option<String>>(0))
+                    .optional()
+                    .map_err(StoreError::from)
+            })
+            .await?;
+        let placed_here = pointer.as_ref().is_some_and(|p| p.as_deref() == Some(t.src.as_str()));
+        if !placed_here {
+            let why = if pointer.is_none() {
+                "object was deleted meanwhile"
+            } else {
+                "object was moved elsewhere meanwhile"
+            };
+            tracing::info!(target: "dim::migrate", key = %t.key, why, "task cancelled");
+            if t.state == TaskState::Copying {
+                self.remove_copy(t).await;
+            }
+            let change = Change {
+                reason: Some(why.to_string()),
+                ..Change::default()
+            };
+            self.step(t, TaskState::Cancelled, change).await?;
+            return Ok(Step::End(Outcome::Cancelled));
+        }
+        if t.reason.as_deref() != Some(task::SOURCE_MISSING) {
+            let next = self
+                .step(
+                    t,
+                    TaskState::Deferred,
+                    Change {
+                        reason: Some(task::SOURCE_MISSING.to_string()),
+                        not_before: Some(wall_now_ms() + 2_000),
+                        ..Change::default()
+                    },
+                )
+                .await?;
+            return Ok(match next {
+                Some(_) => Step::End(Outcome::Deferred(task::SOURCE_MISSING.into())),
+                None => Step::End(Outcome::Cancelled),
+            });
+        }
+        let why = format!("source object not found on {}", t.src);
+        self.fail(t, why, t.attempts + 1).await.map(Step::End)
     }
 
     async fn defer_growing(&self, t: &Task, not_before: Millis) -> Result<Step, StoreError> {
@@ -363,6 +411,16 @@ impl MoveCtx {
 
     /// Fails the task on an operation error: a retryable one has used up every attempt.
     async fn fail_op(&self, t: &Task, e: OpError) -> Result<Outcome, StoreError> {
+        // The source vanished under a read: deleted by its owner, most likely.
+        if e.kind == ErrorKind::NotFound
+            && e.tier == t.src
+            && matches!(t.state, TaskState::Pending | TaskState::Deferred | TaskState::Copying)
+        {
+            return match self.source_missing(t).await? {
+                Step::End(o) => Ok(o),
+                Step::Next(_) => Ok(Outcome::Later(String::new())),
+            };
+        }
         let attempts = if e.kind.retryable() {
             self.policy.max_attempts
         } else {

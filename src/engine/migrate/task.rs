@@ -64,6 +64,9 @@ impl TaskState {
 
 /// Reason recorded when a source is being written to: not a failure, the task comes back later.
 pub const FILE_GROWING: &str = "file_growing";
+/// Deferral reason: the source object was not there while the store still placed it there (a
+/// DELETE may be on its way through ingest); a second miss fails the task.
+pub const SOURCE_MISSING: &str = "source_missing";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Task {

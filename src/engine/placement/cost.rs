@@ -15,8 +15,11 @@ pub struct PlanObject {
     /// Accesses per hour, recent (1 h decay) and long-run (1 w decay).
     pub rate_recent: f64,
     pub rate_long: f64,
-    /// Moved too recently to move again, or pinned.
+    /// Moved too recently to move again, pinned, or a move in flight.
     pub fixed: bool,
+    /// Index of the tier a move in flight takes it to: its bytes count there, not where it is
+    /// (or a tier being drained would look fuller than it will be and be drained twice).
+    pub heading: Option<usize>,
 }
 
 /// One tier's cost for one object, by part, over the horizon ($).

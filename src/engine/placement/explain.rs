@@ -102,6 +102,7 @@ pub fn explain_with(
                 rate_recent: c1h,
                 rate_long: c1w / 168.0,
                 fixed: false,
+                heading: None,
             };
             let costs = cm.costs(&o);
             let hot = cm.is_hot(&o);

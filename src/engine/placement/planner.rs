@@ -1,7 +1,7 @@
 //! The planner: scores every placed object, lets only those whose best tier could change into the
 //! MILP, and turns the difference between placement and plan into pending migration tasks.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -29,10 +29,19 @@ pub struct PlanSummary {
     pub monthly_now: f64,
     pub monthly_after: f64,
     pub monthly_now_by_tier: Vec<(String, f64)>,
+    /// What the same objects would cost on the fastest tier alone (no tiering), $/month.
+    #[serde(default)]
+    pub monthly_all_fast: f64,
     pub monthly_after_by_tier: Vec<(String, f64)>,
     /// One-time cost of the planned moves.
     pub migration_cost: f64,
     pub hot_objects: usize,
+    /// Hot objects per tier where they are now (before the plan's moves).
+    #[serde(default)]
+    pub hot_by_tier: Vec<(String, usize)>,
+    /// Hot objects on a tier slower than the SLA now, and after the plan.
+    #[serde(default)]
+    pub sla_violations_now: usize,
     pub sla_violations_after: usize,
     pub solve_secs: f64,
     pub total_secs: f64,
@@ -58,16 +67,16 @@ pub fn load_objects(
 ) -> Result<Vec<PlanObject>, StoreError> {
     let idx = |name: &str| cfg.tiers.iter().position(|t| t.name == name);
     let residency_ms = (cfg.optimizer.min_residency_secs * 1000) as Millis;
-    let busy: HashSet<String> = conn
-        .prepare("SELECT key FROM tasks WHERE state NOT IN ('done', 'failed', 'cancelled')")?
-        .query_map([], |r| r.get(0))?
+    let busy: HashMap<String, String> = conn
+        .prepare("SELECT key, dst_tier FROM tasks WHERE state NOT IN ('done', 'failed', 'cancelled')")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     let mut stmt = conn.prepare(
         "SELECT key, tier, moved_at, pinned, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
          FROM objects WHERE tier IS NOT NULL",
     )?;
     let mut keys = Vec::new();
-    let mut rows: Vec<(usize, bool, StatsRow)> = Vec::new();
+    let mut rows: Vec<(usize, bool, Option<usize>, StatsRow)> = Vec::new();
     let mut it = stmt.query([])?;
     while let Some(r) = it.next()? {
         let key: String = r.get(0)?;
@@ -76,17 +85,18 @@ pub fn load_objects(
         let moved_at: Option<Millis> = r.get(2)?;
         let pinned: bool = r.get::<_, i64>(3)? != 0;
         let recently = moved_at.is_some_and(|m| now - m < residency_ms);
-        let fixed = pinned || recently || busy.contains(&key);
-        rows.push((current, fixed, row_from(r, 4)?));
+        let heading = busy.get(&key).and_then(|dst| idx(dst));
+        let fixed = pinned || recently || busy.contains_key(&key);
+        rows.push((current, fixed, heading, row_from(r, 4)?));
         keys.push(key);
     }
-    let refs: Vec<&StatsRow> = rows.iter().map(|r| &r.2).collect();
+    let refs: Vec<&StatsRow> = rows.iter().map(|r| &r.3).collect();
     let p = model.p_hot(&refs, now);
     Ok(keys
         .into_iter()
         .zip(rows)
         .zip(p)
-        .map(|((key, (current, fixed, row)), p_hot)| {
+        .map(|((key, (current, fixed, heading, row)), p_hot)| {
             let [c1h, _, c1w] = recent(&row, now);
             PlanObject {
                 key,
@@ -96,6 +106,7 @@ pub fn load_objects(
                 rate_recent: c1h,
                 rate_long: c1w / 168.0,
                 fixed,
+                heading,
             }
         })
         .collect())
@@ -115,7 +126,7 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
     let mut fixed_load = vec![0.0f64; n_t];
     for (i, o) in objs.iter().enumerate() {
         if o.fixed {
-            fixed_load[o.current] += o.size as f64;
+            fixed_load[o.heading.unwrap_or(o.current)] += o.size as f64;
             continue;
         }
         let costs: Vec<(f64, bool)> = (0..n_t).map(|j| cm.total(o, j)).collect();
@@ -249,11 +260,17 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
     let mut now_by = vec![0.0; n_t];
     let mut after_by = vec![0.0; n_t];
     let mut moves = Vec::new();
+    let mut hot_by = vec![0usize; n_t];
     for (i, o) in objs.iter().enumerate() {
         now_by[o.current] += cm.monthly(o, o.current);
+        s.monthly_all_fast += cm.monthly(o, 0);
         after_by[target[i]] += cm.monthly(o, target[i]);
         let hot = cm.is_hot(o);
         s.hot_objects += usize::from(hot);
+        hot_by[o.current] += usize::from(hot);
+        if hot && cm.tiers[o.current].latency_ms > cm.sla_latency_ms {
+            s.sla_violations_now += 1;
+        }
         if hot && cm.tiers[target[i]].latency_ms > cm.sla_latency_ms {
             s.sla_violations_after += 1;
         }
@@ -267,6 +284,7 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
     s.monthly_after = after_by.iter().sum();
     s.monthly_now_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(now_by).collect();
     s.monthly_after_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(after_by).collect();
+    s.hot_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(hot_by).collect();
     s.binding = sol
         .binding
         .iter()

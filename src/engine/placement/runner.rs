@@ -22,6 +22,8 @@ pub struct Brain {
     last_plan: Mutex<Option<PlanSummary>>,
     retrain: Notify,
     optimize: Notify,
+    /// Tier capacities changed at run time (`Command::SetCapacity`), bytes.
+    capacity: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Brain {
@@ -39,6 +41,29 @@ impl Brain {
 
     pub fn optimize_now(&self) {
         self.optimize.notify_one();
+    }
+
+    pub fn set_capacity(&self, tier: &str, bytes: u64) {
+        self.capacity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tier.to_string(), bytes);
+    }
+
+    /// The capacity the optimizer plans `tier` with now, if it was changed at run time.
+    pub fn capacity_of(&self, tier: &str) -> Option<u64> {
+        self.capacity.lock().unwrap_or_else(|p| p.into_inner()).get(tier).copied()
+    }
+
+    /// `cfg` with the run-time capacity changes applied.
+    pub fn effective(&self, cfg: &Config) -> Config {
+        let mut cfg = cfg.clone();
+        for t in &mut cfg.tiers {
+            if let Some(b) = self.capacity_of(&t.name) {
+                t.capacity_gb = b as f64 / 1e9;
+            }
+        }
+        cfg
     }
 }
 
@@ -61,6 +86,7 @@ pub fn start(
         last_plan: Mutex::new(last_plan),
         retrain: Notify::new(),
         optimize: Notify::new(),
+        capacity: Mutex::default(),
     });
     let trainer = {
         let (b, cfg, store, clock) = (brain.clone(), cfg.clone(), store.clone(), clock.clone());
@@ -124,7 +150,7 @@ pub fn start(
                     _ = tokio::time::sleep(every) => {}
                     _ = b.optimize.notified() => {}
                 }
-                let (cfg2, store2, model, now) = (cfg.clone(), store.clone(), b.model(), clock.now_ms());
+                let (cfg2, store2, model, now) = (b.effective(&cfg), store.clone(), b.model(), clock.now_ms());
                 let planned = tokio::task::spawn_blocking(move || planner::run(&store2, &cfg2, &model, now)).await;
                 match planned {
                     Ok(Ok(s)) => {

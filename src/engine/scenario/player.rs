@@ -1,0 +1,255 @@
+//! Playback: fires each step's Command at its engine time through the engine's command channel
+//! (exactly as a key press would), checks expectations, and reports.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::figures::Track;
+use super::{ExpectResult, Expectation, Report, Scenario, ScenarioView};
+use crate::engine::audit;
+use crate::engine::clock::Clock;
+use crate::engine::command::Command;
+use crate::engine::snapshot::Snapshot;
+use crate::engine::store::Store;
+use crate::engine::tiers::Tiers;
+
+/// How often playback looks at the clock (wall time).
+const TICK: Duration = Duration::from_millis(50);
+
+/// The scenario being played, as the engine's snapshot and Commands see it.
+#[derive(Debug, Default)]
+pub struct ScenarioShared {
+    view: Mutex<Option<ScenarioView>>,
+    paused: AtomicBool,
+}
+
+impl ScenarioShared {
+    pub fn view(&self) -> Option<ScenarioView> {
+        let mut v = self.view.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(v) = v.as_mut() {
+            v.paused = self.paused.load(Ordering::Relaxed);
+        }
+        v
+    }
+
+    /// Pauses or resumes playback; false when no scenario is playing.
+    pub fn set_paused(&self, paused: bool) -> bool {
+        let playing = self
+            .view
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|v| !v.finished);
+        if playing {
+            self.paused.store(paused, Ordering::Relaxed);
+            tracing::info!(target: "dim::scenario", paused, "scenario playback {}", if paused { "paused" } else { "resumed" });
+        }
+        playing
+    }
+
+    fn publish(&self, v: ScenarioView) {
+        *self.view.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+    }
+
+    fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+}
+
+/// Everything playback needs from the running engine.
+pub struct Player {
+    pub scenario: Scenario,
+    pub commands: mpsc::Sender<Command>,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub clock: Arc<dyn Clock>,
+    pub shared: Arc<ScenarioShared>,
+    pub store: Arc<Store>,
+    pub tiers: Tiers,
+}
+
+fn check(e: &Expectation, s: &Snapshot, track: &Track, audit: Option<&audit::Audit>) -> ExpectResult {
+    let (actual, ok) = e.check.eval(s, track, audit);
+    let against = match &e.check.right {
+        super::expect::Operand::Figure(_) => e.check.right_value(s, track, audit),
+        super::expect::Operand::Number(_) => None,
+    };
+    ExpectResult {
+        text: e.text.clone(),
+        line: e.line,
+        at_ms: e.at_ms,
+        actual,
+        against,
+        ok,
+    }
+}
+
+fn log_result(r: &ExpectResult) {
+    if r.ok {
+        tracing::info!(target: "dim::scenario", expectation = %r.text, actual = ?r.actual, "expectation holds");
+    } else {
+        tracing::warn!(target: "dim::scenario", expectation = %r.text, actual = ?r.actual, line = r.line, "expectation does not hold");
+    }
+}
+
+/// Longest wait for the source to finish seeding before the scenario starts anyway.
+const SEED_WAIT: Duration = Duration::from_secs(300);
+
+impl Player {
+    /// Scenario time starts once the workload runs: seeding the landing tier (first start on an
+    /// empty data directory) can take a while, and steps fired during it would hit an empty store.
+    async fn wait_for_the_workload(&self, stop: &watch::Receiver<bool>) {
+        let started = std::time::Instant::now();
+        let mut logged = false;
+        loop {
+            let state = self.snapshots.borrow().source.state.clone();
+            if (!state.is_empty() && state != "seeding") || *stop.borrow() || started.elapsed() > SEED_WAIT {
+                return;
+            }
+            if !logged {
+                tracing::info!(target: "dim::scenario", name = %self.scenario.name, "the scenario starts once the source has seeded the landing tier");
+                logged = true;
+            }
+            self.shared.publish(ScenarioView {
+                name: self.scenario.name.clone(),
+                file: self.scenario.file.clone(),
+                steps: self.scenario.steps.len(),
+                next: self.scenario.steps.first().map(|s| (s.at_ms, s.describe())),
+                duration_ms: self.scenario.duration_ms,
+                expects: self.scenario.expects.len(),
+                waiting: true,
+                ..ScenarioView::default()
+            });
+            tokio::time::sleep(TICK).await;
+        }
+    }
+
+    /// Plays the scenario to its end (or until `stop` turns true) and returns the report.
+    pub async fn run(self, stop: watch::Receiver<bool>) -> Report {
+        let sc = &self.scenario;
+        self.wait_for_the_workload(&stop).await;
+        let start = self.clock.now_ms();
+        let mut track = Track {
+            start_ms: start,
+            base: Some(self.snapshots.borrow().clone()),
+            ..Track::default()
+        };
+        let (mut elapsed, mut last) = (0i64, start);
+        let mut next = 0usize;
+        let mut timed: Vec<&Expectation> = sc.expects.iter().filter(|e| e.at_ms.is_some()).collect();
+        timed.sort_by_key(|e| e.at_ms);
+        let mut next_check = 0usize;
+        let mut results = Vec::new();
+        tracing::info!(
+            target: "dim::scenario",
+            name = %sc.name,
+            file = %sc.file,
+            steps = sc.steps.len(),
+            expectations = sc.expects.len(),
+            engine_time = %humantime::format_duration(Duration::from_millis(sc.duration_ms as u64)),
+            "scenario starts"
+        );
+        let mut tick = tokio::time::interval(TICK);
+        let completed = loop {
+            tick.tick().await;
+            if *stop.borrow() {
+                break false;
+            }
+            let now = self.clock.now_ms();
+            if !self.shared.is_paused() {
+                elapsed += now - last;
+            }
+            last = now;
+            let snap = self.snapshots.borrow().clone();
+            track.observe(&snap);
+            while let Some(step) = sc.steps.get(next).filter(|s| s.at_ms <= elapsed) {
+                next += 1;
+                tracing::info!(target: "dim::scenario", step = format!("{next}/{}", sc.steps.len()), line = step.line, what = %step.describe(), "scenario step");
+                if self.commands.send(step.command.clone()).await.is_err() {
+                    break;
+                }
+            }
+            while let Some(e) = timed.get(next_check).filter(|e| e.at_ms.is_some_and(|at| at <= elapsed)) {
+                next_check += 1;
+                let r = check(e, &snap, &track, None);
+                log_result(&r);
+                results.push(r);
+            }
+            let done = elapsed >= sc.duration_ms;
+            self.shared.publish(ScenarioView {
+                name: sc.name.clone(),
+                file: sc.file.clone(),
+                step: next,
+                steps: sc.steps.len(),
+                next: sc.steps.get(next).map(|s| (s.at_ms, s.describe())),
+                elapsed_ms: elapsed.min(sc.duration_ms),
+                duration_ms: sc.duration_ms,
+                paused: false,
+                waiting: false,
+                finished: false,
+                results: results.clone(),
+                expects: sc.expects.len(),
+            });
+            if done {
+                break true;
+            }
+        };
+        // End expectations see the state after every step: the latest snapshot, plus an audit of
+        // every tier when one of them asks for it.
+        let snap = self.snapshots.borrow().clone();
+        track.observe(&snap);
+        let ends: Vec<&Expectation> = sc.expects.iter().filter(|e| e.at_ms.is_none()).collect();
+        let audit = if completed && ends.iter().any(|e| e.check.end_only()) {
+            match audit::audit(&self.store, &self.tiers, Duration::from_secs(1)).await {
+                Ok(a) => {
+                    tracing::info!(target: "dim::scenario", checked = a.checked, lost = a.lost, "audit of every tier");
+                    Some(a)
+                }
+                Err(e) => {
+                    tracing::error!(target: "dim::scenario", error = %e, "the audit could not read the store");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if completed {
+            for e in ends {
+                let r = check(e, &snap, &track, audit.as_ref());
+                log_result(&r);
+                results.push(r);
+            }
+        }
+        let report = Report {
+            name: sc.name.clone(),
+            file: sc.file.clone(),
+            completed,
+            results: results.clone(),
+        };
+        self.shared.publish(ScenarioView {
+            name: sc.name.clone(),
+            file: sc.file.clone(),
+            step: next,
+            steps: sc.steps.len(),
+            next: None,
+            elapsed_ms: elapsed.min(sc.duration_ms),
+            duration_ms: sc.duration_ms,
+            paused: false,
+            waiting: false,
+            finished: true,
+            results,
+            expects: sc.expects.len(),
+        });
+        tracing::info!(
+            target: "dim::scenario",
+            name = %sc.name,
+            passed = report.passed(),
+            holding = report.results.iter().filter(|r| r.ok).count(),
+            of = report.results.len(),
+            "scenario finished"
+        );
+        report
+    }
+}

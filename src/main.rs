@@ -155,41 +155,44 @@ fn main() -> ExitCode {
                 }
             };
             match tokio::runtime::Runtime::new() {
-            Err(e) => Err(e.into()),
-            Ok(rt) => {
-                let r = if cli.daemon {
-                    logging::to_stdout(cli.log_format);
-                    match rt.block_on(daemon::run(cfg, &cli.data_dir, duration, scenario)) {
-                        Ok(Some(report)) => {
-                            if cli.log_format == LogFormat::Json {
-                                println!("{}", serde_json::json!({ "scenario_report": report, "passed": report.passed() }));
-                            } else {
-                                println!("{report}");
+                Err(e) => Err(e.into()),
+                Ok(rt) => {
+                    let r = if cli.daemon {
+                        logging::to_stdout(cli.log_format);
+                        match rt.block_on(daemon::run(cfg, &cli.data_dir, duration, scenario)) {
+                            Ok(Some(report)) => {
+                                if cli.log_format == LogFormat::Json {
+                                    println!(
+                                        "{}",
+                                        serde_json::json!({ "scenario_report": report, "passed": report.passed() })
+                                    );
+                                } else {
+                                    println!("{report}");
+                                }
+                                if !report.passed() {
+                                    rt.shutdown_timeout(Duration::from_millis(200));
+                                    return ExitCode::FAILURE;
+                                }
+                                Ok(())
                             }
-                            if !report.passed() {
-                                rt.shutdown_timeout(Duration::from_millis(200));
-                                return ExitCode::FAILURE;
+                            Ok(None) => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    } else {
+                        match tui::themes(cli.theme.as_deref().unwrap_or(&cfg.ui.theme)) {
+                            Err(e) => {
+                                eprintln!("error: invalid theme\n{e}");
+                                return ExitCode::from(2);
                             }
-                            Ok(())
+                            Ok(themes) => logging::to_tui(&cli.data_dir)
+                                .and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration, themes, scenario)),
                         }
-                        Ok(None) => Ok(()),
-                        Err(e) => Err(e),
-                    }
-                } else {
-                    match tui::themes(cli.theme.as_deref().unwrap_or(&cfg.ui.theme)) {
-                        Err(e) => {
-                            eprintln!("error: invalid theme\n{e}");
-                            return ExitCode::from(2);
-                        }
-                        Ok(themes) => logging::to_tui(&cli.data_dir)
-                            .and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration, themes, scenario)),
-                    }
-                };
-                // The last batch is committed by now. Do not wait for a training or planning run
-                // still on a blocking thread: each writes in one transaction, so dropping it is safe.
-                rt.shutdown_timeout(Duration::from_millis(200));
-                r
-            }
+                    };
+                    // The last batch is committed by now. Do not wait for a training or planning run
+                    // still on a blocking thread: each writes in one transaction, so dropping it is safe.
+                    rt.shutdown_timeout(Duration::from_millis(200));
+                    r
+                }
             }
         }
     };

@@ -49,7 +49,9 @@ pub fn check(spec: &str, cfg: &Config) -> anyhow::Result<()> {
 }
 
 pub fn figures_help(cfg: &Config) {
-    println!("Figures an expectation can compare (FIGURE OP VALUE; OP: >= <= == != > <; VALUE: a number, a size like 50MB, or another figure):\n");
+    println!(
+        "Figures an expectation can compare (FIGURE OP VALUE; OP: >= <= == != > <; VALUE: a number, a size like 50MB, or another figure):\n"
+    );
     for (name, what) in figures::GLOBAL {
         println!("  {name:<30} {what}");
     }
@@ -60,7 +62,11 @@ pub fn figures_help(cfg: &Config) {
     }
     println!("\nStep kinds ([[step]] with at = \"30m\" and do = KIND):\n");
     for (kind, fields, what) in KINDS {
-        let f = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
+        let f = if fields.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", fields.join(", "))
+        };
         println!("  {:<30} {what}", format!("{kind}{f}"));
     }
 }

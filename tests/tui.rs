@@ -219,6 +219,7 @@ fn fixture() -> Snapshot {
             retries: 17,
             bytes_moved: 96 << 20,
             mib_per_sec: 12.5,
+            ..MigrationView::default()
         },
         model: ModelInfo {
             serving: "forest".into(),
@@ -247,6 +248,7 @@ fn fixture() -> Snapshot {
         detail: Some(explanation()),
         detail_error: None,
         inventory: Default::default(),
+        scenario: None,
     }
 }
 
@@ -476,6 +478,63 @@ fn chaos_active_on_a_tier() {
     let screen = screen(&mut a, 120, 40);
     assert!(screen.contains("latency 500 ms, 30 % slow_down"), "{screen}");
     insta::assert_snapshot!("chaos_active", screen);
+}
+
+#[test]
+fn a_scenario_playing_has_a_header_line_and_space_pauses_it() {
+    use data_in_motion::engine::scenario::{ExpectResult, ScenarioView};
+    let mut a = app();
+    assert_eq!(press(&mut a, " "), vec![], "nothing to pause without a scenario");
+    assert!(a.status.as_deref().unwrap_or_default().contains("no scenario is playing"));
+    let mut s = fixture();
+    s.scenario = Some(ScenarioView {
+        name: "chaos-storm".into(),
+        file: "scenarios/chaos-storm.toml".into(),
+        step: 2,
+        steps: 4,
+        next: Some((3 * 3_600_000, "optimize".into())),
+        elapsed_ms: 2 * 3_600_000 + 30 * 60_000,
+        duration_ms: 30 * 3_600_000,
+        expects: 6,
+        ..ScenarioView::default()
+    });
+    a.on_snapshot(Arc::new(s.clone()));
+    let screen = screen(&mut a, 120, 40);
+    assert!(screen.contains("scenario chaos-storm step 2/4  2h30m/30h  next @3h: optimize"), "{screen}");
+    insta::assert_snapshot!("scenario_playing", screen);
+    assert_eq!(press(&mut a, " "), vec![Command::PauseScenario { paused: true }]);
+    s.scenario.as_mut().unwrap().paused = true;
+    a.on_snapshot(Arc::new(s.clone()));
+    assert!(screen_of(&mut a).contains("paused (space)"));
+    assert_eq!(press(&mut a, " "), vec![Command::PauseScenario { paused: false }]);
+    // Finished: the header says how the expectations went.
+    let sc = s.scenario.as_mut().unwrap();
+    sc.finished = true;
+    sc.results = vec![
+        ExpectResult {
+            text: "retries >= 1".into(),
+            line: 12,
+            at_ms: None,
+            actual: Some(7.0),
+            against: None,
+            ok: true,
+        },
+        ExpectResult {
+            text: "migrations.failed == 0".into(),
+            line: 13,
+            at_ms: None,
+            actual: Some(2.0),
+            against: None,
+            ok: false,
+        },
+    ];
+    a.on_snapshot(Arc::new(s));
+    assert!(screen_of(&mut a).contains("scenario chaos-storm finished: 1/2 expectations hold"));
+    assert_eq!(press(&mut a, " "), vec![]);
+}
+
+fn screen_of(a: &mut App) -> String {
+    screen(a, 120, 40)
 }
 
 #[test]

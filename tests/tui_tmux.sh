@@ -53,6 +53,14 @@ tm send-keys -t dim l
 wait_for "▸1 aws-hot +latency 500 ms" 20
 echo "ok: 1 then l puts 500 ms of latency on the first tier"
 
+# The demo scenario plays by default: its name and step are in the header; space pauses it.
+wait_for "scenario demo step [0-9]+/[0-9]+" 60
+tm send-keys -t dim Space
+wait_for "paused \\(space\\)" 10
+tm send-keys -t dim Space
+wait_for "scenario demo resumed" 10
+echo "ok: the demo scenario plays in the header and space pauses and resumes it"
+
 tm send-keys -t dim '?'
 wait_for "Help · keys" 10
 wait_for "cycle injected latency on the selected tier" 5

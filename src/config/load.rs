@@ -100,7 +100,12 @@ pub(crate) fn layered<T: DeserializeOwned>(
 
 /// Layers `over` (a table found at `prefix` in `source`, e.g. a scenario's `[config]`) over an
 /// already loaded `cfg`, validates the result, and locates any problem in `source`.
-pub(crate) fn overlay(cfg: &Config, over: toml::Table, source: &Source, prefix: &str) -> Result<Config, Box<ConfigError>> {
+pub(crate) fn overlay(
+    cfg: &Config,
+    over: toml::Table,
+    source: &Source,
+    prefix: &str,
+) -> Result<Config, Box<ConfigError>> {
     let mut base = match toml::Value::try_from(cfg) {
         Ok(toml::Value::Table(t)) => t,
         _ => {
@@ -113,9 +118,8 @@ pub(crate) fn overlay(cfg: &Config, over: toml::Table, source: &Source, prefix: 
     };
     merge(&mut base, over);
     let at = |key: &str| format!("{prefix}.{key}");
-    let config: Config = deserialize_at_path(toml::Value::Table(base)).map_err(|(key, msg)| {
-        Box::new(source.error_at(&at(&key), msg, help_for_serde(&key, "<embedded default>")))
-    })?;
+    let config: Config = deserialize_at_path(toml::Value::Table(base))
+        .map_err(|(key, msg)| Box::new(source.error_at(&at(&key), msg, help_for_serde(&key, "<embedded default>"))))?;
     validate::validate(&config).map_err(|v| Box::new(source.error_at(&at(&v.key), v.message, v.help)))?;
     Ok(config)
 }

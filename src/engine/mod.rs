@@ -27,9 +27,9 @@ use tokio::task::JoinHandle;
 
 use clock::{Clock, ScaledClock, wall_now_ms};
 use command::Command;
-use events::{SourceShared, lock};
 use events::embedded::{EmbeddedSource, local_tiers};
 use events::kafka::KafkaSource;
+use events::{SourceShared, lock};
 use ingest::{IngestStats, Ingestor, SourceBatch};
 use migrate::Migrator;
 use publish::{RateTracker, SnapshotBuilder, publish_snapshots};

@@ -46,8 +46,10 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         app.areas.clear();
         return;
     }
+    // A scenario being played gets a header line of its own.
+    let header_h = if app.snap.scenario.is_some() { 7 } else { 6 };
     let [header, body, footer] =
-        Layout::vertical([Constraint::Length(6), Constraint::Min(10), Constraint::Length(1)]).areas(area);
+        Layout::vertical([Constraint::Length(header_h), Constraint::Min(10), Constraint::Length(1)]).areas(area);
     draw_header(f, app, &theme, header);
 
     // File heat is the main table and gets the full width; tiers beside the queue; chaos beside
@@ -183,10 +185,6 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     if s.migrations.paused {
         l1.extend([sep(), Span::styled("migrations paused", theme.warn())]);
     }
-    if let Some(sc) = &s.scenario {
-        l1.push(sep());
-        l1.extend(scenario_spans(sc, theme));
-    }
 
     let mut l2 = vec![
         Span::styled("objects ", theme.dim()),
@@ -315,7 +313,14 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .border_style(theme.border(false))
         .title(Span::styled(" dim — Data-in-Motion ", theme.title()));
     f.render_widget(
-        Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3), Line::from(l4)]).block(block),
+        Paragraph::new(
+            [l1, l2, l3, l4]
+                .into_iter()
+                .chain(s.scenario.as_ref().map(|sc| scenario_spans(sc, theme)))
+                .map(Line::from)
+                .collect::<Vec<_>>(),
+        )
+        .block(block),
         text,
     );
     let data: Vec<u64> = s.events_per_sec_history.clone();
@@ -336,13 +341,13 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 /// A scenario span of engine time, compact: `2h10m`, `45m`, `30s`.
 fn span_of(ms: i64) -> String {
     let secs = ms.max(0) / 1000;
-    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{secs}s"),
-        (0, 0, m) => format!("{m}m"),
-        (0, h, 0) => format!("{h}h"),
-        (0, h, m) => format!("{h}h{m:02}m"),
-        (d, h, _) => format!("{d}d{h:02}h"),
+    let (h, m) = (secs / 3600, secs / 60 % 60);
+    match (h, m) {
+        (0, 0) => format!("{secs}s"),
+        (0, m) => format!("{m}m"),
+        (100.., _) => format!("{}d{:02}h", h / 24, h % 24),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m:02}m"),
     }
 }
 

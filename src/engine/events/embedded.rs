@@ -309,9 +309,8 @@ impl Growing {
 /// Keys of up to `n` objects with a migration queued from one of the local tiers.
 fn queued_keys(reader: &Connection, n: usize, tiers: &HashMap<String, LocalTier>) -> Vec<String> {
     let query = || -> rusqlite::Result<Vec<(String, String)>> {
-        let mut stmt = reader.prepare(
-            "SELECT key, src_tier FROM tasks WHERE state IN ('pending', 'deferred') ORDER BY id LIMIT ?1",
-        )?;
+        let mut stmt = reader
+            .prepare("SELECT key, src_tier FROM tasks WHERE state IN ('pending', 'deferred') ORDER BY id LIMIT ?1")?;
         let rows = stmt.query_map([(n * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect()
     };

@@ -642,7 +642,12 @@ mod tests {
         let mut out = Vec::new();
         w.put_burst(T0, 20, &mut out);
         assert_eq!(w.len(), before + 20);
-        assert_eq!(out.iter().filter(|g| matches!(g.effect, Some(Effect::Create { .. }))).count(), 20);
+        assert_eq!(
+            out.iter()
+                .filter(|g| matches!(g.effect, Some(Effect::Create { .. })))
+                .count(),
+            20
+        );
         let key = w.cold_keys(1).pop().unwrap();
         let a = w.grow(T0, &key, 1000).unwrap();
         let b = w.grow(T0, &key, 1000).unwrap();

@@ -163,9 +163,11 @@ impl MoveCtx {
         let key = t.key.clone();
         let pointer = self
             .db(move |c| {
-                c.query_row("SELECT tier FROM objects WHERE key = ?1", [&key], |r| r.get::<_, Option<String>>(0))
-                    .optional()
-                    .map_err(StoreError::from)
+                c.query_row("SELECT tier FROM objects WHERE key = ?1", [&key], |r| {
+                    r.get::<_, Option<String>>(0)
+                })
+                .optional()
+                .map_err(StoreError::from)
             })
             .await?;
         let placed_here = pointer.as_ref().is_some_and(|p| p.as_deref() == Some(t.src.as_str()));

@@ -36,6 +36,9 @@ pub struct PlanSummary {
     /// One-time cost of the planned moves.
     pub migration_cost: f64,
     pub hot_objects: usize,
+    /// Bytes per tier once the plan's moves are done.
+    #[serde(default)]
+    pub bytes_after_by_tier: Vec<(String, u64)>,
     /// Hot objects per tier where they are now (before the plan's moves).
     #[serde(default)]
     pub hot_by_tier: Vec<(String, usize)>,
@@ -261,10 +264,12 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
     let mut after_by = vec![0.0; n_t];
     let mut moves = Vec::new();
     let mut hot_by = vec![0usize; n_t];
+    let mut bytes_after = vec![0u64; n_t];
     for (i, o) in objs.iter().enumerate() {
         now_by[o.current] += cm.monthly(o, o.current);
         s.monthly_all_fast += cm.monthly(o, 0);
         after_by[target[i]] += cm.monthly(o, target[i]);
+        bytes_after[o.heading.unwrap_or(target[i])] += o.size;
         let hot = cm.is_hot(o);
         s.hot_objects += usize::from(hot);
         hot_by[o.current] += usize::from(hot);
@@ -285,6 +290,7 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
     s.monthly_now_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(now_by).collect();
     s.monthly_after_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(after_by).collect();
     s.hot_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(hot_by).collect();
+    s.bytes_after_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(bytes_after).collect();
     s.binding = sol
         .binding
         .iter()

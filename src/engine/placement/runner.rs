@@ -52,7 +52,11 @@ impl Brain {
 
     /// The capacity the optimizer plans `tier` with now, if it was changed at run time.
     pub fn capacity_of(&self, tier: &str) -> Option<u64> {
-        self.capacity.lock().unwrap_or_else(|p| p.into_inner()).get(tier).copied()
+        self.capacity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tier)
+            .copied()
     }
 
     /// `cfg` with the run-time capacity changes applied.

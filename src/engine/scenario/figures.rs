@@ -52,15 +52,24 @@ pub const GLOBAL: &[(&str, &str)] = &[
         "the same once the last plan's moves are done",
     ),
     ("model.forest", "1 when the trained forest serves, 0 for the heuristic"),
-    ("model.pr_auc", "PR-AUC of the last trained forest on its holdout (serving or not)"),
+    (
+        "model.pr_auc",
+        "PR-AUC of the last trained forest on its holdout (serving or not)",
+    ),
     ("model.roc_auc", "ROC-AUC of the last trained forest on its holdout"),
-    ("model.heuristic_pr_auc", "PR-AUC of the decayed-rate heuristic on the same holdout"),
+    (
+        "model.heuristic_pr_auc",
+        "PR-AUC of the decayed-rate heuristic on the same holdout",
+    ),
     (
         "model.serving_pr_auc",
         "PR-AUC on the holdout of whichever serves (the forest only when it beats the heuristic)",
     ),
     ("source.lag", "Kafka records not yet ingested"),
-    ("source.connected", "1 when the event source runs (embedded) or is connected (Kafka)"),
+    (
+        "source.connected",
+        "1 when the event source runs (embedded) or is connected (Kafka)",
+    ),
     ("workload.growing", "objects being written continuously now"),
     ("workload.flash_objects", "objects under a flash crowd now"),
 ];
@@ -71,6 +80,7 @@ pub const PER_TIER: &[(&str, &str)] = &[
     ("bytes", "bytes on the tier"),
     ("capacity_bytes", "capacity the optimizer plans with"),
     ("fill", "bytes / capacity"),
+    ("planned_bytes", "bytes on the tier once the last plan's moves are done"),
     ("ops", "operations through the tier since start"),
     ("errors", "failed operations (injected or real)"),
     ("hot_objects", "hot objects on the tier at the last plan"),
@@ -182,7 +192,11 @@ impl Figure {
         let m = &s.migrations;
         let plan = s.plan.as_ref().filter(|p| p.at >= track.start_ms);
         let model = s.model.holdout.as_ref();
-        let queued = |st: &[&str]| st.iter().map(|k| s.store.tasks.get(*k).copied().unwrap_or(0)).sum::<u64>();
+        let queued = |st: &[&str]| {
+            st.iter()
+                .map(|k| s.store.tasks.get(*k).copied().unwrap_or(0))
+                .sum::<u64>()
+        };
         let v = match self {
             Figure::Global(name) => match *name {
                 "events.ingested" => s.store.events.ingested as f64,
@@ -247,6 +261,11 @@ impl Figure {
                         hot(p) as f64 / p.hot_objects as f64
                     }
                     "cost" => t.monthly_storage_cost,
+                    "planned_bytes" => plan?
+                        .bytes_after_by_tier
+                        .iter()
+                        .find(|(n, _)| n == tier)
+                        .map_or(0, |(_, b)| *b) as f64,
                     _ => return None,
                 }
             }
@@ -260,7 +279,11 @@ fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str> + Clone
         Some(c) => format!("did you mean `{c}`? (`dim scenario figures` lists them all)"),
         None => {
             let list: Vec<&str> = candidates.into_iter().take(12).collect();
-            format!("{what}: {}{}", list.join(", "), if list.len() == 12 { ", …" } else { "" })
+            format!(
+                "{what}: {}{}",
+                list.join(", "),
+                if list.len() == 12 { ", …" } else { "" }
+            )
         }
     }
 }

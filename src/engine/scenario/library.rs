@@ -8,7 +8,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("steady-zipf", include_str!("../../../scenarios/steady-zipf.toml")),
     ("flash-crowd", include_str!("../../../scenarios/flash-crowd.toml")),
     ("chaos-storm", include_str!("../../../scenarios/chaos-storm.toml")),
-    ("provider-outage", include_str!("../../../scenarios/provider-outage.toml")),
+    (
+        "provider-outage",
+        include_str!("../../../scenarios/provider-outage.toml"),
+    ),
     ("growing-files", include_str!("../../../scenarios/growing-files.toml")),
     ("cost-squeeze", include_str!("../../../scenarios/cost-squeeze.toml")),
 ];
@@ -31,7 +34,9 @@ pub fn resolve(spec: &str) -> Result<(String, String), String> {
         Some(c) => format!("did you mean `{c}`?"),
         None => "`dim scenario list` shows the shipped ones".to_string(),
     };
-    Err(format!("{spec}: no such file, and no shipped scenario of that name\n  help: {hint}"))
+    Err(format!(
+        "{spec}: no such file, and no shipped scenario of that name\n  help: {hint}"
+    ))
 }
 
 /// The first comment paragraph of a scenario file: what it shows.

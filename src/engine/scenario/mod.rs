@@ -89,7 +89,9 @@ impl Step {
                 format!("{tier}: {}", parts.join(", "))
             }
             Command::ChaosClear { tier } => tier.clone().unwrap_or_else(|| "every tier".into()),
-            Command::SetCapacity { tier, bytes } => format!("{tier} → {}", bytesize::ByteSize::b(*bytes).display().si()),
+            Command::SetCapacity { tier, bytes } => {
+                format!("{tier} → {}", bytesize::ByteSize::b(*bytes).display().si())
+            }
             _ => String::new(),
         };
         if detail.is_empty() {
@@ -164,9 +166,18 @@ fn value(v: Option<f64>) -> String {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ok = self.results.iter().filter(|r| r.ok).count();
-        writeln!(f, "scenario {} ({}): {ok}/{} expectations hold", self.name, self.file, self.results.len())?;
+        writeln!(
+            f,
+            "scenario {} ({}): {ok}/{} expectations hold",
+            self.name,
+            self.file,
+            self.results.len()
+        )?;
         if !self.completed {
-            writeln!(f, "  the run stopped before the scenario's end: end expectations were not all checked")?;
+            writeln!(
+                f,
+                "  the run stopped before the scenario's end: end expectations were not all checked"
+            )?;
         }
         for r in &self.results {
             let at = r.at_ms.map_or("end".to_string(), |ms| {

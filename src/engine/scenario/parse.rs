@@ -14,7 +14,11 @@ type Err = Box<ConfigError>;
 pub const KINDS: &[(&str, &[&str], &str)] = &[
     ("rate", &["per_sec"], "events per wall second of the embedded workload"),
     ("skew", &["skew"], "Zipf exponent of object popularity"),
-    ("flash_crowd", &["objects"], "a flash crowd on `objects` cold objects (default 1)"),
+    (
+        "flash_crowd",
+        &["objects"],
+        "a flash crowd on `objects` cold objects (default 1)",
+    ),
     ("put_burst", &["objects"], "`objects` new objects uploaded at once"),
     (
         "grow",
@@ -23,7 +27,15 @@ pub const KINDS: &[(&str, &[&str], &str)] = &[
     ),
     (
         "chaos",
-        &["tier", "latency_ms", "jitter_ms", "error_rate", "error_kind", "outage", "bandwidth"],
+        &[
+            "tier",
+            "latency_ms",
+            "jitter_ms",
+            "error_rate",
+            "error_kind",
+            "outage",
+            "bandwidth",
+        ],
         "inject faults on a tier (replaces what was injected there)",
     ),
     ("chaos_clear", &["tier"], "stop injecting on `tier`, or on every tier"),
@@ -33,7 +45,11 @@ pub const KINDS: &[(&str, &[&str], &str)] = &[
     ("optimize", &[], "re-plan placement now"),
     ("retrain", &[], "retrain the hotness model now"),
     ("rescan", &[], "list every tier again"),
-    ("capacity", &["tier", "size"], "change a tier's capacity, e.g. size = \"50MB\""),
+    (
+        "capacity",
+        &["tier", "size"],
+        "change a tier's capacity, e.g. size = \"50MB\"",
+    ),
 ];
 
 /// Steps that drive the embedded workload generator.
@@ -63,16 +79,24 @@ impl Reader<'_> {
     }
 
     fn string(&self, key: &str, v: &toml::Value) -> Result<String, Err> {
-        v.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| self.err(key, format!("expected a string, found {}", v.type_str()), "put it in quotes"))
+        v.as_str().map(str::to_string).ok_or_else(|| {
+            self.err(
+                key,
+                format!("expected a string, found {}", v.type_str()),
+                "put it in quotes",
+            )
+        })
     }
 
     fn number(&self, key: &str, v: &toml::Value) -> Result<f64, Err> {
         match v {
             toml::Value::Integer(i) => Ok(*i as f64),
             toml::Value::Float(f) if f.is_finite() => Ok(*f),
-            _ => Err(self.err(key, format!("expected a number, found {}", v.type_str()), "e.g. 30 or 0.5")),
+            _ => Err(self.err(
+                key,
+                format!("expected a number, found {}", v.type_str()),
+                "e.g. 30 or 0.5",
+            )),
         }
     }
 
@@ -98,7 +122,11 @@ impl Reader<'_> {
         match v {
             toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
             toml::Value::String(s) => s.parse::<bytesize::ByteSize>().map(|b| b.as_u64()).map_err(|e| {
-                self.err(key, format!("`{s}` is not a size: {e}"), "e.g. \"50MB\", \"1.5GiB\" or a number of bytes")
+                self.err(
+                    key,
+                    format!("`{s}` is not a size: {e}"),
+                    "e.g. \"50MB\", \"1.5GiB\" or a number of bytes",
+                )
             }),
             _ => Err(self.err(key, format!("expected a size, found {v}"), "e.g. \"50MB\"")),
         }
@@ -109,13 +137,21 @@ impl Reader<'_> {
         if tiers.contains(&t) {
             return Ok(t);
         }
-        Err(self.err(key, format!("unknown tier `{t}`"), did_you_mean(&t, tiers.iter().map(String::as_str), "tiers")))
+        Err(self.err(
+            key,
+            format!("unknown tier `{t}`"),
+            did_you_mean(&t, tiers.iter().map(String::as_str), "tiers"),
+        ))
     }
 
     fn unknown_keys(&self, prefix: &str, table: &toml::Table, allowed: &[&str], what: &str) -> Result<(), Err> {
         for k in table.keys() {
             if !allowed.contains(&k.as_str()) {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 return Err(self.err(
                     &key,
                     format!("unknown field `{k}` {what}"),
@@ -161,13 +197,27 @@ pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config),
         Some(v) => r.string("name", v)?,
         None => return Err(r.err("", "the scenario has no `name`", "add name = \"…\" at the top")),
     };
-    let description = top.get("description").map(|v| r.string("description", v)).transpose()?.unwrap_or_default();
+    let description = top
+        .get("description")
+        .map(|v| r.string("description", v))
+        .transpose()?
+        .unwrap_or_default();
     let duration = match top.get("duration") {
         Some(v) => r.duration("duration", v)?,
-        None => return Err(r.err("", "the scenario has no `duration`", "add duration = \"12h\" (engine time) at the top")),
+        None => {
+            return Err(r.err(
+                "",
+                "the scenario has no `duration`",
+                "add duration = \"12h\" (engine time) at the top",
+            ));
+        }
     };
     if duration.is_zero() {
-        return Err(r.err("duration", "the duration is zero", "give the engine time the scenario runs, e.g. \"12h\""));
+        return Err(r.err(
+            "duration",
+            "the duration is zero",
+            "give the engine time the scenario runs, e.g. \"12h\"",
+        ));
     }
 
     let mut cfg = match top.remove("config") {
@@ -184,7 +234,11 @@ pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config),
     if let Some(v) = top.get("speed") {
         let speed = r.number("speed", v)?;
         if speed <= 0.0 {
-            return Err(r.err("speed", format!("the clock speed must be above 0, got {speed}"), "1 = real time; 3600 = an engine hour per second"));
+            return Err(r.err(
+                "speed",
+                format!("the clock speed must be above 0, got {speed}"),
+                "1 = real time; 3600 = an engine hour per second",
+            ));
         }
         cfg.clock.speed = speed;
     }
@@ -204,7 +258,13 @@ pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config),
                 }
             }
         }
-        Some(v) => return Err(r.err("capacity", format!("expected a table, found {}", v.type_str()), "e.g. capacity = { aws-hot = \"50MB\" }")),
+        Some(v) => {
+            return Err(r.err(
+                "capacity",
+                format!("expected a table, found {}", v.type_str()),
+                "e.g. capacity = { aws-hot = \"50MB\" }",
+            ));
+        }
     }
 
     let steps = match top.get("step") {
@@ -214,7 +274,13 @@ pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config),
             .enumerate()
             .map(|(i, v)| step(&r, i, v, duration, &tiers, &cfg))
             .collect::<Result<Vec<_>, _>>()?,
-        Some(v) => return Err(r.err("step", format!("expected [[step]] tables, found {}", v.type_str()), "write each step as a [[step]] table with `at` and `do`")),
+        Some(v) => {
+            return Err(r.err(
+                "step",
+                format!("expected [[step]] tables, found {}", v.type_str()),
+                "write each step as a [[step]] table with `at` and `do`",
+            ));
+        }
     };
     let mut steps = steps;
     // Steps at the same time fire in file order.
@@ -227,7 +293,13 @@ pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config),
             .enumerate()
             .map(|(i, v)| expectation(&r, i, v, duration, &tiers))
             .collect::<Result<Vec<_>, _>>()?,
-        Some(v) => return Err(r.err("expect", format!("expected a list, found {}", v.type_str()), "expect = [\"migrations.failed == 0\"] or [[expect]] tables with `that` and `at`")),
+        Some(v) => {
+            return Err(r.err(
+                "expect",
+                format!("expected a list, found {}", v.type_str()),
+                "expect = [\"migrations.failed == 0\"] or [[expect]] tables with `that` and `at`",
+            ));
+        }
     };
 
     let sc = Scenario {
@@ -245,14 +317,31 @@ fn line_of(r: &Reader, key: &str) -> usize {
     r.src.error_at(key, String::new(), String::new()).line.unwrap_or(0)
 }
 
-fn step(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers: &[String], cfg: &Config) -> Result<Step, Err> {
+fn step(
+    r: &Reader,
+    i: usize,
+    v: &toml::Value,
+    duration: Duration,
+    tiers: &[String],
+    cfg: &Config,
+) -> Result<Step, Err> {
     let at_key = |f: &str| format!("step[{i}].{f}");
-    let t = v
-        .as_table()
-        .ok_or_else(|| r.err(&format!("step[{i}]"), "a step must be a table", "write it as [[step]] with `at` and `do`"))?;
+    let t = v.as_table().ok_or_else(|| {
+        r.err(
+            &format!("step[{i}]"),
+            "a step must be a table",
+            "write it as [[step]] with `at` and `do`",
+        )
+    })?;
     let at = match t.get("at") {
         Some(v) => r.duration(&at_key("at"), v)?,
-        None => return Err(r.err(&format!("step[{i}]"), "the step has no `at`", "add at = \"30m\" (engine time since the scenario started)")),
+        None => {
+            return Err(r.err(
+                &format!("step[{i}]"),
+                "the step has no `at`",
+                "add at = \"30m\" (engine time since the scenario started)",
+            ));
+        }
     };
     if at > duration {
         return Err(r.err(
@@ -267,7 +356,13 @@ fn step(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers: &[Stri
     }
     let kind = match t.get("do") {
         Some(v) => r.string(&at_key("do"), v)?,
-        None => return Err(r.err(&format!("step[{i}]"), "the step has no `do`", did_you_mean("", KINDS.iter().map(|k| k.0), "steps"))),
+        None => {
+            return Err(r.err(
+                &format!("step[{i}]"),
+                "the step has no `do`",
+                did_you_mean("", KINDS.iter().map(|k| k.0), "steps"),
+            ));
+        }
     };
     let Some((kind, fields, _)) = KINDS.iter().find(|k| k.0 == kind) else {
         return Err(r.err(
@@ -288,13 +383,23 @@ fn step(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers: &[Stri
     }
     let get = |f: &str| t.get(f);
     let need = |f: &str| {
-        get(f).ok_or_else(|| r.err(&format!("step[{i}]"), format!("a `{kind}` step needs `{f}`"), format!("add {f} = …")))
+        get(f).ok_or_else(|| {
+            r.err(
+                &format!("step[{i}]"),
+                format!("a `{kind}` step needs `{f}`"),
+                format!("add {f} = …"),
+            )
+        })
     };
     let command = match *kind {
         "rate" => {
             let per_sec = r.number(&at_key("per_sec"), need("per_sec")?)?;
             if per_sec < 0.0 {
-                return Err(r.err(&at_key("per_sec"), "the rate cannot be negative", "0 stops the workload"));
+                return Err(r.err(
+                    &at_key("per_sec"),
+                    "the rate cannot be negative",
+                    "0 stops the workload",
+                ));
             }
             Command::SetEventRate { per_sec }
         }
@@ -302,7 +407,11 @@ fn step(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers: &[Stri
             skew: r.number(&at_key("skew"), need("skew")?)?,
         },
         "flash_crowd" => Command::FlashCrowd {
-            objects: get("objects").map(|v| r.count(&at_key("objects"), v)).transpose()?.unwrap_or(1).max(1),
+            objects: get("objects")
+                .map(|v| r.count(&at_key("objects"), v))
+                .transpose()?
+                .unwrap_or(1)
+                .max(1),
         },
         "put_burst" => Command::PutBurst {
             objects: r.count(&at_key("objects"), need("objects")?)?,
@@ -313,9 +422,16 @@ fn step(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers: &[Stri
         },
         "chaos" => {
             let tier = r.tier(&at_key("tier"), need("tier")?, tiers)?;
-            let error_rate = get("error_rate").map(|v| r.number(&at_key("error_rate"), v)).transpose()?.unwrap_or(0.0);
+            let error_rate = get("error_rate")
+                .map(|v| r.number(&at_key("error_rate"), v))
+                .transpose()?
+                .unwrap_or(0.0);
             if !(0.0..=100.0).contains(&error_rate) {
-                return Err(r.err(&at_key("error_rate"), format!("the error rate is a percentage, got {error_rate}"), "between 0 and 100"));
+                return Err(r.err(
+                    &at_key("error_rate"),
+                    format!("the error rate is a percentage, got {error_rate}"),
+                    "between 0 and 100",
+                ));
             }
             let error_kind = match get("error_kind") {
                 None => None,
@@ -324,11 +440,22 @@ fn step(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers: &[Stri
                     let parsed: Option<config::ErrorKind> = toml::Value::String(s.clone()).try_into().ok();
                     match parsed {
                         Some(k) => Some(k),
-                        None => return Err(r.err(&at_key("error_kind"), format!("unknown error kind `{s}`"), did_you_mean(&s, ERROR_KINDS.iter().copied(), "kinds"))),
+                        None => {
+                            return Err(r.err(
+                                &at_key("error_kind"),
+                                format!("unknown error kind `{s}`"),
+                                did_you_mean(&s, ERROR_KINDS.iter().copied(), "kinds"),
+                            ));
+                        }
                     }
                 }
             };
-            let whole = |f: &str| get(f).map(|v| r.count(&at_key(f), v)).transpose().map(|o| o.unwrap_or(0) as u64);
+            let whole = |f: &str| {
+                get(f)
+                    .map(|v| r.count(&at_key(f), v))
+                    .transpose()
+                    .map(|o| o.unwrap_or(0) as u64)
+            };
             Command::Chaos {
                 tier,
                 settings: ChaosSettings {
@@ -339,7 +466,13 @@ fn step(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers: &[Stri
                     outage: match get("outage") {
                         None => false,
                         Some(toml::Value::Boolean(b)) => *b,
-                        Some(v) => return Err(r.err(&at_key("outage"), format!("expected true or false, found {v}"), "outage = true takes the tier down")),
+                        Some(v) => {
+                            return Err(r.err(
+                                &at_key("outage"),
+                                format!("expected true or false, found {v}"),
+                                "outage = true takes the tier down",
+                            ));
+                        }
                     },
                     bandwidth_bps: get("bandwidth").map(|v| r.size(&at_key("bandwidth"), v)).transpose()?,
                 },
@@ -368,7 +501,13 @@ fn step(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers: &[Stri
     })
 }
 
-fn expectation(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers: &[String]) -> Result<Expectation, Err> {
+fn expectation(
+    r: &Reader,
+    i: usize,
+    v: &toml::Value,
+    duration: Duration,
+    tiers: &[String],
+) -> Result<Expectation, Err> {
     let key = format!("expect[{i}]");
     let (text, at, text_key) = match v {
         toml::Value::String(s) => (s.clone(), None, key.clone()),
@@ -376,7 +515,13 @@ fn expectation(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers:
             r.unknown_keys(&key, t, &["that", "at"], "in an expectation")?;
             let that = match t.get("that") {
                 Some(v) => r.string(&format!("{key}.that"), v)?,
-                None => return Err(r.err(&key, "the expectation has no `that`", "add that = \"migrations.failed == 0\"")),
+                None => {
+                    return Err(r.err(
+                        &key,
+                        "the expectation has no `that`",
+                        "add that = \"migrations.failed == 0\"",
+                    ));
+                }
             };
             let at = match t.get("at") {
                 None => None,
@@ -385,15 +530,33 @@ fn expectation(r: &Reader, i: usize, v: &toml::Value, duration: Duration, tiers:
             };
             (that, at, format!("{key}.that"))
         }
-        _ => return Err(r.err(&key, format!("expected a string or a table, found {}", v.type_str()), "e.g. \"migrations.failed == 0\"")),
+        _ => {
+            return Err(r.err(
+                &key,
+                format!("expected a string or a table, found {}", v.type_str()),
+                "e.g. \"migrations.failed == 0\"",
+            ));
+        }
     };
     let check = Check::parse(&text, tiers).map_err(|(m, h)| r.err(&text_key, m, h))?;
     if let Some(at) = at {
         if at > duration {
-            return Err(r.err(&format!("{key}.at"), format!("the expectation is at {}, after the scenario ends ({})", humantime::format_duration(at), humantime::format_duration(duration)), "move it earlier, or leave `at` out to check at the end"));
+            return Err(r.err(
+                &format!("{key}.at"),
+                format!(
+                    "the expectation is at {}, after the scenario ends ({})",
+                    humantime::format_duration(at),
+                    humantime::format_duration(duration)
+                ),
+                "move it earlier, or leave `at` out to check at the end",
+            ));
         }
         if check.end_only() {
-            return Err(r.err(&format!("{key}.at"), format!("`{text}` is measured at the end only (it lists every tier)"), "leave `at` out"));
+            return Err(r.err(
+                &format!("{key}.at"),
+                format!("`{text}` is measured at the end only (it lists every tier)"),
+                "leave `at` out",
+            ));
         }
     }
     Ok(Expectation {

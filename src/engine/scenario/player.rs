@@ -171,7 +171,10 @@ impl Player {
                     break;
                 }
             }
-            while let Some(e) = timed.get(next_check).filter(|e| e.at_ms.is_some_and(|at| at <= elapsed)) {
+            while let Some(e) = timed
+                .get(next_check)
+                .filter(|e| e.at_ms.is_some_and(|at| at <= elapsed))
+            {
                 next_check += 1;
                 let r = check(e, &snap, &track, None);
                 log_result(&r);

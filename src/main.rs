@@ -141,7 +141,9 @@ fn main() -> ExitCode {
         }
         None => {
             // The dashboard plays the demo unless told otherwise; the daemon plays only what it is given.
-            let spec = match (&cli.scenario, cli.daemon || cli.no_scenario) {
+            // The demo drives the embedded workload, so with Kafka it only plays when asked for.
+            let embedded = cfg.events.source == config::SourceKind::Embedded;
+            let spec = match (&cli.scenario, cli.daemon || cli.no_scenario || !embedded) {
                 (Some(s), _) => Some(s.as_str()),
                 (None, false) => Some("demo"),
                 (None, true) => None,

@@ -14,7 +14,7 @@ use data_in_motion::engine::model::Model;
 use data_in_motion::engine::model::dataset::samples;
 use data_in_motion::engine::model::features::{StatsRow, features};
 use data_in_motion::engine::model::forest::ForestParams;
-use data_in_motion::engine::placement::cost::CostModel;
+use data_in_motion::engine::placement::cost::{CostModel, PlanObject};
 use data_in_motion::engine::placement::milp::{Item as MItem, Problem, SLA_PENALTY, solve};
 use data_in_motion::engine::placement::planner;
 use data_in_motion::engine::store::Store;
@@ -379,4 +379,76 @@ fn the_forest_beats_the_heuristic_on_a_known_future() {
         "holdout PR-AUC forest {:.3} heuristic {:.3}; ROC-AUC {:.3} vs {:.3}",
         f.pr_auc, h.pr_auc, f.roc_auc, h.roc_auc
     );
+}
+
+#[test]
+fn a_tier_over_capacity_is_drained_within_it_and_moves_in_flight_count_where_they_go() {
+    let mut cfg = Config::embedded_default().unwrap();
+    cfg.optimizer.migration_budget_bytes = 1 << 40;
+    cfg.optimizer.migration_budget_count = 100_000;
+    // 1,000 objects of 100 kB on the fast tier, read often enough that the fast tier is their
+    // cheapest home (requests cost more elsewhere), none hot: only capacity makes them move.
+    let mut objs: Vec<PlanObject> = (0..1000)
+        .map(|i| PlanObject {
+            key: format!("warm/{i:04}"),
+            size: 100_000,
+            current: 0,
+            p_hot: 0.1,
+            rate_recent: 2.0 + (i % 10) as f64,
+            rate_long: 2.0 + (i % 10) as f64,
+            fixed: false,
+            heading: None,
+        })
+        .collect();
+    // 200 more on the fast tier with a move to the archive in flight: they cannot move again,
+    // and their 20 MB leave the fast tier.
+    objs.extend((0..200).map(|i| PlanObject {
+        key: format!("leaving/{i:04}"),
+        size: 100_000,
+        current: 0,
+        p_hot: 0.0,
+        rate_recent: 0.0,
+        rate_long: 0.0,
+        fixed: true,
+        heading: Some(2),
+    }));
+    cfg.tiers[0].capacity_gb = 0.06; // 60 MB for 100 MB that stays
+    let cm = CostModel::new(&cfg);
+    let plan = planner::plan(&objs, &cm, &cfg).unwrap();
+    let mut on_fast = 0u64;
+    let moved: std::collections::HashSet<usize> = plan.moves.iter().map(|(i, _)| *i).collect();
+    for (i, o) in objs.iter().enumerate() {
+        let stays = o.heading.is_none() && !moved.contains(&i);
+        if stays && o.current == 0 {
+            on_fast += o.size;
+        }
+    }
+    assert!(on_fast <= 60_000_000, "{on_fast} bytes left on a 60 MB tier");
+    assert!(on_fast >= 55_000_000, "drained far more than needed: {on_fast}");
+    // The least-read leave first.
+    let max_left_rate = objs
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| o.heading.is_none() && moved.contains(i))
+        .map(|(_, o)| o.rate_recent)
+        .fold(0.0, f64::max);
+    let min_kept_rate = objs
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| o.heading.is_none() && !moved.contains(i))
+        .map(|(_, o)| o.rate_recent)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        max_left_rate <= min_kept_rate,
+        "evicted rate {max_left_rate} > kept {min_kept_rate}"
+    );
+    let after = plan
+        .summary
+        .bytes_after_by_tier
+        .iter()
+        .find(|(n, _)| n == "aws-hot")
+        .unwrap()
+        .1;
+    assert_eq!(after, on_fast);
+    assert!(plan.summary.binding.iter().any(|b| b == "capacity:aws-hot"));
 }

@@ -32,15 +32,29 @@ fn every_shipped_scenario_is_valid_and_says_what_it_shows() {
     let names: Vec<&str> = library::SHIPPED.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         names,
-        ["demo", "steady-zipf", "flash-crowd", "chaos-storm", "provider-outage", "growing-files", "cost-squeeze"]
+        [
+            "demo",
+            "steady-zipf",
+            "flash-crowd",
+            "chaos-storm",
+            "provider-outage",
+            "growing-files",
+            "cost-squeeze"
+        ]
     );
     for (name, text) in library::SHIPPED {
         let (sc, cfg) = Scenario::load(name, text, &base()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(&sc.name, name);
         assert!(!sc.expects.is_empty(), "{name} has no expectations");
-        assert!(library::blurb(text).len() > 60, "{name} has no comment block saying what it shows");
+        assert!(
+            library::blurb(text).len() > 60,
+            "{name} has no comment block saying what it shows"
+        );
         // Each fits in a minute of wall time on its clock (seeding comes on top).
-        assert!(sc.duration_ms as f64 / 1000.0 / cfg.clock.speed <= 45.0, "{name} is too long");
+        assert!(
+            sc.duration_ms as f64 / 1000.0 / cfg.clock.speed <= 45.0,
+            "{name} is too long"
+        );
         // The file on disk is what the binary ships.
         let disk = std::fs::read_to_string(format!("scenarios/{name}.toml")).unwrap();
         assert_eq!(&disk, text);
@@ -88,7 +102,11 @@ objects = 4
     };
     assert_eq!(tier, "azure-cool");
     assert_eq!((settings.error_rate, settings.latency_ms), (30.0, 2000));
-    assert_eq!(settings.error_kind, Some(config::ErrorKind::SlowDown), "the config's default kind");
+    assert_eq!(
+        settings.error_kind,
+        Some(config::ErrorKind::SlowDown),
+        "the config's default kind"
+    );
     assert_eq!(sc.steps[1].describe(), "chaos azure-cool: 30% slow_down, +2000 ms");
     assert_eq!(sc.expects[0].at_ms, None);
     assert_eq!(sc.expects[1].at_ms, Some(90 * 60 * 1000));
@@ -158,7 +176,12 @@ fn bad_expressions_are_refused_with_a_suggestion() {
         "unknown tier `aws-hto` in `tier.aws-hto.hot_share`",
         "did you mean `aws-hot`?",
     );
-    assert_error("expect = [\"retries 3\"]\n", 3, "`retries 3` has no comparison", ">= <= == != > <");
+    assert_error(
+        "expect = [\"retries 3\"]\n",
+        3,
+        "`retries 3` has no comparison",
+        ">= <= == != > <",
+    );
     assert_error("expect = [\"retries >= lots\"]\n", 3, "unknown figure `lots`", "");
     assert_error(
         "expect = [{ that = \"objects.lost == 0\", at = \"5h\" }]\n",
@@ -170,7 +193,12 @@ fn bad_expressions_are_refused_with_a_suggestion() {
 
 #[test]
 fn unknown_fields_and_bad_values_are_refused() {
-    assert_error("durration = \"1h\"\n", 3, "unknown field `durration` in a scenario", "did you mean `duration`?");
+    assert_error(
+        "durration = \"1h\"\n",
+        3,
+        "unknown field `durration` in a scenario",
+        "did you mean `duration`?",
+    );
     assert_error(
         "[[step]]\nat = \"1h\"\ndo = \"grow\"\nobjects = 2\nfro = \"1h\"\n",
         7,
@@ -189,7 +217,12 @@ fn unknown_fields_and_bad_values_are_refused() {
         "the error rate is a percentage, got 130",
         "between 0 and 100",
     );
-    assert_error("[[step]]\nat = \"1h\"\ndo = \"grow\"\nobjects = 2\n", 3, "a `grow` step needs `for`", "");
+    assert_error(
+        "[[step]]\nat = \"1h\"\ndo = \"grow\"\nobjects = 2\n",
+        3,
+        "a `grow` step needs `for`",
+        "",
+    );
     assert_error(
         "[[step]]\nat = \"1h\"\ndo = \"capacity\"\ntier = \"aws-hot\"\nsize = \"lots\"\n",
         7,
@@ -201,9 +234,13 @@ fn unknown_fields_and_bad_values_are_refused() {
 
 #[test]
 fn the_header_is_required_and_syntax_errors_have_a_line() {
-    let e = Scenario::load("t.toml", "duration = \"1h\"\n", &base()).unwrap_err().to_string();
+    let e = Scenario::load("t.toml", "duration = \"1h\"\n", &base())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("the scenario has no `name`"), "{e}");
-    let e = Scenario::load("t.toml", "name = \"x\"\n", &base()).unwrap_err().to_string();
+    let e = Scenario::load("t.toml", "name = \"x\"\n", &base())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("the scenario has no `duration`"), "{e}");
     let e = Scenario::load("t.toml", "name = \"x\"\nduration = \"1h\"\n[[step]\n", &base())
         .unwrap_err()
@@ -219,7 +256,12 @@ fn config_overrides_are_validated_where_they_are_written() {
         "`config.optimizer.interval_secs`",
         "",
     );
-    assert_error("\n[config]\nsla.hot_threshold = 3.0\n", 5, "must be between 0 and 1", "");
+    assert_error(
+        "\n[config]\nsla.hot_threshold = 3.0\n",
+        5,
+        "must be between 0 and 1",
+        "",
+    );
 }
 
 #[test]
@@ -229,7 +271,10 @@ fn workload_steps_are_refused_when_events_come_from_kafka() {
     let text = format!("{HEADER}[[step]]\nat = \"1h\"\ndo = \"flash_crowd\"\n");
     let e = Scenario::load("t.toml", &text, &cfg).unwrap_err().to_string();
     assert!(e.starts_with("t.toml:5:"), "{e}");
-    assert!(e.contains("drives the embedded workload generator, but events.source = \"kafka\""), "{e}");
+    assert!(
+        e.contains("drives the embedded workload generator, but events.source = \"kafka\""),
+        "{e}"
+    );
     assert!(e.contains("dim simulate"), "{e}");
     // Chaos and the rest are fine.
     let text = format!("{HEADER}[[step]]\nat = \"1h\"\ndo = \"chaos\"\ntier = \"aws-hot\"\noutage = true\n");
@@ -241,7 +286,10 @@ fn a_scenario_is_found_by_name_or_path() {
     let (file, text) = library::resolve("chaos-storm").unwrap();
     assert_eq!(file, "scenarios/chaos-storm.toml");
     assert!(text.contains("name = \"chaos-storm\""));
-    assert_eq!(library::resolve("chaos-storm.toml").unwrap().0, "scenarios/chaos-storm.toml");
+    assert_eq!(
+        library::resolve("chaos-storm.toml").unwrap().0,
+        "scenarios/chaos-storm.toml"
+    );
     let e = library::resolve("chaos-strom").unwrap_err();
     assert!(e.contains("did you mean `chaos-storm`?"), "{e}");
     let dir = tempfile::tempdir().unwrap();

@@ -34,7 +34,14 @@ fn report(out: &Output) -> String {
         Some(i) => stdout[i + 1..].to_string(),
         None => panic!(
             "no report in the output\nstdout tail: {}\nstderr: {}",
-            stdout.chars().rev().take(3000).collect::<String>().chars().rev().collect::<String>(),
+            stdout
+                .chars()
+                .rev()
+                .take(3000)
+                .collect::<String>()
+                .chars()
+                .rev()
+                .collect::<String>(),
             String::from_utf8_lossy(&out.stderr)
         ),
     }
@@ -114,7 +121,11 @@ events.embedded.seed_total_bytes = 5_000_000
     assert!(fail.contains("migrations.done >= 1000000"), "{r}");
     assert!(fail.contains("actual "), "{r}");
     assert!(fail.contains("(line 7)"), "{r}");
-    assert!(r.lines().any(|l| l.contains("PASS") && l.contains("events.ingested >= 1")), "{r}");
+    assert!(
+        r.lines()
+            .any(|l| l.contains("PASS") && l.contains("events.ingested >= 1")),
+        "{r}"
+    );
 
     // The same with JSON logs: the last line is the report as JSON.
     let out = play(
@@ -136,7 +147,11 @@ events.embedded.seed_total_bytes = 5_000_000
 fn an_invalid_scenario_is_refused_at_start_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
-    std::fs::write(&file, "name = \"bad\"\nduration = \"1h\"\n\n[[step]]\nat = \"2h\"\ndo = \"optimize\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "name = \"bad\"\nduration = \"1h\"\n\n[[step]]\nat = \"2h\"\ndo = \"optimize\"\n",
+    )
+    .unwrap();
     let out = play(file.to_str().unwrap(), &dir.path().join("data"), &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -144,7 +159,10 @@ fn an_invalid_scenario_is_refused_at_start_with_file_and_line() {
     assert!(err.contains("bad.toml:5:"), "{err}");
     assert!(err.contains("after the scenario ends"), "{err}");
     assert!(!dir.path().join("data").exists(), "nothing ran");
-    let out = Command::new(DIM).args(["scenario", "check", "chaos-strom"]).output().unwrap();
+    let out = Command::new(DIM)
+        .args(["scenario", "check", "chaos-strom"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `chaos-storm`?"));
 }
@@ -153,17 +171,31 @@ fn an_invalid_scenario_is_refused_at_start_with_file_and_line() {
 fn scenario_list_check_and_figures() {
     let out = Command::new(DIM).args(["scenario", "list"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for name in ["demo", "steady-zipf", "flash-crowd", "chaos-storm", "provider-outage", "growing-files", "cost-squeeze"] {
+    for name in [
+        "demo",
+        "steady-zipf",
+        "flash-crowd",
+        "chaos-storm",
+        "provider-outage",
+        "growing-files",
+        "cost-squeeze",
+    ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
-    let out = Command::new(DIM).args(["scenario", "check", "chaos-storm"]).output().unwrap();
+    let out = Command::new(DIM)
+        .args(["scenario", "check", "chaos-storm"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("scenarios/chaos-storm.toml: ok"), "{text}");
     assert!(text.contains("chaos gcp-archive: 30% slow_down, +2000 ms"), "{text}");
     let out = Command::new(DIM).args(["scenario", "figures"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("migrations.deferred_growing") && text.contains("hot_share"), "{text}");
+    assert!(
+        text.contains("migrations.deferred_growing") && text.contains("hot_share"),
+        "{text}"
+    );
 }
 
 /// chaos-storm against real services: three buckets on the S3 server, events from the Kafka
@@ -195,8 +227,19 @@ fn chaos_storm_on_s3_and_kafka() {
     std::fs::write(&cfg_file, toml::to_string(&cfg).unwrap()).unwrap();
     let data = dir.path().join("data");
     let dim = |args: &[&str]| {
-        let out = Command::new(DIM).arg("-c").arg(&cfg_file).arg("--data-dir").arg(&data).args(args).output().unwrap();
-        assert!(out.status.success(), "dim {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(DIM)
+            .arg("-c")
+            .arg(&cfg_file)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dim {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     dim(&["seed", "--objects", "300", "--total-size", "30MB", "--tier", "aws-hot"]);
@@ -208,5 +251,8 @@ fn chaos_storm_on_s3_and_kafka() {
     eprintln!("{r}");
     assert!(out.status.success(), "chaos-storm on S3 and Kafka failed:\n{r}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("source=connected"), "the Kafka source never reported connected");
+    assert!(
+        stdout.contains("source=connected"),
+        "the Kafka source never reported connected"
+    );
 }

@@ -485,7 +485,12 @@ fn a_scenario_playing_has_a_header_line_and_space_pauses_it() {
     use data_in_motion::engine::scenario::{ExpectResult, ScenarioView};
     let mut a = app();
     assert_eq!(press(&mut a, " "), vec![], "nothing to pause without a scenario");
-    assert!(a.status.as_deref().unwrap_or_default().contains("no scenario is playing"));
+    assert!(
+        a.status
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no scenario is playing")
+    );
     let mut s = fixture();
     s.scenario = Some(ScenarioView {
         name: "chaos-storm".into(),
@@ -500,7 +505,10 @@ fn a_scenario_playing_has_a_header_line_and_space_pauses_it() {
     });
     a.on_snapshot(Arc::new(s.clone()));
     let screen = screen(&mut a, 120, 40);
-    assert!(screen.contains("scenario chaos-storm step 2/4  2h30m/30h  next @3h: optimize"), "{screen}");
+    assert!(
+        screen.contains("scenario chaos-storm step 2/4  2h30m/30h  next @3h: optimize"),
+        "{screen}"
+    );
     insta::assert_snapshot!("scenario_playing", screen);
     assert_eq!(press(&mut a, " "), vec![Command::PauseScenario { paused: true }]);
     s.scenario.as_mut().unwrap().paused = true;

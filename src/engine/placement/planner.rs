@@ -36,6 +36,9 @@ pub struct PlanSummary {
     /// One-time cost of the planned moves.
     pub migration_cost: f64,
     pub hot_objects: usize,
+    /// Bytes of the hot objects.
+    #[serde(default)]
+    pub hot_bytes: u64,
     /// Bytes per tier once the plan's moves are done.
     #[serde(default)]
     pub bytes_after_by_tier: Vec<(String, u64)>,
@@ -163,9 +166,12 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
             })
             .collect();
         on_j.sort_by(|a, b| a.1.total_cmp(&b.1));
+        // Fixed before the loop: the loop lowers fixed_load, and a target computed from it
+        // would stop after 60 % of the excess and leave the tier over capacity.
+        let need = (fixed_load[j] - cap) * 1.5;
         let mut freed = 0.0;
         for (i, _) in on_j {
-            if freed >= (fixed_load[j] - cap) * 1.5 {
+            if freed >= need {
                 break;
             }
             candidate[i] = true;
@@ -249,6 +255,16 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
         milp::solve(&problem)?
     };
     let solve_secs = solve_started.elapsed().as_secs_f64();
+    for (j, t) in cm.tiers.iter().enumerate() {
+        let used: f64 = problem
+            .items
+            .iter()
+            .zip(&sol.choice)
+            .filter(|(_, c)| **c == j)
+            .map(|(it, _)| it.size)
+            .sum();
+        tracing::debug!(target: "dim::placement", tier = %t.name, capacity = t.capacity_bytes(), free_for_candidates = problem.capacity[j], candidates_placed = used, overflow = sol.overflow.get(j).copied().unwrap_or(0.0), "capacity use");
+    }
 
     let mut target: Vec<usize> = objs.iter().map(|o| o.current).collect();
     for (k, i) in cands.iter().enumerate() {
@@ -273,6 +289,9 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
         let hot = cm.is_hot(o);
         s.hot_objects += usize::from(hot);
         hot_by[o.current] += usize::from(hot);
+        if hot {
+            s.hot_bytes += o.size;
+        }
         if hot && cm.tiers[o.current].latency_ms > cm.sla_latency_ms {
             s.sla_violations_now += 1;
         }
@@ -305,6 +324,14 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
             }
         })
         .collect();
+    // Objects that cannot move this cycle (pinned, moved recently, in flight) already fill a
+    // tier beyond its capacity: no plan can fit it this cycle; say so.
+    for (j, free) in problem.capacity.iter().enumerate() {
+        let name = format!("capacity:{}", cm.tiers[j].name);
+        if *free < 0.0 && !s.binding.contains(&name) {
+            s.binding.push(name);
+        }
+    }
     s.total_secs = started.elapsed().as_secs_f64();
     Ok(Plan { moves, summary: s })
 }

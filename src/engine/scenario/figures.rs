@@ -43,6 +43,11 @@ pub const GLOBAL: &[(&str, &str)] = &[
     ("plan.count", "plans made since the scenario started"),
     ("plan.moves", "moves the last plan decided"),
     ("plan.hot_objects", "objects predicted hot at the last plan"),
+    ("plan.hot_bytes", "bytes of the objects predicted hot at the last plan"),
+    (
+        "plan.capacity_binding",
+        "1 when a tier's capacity bound the last plan (or what cannot move already exceeds it)",
+    ),
     (
         "plan.sla_violations",
         "hot objects on a tier slower than the SLA, at the last plan",
@@ -224,6 +229,10 @@ impl Figure {
                 "plan.count" => track.plans as f64,
                 "plan.moves" => plan?.moves as f64,
                 "plan.hot_objects" => plan?.hot_objects as f64,
+                "plan.hot_bytes" => plan?.hot_bytes as f64,
+                "plan.capacity_binding" => {
+                    f64::from(u8::from(plan?.binding.iter().any(|b| b.starts_with("capacity:"))))
+                }
                 "plan.sla_violations" => plan?.sla_violations_now as f64,
                 "plan.sla_violations_after" => plan?.sla_violations_after as f64,
                 "model.forest" => f64::from(u8::from(s.model.serving == "forest")),

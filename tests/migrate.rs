@@ -585,11 +585,13 @@ async fn non_retryable_errors_fail_at_once_with_their_reason() {
     assert!(!logs.text().contains("Retrying in"), "403 is not retried");
     assert_eq!(fx.pointer("secret.bin").as_deref(), Some("hot"));
 
-    // A missing source fails too, with a clear reason.
+    // A missing source the store still places there fails too, with a clear reason, on the
+    // second look (the first defers briefly: a DELETE may be on its way through ingest).
     let fx = fixture();
     fx.object("hot", "gone", b"abc", OLD);
     std::fs::remove_file(fx.path("hot", "gone")).unwrap();
     let id = fx.enqueue("gone", "hot", "cool");
+    assert_eq!(fx.run(id).await, Outcome::Deferred("source_missing".into()));
     let Outcome::Failed(why) = fx.run(id).await else {
         panic!("should fail")
     };

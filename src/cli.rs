@@ -44,6 +44,11 @@ pub struct Cli {
     #[arg(long, conflicts_with = "scenario")]
     pub no_scenario: bool,
 
+    /// Address of /metrics, /healthz and /readyz (overrides metrics.listen; "off" = none;
+    /// port 0 picks a free port, logged at start).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+
     /// Log format of the daemon.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,

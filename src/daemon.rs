@@ -17,7 +17,9 @@ pub async fn run(
     duration: Option<Duration>,
     scenario: Option<Scenario>,
 ) -> anyhow::Result<Option<Report>> {
+    let listen = cfg.metrics.listen.clone();
     let engine = Engine::start(cfg, EngineOptions::new(data_dir)).context("starting the engine")?;
+    let _metrics = crate::metrics::start(&listen, &engine).await;
     let mut playing = scenario.map(|sc| engine.play(sc));
     let mut outcome = None;
     let mut snaps = engine.snapshots.clone();

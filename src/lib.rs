@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod engine;
 pub mod explain;
 pub mod logging;
+pub mod metrics;
 pub mod pin;
 pub mod scenario_cmd;
 pub mod seed;

@@ -9,13 +9,16 @@ use data_in_motion::{bench, config, daemon, explain, logging, pin, scenario_cmd,
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cfg = match config::load(cli.config.as_deref()) {
+    let mut cfg = match config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: invalid configuration\n{e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(listen) = &cli.metrics_listen {
+        cfg.metrics.listen = if listen == "off" { String::new() } else { listen.clone() };
+    }
     let duration = cli.duration.map(Duration::from_secs);
     let result = match cli.command {
         Some(Cmd::Scenario { action }) => {

@@ -174,3 +174,135 @@ fn compose_matches_config_and_env() {
         assert!(c["volumes"].get(named).is_some(), "{s}: {named} is not a named volume");
     }
 }
+
+#[test]
+fn the_observability_profile_scrapes_dim_and_provisions_the_dashboard() {
+    let c = compose();
+    let env = dotenv();
+    let cfg =
+        data_in_motion::config::load(Some(&root().join("config/compose.toml"))).expect("config/compose.toml loads");
+    for s in ["prometheus", "grafana"] {
+        let svc = &c["services"][s];
+        assert_eq!(
+            svc["profiles"],
+            serde_json::json!(["observability"]),
+            "{s} only with the profile"
+        );
+        assert!(svc["healthcheck"]["test"].is_array(), "{s} has no health check");
+        for p in svc["ports"].as_array().unwrap() {
+            assert!(
+                p.as_str().unwrap().starts_with("127.0.0.1:"),
+                "{s} publishes {p} beyond localhost"
+            );
+        }
+    }
+    // Prometheus reaches dim on the host, at the port config/compose.toml listens on, on an
+    // address the Docker bridge can reach.
+    assert_eq!(
+        c["services"]["prometheus"]["extra_hosts"],
+        serde_json::json!(["host.docker.internal:host-gateway"])
+    );
+    let prom: Value =
+        serde_norway::from_str(&std::fs::read_to_string(root().join("observability/prometheus.yml")).unwrap()).unwrap();
+    let jobs = prom["scrape_configs"].as_array().unwrap();
+    let target = |job: &str| -> String {
+        let j = jobs
+            .iter()
+            .find(|j| j["job_name"] == job)
+            .unwrap_or_else(|| panic!("no {job} job"));
+        j["static_configs"][0]["targets"][0].as_str().unwrap().to_string()
+    };
+    let dim_port = port_of(&cfg.metrics.listen);
+    assert_eq!(target("dim"), format!("host.docker.internal:{dim_port}"));
+    assert!(
+        cfg.metrics.listen.starts_with("0.0.0.0:"),
+        "{}: unreachable from a container",
+        cfg.metrics.listen
+    );
+    assert_eq!(target("redpanda"), "redpanda:9644");
+    assert_eq!(target("minio"), "minio:9000");
+    assert_eq!(
+        c["services"]["minio"]["environment"]["MINIO_PROMETHEUS_AUTH_TYPE"],
+        "public"
+    );
+    let mounts = |s: &str| -> Vec<String> {
+        c["services"][s]["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        mounts("prometheus")
+            .iter()
+            .any(|m| m.starts_with("./observability/prometheus.yml:"))
+    );
+
+    // Grafana: the admin password from .env, never a literal; datasource and dashboard provisioned.
+    let g = &c["services"]["grafana"]["environment"];
+    let pw = g["GF_SECURITY_ADMIN_PASSWORD"].as_str().unwrap();
+    assert!(pw.starts_with("${DIM_GRAFANA_PASSWORD"), "{pw}");
+    assert!(env.contains_key("DIM_GRAFANA_PASSWORD"));
+    assert!(!interpolate(pw, &env).is_empty());
+    let gm = mounts("grafana");
+    assert!(
+        gm.iter()
+            .any(|m| m.starts_with("./observability/grafana/provisioning:/etc/grafana/provisioning"))
+    );
+    assert!(
+        gm.iter()
+            .any(|m| m.starts_with("./observability/grafana/dashboards:/var/lib/grafana/dashboards"))
+    );
+    let ds: Value = serde_norway::from_str(
+        &std::fs::read_to_string(root().join("observability/grafana/provisioning/datasources/prometheus.yml")).unwrap(),
+    )
+    .unwrap();
+    let uid = ds["datasources"][0]["uid"].as_str().unwrap();
+    assert_eq!(ds["datasources"][0]["url"], "http://prometheus:9090");
+    let prov: Value = serde_norway::from_str(
+        &std::fs::read_to_string(root().join("observability/grafana/provisioning/dashboards/dim.yml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(prov["providers"][0]["options"]["path"], "/var/lib/grafana/dashboards");
+    let dash: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("observability/grafana/dashboards/dim.json")).unwrap(),
+    )
+    .unwrap();
+    let panels = dash["panels"].as_array().unwrap();
+    for p in panels.iter().filter(|p| p["type"] != "row") {
+        assert_eq!(
+            p["datasource"]["uid"], uid,
+            "panel {} uses another datasource",
+            p["title"]
+        );
+        assert!(
+            !p["targets"].as_array().unwrap().is_empty(),
+            "panel {} has no query",
+            p["title"]
+        );
+    }
+    // The panels the issue asks for.
+    let titles: Vec<String> = panels
+        .iter()
+        .map(|p| p["title"].as_str().unwrap().to_lowercase())
+        .collect();
+    for want in [
+        "ingest",
+        "lag",
+        "objects",
+        "bytes",
+        "cost",
+        "moves by result",
+        "throughput",
+        "retries",
+        "model",
+        "solve",
+        "chaos",
+    ] {
+        assert!(
+            titles.iter().any(|t| t.contains(want)),
+            "no panel about {want}: {titles:?}"
+        );
+    }
+}

@@ -58,7 +58,8 @@ wait_for "scenario demo step [0-9]+/[0-9]+" 60
 tm send-keys -t dim Space
 wait_for "paused \\(space\\)" 10
 tm send-keys -t dim Space
-wait_for "scenario demo resumed" 10
+# Resumed: the header no longer says paused (the elapsed time is followed by the next step).
+wait_for "/40h  next @" 10
 echo "ok: the demo scenario plays in the header and space pauses and resumes it"
 
 tm send-keys -t dim '?'

@@ -218,7 +218,11 @@ pub struct UiConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
+    /// Address of /metrics, /healthz and /readyz; empty = off.
     pub listen: String,
+    /// Serve them from the dashboard too (the daemon always does when `listen` is set).
+    #[serde(default)]
+    pub dashboard: bool,
 }
 
 impl Config {

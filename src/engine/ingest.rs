@@ -71,6 +71,8 @@ pub struct IngestStats {
     pub rejected: AtomicU64,
     /// Duration of the last commit, microseconds.
     pub last_commit_us: AtomicU64,
+    /// Every commit's duration, for the metrics histogram.
+    pub batch_secs: crate::engine::observe::Samples,
 }
 
 /// Per-key effect of the events of one batch, folded in event order.
@@ -406,6 +408,7 @@ impl Ingestor {
         self.stats.events.fetch_add(applied.events, Ordering::Relaxed);
         self.stats.rejected.fetch_add(applied.rejected, Ordering::Relaxed);
         self.stats.last_commit_us.store(us, Ordering::Relaxed);
+        self.stats.batch_secs.push(us as f64 / 1e6);
         tracing::debug!(
             target: "dim::ingest",
             events = applied.events,

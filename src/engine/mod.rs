@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod migrate;
 pub mod model;
+pub mod observe;
 pub mod placement;
 mod publish;
 pub mod scenario;
@@ -84,6 +85,16 @@ pub struct EngineHandle {
     pub tiers: Tiers,
     scenario: Arc<scenario::ScenarioShared>,
     scenario_stop: watch::Sender<bool>,
+    ingest_stats: Arc<IngestStats>,
+    brain: Arc<placement::runner::Brain>,
+}
+
+/// What the engine measures for the metrics endpoint, beyond its snapshots.
+#[derive(Clone)]
+pub struct Observations {
+    pub ingest: Arc<IngestStats>,
+    pub migrator: Arc<migrate::MigratorStats>,
+    pub brain: Arc<placement::runner::Brain>,
 }
 
 pub struct Engine;
@@ -114,6 +125,7 @@ impl Engine {
         let rt = tokio::runtime::Handle::current();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(IngestStats::default());
+        let stats_for_handle = stats.clone();
         // A short queue: backpressure reaches the source instead of a backlog that delays shutdown.
         let (tx, rx) = mpsc::channel::<SourceBatch>(4);
 
@@ -242,6 +254,8 @@ impl Engine {
             tiers,
             scenario,
             scenario_stop: watch::channel(false).0,
+            ingest_stats: stats_for_handle,
+            brain,
         })
     }
 }
@@ -306,6 +320,14 @@ impl EngineHandle {
             tiers: self.tiers.clone(),
         };
         tokio::spawn(player.run(self.scenario_stop.subscribe()))
+    }
+
+    pub fn observations(&self) -> Observations {
+        Observations {
+            ingest: self.ingest_stats.clone(),
+            migrator: self.migrator.stats(),
+            brain: self.brain.clone(),
+        }
     }
 
     /// Builds a snapshot now, off the publishing cadence (benchmarks, tests). Blocking.

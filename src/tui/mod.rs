@@ -51,6 +51,11 @@ pub fn run(
     let engine = rt
         .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(data_dir)) })
         .context("starting the engine")?;
+    let _metrics = if cfg.metrics.dashboard {
+        rt.block_on(crate::metrics::start(&cfg.metrics.listen, &engine))
+    } else {
+        None
+    };
     if let Some(sc) = scenario {
         let _guard = rt.enter();
         // The report shows in the header; the player logs each expectation too.

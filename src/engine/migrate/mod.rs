@@ -58,7 +58,7 @@ pub struct MigratorStats {
     /// Retries per (tier, error kind).
     pub retries_by: Mutex<BTreeMap<(String, String), u64>>,
     /// Durations of finished moves, seconds (drained by metrics).
-    pub durations: Mutex<Vec<f64>>,
+    pub durations: crate::engine::observe::Samples,
 }
 
 struct Shared {
@@ -250,7 +250,7 @@ async fn worker(shared: Arc<Shared>, n: usize) {
             Ok(Outcome::Done) => {
                 st.done.fetch_add(1, Ordering::Relaxed);
                 st.bytes_moved.fetch_add(task.size, Ordering::Relaxed);
-                lock(&st.durations).push(started.elapsed().as_secs_f64());
+                st.durations.push(started.elapsed().as_secs_f64());
                 tracing::info!(target: "dim::migrate", key = %task.key, from = %task.src, to = %task.dst, bytes = task.size, ms = started.elapsed().as_millis() as u64, "moved");
             }
             Ok(Outcome::Failed(_)) => {

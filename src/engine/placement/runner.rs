@@ -24,6 +24,8 @@ pub struct Brain {
     optimize: Notify,
     /// Tier capacities changed at run time (`Command::SetCapacity`), bytes.
     capacity: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Every plan's solve time, for the metrics histogram.
+    pub solve_secs: crate::engine::observe::Samples,
 }
 
 impl Brain {
@@ -91,6 +93,7 @@ pub fn start(
         retrain: Notify::new(),
         optimize: Notify::new(),
         capacity: Mutex::default(),
+        solve_secs: Default::default(),
     });
     let trainer = {
         let (b, cfg, store, clock) = (brain.clone(), cfg.clone(), store.clone(), clock.clone());
@@ -170,6 +173,7 @@ pub fn start(
                             binding = ?s.binding,
                             "placement planned"
                         );
+                        b.solve_secs.push(s.solve_secs);
                         *b.last_plan.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
                         migrator.wake();
                     }

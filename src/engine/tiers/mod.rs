@@ -72,16 +72,18 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The errors a move backs off and retries.
+    pub const RETRYABLE: [ErrorKind; 5] = [
+        ErrorKind::SlowDown,
+        ErrorKind::Throttled,
+        ErrorKind::Internal,
+        ErrorKind::Timeout,
+        ErrorKind::Connection,
+    ];
+
     /// Retryable errors back off and try again; the rest fail the task with their reason.
     pub fn retryable(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::SlowDown
-                | ErrorKind::Throttled
-                | ErrorKind::Internal
-                | ErrorKind::Timeout
-                | ErrorKind::Connection
-        )
+        Self::RETRYABLE.contains(&self)
     }
 
     pub fn label(self) -> &'static str {

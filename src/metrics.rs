@@ -1,0 +1,488 @@
+//! The HTTP endpoint for operators: `/metrics` (Prometheus/OpenMetrics text), `/healthz` and `/readyz`.
+//!
+//! Gauges and counters are read from the engine's latest snapshot at scrape time (one source of
+//! truth with the dashboard); histograms are fed from the durations the engine records.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::engine::events::codec::RejectReason;
+use crate::engine::snapshot::Snapshot;
+use crate::engine::tiers::ErrorKind;
+use crate::engine::{EngineHandle, Observations};
+
+/// A snapshot older than this (wall time) means the engine has stopped publishing: not live.
+const STALE: Duration = Duration::from_secs(15);
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Reads every gauge and counter from the latest snapshot on each scrape.
+#[derive(Debug)]
+struct SnapshotCollector {
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    migrator: Arc<crate::engine::migrate::MigratorStats>,
+}
+
+/// One metric family: its name, help and type, and its samples.
+fn family<M: EncodeMetric>(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    samples: Vec<(Labels, M)>,
+) -> Result<(), std::fmt::Error> {
+    let Some(kind) = samples.first().map(|(_, m)| m.metric_type()) else {
+        return Ok(());
+    };
+    let mut fam = enc.encode_descriptor(name, help, None, kind)?;
+    for (labels, m) in samples {
+        if labels.is_empty() {
+            // A family of one unlabelled sample.
+            return m.encode(fam);
+        }
+        m.encode(fam.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+fn gauge(v: f64) -> ConstGauge<f64> {
+    ConstGauge::new(v)
+}
+
+fn counter(v: f64) -> ConstCounter<f64> {
+    ConstCounter::new(v.max(0.0))
+}
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let s = self.snapshots.borrow().clone();
+        let e = &mut enc;
+        family(
+            e,
+            "dim_events_ingested",
+            "Events committed to the store",
+            vec![(vec![], counter(s.store.events.ingested as f64))],
+        )?;
+        // Every reason, zero included: a series that appears only on the first rejection
+        // would make rate() and alerts miss it.
+        let rejected = RejectReason::ALL
+            .iter()
+            .map(|r| {
+                let n = s.store.events.rejected_by_reason.get(r.label()).copied().unwrap_or(0);
+                (vec![("reason", r.label().to_string())], counter(n as f64))
+            })
+            .collect();
+        family(
+            e,
+            "dim_events_rejected",
+            "Malformed events rejected, by reason",
+            rejected,
+        )?;
+        family(
+            e,
+            "dim_source_up",
+            "1 when the event source runs (embedded) or is connected (Kafka)",
+            vec![(
+                vec![("source", s.source.kind.clone())],
+                gauge(f64::from(u8::from(source_up(&s)))),
+            )],
+        )?;
+        // The embedded source is one partition consumed as it is generated: its lag is 0.
+        let lag: Vec<(Labels, ConstGauge<f64>)> = if s.source.kind == "kafka" {
+            s.source
+                .partitions
+                .iter()
+                .map(|p| (vec![("partition", p.partition.to_string())], gauge(p.lag as f64)))
+                .collect()
+        } else {
+            vec![(vec![("partition", "0".to_string())], gauge(0.0))]
+        };
+        family(
+            e,
+            "dim_consumer_lag",
+            "Records on the source not yet ingested, by partition",
+            lag,
+        )?;
+        let per_tier = |f: &dyn Fn(&crate::engine::snapshot::TierView) -> f64| -> Vec<(Labels, ConstGauge<f64>)> {
+            s.tiers
+                .iter()
+                .map(|t| (vec![("tier", t.name.clone())], gauge(f(t))))
+                .collect()
+        };
+        family(
+            e,
+            "dim_objects",
+            "Objects on each tier",
+            per_tier(&|t| t.objects as f64),
+        )?;
+        family(e, "dim_bytes", "Bytes on each tier", per_tier(&|t| t.bytes as f64))?;
+        family(
+            e,
+            "dim_capacity_bytes",
+            "Capacity the optimizer plans each tier with",
+            per_tier(&|t| t.capacity_bytes as f64),
+        )?;
+        family(
+            e,
+            "dim_tier_latency_seconds",
+            "Measured latency of operations on each tier (moving average, injected chaos included)",
+            per_tier(&|t| t.measured_latency_ms / 1000.0),
+        )?;
+        family(
+            e,
+            "dim_tier_operations",
+            "Operations through each tier since start",
+            s.tiers
+                .iter()
+                .map(|t| (vec![("tier", t.name.clone())], counter(t.ops as f64)))
+                .collect(),
+        )?;
+        family(
+            e,
+            "dim_tier_errors",
+            "Failed operations on each tier since start (injected or real)",
+            s.tiers
+                .iter()
+                .map(|t| (vec![("tier", t.name.clone())], counter(t.errors as f64)))
+                .collect(),
+        )?;
+        let mut cost: Vec<(Labels, ConstGauge<f64>)> = Vec::new();
+        match &s.plan {
+            Some(p) => {
+                for (plan, by) in [
+                    ("current", &p.monthly_now_by_tier),
+                    ("planned", &p.monthly_after_by_tier),
+                ] {
+                    cost.extend(
+                        by.iter()
+                            .map(|(t, v)| (vec![("tier", t.clone()), ("plan", plan.to_string())], gauge(*v))),
+                    );
+                }
+            }
+            None => cost.extend(s.tiers.iter().map(|t| {
+                (
+                    vec![("tier", t.name.clone()), ("plan", "current".to_string())],
+                    gauge(t.monthly_storage_cost),
+                )
+            })),
+        }
+        family(
+            e,
+            "dim_monthly_cost_dollars",
+            "Monthly cost per tier: of the placement now (plan=current) and once the last plan's moves are done (plan=planned)",
+            cost,
+        )?;
+        let m = &s.migrations;
+        family(
+            e,
+            "dim_migrations",
+            "Moves finished since start, by result",
+            [
+                ("done", m.done),
+                ("failed", m.failed_total),
+                ("deferred", m.deferred_total),
+                ("cancelled", m.cancelled),
+            ]
+            .into_iter()
+            .map(|(r, n)| (vec![("result", r.to_string())], counter(n as f64)))
+            .collect(),
+        )?;
+        family(
+            e,
+            "dim_migration_bytes",
+            "Bytes moved since start",
+            vec![(vec![], counter(m.bytes_moved as f64))],
+        )?;
+        let by = self
+            .migrator
+            .retries_by
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut retries = Vec::new();
+        for t in &s.tiers {
+            for kind in ErrorKind::RETRYABLE {
+                let n = by
+                    .get(&(t.name.clone(), kind.label().to_string()))
+                    .copied()
+                    .unwrap_or(0);
+                retries.push((
+                    vec![("tier", t.name.clone()), ("error", kind.label().to_string())],
+                    counter(n as f64),
+                ));
+            }
+        }
+        family(
+            e,
+            "dim_migration_retries",
+            "Retried operations since start, by tier and error",
+            retries,
+        )?;
+        family(
+            e,
+            "dim_tasks",
+            "Migration tasks in the store, by state",
+            s.store
+                .tasks
+                .iter()
+                .map(|(st, n)| (vec![("state", st.clone())], gauge(*n as f64)))
+                .collect(),
+        )?;
+        let mut auc = Vec::new();
+        if let Some(h) = &s.model.holdout {
+            auc.push((vec![("model", "forest".to_string())], gauge(h.pr_auc)));
+        }
+        if let Some(h) = &s.model.heuristic_holdout {
+            auc.push((vec![("model", "heuristic".to_string())], gauge(h.pr_auc)));
+        }
+        family(
+            e,
+            "dim_model_pr_auc",
+            "PR-AUC on the time-based holdout of the last training, by model",
+            auc,
+        )?;
+        family(
+            e,
+            "dim_model_forest_serving",
+            "1 when the trained forest serves p_hot, 0 when the heuristic does",
+            vec![(vec![], gauge(f64::from(u8::from(s.model.serving == "forest"))))],
+        )?;
+        if let Some(at) = s.model.trained_at {
+            family(
+                e,
+                "dim_model_trained_timestamp_seconds",
+                "Engine time of the last training, seconds since the epoch",
+                vec![(vec![], gauge(at as f64 / 1000.0))],
+            )?;
+        }
+        let mut chaos = Vec::new();
+        for t in &s.tiers {
+            let c = &t.chaos;
+            for (kind, on) in [
+                ("latency", c.latency_ms > 0),
+                ("errors", c.error_rate > 0.0),
+                ("outage", c.outage),
+                ("bandwidth", c.bandwidth_bps.is_some()),
+            ] {
+                chaos.push((
+                    vec![("tier", t.name.clone()), ("kind", kind.to_string())],
+                    gauge(f64::from(u8::from(on))),
+                ));
+            }
+        }
+        family(
+            e,
+            "dim_chaos_active",
+            "1 while a kind of fault is injected on a tier",
+            chaos,
+        )?;
+        if let Some(p) = &s.plan {
+            family(
+                e,
+                "dim_plan_moves",
+                "Moves the last plan decided",
+                vec![(vec![], gauge(p.moves as f64))],
+            )?;
+            family(
+                e,
+                "dim_plan_hot_objects",
+                "Objects predicted hot at the last plan",
+                vec![(vec![], gauge(p.hot_objects as f64))],
+            )?;
+            family(
+                e,
+                "dim_plan_sla_violations",
+                "Hot objects on a tier slower than the SLA once the last plan's moves are done",
+                vec![(vec![], gauge(p.sla_violations_after as f64))],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn source_up(s: &Snapshot) -> bool {
+    matches!(s.source.state.as_str(), "running" | "connected")
+}
+
+/// The endpoint's state: the registry, the histograms it feeds, and when the engine last published.
+struct Telemetry {
+    registry: Registry,
+    obs: Observations,
+    ingest_batch: Histogram,
+    migration: Histogram,
+    solve: Histogram,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    last_publish: Arc<Mutex<Instant>>,
+}
+
+impl Telemetry {
+    fn render(&self) -> Result<String, std::fmt::Error> {
+        for v in self.obs.ingest.batch_secs.drain() {
+            self.ingest_batch.observe(v);
+        }
+        for v in self.obs.migrator.durations.drain() {
+            self.migration.observe(v);
+        }
+        for v in self.obs.brain.solve_secs.drain() {
+            self.solve.observe(v);
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+
+    fn live(&self) -> Result<(), String> {
+        let age = self.last_publish.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
+        if age > STALE {
+            return Err(format!(
+                "no snapshot for {:.0} s: the engine is stuck",
+                age.as_secs_f64()
+            ));
+        }
+        Ok(())
+    }
+
+    fn ready(&self) -> Result<(), String> {
+        self.live()?;
+        let s = self.snapshots.borrow().clone();
+        if !source_up(&s) {
+            let detail = if s.source.detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", s.source.detail)
+            };
+            let state = if s.source.state.is_empty() {
+                "starting"
+            } else {
+                s.source.state.as_str()
+            };
+            return Err(format!("source {} is {state}{detail}", s.source.kind));
+        }
+        Ok(())
+    }
+}
+
+async fn metrics(State(t): State<Arc<Telemetry>>) -> impl IntoResponse {
+    match t.render() {
+        Ok(body) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding the metrics failed: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+fn verdict(r: Result<(), String>) -> (StatusCode, String) {
+    match r {
+        Ok(()) => (StatusCode::OK, "ok\n".into()),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
+    }
+}
+
+async fn healthz(State(t): State<Arc<Telemetry>>) -> (StatusCode, String) {
+    verdict(t.live())
+}
+
+async fn readyz(State(t): State<Arc<Telemetry>>) -> (StatusCode, String) {
+    verdict(t.ready())
+}
+
+/// Serves on `listen` unless it is empty; a failure to bind is logged (the engine runs on
+/// without the endpoint) rather than fatal.
+pub async fn start(listen: &str, engine: &EngineHandle) -> Option<JoinHandle<()>> {
+    if listen.is_empty() {
+        return None;
+    }
+    match serve(listen, engine).await {
+        Ok((_, task)) => Some(task),
+        Err(e) => {
+            tracing::warn!(target: "dim::metrics", error = format!("{e:#}"), "metrics endpoint not started");
+            None
+        }
+    }
+}
+
+/// Starts serving on `listen` (port 0 picks a free one); returns the bound address and the task.
+pub async fn serve(listen: &str, engine: &EngineHandle) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding the metrics endpoint to {listen} (metrics.listen, --metrics-listen)"))?;
+    let addr = listener.local_addr().context("reading the metrics address")?;
+    let obs = engine.observations();
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(SnapshotCollector {
+        snapshots: engine.snapshots.clone(),
+        migrator: obs.migrator.clone(),
+    }));
+    let ingest_batch = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+    let migration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
+    let solve = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+    registry.register(
+        "dim_ingest_batch_seconds",
+        "Time to commit one ingest batch",
+        ingest_batch.clone(),
+    );
+    registry.register(
+        "dim_migration_seconds",
+        "Time of one finished move, claim to done",
+        migration.clone(),
+    );
+    registry.register(
+        "dim_optimizer_solve_seconds",
+        "Time of the placement MILP solve of one plan",
+        solve.clone(),
+    );
+    let last_publish = Arc::new(Mutex::new(Instant::now()));
+    {
+        let (mut snaps, last) = (engine.snapshots.clone(), last_publish.clone());
+        tokio::spawn(async move {
+            while snaps.changed().await.is_ok() {
+                *last.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+            }
+        });
+    }
+    let state = Arc::new(Telemetry {
+        registry,
+        obs,
+        ingest_batch,
+        migration,
+        solve,
+        snapshots: engine.snapshots.clone(),
+        last_publish,
+    });
+    let app = axum::Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(target: "dim::metrics", error = %e, "the metrics endpoint stopped");
+        }
+    });
+    tracing::info!(target: "dim::metrics", addr = %addr, "metrics on http://{addr}/metrics (also /healthz, /readyz)");
+    Ok((addr, task))
+}

@@ -116,12 +116,21 @@ fn json_logs_parse_line_by_line() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let mut n = 0;
+    let mut with_fields = 0;
     for line in text.lines() {
         let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        assert!(v["level"].is_string() && v["target"].is_string(), "{line}");
+        assert!(
+            v["level"].is_string() && v["target"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+        assert!(v["message"].is_string(), "{line}");
+        // Structured fields sit beside the message, one key each.
+        let base = ["timestamp", "level", "message", "target"];
+        with_fields += usize::from(v.as_object().unwrap().keys().any(|k| !base.contains(&k.as_str())));
         n += 1;
     }
     assert!(n >= 3, "expected log lines, got {n}");
+    assert!(with_fields >= 1, "no line carries structured fields beyond the message");
 }
 
 /// After a daemon run on the embedded workload, `dim explain KEY --json` explains a placed object.

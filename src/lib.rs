@@ -9,6 +9,7 @@ pub mod explain;
 pub mod logging;
 pub mod metrics;
 pub mod pin;
+pub mod replay;
 pub mod scenario_cmd;
 pub mod seed;
 pub mod simulate;

@@ -98,7 +98,7 @@ impl Collector for SnapshotCollector {
             "1 when the event source runs (embedded) or is connected (Kafka)",
             vec![(
                 vec![("source", s.source.kind.clone())],
-                gauge(f64::from(u8::from(source_up(&s)))),
+                gauge(f64::from(u8::from(s.source.is_up()))),
             )],
         )?;
         // The embedded source is one partition consumed as it is generated: its lag is 0.
@@ -314,10 +314,6 @@ impl Collector for SnapshotCollector {
     }
 }
 
-fn source_up(s: &Snapshot) -> bool {
-    matches!(s.source.state.as_str(), "running" | "connected")
-}
-
 /// The endpoint's state: the registry, the histograms it feeds, and when the engine last published.
 struct Telemetry {
     registry: Registry,
@@ -359,7 +355,7 @@ impl Telemetry {
     fn ready(&self) -> Result<(), String> {
         self.live()?;
         let s = self.snapshots.borrow().clone();
-        if !source_up(&s) {
+        if !s.source.is_up() {
             let detail = if s.source.detail.is_empty() {
                 String::new()
             } else {

@@ -171,15 +171,7 @@ fn an_invalid_scenario_is_refused_at_start_with_file_and_line() {
 fn scenario_list_check_and_figures() {
     let out = Command::new(DIM).args(["scenario", "list"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for name in [
-        "demo",
-        "steady-zipf",
-        "flash-crowd",
-        "chaos-storm",
-        "provider-outage",
-        "growing-files",
-        "cost-squeeze",
-    ] {
+    for (name, _) in data_in_motion::engine::scenario::library::SHIPPED {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
     let out = Command::new(DIM)

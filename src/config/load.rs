@@ -179,6 +179,11 @@ impl Source<'_> {
         }
     }
 
+    /// 1-based line of dotted `key` (or the closest part of it present) in the file.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        locate(self.text, key).map(|off| line_col(self.text, off).0)
+    }
+
     /// Builds an error for dotted `key`, pointing at the closest part of it present in the user file.
     pub fn error_at(&self, key: &str, message: String, help: String) -> ConfigError {
         let pos = locate(self.text, key).map(|off| line_col(self.text, off));

@@ -75,3 +75,17 @@ pub enum Command {
     /// Retrain the hotness model now.
     RetrainNow,
 }
+
+impl Command {
+    /// Commands that act on the embedded workload generator (nothing to act on with Kafka).
+    pub fn drives_workload(&self) -> bool {
+        matches!(
+            self,
+            Command::SetEventRate { .. }
+                | Command::SetSkew { .. }
+                | Command::FlashCrowd { .. }
+                | Command::PutBurst { .. }
+                | Command::GrowObjects { .. }
+        )
+    }
+}

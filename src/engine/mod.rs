@@ -366,15 +366,7 @@ impl Control {
     }
 
     async fn apply(&self, cmd: Command) -> Result<(), String> {
-        let workload = matches!(
-            cmd,
-            Command::SetEventRate { .. }
-                | Command::SetSkew { .. }
-                | Command::FlashCrowd { .. }
-                | Command::PutBurst { .. }
-                | Command::GrowObjects { .. }
-        );
-        if workload && self.source_kind == SourceKind::Kafka {
+        if cmd.drives_workload() && self.source_kind == SourceKind::Kafka {
             return Err("workload commands drive the embedded generator; events come from Kafka here".into());
         }
         match cmd {

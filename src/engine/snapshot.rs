@@ -65,6 +65,13 @@ pub struct SourceView {
     pub lag: u64,
 }
 
+impl SourceView {
+    /// The source runs (embedded) or is connected (Kafka).
+    pub fn is_up(&self) -> bool {
+        matches!(self.state.as_str(), "running" | "connected")
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PartitionView {
     pub partition: i32,

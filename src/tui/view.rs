@@ -156,7 +156,7 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let [text, spark] = Layout::horizontal([Constraint::Min(40), Constraint::Length(26)]).areas(area);
 
     let source_style = match s.source.state.as_str() {
-        "running" | "connected" => theme.ok(),
+        _ if s.source.is_up() => theme.ok(),
         "reconnecting" | "down" => theme.error(),
         _ => theme.warn(),
     };

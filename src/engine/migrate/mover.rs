@@ -134,7 +134,7 @@ impl MoveCtx {
         let head = self.retry(&t.key, &t.src, || src.head(&t.key)).await;
         let meta = match head {
             Ok(Some(m)) => m,
-            Ok(None) => return self.source_missing(t).await,
+            Ok(None) => return self.source_missing(t).await.map(Step::End),
             Err(e) => return self.fail_op(t, e).await.map(Step::End),
         };
         let now = wall_now_ms();
@@ -159,7 +159,7 @@ impl MoveCtx {
     /// The source has no object. Deleted by its owner (the row is gone), or moved by someone
     /// else: the task has nothing left to do. Still placed there: the DELETE event may not be
     /// ingested yet, so look again shortly; a second miss means the object is really missing.
-    async fn source_missing(&self, t: &Task) -> Result<Step, StoreError> {
+    async fn source_missing(&self, t: &Task) -> Result<Outcome, StoreError> {
         let key = t.key.clone();
         let pointer = self
             .db(move |c| {
@@ -186,7 +186,7 @@ impl MoveCtx {
                 ..Change::default()
             };
             self.step(t, TaskState::Cancelled, change).await?;
-            return Ok(Step::End(Outcome::Cancelled));
+            return Ok(Outcome::Cancelled);
         }
         if t.reason.as_deref() != Some(task::SOURCE_MISSING) {
             let next = self
@@ -201,12 +201,12 @@ impl MoveCtx {
                 )
                 .await?;
             return Ok(match next {
-                Some(_) => Step::End(Outcome::Deferred(task::SOURCE_MISSING.into())),
-                None => Step::End(Outcome::Cancelled),
+                Some(_) => Outcome::Deferred(task::SOURCE_MISSING.into()),
+                None => Outcome::Cancelled,
             });
         }
         let why = format!("source object not found on {}", t.src);
-        self.fail(t, why, t.attempts + 1).await.map(Step::End)
+        self.fail(t, why, t.attempts + 1).await
     }
 
     async fn defer_growing(&self, t: &Task, not_before: Millis) -> Result<Step, StoreError> {
@@ -418,10 +418,7 @@ impl MoveCtx {
             && e.tier == t.src
             && matches!(t.state, TaskState::Pending | TaskState::Deferred | TaskState::Copying)
         {
-            return match self.source_missing(t).await? {
-                Step::End(o) => Ok(o),
-                Step::Next(_) => Ok(Outcome::Later(String::new())),
-            };
+            return self.source_missing(t).await;
         }
         let attempts = if e.kind.retryable() {
             self.policy.max_attempts

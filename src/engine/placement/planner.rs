@@ -255,7 +255,8 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
         milp::solve(&problem)?
     };
     let solve_secs = solve_started.elapsed().as_secs_f64();
-    for (j, t) in cm.tiers.iter().enumerate() {
+    let debug = tracing::enabled!(target: "dim::placement", tracing::Level::DEBUG);
+    for (j, t) in cm.tiers.iter().enumerate().filter(|_| debug) {
         let used: f64 = problem
             .items
             .iter()

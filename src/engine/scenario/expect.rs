@@ -76,8 +76,8 @@ impl Check {
         self.left.end_only() || matches!(&self.right, Operand::Figure(f) if f.end_only())
     }
 
-    /// The left figure's value and whether the comparison holds; None when a side has no value yet.
-    pub fn eval(&self, s: &Snapshot, track: &Track, audit: Option<&Audit>) -> (Option<f64>, bool) {
+    /// Both sides' values and whether the comparison holds (never when a side has no value yet).
+    pub fn eval(&self, s: &Snapshot, track: &Track, audit: Option<&Audit>) -> (Option<f64>, Option<f64>, bool) {
         let left = self.left.value(s, track, audit);
         let right = match &self.right {
             Operand::Number(v) => Some(*v),
@@ -94,15 +94,7 @@ impl Check {
             },
             _ => false,
         };
-        (left, ok)
-    }
-
-    /// The right side's value now (for the report).
-    pub fn right_value(&self, s: &Snapshot, track: &Track, audit: Option<&Audit>) -> Option<f64> {
-        match &self.right {
-            Operand::Number(v) => Some(*v),
-            Operand::Figure(f) => f.value(s, track, audit),
-        }
+        (left, right, ok)
     }
 }
 

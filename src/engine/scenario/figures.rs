@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::engine::audit::Audit;
+use crate::engine::migrate::task::TaskState;
 use crate::engine::snapshot::Snapshot;
 
 /// Figures of the whole engine, by name, with what they mean (shown by `dim scenario figures`).
@@ -197,11 +198,6 @@ impl Figure {
         let m = &s.migrations;
         let plan = s.plan.as_ref().filter(|p| p.at >= track.start_ms);
         let model = s.model.holdout.as_ref();
-        let queued = |st: &[&str]| {
-            st.iter()
-                .map(|k| s.store.tasks.get(*k).copied().unwrap_or(0))
-                .sum::<u64>()
-        };
         let v = match self {
             Figure::Global(name) => match *name {
                 "events.ingested" => s.store.events.ingested as f64,
@@ -216,9 +212,11 @@ impl Figure {
                 "migrations.deferred_growing" => m.deferred_growing as f64,
                 "migrations.cancelled" => m.cancelled as f64,
                 "migrations.bytes_moved" => m.bytes_moved as f64,
-                "migrations.queued" => {
-                    queued(&["pending", "deferred", "copying", "verifying", "switching", "cleaning"]) as f64
-                }
+                "migrations.queued" => TaskState::ALL
+                    .iter()
+                    .filter(|st| !st.is_terminal())
+                    .map(|st| s.store.tasks.get(st.as_str()).copied().unwrap_or(0))
+                    .sum::<u64>() as f64,
                 "migrations.in_flight" => m.in_flight.len() as f64,
                 "retries" => m.retries as f64,
                 "cost.monthly_before" => track.monthly_before?,
@@ -244,7 +242,7 @@ impl Figure {
                     _ => s.model.heuristic_holdout.as_ref()?.pr_auc,
                 },
                 "source.lag" => s.source.lag as f64,
-                "source.connected" => f64::from(u8::from(matches!(s.source.state.as_str(), "running" | "connected"))),
+                "source.connected" => f64::from(u8::from(s.source.is_up())),
                 "workload.growing" => s.workload.as_ref().map_or(0, |w| w.growing.len()) as f64,
                 "workload.flash_objects" => s.workload.as_ref().map_or(0, |w| w.flash_objects) as f64,
                 _ => return None,

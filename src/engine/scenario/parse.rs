@@ -52,9 +52,6 @@ pub const KINDS: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-/// Steps that drive the embedded workload generator.
-const WORKLOAD: &[&str] = &["rate", "skew", "flash_crowd", "put_burst", "grow"];
-
 const TOP: &[&str] = &[
     "name",
     "description",
@@ -314,7 +311,7 @@ pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config),
 }
 
 fn line_of(r: &Reader, key: &str) -> usize {
-    r.src.error_at(key, String::new(), String::new()).line.unwrap_or(0)
+    r.src.line_of(key).unwrap_or(0)
 }
 
 fn step(
@@ -374,13 +371,6 @@ fn step(
     let mut allowed: Vec<&str> = vec!["at", "do"];
     allowed.extend(fields.iter());
     r.unknown_keys(&format!("step[{i}]"), t, &allowed, &format!("for a `{kind}` step"))?;
-    if cfg.events.source == SourceKind::Kafka && WORKLOAD.contains(kind) {
-        return Err(r.err(
-            &at_key("do"),
-            format!("`{kind}` drives the embedded workload generator, but events.source = \"kafka\""),
-            "produce the workload into the topic with `dim simulate`, or drop the step",
-        ));
-    }
     let get = |f: &str| t.get(f);
     let need = |f: &str| {
         get(f).ok_or_else(|| {
@@ -493,6 +483,13 @@ fn step(
         },
         other => return Err(r.err(&at_key("do"), format!("unknown step `{other}`"), "")),
     };
+    if cfg.events.source == SourceKind::Kafka && command.drives_workload() {
+        return Err(r.err(
+            &at_key("do"),
+            format!("`{kind}` drives the embedded workload generator, but events.source = \"kafka\""),
+            "produce the workload into the topic with `dim simulate`, or drop the step",
+        ));
+    }
     Ok(Step {
         at_ms: ms(at),
         line: line_of(r, &format!("step[{i}]")),

@@ -71,11 +71,9 @@ pub struct Player {
 }
 
 fn check(e: &Expectation, s: &Snapshot, track: &Track, audit: Option<&audit::Audit>) -> ExpectResult {
-    let (actual, ok) = e.check.eval(s, track, audit);
-    let against = match &e.check.right {
-        super::expect::Operand::Figure(_) => e.check.right_value(s, track, audit),
-        super::expect::Operand::Number(_) => None,
-    };
+    let (actual, right, ok) = e.check.eval(s, track, audit);
+    // A number on the right is in the text already; a figure's value is reported.
+    let against = right.filter(|_| matches!(e.check.right, super::expect::Operand::Figure(_)));
     ExpectResult {
         text: e.text.clone(),
         line: e.line,
@@ -98,6 +96,23 @@ fn log_result(r: &ExpectResult) {
 const SEED_WAIT: Duration = Duration::from_secs(300);
 
 impl Player {
+    /// The view after `step` steps fired and `elapsed` ms of scenario time.
+    fn view(&self, step: usize, elapsed: i64, results: Vec<ExpectResult>) -> ScenarioView {
+        let sc = &self.scenario;
+        ScenarioView {
+            name: sc.name.clone(),
+            file: sc.file.clone(),
+            step,
+            steps: sc.steps.len(),
+            next: sc.steps.get(step).map(|s| (s.at_ms, s.describe())),
+            elapsed_ms: elapsed.min(sc.duration_ms),
+            duration_ms: sc.duration_ms,
+            results,
+            expects: sc.expects.len(),
+            ..ScenarioView::default()
+        }
+    }
+
     /// Scenario time starts once the workload runs: seeding the landing tier (first start on an
     /// empty data directory) can take a while, and steps fired during it would hit an empty store.
     async fn wait_for_the_workload(&self, stop: &watch::Receiver<bool>) {
@@ -113,14 +128,8 @@ impl Player {
                 logged = true;
             }
             self.shared.publish(ScenarioView {
-                name: self.scenario.name.clone(),
-                file: self.scenario.file.clone(),
-                steps: self.scenario.steps.len(),
-                next: self.scenario.steps.first().map(|s| (s.at_ms, s.describe())),
-                duration_ms: self.scenario.duration_ms,
-                expects: self.scenario.expects.len(),
                 waiting: true,
-                ..ScenarioView::default()
+                ..self.view(0, 0, Vec::new())
             });
             tokio::time::sleep(TICK).await;
         }
@@ -181,20 +190,7 @@ impl Player {
                 results.push(r);
             }
             let done = elapsed >= sc.duration_ms;
-            self.shared.publish(ScenarioView {
-                name: sc.name.clone(),
-                file: sc.file.clone(),
-                step: next,
-                steps: sc.steps.len(),
-                next: sc.steps.get(next).map(|s| (s.at_ms, s.describe())),
-                elapsed_ms: elapsed.min(sc.duration_ms),
-                duration_ms: sc.duration_ms,
-                paused: false,
-                waiting: false,
-                finished: false,
-                results: results.clone(),
-                expects: sc.expects.len(),
-            });
+            self.shared.publish(self.view(next, elapsed, results.clone()));
             if done {
                 break true;
             }
@@ -232,18 +228,9 @@ impl Player {
             results: results.clone(),
         };
         self.shared.publish(ScenarioView {
-            name: sc.name.clone(),
-            file: sc.file.clone(),
-            step: next,
-            steps: sc.steps.len(),
             next: None,
-            elapsed_ms: elapsed.min(sc.duration_ms),
-            duration_ms: sc.duration_ms,
-            paused: false,
-            waiting: false,
             finished: true,
-            results,
-            expects: sc.expects.len(),
+            ..self.view(next, elapsed, results)
         });
         tracing::info!(
             target: "dim::scenario",

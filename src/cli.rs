@@ -122,6 +122,31 @@ pub enum Cmd {
         #[command(subcommand)]
         action: ScenarioAction,
     },
+    /// Replay an access trace through dim's placement and the usual tiering rules, each charged
+    /// by the same cost meter with the configured tier prices, against the offline optimum.
+    /// No bytes move.
+    Replay {
+        /// The trace file.
+        trace: PathBuf,
+        /// clf (Common/Combined Log Format), jsonl (dim's access events) or csv (ts,key,size,op;
+        /// ts in ms). Default: from the extension (.jsonl, .csv), else clf.
+        #[arg(long, value_parser = ["clf", "jsonl", "csv"])]
+        format: Option<String>,
+        /// Multiply trace time by this, so day-based rules can act (720 turns 12 h into 360 days).
+        /// Default: replay.time_scale of the config (1).
+        #[arg(long, value_name = "X")]
+        time_scale: Option<f64>,
+        /// Policies, comma-separated, or "all": dim, heuristic-milp, s3-intelligent-tiering,
+        /// fabricpool-auto, age-lifecycle, lru-hot-tier, all-hot, all-cold, oracle (always run).
+        #[arg(long, default_value = "all", value_name = "LIST")]
+        policies: String,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also draw each policy's cumulative cost over trace time to this PNG.
+        #[arg(long, value_name = "FILE.png")]
+        chart: Option<PathBuf>,
+    },
     /// Measure dim on this machine.
     Bench {
         #[command(subcommand)]
@@ -188,6 +213,19 @@ pub enum BenchTarget {
         #[arg(long, default_value_t = 100_000)]
         objects: usize,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay speed: N generated events through every policy (`dim replay --policies all`).
+    Replay {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// Distinct objects the events touch.
+        #[arg(long, default_value_t = 20_000)]
+        objects: usize,
+        /// Engine days the events are spread over.
+        #[arg(long, default_value_t = 60.0)]
+        days: f64,
         #[arg(long)]
         json: bool,
     },

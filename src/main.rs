@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use data_in_motion::cli::{BenchTarget, Cli, Cmd, LogFormat, ScenarioAction};
-use data_in_motion::{bench, config, daemon, explain, logging, pin, scenario_cmd, seed, simulate, status, tui};
+use data_in_motion::{bench, config, daemon, explain, logging, pin, replay, scenario_cmd, seed, simulate, status, tui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -64,6 +64,37 @@ fn main() -> ExitCode {
         }) => {
             logging::to_stderr();
             bench::model::run(&cfg, samples, objects, events, json)
+        }
+        Some(Cmd::Replay {
+            trace,
+            format,
+            time_scale,
+            policies,
+            json,
+            chart,
+        }) => {
+            logging::to_stderr();
+            let opts = replay::cmd::Options {
+                trace,
+                format,
+                time_scale,
+                policies,
+                json,
+                chart,
+            };
+            replay::cmd::run(&cfg, opts)
+        }
+        Some(Cmd::Bench {
+            target:
+                BenchTarget::Replay {
+                    events,
+                    objects,
+                    days,
+                    json,
+                },
+        }) => {
+            logging::to_stderr();
+            bench::replay::run(&cfg, events, objects, days, json)
         }
         Some(Cmd::Bench {
             target: BenchTarget::Tui { objects, json },

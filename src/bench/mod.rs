@@ -5,6 +5,7 @@ pub mod kafka;
 pub mod migrate;
 pub mod model;
 pub mod optimize;
+pub mod replay;
 pub mod tui;
 
 /// Peak resident set size of this process so far, MiB (Linux `VmHWM`).

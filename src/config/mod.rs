@@ -27,6 +27,7 @@ pub struct Config {
     pub clock: ClockConfig,
     pub ui: UiConfig,
     pub metrics: MetricsConfig,
+    pub replay: ReplayConfig,
     /// Dashboard key overrides: action name → keys (see `[keymap]` in config/default.toml).
     #[serde(default)]
     pub keymap: std::collections::BTreeMap<String, Vec<String>>,
@@ -223,6 +224,20 @@ pub struct MetricsConfig {
     /// Serve them from the dashboard too (the daemon always does when `listen` is set).
     #[serde(default)]
     pub dashboard: bool,
+}
+
+/// `dim replay`: the cadence of the planning policies on the simulated clock, and the rules' parameters.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayConfig {
+    pub time_scale: f64,
+    pub plan_every_secs: u64,
+    pub retrain_every_secs: u64,
+    pub train_samples: usize,
+    pub intelligent_tiering_days: Vec<f64>,
+    pub fabricpool_cooling_days: f64,
+    pub lifecycle_days: Vec<f64>,
+    pub lru_share: f64,
 }
 
 impl Config {

@@ -234,5 +234,54 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
     if c.ui.top_k == 0 {
         return Err(bad("ui.top_k", "must be at least 1", "e.g. 200"));
     }
+    validate_replay(&c.replay)
+}
+
+fn validate_replay(r: &super::ReplayConfig) -> Result<(), Invalid> {
+    if !(r.time_scale.is_finite() && r.time_scale > 0.0) {
+        return Err(bad(
+            "replay.time_scale",
+            "must be a number > 0",
+            "e.g. 1, or 720 to turn 12 trace hours into 360 days",
+        ));
+    }
+    if r.plan_every_secs == 0 || r.retrain_every_secs == 0 {
+        return Err(bad(
+            "replay.plan_every_secs",
+            "planning and retraining periods must be > 0",
+            "e.g. 86400 and 2592000",
+        ));
+    }
+    if r.train_samples < crate::engine::model::MIN_SAMPLES {
+        return Err(bad(
+            "replay.train_samples",
+            format!(
+                "{} is fewer than the {} samples a forest needs",
+                r.train_samples,
+                crate::engine::model::MIN_SAMPLES
+            ),
+            "e.g. 20000",
+        ));
+    }
+    for (key, days) in [
+        ("replay.intelligent_tiering_days", &r.intelligent_tiering_days),
+        ("replay.lifecycle_days", &r.lifecycle_days),
+    ] {
+        if days.iter().any(|d| !(d.is_finite() && *d >= 0.0)) || days.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(bad(
+                key,
+                format!("{days:?} is not a rising list of days"),
+                "e.g. [30, 90]: the days of each transition to the next tier",
+            ));
+        }
+    }
+    if !(r.fabricpool_cooling_days.is_finite() && r.fabricpool_cooling_days >= 0.0) {
+        return Err(bad(
+            "replay.fabricpool_cooling_days",
+            "must be a number of days >= 0",
+            "e.g. 31 (FabricPool's default)",
+        ));
+    }
+    fraction("replay.lru_share", r.lru_share)?;
     Ok(())
 }

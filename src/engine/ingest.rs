@@ -13,7 +13,7 @@ use super::events::codec::{RejectReason, Rejected};
 use super::events::{AccessEvent, Op};
 use super::history;
 use super::store::Store;
-use super::store::{DECAY_TAUS_SECS, StoreError, advance_engine_time, log_add, score_of};
+use super::store::{StoreError, advance_engine_time};
 use super::tiers::ObjectMeta;
 use crate::config::{EventsConfig, ModelConfig};
 
@@ -119,13 +119,7 @@ impl Agg {
             }
             _ => self.reads += 1,
         }
-        for (h, tau) in self.h.iter_mut().zip(DECAY_TAUS_SECS) {
-            *h = log_add(*h, Some(score_of(e.ts, tau)));
-        }
-        let hour = (e.ts.rem_euclid(86_400_000)) as f64 / 3_600_000.0;
-        let angle = std::f64::consts::TAU * hour / 24.0;
-        self.hour_sin += angle.sin();
-        self.hour_cos += angle.cos();
+        crate::engine::model::features::add_access(&mut self.h, &mut self.hour_sin, &mut self.hour_cos, e.ts);
     }
 }
 

@@ -6,10 +6,21 @@ use serde::Serialize;
 use crate::config::TierConfig;
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
+use crate::engine::placement::cost::move_cost;
 
 /// A month of storage, as the tiers' `storage_gb_month` prices mean it (30 days).
 pub const MONTH_MS: f64 = 30.0 * 24.0 * 3600.0 * 1000.0;
-const GB: f64 = 1e9;
+pub const GB: f64 = 1e9;
+
+/// Request and retrieval cost of serving `op` on an object of `gb` gigabytes from `tier`.
+pub fn serve_cost(tier: &TierConfig, op: Op, gb: f64) -> (f64, f64) {
+    match op {
+        Op::Get => (tier.get_per_1k / 1000.0, gb * tier.retrieval_gb),
+        Op::Head => (tier.get_per_1k / 1000.0, 0.0),
+        Op::Put => (tier.put_per_1k / 1000.0, 0.0),
+        Op::Delete => (0.0, 0.0),
+    }
+}
 
 /// What a policy cost, by part, in dollars.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -39,6 +50,13 @@ pub struct Meter {
     pub bytes_moved: u64,
     /// Reads served from a tier slower than the SLA.
     pub sla_violations: u64,
+    /// Bytes stored per tier now, and the most ever.
+    used: Vec<u64>,
+    pub peak: Vec<u64>,
+    /// Storage accruing and not yet charged: Σ rate (over stored objects, $/ms) and
+    /// Σ rate × since, so the cost up to any time is O(1) (for the cumulative chart).
+    rate: f64,
+    rate_since: f64,
 }
 
 impl Meter {
@@ -53,7 +71,48 @@ impl Meter {
             migrations: 0,
             bytes_moved: 0,
             sla_violations: 0,
+            used: vec![0; tiers.len()],
+            peak: vec![0; tiers.len()],
+            rate: 0.0,
+            rate_since: 0.0,
         }
+    }
+
+    pub fn tiers(&self) -> &[TierConfig] {
+        &self.tiers
+    }
+
+    pub fn size(&self, obj: usize) -> u64 {
+        self.sizes[obj]
+    }
+
+    /// Everything charged up to `now`, storage accrued so far included (approximate in the
+    /// last digits: for charts; `finish` charges exactly).
+    pub fn total_at(&self, now: Millis) -> f64 {
+        self.costs.total() + (self.rate * now as f64 - self.rate_since).max(0.0)
+    }
+
+    /// Storage price of `obj` on tier `t`, $/ms.
+    fn rate_of(&self, obj: usize, t: usize) -> f64 {
+        self.gb(obj) * self.tiers[t].storage_gb_month / MONTH_MS
+    }
+
+    /// `obj` is now stored on `t` from `now` (or, with None, no longer stored).
+    fn place(&mut self, obj: usize, at: Option<(usize, Millis)>) {
+        if let Some((t, since)) = self.placed[obj] {
+            let r = self.rate_of(obj, t);
+            self.rate -= r;
+            self.rate_since -= r * since as f64;
+            self.used[t] -= self.sizes[obj];
+        }
+        if let Some((t, since)) = at {
+            let r = self.rate_of(obj, t);
+            self.rate += r;
+            self.rate_since += r * since as f64;
+            self.used[t] += self.sizes[obj];
+            self.peak[t] = self.peak[t].max(self.used[t]);
+        }
+        self.placed[obj] = at;
     }
 
     /// The tier holding `obj`, if it is stored.
@@ -61,7 +120,7 @@ impl Meter {
         self.placed[obj].map(|(t, _)| t)
     }
 
-    fn gb(&self, obj: usize) -> f64 {
+    pub fn gb(&self, obj: usize) -> f64 {
         self.sizes[obj] as f64 / GB
     }
 
@@ -70,14 +129,14 @@ impl Meter {
         if let Some((t, since)) = self.placed[obj] {
             let months = (now - since).max(0) as f64 / MONTH_MS;
             self.costs.storage += self.gb(obj) * self.tiers[t].storage_gb_month * months;
-            self.placed[obj] = Some((t, now));
+            self.place(obj, Some((t, now)));
         }
     }
 
     /// `obj` is first written, at `now`, to `tier` (its PUT is charged there).
     pub fn create(&mut self, obj: usize, tier: usize, now: Millis) {
         self.settle(obj, now);
-        self.placed[obj] = Some((tier, now));
+        self.place(obj, Some((tier, now)));
         self.costs.requests += self.tiers[tier].put_per_1k / 1000.0;
     }
 
@@ -95,19 +154,14 @@ impl Meter {
             return self.access(obj, op, now, landing);
         };
         let tier = &self.tiers[t];
-        match op {
-            Op::Get => {
-                self.costs.requests += tier.get_per_1k / 1000.0;
-                self.costs.retrieval += self.gb(obj) * tier.retrieval_gb;
-            }
-            Op::Head => self.costs.requests += tier.get_per_1k / 1000.0,
-            Op::Put => self.costs.requests += tier.put_per_1k / 1000.0,
-            Op::Delete => {
-                self.settle(obj, now);
-                self.placed[obj] = None;
-                return;
-            }
+        if op == Op::Delete {
+            self.settle(obj, now);
+            self.place(obj, None);
+            return;
         }
+        let (requests, retrieval) = serve_cost(tier, op, self.gb(obj));
+        self.costs.requests += requests;
+        self.costs.retrieval += retrieval;
         if matches!(op, Op::Get | Op::Head) && tier.latency_ms > self.sla_latency_ms {
             self.sla_violations += 1;
         }
@@ -121,14 +175,8 @@ impl Meter {
             return;
         }
         self.settle(obj, now);
-        let (src, dst) = (&self.tiers[from], &self.tiers[to]);
-        let gb = self.gb(obj);
-        let mut c = src.get_per_1k / 1000.0 + gb * src.retrieval_gb + dst.put_per_1k / 1000.0;
-        if src.provider != dst.provider {
-            c += gb * src.egress_gb;
-        }
-        self.costs.migration += c;
-        self.placed[obj] = Some((to, now));
+        self.costs.migration += move_cost(&self.tiers[from], &self.tiers[to], self.gb(obj));
+        self.place(obj, Some((to, now)));
         self.migrations += 1;
         self.bytes_moved += self.sizes[obj];
     }

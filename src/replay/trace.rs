@@ -38,7 +38,7 @@ pub struct TraceEvent {
     pub op: Op,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BadLine {
     pub line: usize,
     pub reason: String,

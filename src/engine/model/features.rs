@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::clock::Millis;
-use crate::engine::store::{DECAY_TAUS_SECS, decayed_count};
+use crate::engine::events::Op;
+use crate::engine::store::{DECAY_TAUS_SECS, decayed_count, log_add, score_of};
 
 /// An object's access statistics as stored (in `objects` now, in `history` at past times).
 /// Every field only summarises accesses up to the time it was read.
@@ -19,6 +20,37 @@ pub struct StatsRow {
     pub h168: Option<f64>,
     pub hour_sin: f64,
     pub hour_cos: f64,
+}
+
+/// Adds one access at `ts` to decayed scores (1 h, 1 d, 1 w) and the time-of-day profile: the one
+/// update ingest (into its batch aggregate) and replay (into a row) both apply.
+pub fn add_access(h: &mut [Option<f64>; 3], hour_sin: &mut f64, hour_cos: &mut f64, ts: Millis) {
+    for (h, tau) in h.iter_mut().zip(DECAY_TAUS_SECS) {
+        *h = log_add(*h, Some(score_of(ts, tau)));
+    }
+    let hour = (ts.rem_euclid(86_400_000)) as f64 / HOUR_MS;
+    let angle = std::f64::consts::TAU * hour / 24.0;
+    *hour_sin += angle.sin();
+    *hour_cos += angle.cos();
+}
+
+impl StatsRow {
+    /// The row after one more access (not a DELETE: that ends the row), as ingest would store it.
+    pub fn record(&mut self, ts: Millis, op: Op, size: Option<u64>) {
+        self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
+        self.last_access = Some(self.last_access.map_or(ts, |l| l.max(ts)));
+        if op == Op::Put {
+            self.writes += 1;
+            if let Some(s) = size {
+                self.size = s;
+            }
+        } else {
+            self.reads += 1;
+        }
+        let mut h = [self.h1, self.h24, self.h168];
+        add_access(&mut h, &mut self.hour_sin, &mut self.hour_cos, ts);
+        [self.h1, self.h24, self.h168] = h;
+    }
 }
 
 pub const NAMES: [&str; 13] = [

@@ -36,6 +36,18 @@ pub struct TierCost {
     pub sla_ok: bool,
 }
 
+/// One-time cost of moving `gb` gigabytes from `src` to `dst`: a GET and the retrieval on the
+/// source, egress when the providers differ, a PUT on the destination. The planner prices moves
+/// with it and the replay's meter charges them with it.
+pub fn move_cost(src: &TierConfig, dst: &TierConfig, gb: f64) -> f64 {
+    let egress = if src.provider != dst.provider {
+        gb * src.egress_gb
+    } else {
+        0.0
+    };
+    egress + gb * src.retrieval_gb + src.get_per_1k / 1000.0 + dst.put_per_1k / 1000.0
+}
+
 #[derive(Debug, Clone)]
 pub struct CostModel {
     pub tiers: Vec<TierConfig>,
@@ -95,13 +107,7 @@ impl CostModel {
         let migration = if j == o.current {
             0.0
         } else {
-            let s = &self.tiers[o.current];
-            let egress = if s.provider != t.provider {
-                gb * s.egress_gb
-            } else {
-                0.0
-            };
-            egress + gb * s.retrieval_gb + s.get_per_1k / 1000.0 + t.put_per_1k / 1000.0
+            move_cost(&self.tiers[o.current], t, gb)
         };
         TierCost {
             tier: String::new(),

@@ -103,19 +103,28 @@ pub fn load_objects(
         .zip(rows)
         .zip(p)
         .map(|((key, (current, fixed, heading, row)), p_hot)| {
-            let [c1h, _, c1w] = recent(&row, now);
-            PlanObject {
-                key,
-                size: row.size,
-                current,
-                p_hot,
-                rate_recent: c1h,
-                rate_long: c1w / 168.0,
-                fixed,
-                heading,
-            }
+            let mut o = plan_object(key, &row, current, p_hot, now);
+            o.fixed = fixed;
+            o.heading = heading;
+            o
         })
         .collect())
+}
+
+/// The planner's view at `now` of an object on tier `current` with stats `row` and `p_hot`
+/// (free to move; the caller says when it is not).
+pub fn plan_object(key: String, row: &StatsRow, current: usize, p_hot: f64, now: Millis) -> PlanObject {
+    let [c1h, _, c1w] = recent(row, now);
+    PlanObject {
+        key,
+        size: row.size,
+        current,
+        p_hot,
+        rate_recent: c1h,
+        rate_long: c1w / 168.0,
+        fixed: false,
+        heading: None,
+    }
 }
 
 /// A plan: the tier chosen for each object (index into `objs`), and its summary.

@@ -1,0 +1,278 @@
+//! The `dim` and `heuristic-milp` policies: the live engine's features, labels, model, cost model
+//! and MILP planner, on the replay's simulated clock. Stats rows are kept in memory with the same
+//! update ingest applies; feature snapshots, labels and retraining follow the live cadence
+//! (`model.sample_every_secs`, `model.horizon_secs`), planning and retraining the replay's.
+
+use std::collections::VecDeque;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::meter::Meter;
+use super::policy::Policy;
+use super::workload::Ev;
+use crate::config::Config;
+use crate::engine::clock::Millis;
+use crate::engine::events::Op;
+use crate::engine::model::Model;
+use crate::engine::model::dataset::Sample;
+use crate::engine::model::features::{StatsRow, features};
+use crate::engine::model::forest::ForestParams;
+use crate::engine::placement::cost::{CostModel, PlanObject};
+use crate::engine::placement::planner::{self, plan_object};
+
+/// A feature snapshot waiting for its horizon to pass.
+struct Pending {
+    sample: Sample,
+    accesses: u64,
+    life: u32,
+}
+
+pub struct Planned {
+    name: &'static str,
+    /// Retrain a forest (dim) or always serve the decayed-rate heuristic (heuristic-milp).
+    learn: bool,
+    cfg: Config,
+    cm: CostModel,
+    landing: usize,
+    sizes: Vec<u64>,
+    rows: Vec<StatsRow>,
+    /// Per object: stored, how many times it was deleted, when it last moved.
+    alive: Vec<bool>,
+    life: Vec<u32>,
+    moved_at: Vec<Option<Millis>>,
+    touched: Vec<u32>,
+    is_touched: Vec<bool>,
+    live: Vec<u32>,
+    model: Model,
+    pending: VecDeque<Pending>,
+    labelled: VecDeque<Sample>,
+    horizon_ms: Millis,
+    next_sample: Millis,
+    next_retrain: Millis,
+    next_plan: Millis,
+    rng: StdRng,
+    plans: usize,
+    trainings: usize,
+    forest_served: usize,
+    plan_secs: f64,
+    train_secs: f64,
+    failures: usize,
+}
+
+impl Planned {
+    pub fn new(name: &'static str, learn: bool, cfg: &Config, sizes: &[u64]) -> Self {
+        let n = sizes.len();
+        let landing = cfg
+            .tiers
+            .iter()
+            .position(|t| t.name == cfg.landing_tier().name)
+            .unwrap_or(0);
+        Self {
+            name,
+            learn,
+            cfg: cfg.clone(),
+            cm: CostModel::new(cfg),
+            landing,
+            sizes: sizes.to_vec(),
+            rows: vec![StatsRow::default(); n],
+            alive: vec![false; n],
+            life: vec![0; n],
+            moved_at: vec![None; n],
+            touched: Vec::new(),
+            is_touched: vec![false; n],
+            live: Vec::new(),
+            model: Model::heuristic(&cfg.model, if learn { "not trained yet" } else { "heuristic policy" }),
+            pending: VecDeque::new(),
+            labelled: VecDeque::new(),
+            horizon_ms: (cfg.model.horizon_secs * 1000) as Millis,
+            next_sample: (cfg.model.sample_every_secs * 1000) as Millis,
+            next_retrain: (cfg.replay.retrain_every_secs * 1000) as Millis,
+            next_plan: (cfg.replay.plan_every_secs * 1000) as Millis,
+            rng: StdRng::seed_from_u64(cfg.events.embedded.seed),
+            plans: 0,
+            trainings: 0,
+            forest_served: 0,
+            plan_secs: 0.0,
+            train_secs: 0.0,
+            failures: 0,
+        }
+    }
+
+    /// Feature snapshots at `t`: every object touched since the last one, plus random others.
+    fn sample(&mut self, t: Millis) {
+        self.live.clear();
+        self.live
+            .extend((0..self.alive.len() as u32).filter(|o| self.alive[*o as usize]));
+        let mut objs = std::mem::take(&mut self.touched);
+        for o in &objs {
+            self.is_touched[*o as usize] = false;
+        }
+        if !self.live.is_empty() {
+            for _ in 0..self.cfg.model.sample_cold.min(self.live.len() as u32) {
+                objs.push(self.live[self.rng.random_range(0..self.live.len())]);
+            }
+        }
+        for o in objs.drain(..) {
+            let (row, i) = (&self.rows[o as usize], o as usize);
+            if !self.alive[i] {
+                continue;
+            }
+            self.pending.push_back(Pending {
+                sample: Sample {
+                    ts: t,
+                    object_id: i64::from(o),
+                    x: features(row, t),
+                    hot: false,
+                },
+                accesses: row.reads + row.writes,
+                life: self.life[i],
+            });
+        }
+        self.touched = objs;
+    }
+
+    /// Labels the snapshot at the queue's front with the accesses in (t, t + H].
+    fn label_front(&mut self) {
+        let Some(mut p) = self.pending.pop_front() else { return };
+        let i = p.sample.object_id as usize;
+        let row = &self.rows[i];
+        let later = if self.life[i] == p.life {
+            row.reads + row.writes
+        } else {
+            p.accesses
+        };
+        p.sample.hot = later.saturating_sub(p.accesses) >= u64::from(self.cfg.model.hot_k);
+        self.labelled.push_back(p.sample);
+        while self.labelled.len() > self.cfg.replay.train_samples {
+            self.labelled.pop_front();
+        }
+    }
+
+    fn retrain(&mut self, t: Millis) {
+        let started = std::time::Instant::now();
+        let samples = self.labelled.make_contiguous();
+        self.model = Model::train(samples, &self.cfg.model, &self.cfg.sla, t, ForestParams::default());
+        self.trainings += 1;
+        self.train_secs += started.elapsed().as_secs_f64();
+    }
+
+    fn plan(&mut self, m: &mut Meter, t: Millis) {
+        let started = std::time::Instant::now();
+        let residency = (self.cfg.optimizer.min_residency_secs * 1000) as Millis;
+        let ids: Vec<usize> = (0..self.alive.len()).filter(|o| m.tier_of(*o).is_some()).collect();
+        let rows: Vec<&StatsRow> = ids.iter().map(|o| &self.rows[*o]).collect();
+        let p = self.model.p_hot(&rows, t);
+        let objs: Vec<PlanObject> = ids
+            .iter()
+            .zip(p)
+            .map(|(o, p_hot)| {
+                let current = m.tier_of(*o).unwrap_or(self.landing);
+                let mut po = plan_object(String::new(), &self.rows[*o], current, p_hot, t);
+                po.fixed = self.moved_at[*o].is_some_and(|at| t - at < residency);
+                po
+            })
+            .collect();
+        match planner::plan(&objs, &self.cm, &self.cfg) {
+            Ok(plan) => {
+                for (k, to) in plan.moves {
+                    m.migrate(ids[k], to, t);
+                    self.moved_at[ids[k]] = Some(t);
+                }
+            }
+            Err(e) => {
+                self.failures += 1;
+                tracing::warn!(target: "dim::replay", policy = self.name, error = %e, "planning failed; placement unchanged");
+            }
+        }
+        self.plans += 1;
+        self.forest_served += usize::from(self.model.is_forest());
+        self.plan_secs += started.elapsed().as_secs_f64();
+    }
+}
+
+impl Policy for Planned {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn landing(&self, _obj: usize) -> usize {
+        self.landing
+    }
+
+    /// Snapshots, labels, retraining and planning due by `now`, in time order; a label is due once
+    /// every access up to t + H has been applied (the next event is later than that).
+    fn advance(&mut self, m: &mut Meter, now: Millis) {
+        loop {
+            let label = self.pending.front().map(|p| p.sample.ts + self.horizon_ms);
+            let retrain = if self.learn { self.next_retrain } else { Millis::MAX };
+            let t = self.next_sample.min(retrain).min(self.next_plan);
+            if let Some(l) = label.filter(|l| *l < now && *l <= t) {
+                let _ = l;
+                self.label_front();
+                continue;
+            }
+            if t > now {
+                return;
+            }
+            if t == self.next_sample {
+                self.sample(t);
+                self.next_sample += (self.cfg.model.sample_every_secs * 1000) as Millis;
+            } else if t == retrain {
+                self.retrain(t);
+                self.next_retrain += (self.cfg.replay.retrain_every_secs * 1000) as Millis;
+            } else {
+                self.plan(m, t);
+                self.next_plan += (self.cfg.replay.plan_every_secs * 1000) as Millis;
+            }
+        }
+    }
+
+    fn after(&mut self, _m: &mut Meter, _i: usize, ev: &Ev) {
+        let o = ev.obj as usize;
+        if ev.op == Op::Delete {
+            if self.alive[o] {
+                self.alive[o] = false;
+                self.life[o] += 1;
+                self.rows[o] = StatsRow::default();
+                self.moved_at[o] = None;
+            }
+            return;
+        }
+        self.alive[o] = true;
+        self.rows[o].record(ev.ts, ev.op, Some(self.sizes[o]));
+        if !self.is_touched[o] {
+            self.is_touched[o] = true;
+            self.touched.push(ev.obj);
+        }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut v = vec![format!(
+            "{} plans ({:.1} s) every {}",
+            self.plans,
+            self.plan_secs,
+            humantime::format_duration(std::time::Duration::from_secs(self.cfg.replay.plan_every_secs))
+        )];
+        if self.learn {
+            v.push(format!(
+                "{} trainings ({:.1} s) every {} on ≤ {} samples; the forest served {} of {} plans{}",
+                self.trainings,
+                self.train_secs,
+                humantime::format_duration(std::time::Duration::from_secs(self.cfg.replay.retrain_every_secs)),
+                self.cfg.replay.train_samples,
+                self.forest_served,
+                self.plans,
+                if self.model.info.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (last: {})", self.model.info.note)
+                }
+            ));
+        }
+        if self.failures > 0 {
+            v.push(format!("{} plans failed", self.failures));
+        }
+        v
+    }
+}

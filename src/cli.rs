@@ -129,7 +129,7 @@ pub enum Cmd {
         /// The trace file.
         trace: PathBuf,
         /// clf (Common/Combined Log Format), jsonl (dim's access events) or csv (ts,key,size,op;
-        /// ts in ms). Default: from the extension (.jsonl, .csv), else clf.
+        /// ts in seconds or ms since the epoch). Default: from the extension (.jsonl, .csv), else clf.
         #[arg(long, value_parser = ["clf", "jsonl", "csv"])]
         format: Option<String>,
         /// Multiply trace time by this, so day-based rules can act (720 turns 12 h into 360 days).

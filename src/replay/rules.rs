@@ -196,6 +196,19 @@ impl Lru {
         }
     }
 
+    /// Evicts the least recently used objects to the cold tier until `size` more bytes fit.
+    fn make_room(&mut self, m: &mut Meter, size: u64, now: Millis) {
+        while self.used + size > self.capacity {
+            let Some((_, victim)) = self.order.pop_first() else {
+                break;
+            };
+            let victim = victim as usize;
+            self.stamp[victim] = 0;
+            self.used -= self.sizes[victim];
+            m.migrate(victim, self.cold, now);
+        }
+    }
+
     fn forget(&mut self, obj: usize, size: u64) {
         if self.stamp[obj] != 0 {
             self.order.remove(&self.stamp[obj]);
@@ -218,9 +231,17 @@ impl Policy for Lru {
         }
     }
 
+    fn before(&mut self, m: &mut Meter, _i: usize, ev: &Ev) {
+        let obj = ev.obj as usize;
+        if ev.op != Op::Delete && m.tier_of(obj).is_none() && self.sizes[obj] <= self.capacity {
+            // A new object is written to the cache: room first.
+            self.make_room(m, self.sizes[obj], ev.ts);
+        }
+    }
+
     fn after(&mut self, m: &mut Meter, _i: usize, ev: &Ev) {
         let obj = ev.obj as usize;
-        let size = m.size(obj);
+        let size = self.sizes[obj];
         if ev.op == Op::Delete {
             self.forget(obj, size);
             return;
@@ -229,6 +250,8 @@ impl Policy for Lru {
             return;
         }
         if m.tier_of(obj) != Some(self.hot) {
+            // A miss, served from the cold tier: promote it.
+            self.make_room(m, size, ev.ts);
             m.migrate(obj, self.hot, ev.ts);
         }
         self.forget(obj, size);
@@ -236,15 +259,6 @@ impl Policy for Lru {
         self.stamp[obj] = self.tick;
         self.order.insert(self.tick, obj as u32);
         self.used += size;
-        while self.used > self.capacity {
-            let Some((_, victim)) = self.order.pop_first() else {
-                break;
-            };
-            let victim = victim as usize;
-            self.stamp[victim] = 0;
-            self.used -= m.size(victim);
-            m.migrate(victim, self.cold, ev.ts);
-        }
     }
 
     fn notes(&self) -> Vec<String> {

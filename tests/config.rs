@@ -171,3 +171,14 @@ fn unreadable_file_says_so() {
     let e = load(Some(Path::new("/nonexistent/dim.toml"))).unwrap_err().to_string();
     assert!(e.contains("/nonexistent/dim.toml") && e.contains("cannot read"), "{e}");
 }
+
+#[test]
+fn replay_rules_must_name_rising_days_and_a_share() {
+    let e = err("[replay]\ntime_scale = 1.0\nlifecycle_days = [90, 30]\n");
+    assert!(e.starts_with("my.toml:3:"), "{e}");
+    assert!(e.contains("replay.lifecycle_days") && e.contains("rising"), "{e}");
+    let e = err("[replay]\nlru_share = 1.5\n");
+    assert!(e.starts_with("my.toml:2:") && e.contains("replay.lru_share"), "{e}");
+    let e = err("[replay]\ntime_scale = 0\n");
+    assert!(e.contains("replay.time_scale") && e.contains("720"), "{e}");
+}

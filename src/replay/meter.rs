@@ -221,7 +221,13 @@ mod tests {
         m.access(0, Op::Get, month / 2, 0); // hot GET: 0.4/1000, no retrieval, within the SLA
         m.migrate(0, 1, month / 2); // GET on hot 0.4/1000 + PUT on cold 20/1000 + egress 2 × 0.09
         m.access(0, Op::Get, month, 0); // cold GET: 10/1000 + retrieval 2 × 0.03, an SLA violation
+        let accrued = m.total_at(month);
         m.finish(month);
+        assert!(
+            (accrued - m.costs.total()).abs() < 1e-12,
+            "the running total is the final one"
+        );
+        assert_eq!(m.peak, [2_000_000_000, 3_000_000_000]);
         let c = &m.costs;
         // Storage: object 0 half a month on hot (2 × 0.02 / 2) + half on cold (2 × 0.004 / 2);
         // object 1 a month on cold (1 × 0.004).

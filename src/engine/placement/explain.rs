@@ -3,13 +3,13 @@
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::cost::{CostModel, PlanObject, TierCost};
+use super::cost::{CostModel, TierCost};
 use super::planner;
 use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
 use crate::engine::migrate::task::{self, Task};
 use crate::engine::model::dataset::row_from;
-use crate::engine::model::features::{self, NAMES, recent};
+use crate::engine::model::features::{self, NAMES};
 use crate::engine::model::{Model, ModelInfo};
 use crate::engine::store::{StoreError, get_setting};
 
@@ -88,24 +88,15 @@ pub fn explain_with(
     }
     let x = features::features(&stats, now);
     let p_hot = model.p_hot(&[&stats], now)[0];
-    let [c1h, _, c1w] = recent(&stats, now);
     let cm = CostModel::new(cfg);
     let current = tier.as_deref().and_then(|t| cfg.tiers.iter().position(|c| c.name == t));
+    let priced = planner::plan_object(key.to_string(), &stats, current.unwrap_or(0), p_hot, now);
     let mut constraints = Vec::new();
     let (costs, chosen, expected_gets) = match current {
         Some(cur) => {
-            let o = PlanObject {
-                key: key.to_string(),
-                size: stats.size,
-                current: cur,
-                p_hot,
-                rate_recent: c1h,
-                rate_long: c1w / 168.0,
-                fixed: false,
-                heading: None,
-            };
-            let costs = cm.costs(&o);
-            let hot = cm.is_hot(&o);
+            let o = &priced;
+            let costs = cm.costs(o);
+            let hot = cm.is_hot(o);
             if hot {
                 constraints.push(format!(
                     "sla: p_hot {p_hot:.2} >= {} so only tiers at or under {} ms",
@@ -143,7 +134,7 @@ pub fn explain_with(
                     constraints.push(format!("last plan: {b} was binding"));
                 }
             }
-            (costs, Some(cfg.tiers[best].name.clone()), cm.expected_gets(&o))
+            (costs, Some(cfg.tiers[best].name.clone()), cm.expected_gets(o))
         }
         None => {
             constraints.push("on no tier yet: seen in events only, not placed".into());
@@ -159,8 +150,8 @@ pub fn explain_with(
         p_hot,
         hot: p_hot >= cfg.sla.hot_threshold,
         model: model.info.clone(),
-        rate_recent: c1h,
-        rate_long: c1w / 168.0,
+        rate_recent: priced.rate_recent,
+        rate_long: priced.rate_long,
         expected_gets,
         horizon_days: cfg.optimizer.horizon_days,
         costs,

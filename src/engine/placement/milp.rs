@@ -46,10 +46,22 @@ pub struct Solution {
 #[error("placement solve failed: {0}")]
 pub struct SolveError(pub String);
 
+/// Above this many items the MILP goes to the Lagrangian solver (`lagrange.rs`): HiGHS's simplex
+/// on hundreds of thousands of binaries takes minutes where the decomposition takes a second.
+pub const LAGRANGE_ABOVE: usize = 50_000;
+
 /// Solves the problem with capacity as a hard constraint; only if that is infeasible (a tier
 /// already over capacity that the budget cannot drain) again with priced overflow, so a plan
 /// always exists and the overflow shows how far capacity is exceeded.
 pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
+    if !p.relax && p.items.len() > LAGRANGE_ABOVE {
+        return Ok(super::lagrange::solve(p).0);
+    }
+    solve_exact(p)
+}
+
+/// HiGHS on the whole problem, whatever its size.
+pub fn solve_exact(p: &Problem) -> Result<Solution, SolveError> {
     match solve_with(p, false) {
         Ok(s) => Ok(s),
         Err(_) => solve_with(p, true),

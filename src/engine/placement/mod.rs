@@ -2,6 +2,7 @@
 
 pub mod cost;
 pub mod explain;
+pub mod lagrange;
 pub mod milp;
 pub mod planner;
 pub mod runner;

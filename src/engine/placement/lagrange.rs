@@ -1,0 +1,383 @@
+//! Large placement problems: Lagrangian relaxation of the few constraints that couple objects
+//! (one capacity per tier and the two migration budgets). For fixed multipliers each object picks
+//! its tier alone, so one pass is O(objects × tiers); subgradient ascent on the multipliers gives a
+//! lower bound (the LP relaxation's value at the optimum), and a repair of each pass's choice gives
+//! a feasible plan. A basic LP optimum has at most as many split objects as coupling constraints,
+//! so the two meet within a tiny gap long before HiGHS's simplex has priced 600,000 columns.
+
+use super::milp::{OVERFLOW_PENALTY_PER_BYTE, Problem, SLA_PENALTY, Solution};
+
+/// Sizes are scaled by the largest item (as in the MILP) so multipliers are of the cost's order.
+struct Scaled<'a> {
+    p: &'a Problem,
+    n_t: usize,
+    size: Vec<f64>,
+    cap: Vec<f64>,
+    budget_bytes: f64,
+    overflow_penalty: f64,
+    unit: f64,
+}
+
+impl Scaled<'_> {
+    /// Cost of item `i` on tier `j` (None: not allowed there).
+    fn cost(&self, i: usize, j: usize) -> Option<f64> {
+        let it = &self.p.items[i];
+        match it.cost[j] {
+            Some(c) => Some(c),
+            None if j == it.current => Some(SLA_PENALTY),
+            None => None,
+        }
+    }
+}
+
+/// A feasible assignment's state: tier per item, bytes per tier, moves used.
+struct Assign {
+    tier: Vec<usize>,
+    used: Vec<f64>,
+    moved_bytes: f64,
+    moved_count: f64,
+}
+
+impl Assign {
+    fn new(s: &Scaled, tier: Vec<usize>) -> Self {
+        let mut a = Assign {
+            used: vec![0.0; s.n_t],
+            moved_bytes: 0.0,
+            moved_count: 0.0,
+            tier: Vec::new(),
+        };
+        for (i, &j) in tier.iter().enumerate() {
+            a.used[j] += s.size[i];
+            if j != s.p.items[i].current {
+                a.moved_bytes += s.size[i];
+                a.moved_count += 1.0;
+            }
+        }
+        a.tier = tier;
+        a
+    }
+
+    fn set(&mut self, s: &Scaled, i: usize, to: usize) {
+        let from = self.tier[i];
+        let cur = s.p.items[i].current;
+        self.used[from] -= s.size[i];
+        self.used[to] += s.size[i];
+        if from != cur {
+            self.moved_bytes -= s.size[i];
+            self.moved_count -= 1.0;
+        }
+        if to != cur {
+            self.moved_bytes += s.size[i];
+            self.moved_count += 1.0;
+        }
+        self.tier[i] = to;
+    }
+
+    fn objective(&self, s: &Scaled) -> f64 {
+        let cost: f64 = self
+            .tier
+            .iter()
+            .enumerate()
+            .map(|(i, &j)| s.cost(i, j).unwrap_or(SLA_PENALTY))
+            .sum();
+        cost + self.overflow(s).iter().sum::<f64>() * s.overflow_penalty
+    }
+
+    fn overflow(&self, s: &Scaled) -> Vec<f64> {
+        (0..s.n_t).map(|j| (self.used[j] - s.cap[j]).max(0.0)).collect()
+    }
+}
+
+/// Turns a choice that may break the coupling constraints into one that keeps them (capacity
+/// only where it can: what cannot fit stays as priced overflow), then spends what budget and room
+/// are left on the moves that save most per byte.
+fn repair(s: &Scaled, tier: Vec<usize>, lam: &[f64]) -> Assign {
+    let p = s.p;
+    let mut a = Assign::new(s, tier);
+    let tol = 1e-9;
+    // Budgets: undo the moves that save least per share of budget they use.
+    if a.moved_bytes > s.budget_bytes + tol || a.moved_count > p.budget_count + tol {
+        let mut moved: Vec<(usize, f64)> = (0..p.items.len())
+            .filter(|&i| a.tier[i] != p.items[i].current)
+            .map(|i| {
+                // Saving priced with the capacity multipliers: a move off a full tier is worth the
+                // room it makes, not only its own cost difference.
+                let (cur, to) = (p.items[i].current, a.tier[i]);
+                let saving = s.cost(i, cur).unwrap_or(SLA_PENALTY) + lam[cur] * s.size[i]
+                    - s.cost(i, to).unwrap_or(SLA_PENALTY)
+                    - lam[to] * s.size[i];
+                let share = s.size[i] / s.budget_bytes.max(1e-12) + 1.0 / p.budget_count.max(1.0);
+                (i, saving / share)
+            })
+            .collect();
+        moved.sort_by(|x, y| x.1.total_cmp(&y.1));
+        for (i, _) in moved {
+            if a.moved_bytes <= s.budget_bytes + tol && a.moved_count <= p.budget_count + tol {
+                break;
+            }
+            a.set(s, i, p.items[i].current);
+        }
+    }
+    // Capacity: take the cheapest-to-displace objects (per byte) off each tier over capacity,
+    // to their current tier when that is another, else to the cheapest tier with room and budget.
+    for j in 0..s.n_t {
+        if a.used[j] <= s.cap[j] + tol {
+            continue;
+        }
+        let mut on_j: Vec<(usize, usize, f64)> = (0..p.items.len())
+            .filter(|&i| a.tier[i] == j)
+            .filter_map(|i| {
+                let here = s.cost(i, j).unwrap_or(SLA_PENALTY);
+                (0..s.n_t)
+                    .filter(|&l| l != j)
+                    .filter_map(|l| s.cost(i, l).map(|c| (l, c)))
+                    .min_by(|x, y| x.1.total_cmp(&y.1))
+                    .map(|(l, c)| (i, l, (c - here) / s.size[i].max(1e-12)))
+            })
+            .collect();
+        on_j.sort_by(|x, y| x.2.total_cmp(&y.2));
+        for (i, l, _) in on_j {
+            if a.used[j] <= s.cap[j] + tol {
+                break;
+            }
+            let cur = p.items[i].current;
+            let to = if cur != j { cur } else { l };
+            let fits = a.used[to] + s.size[i] <= s.cap[to] + tol;
+            let budget_ok = to == cur
+                || (a.moved_bytes + s.size[i] <= s.budget_bytes + tol && a.moved_count + 1.0 <= p.budget_count + tol);
+            if fits && budget_ok {
+                a.set(s, i, to);
+            }
+        }
+    }
+    // Leftover room and budget: the remaining moves that save most per byte.
+    let mut gains: Vec<(usize, usize, f64)> = (0..p.items.len())
+        .filter_map(|i| {
+            let here = s.cost(i, a.tier[i]).unwrap_or(SLA_PENALTY);
+            (0..s.n_t)
+                .filter_map(|l| s.cost(i, l).map(|c| (l, c)))
+                .min_by(|x, y| x.1.total_cmp(&y.1))
+                .filter(|(l, c)| *l != a.tier[i] && *c < here)
+                .map(|(l, c)| (i, l, (here - c) / s.size[i].max(1e-12)))
+        })
+        .collect();
+    gains.sort_by(|x, y| y.2.total_cmp(&x.2));
+    for (i, l, _) in gains {
+        let cur = p.items[i].current;
+        let from = a.tier[i];
+        let fits = a.used[l] + s.size[i] <= s.cap[l] + tol;
+        let extra_moves = f64::from(u8::from(l != cur)) - f64::from(u8::from(from != cur));
+        let extra_bytes = extra_moves * s.size[i];
+        let budget_ok =
+            a.moved_bytes + extra_bytes <= s.budget_bytes + tol && a.moved_count + extra_moves <= p.budget_count + tol;
+        if fits && budget_ok {
+            a.set(s, i, l);
+        }
+    }
+    a
+}
+
+/// Most objects have a clear favourite tier at the best multipliers; the few that are nearly
+/// indifferent are where the coupling constraints bite. Fixes the clear ones (clearest first, as long
+/// as they fit the remaining capacity and budget) and lets HiGHS place the rest exactly.
+fn polish(s: &Scaled, m: &(Vec<f64>, f64, f64)) -> Option<Assign> {
+    /// Objects HiGHS places: small enough for it to solve in about a second.
+    const FREE: usize = 12_000;
+    let p = s.p;
+    let (lam, beta, kappa) = (&m.0, m.1, m.2);
+    let n = p.items.len();
+    let mut pref: Vec<(usize, usize, f64)> = (0..n)
+        .map(|i| {
+            let cur = p.items[i].current;
+            let mut r: Vec<(f64, usize)> = (0..s.n_t)
+                .filter_map(|j| {
+                    s.cost(i, j).map(|c| {
+                        let mv = if j != cur { beta * s.size[i] + kappa } else { 0.0 };
+                        (c + lam[j] * s.size[i] + mv, j)
+                    })
+                })
+                .collect();
+            r.sort_by(|x, y| x.0.total_cmp(&y.0));
+            let delta = r.get(1).map_or(f64::INFINITY, |second| second.0 - r[0].0);
+            (i, r[0].1, delta)
+        })
+        .collect();
+    pref.sort_by(|x, y| y.2.total_cmp(&x.2));
+    let mut room = s.cap.clone();
+    let (mut bytes, mut count) = (s.budget_bytes, p.budget_count);
+    let mut tier: Vec<usize> = p.items.iter().map(|it| it.current).collect();
+    let mut free = Vec::new();
+    for (k, &(i, j, _)) in pref.iter().enumerate() {
+        let moved = j != p.items[i].current;
+        let fits = room[j] >= s.size[i] && (!moved || (bytes >= s.size[i] && count >= 1.0));
+        if n - k <= FREE || !fits {
+            free.push(i);
+            continue;
+        }
+        room[j] -= s.size[i];
+        if moved {
+            bytes -= s.size[i];
+            count -= 1.0;
+        }
+        tier[i] = j;
+    }
+    if free.len() > 4 * FREE {
+        return None;
+    }
+    let sub = Problem {
+        // HiGHS keeps capacity only to its feasibility tolerance (seen: a KiB over on a tier of
+        // GBs): leave it a millionth of the largest object's size as a margin.
+        capacity: room.iter().map(|r| (r - 1e-6).max(0.0) * s.unit).collect(),
+        items: free.iter().map(|i| p.items[*i].clone()).collect(),
+        budget_bytes: bytes * s.unit,
+        budget_count: count,
+        mip_gap: p.mip_gap,
+        relax: false,
+    };
+    let sol = super::milp::solve_exact(&sub).ok()?;
+    for (k, i) in free.iter().enumerate() {
+        tier[*i] = sol.choice[k];
+    }
+    Some(Assign::new(s, tier))
+}
+
+/// Solves `p` (never relaxed) to within `p.mip_gap` of the Lagrangian bound when it can, in at
+/// most `MAX_ROUNDS` passes; the bound reached is returned with the plan.
+pub fn solve(p: &Problem) -> (Solution, f64) {
+    const MAX_ROUNDS: usize = 400;
+    let n_t = p.capacity.len();
+    let unit = p.items.iter().map(|it| it.size).fold(1.0, f64::max);
+    let s = Scaled {
+        p,
+        n_t,
+        size: p.items.iter().map(|it| it.size / unit).collect(),
+        cap: p.capacity.iter().map(|c| c.max(0.0) / unit).collect(),
+        budget_bytes: p.budget_bytes.max(0.0) / unit,
+        overflow_penalty: OVERFLOW_PENALTY_PER_BYTE * unit,
+        unit,
+    };
+    // Multipliers: capacity per tier (at most the overflow price), bytes budget, count budget.
+    let mut lam = vec![0.0; n_t];
+    let (mut beta, mut kappa) = (0.0f64, 0.0f64);
+    let mut best: Option<Assign> = None;
+    let mut best_obj = f64::INFINITY;
+    let mut bound = f64::NEG_INFINITY;
+    let mut theta = 1.0;
+    let mut stale = 0;
+    let mut pick = vec![0usize; p.items.len()];
+    let mut best_m = (lam.clone(), beta, kappa);
+    for round in 0..MAX_ROUNDS {
+        let mut dual = 0.0;
+        let mut load = vec![0.0; n_t];
+        let (mut mb, mut mc) = (0.0, 0.0);
+        for (i, it) in p.items.iter().enumerate() {
+            let mut b = (f64::INFINITY, it.current);
+            for (j, l) in lam.iter().enumerate() {
+                if let Some(c) = s.cost(i, j) {
+                    let moved = j != it.current;
+                    let r = c + l * s.size[i] + if moved { beta * s.size[i] + kappa } else { 0.0 };
+                    if r < b.0 {
+                        b = (r, j);
+                    }
+                }
+            }
+            dual += b.0;
+            pick[i] = b.1;
+            load[b.1] += s.size[i];
+            if b.1 != it.current {
+                mb += s.size[i];
+                mc += 1.0;
+            }
+        }
+        dual -= (0..n_t).map(|j| lam[j] * s.cap[j]).sum::<f64>() + beta * s.budget_bytes + kappa * p.budget_count;
+        if bound == f64::NEG_INFINITY || dual > bound + 1e-12 * bound.abs() {
+            bound = dual;
+            best_m = (lam.clone(), beta, kappa);
+            stale = 0;
+        } else {
+            stale += 1;
+            if stale >= 8 {
+                theta *= 0.5;
+                stale = 0;
+            }
+        }
+        if round % 5 == 0 || round + 1 == MAX_ROUNDS {
+            let a = repair(&s, pick.clone(), &lam);
+            let obj = a.objective(&s);
+            if obj < best_obj {
+                best_obj = obj;
+                best = Some(a);
+            }
+        }
+        let gap = (best_obj - bound) / bound.abs().max(1e-12);
+        if gap <= p.mip_gap || theta < 1e-6 {
+            break;
+        }
+        // Subgradient of the dual, projected on the multipliers' bounds.
+        let g: Vec<f64> = (0..n_t)
+            .map(|j| load[j] - s.cap[j])
+            .chain([mb - s.budget_bytes, mc - p.budget_count])
+            .collect();
+        let norm: f64 = g
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                let m = if k < n_t {
+                    lam[k]
+                } else if k == n_t {
+                    beta
+                } else {
+                    kappa
+                };
+                if m <= 0.0 && *v < 0.0 { 0.0 } else { v * v }
+            })
+            .sum();
+        if norm <= 1e-18 {
+            break;
+        }
+        let step = theta * (best_obj - dual).max(1e-12 * best_obj.abs()) / norm;
+        for j in 0..n_t {
+            lam[j] = (lam[j] + step * g[j]).clamp(0.0, s.overflow_penalty);
+        }
+        beta = (beta + step * g[n_t]).max(0.0);
+        kappa = (kappa + step * g[n_t + 1]).max(0.0);
+    }
+    let mut a = best.unwrap_or_else(|| repair(&s, p.items.iter().map(|it| it.current).collect(), &lam));
+    if (a.objective(&s) - bound) / bound.abs().max(1e-12) > p.mip_gap
+        && let Some(b) = polish(&s, &best_m)
+        && b.objective(&s) < a.objective(&s)
+    {
+        a = b;
+    }
+    let over: Vec<f64> = a.overflow(&s).iter().map(|o| o * unit).collect();
+    let used: Vec<f64> = a.used.iter().map(|u| u * unit).collect();
+    let near = |x: f64, b: f64| b > 0.0 && x >= b * 0.999;
+    let mut binding = Vec::new();
+    for j in 0..n_t {
+        if near(used[j], p.capacity[j]) || over[j] > 0.5 {
+            binding.push(format!("capacity[{j}]"));
+        }
+    }
+    if near(a.moved_bytes * unit, p.budget_bytes) {
+        binding.push("budget_bytes".into());
+    }
+    if near(a.moved_count, p.budget_count) {
+        binding.push("budget_count".into());
+    }
+    let objective = a
+        .tier
+        .iter()
+        .enumerate()
+        .map(|(i, &j)| s.cost(i, j).unwrap_or(SLA_PENALTY))
+        .sum::<f64>()
+        + over.iter().sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE;
+    (
+        Solution {
+            choice: a.tier,
+            objective,
+            overflow: over,
+            binding,
+        },
+        bound,
+    )
+}

@@ -45,6 +45,8 @@ pub fn draw(r: &Report, path: &Path) -> Result<(), ChartError> {
         .fold(0.0, f64::max)
         .max(1e-12)
         * 1.05;
+    // Enough decimals to tell the axis labels apart, no more.
+    let decimals = (2 - y_max.log10().floor() as i32).clamp(2, 9) as usize;
     let title = format!(
         "Cumulative cost per policy — {} events, {} objects, time scale {}",
         r.events, r.objects, r.time_scale
@@ -60,7 +62,7 @@ pub fn draw(r: &Report, path: &Path) -> Result<(), ChartError> {
         .configure_mesh()
         .x_desc("trace time (hours)")
         .y_desc("cost so far ($)")
-        .y_label_formatter(&|v| super::report::money(*v))
+        .y_label_formatter(&|v| format!("${v:.decimals$}"))
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(|e| err(e.to_string()))?;
@@ -77,7 +79,7 @@ pub fn draw(r: &Report, path: &Path) -> Result<(), ChartError> {
         chart
             .draw_series(LineSeries::new(points, style))
             .map_err(|e| err(e.to_string()))?
-            .label(format!("{} ({})", p.policy, super::report::money(p.total_cost)))
+            .label(format!("{} (${})", p.policy, super::report::money(p.total_cost)))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
     }
     chart

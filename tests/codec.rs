@@ -178,6 +178,7 @@ fn ingest_continues_after_every_kind_of_bad_event() {
         source: "test".into(),
         items,
         offsets: vec![(0, 2 * cases.len() as i64)],
+        caught_up: false,
     });
     apply(&mut store.writer(), &p, NOW, 10_000).unwrap();
 

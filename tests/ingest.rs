@@ -33,6 +33,7 @@ fn batch(items: Vec<Item>, offset: i64) -> Pending {
         source: "test".into(),
         items,
         offsets: vec![(0, offset)],
+        caught_up: false,
     });
     p
 }

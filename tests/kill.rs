@@ -85,6 +85,7 @@ async fn kill_9_during_migrations_loses_nothing() {
         source: "test".into(),
         items: regs,
         offsets: vec![],
+        caught_up: false,
     });
     apply(&mut store.writer(), &p, wall_now_ms(), 10).unwrap();
     for (key, from, to, _) in &objects {

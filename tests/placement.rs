@@ -191,6 +191,7 @@ fn batch(items: Vec<Item>) -> Pending {
         source: "test".into(),
         items,
         offsets: vec![],
+        caught_up: false,
     });
     p
 }

@@ -88,6 +88,7 @@ pub fn measure(
                 })
                 .collect(),
             offsets: vec![],
+            caught_up: false,
         });
         apply(&mut store.writer(), &p, clock.now_ms(), cfg.events.rejected_keep)?;
     }
@@ -142,6 +143,7 @@ pub fn measure(
             source: "bench".into(),
             items,
             offsets: vec![(0, seq as i64)],
+            caught_up: false,
         };
         if tx.blocking_send(batch).is_err() {
             break;

@@ -150,6 +150,7 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
                 })
                 .collect(),
             offsets: vec![],
+            caught_up: false,
         });
         apply(&mut store.writer(), &p, wall_now_ms(), 10)?;
         for k in &keys {

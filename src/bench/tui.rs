@@ -70,6 +70,7 @@ fn populate(store: &Store, cfg: &Config, n: usize) -> anyhow::Result<()> {
                 })
                 .collect(),
             offsets: vec![],
+            caught_up: false,
         });
         apply(&mut store.writer(), &p, now, cfg.events.rejected_keep)?;
     }
@@ -89,6 +90,7 @@ fn populate(store: &Store, cfg: &Config, n: usize) -> anyhow::Result<()> {
                 })
                 .collect(),
             offsets: vec![],
+            caught_up: false,
         });
         apply(&mut store.writer(), &p, now, cfg.events.rejected_keep)?;
     }

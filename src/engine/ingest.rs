@@ -61,6 +61,9 @@ pub struct SourceBatch {
     pub source: String,
     pub items: Vec<Item>,
     pub offsets: Vec<(i32, i64)>,
+    /// The source has read everything there is for now (a Kafka partition at its high watermark):
+    /// nothing more is coming soon, so waiting out `batch_max_ms` would only delay the commit.
+    pub caught_up: bool,
 }
 
 /// Live ingest figures shared with the snapshot builder without touching SQLite.
@@ -131,10 +134,13 @@ pub struct Pending {
     registers: Vec<ObjectRecord>,
     discovered: Vec<ObjectRecord>,
     offsets: BTreeMap<(String, i32), i64>,
+    /// The last batch added came from a source that had caught up.
+    caught_up: bool,
 }
 
 impl Pending {
     pub fn add(&mut self, b: SourceBatch) {
+        self.caught_up = b.caught_up;
         for item in b.items {
             match item {
                 Item::Event(e) => self.events.push(e),
@@ -204,6 +210,7 @@ pub async fn apply_items(
         source: source.into(),
         items,
         offsets: vec![],
+        caught_up: false,
     });
     let store = store.clone();
     tokio::task::spawn_blocking(move || apply(&mut store.writer(), &pending, now_ms, 0))
@@ -335,6 +342,10 @@ pub struct Ingestor {
     pub stats: Arc<IngestStats>,
 }
 
+/// How long a batch waits for more once its source has caught up: long enough that a quiet stream
+/// commits at most ~50 times a second, short enough that the end of a backlog is not held 200 ms.
+const CAUGHT_UP_WAIT: Duration = Duration::from_millis(20);
+
 impl Ingestor {
     pub fn run(self, rt: tokio::runtime::Handle, mut rx: mpsc::Receiver<SourceBatch>) -> Result<(), StoreError> {
         let max_events = self.events.batch_max_events;
@@ -351,9 +362,12 @@ impl Ingestor {
                 Err(_) => {}
             }
             if !pending.is_empty() {
-                let deadline = Instant::now() + max_age;
+                let opened = Instant::now();
+                let deadline = opened + max_age;
                 while pending.events() < max_events {
-                    // Take what is already queued without waiting; wait only until the deadline.
+                    // Take what is already queued without waiting; wait only until the deadline,
+                    // or briefly once the source has caught up (the end of a backlog, or a quiet
+                    // stream: commit now rather than hold events back for batch_max_ms).
                     match rx.try_recv() {
                         Ok(b) => {
                             pending.add(b);
@@ -365,7 +379,12 @@ impl Ingestor {
                         }
                         Err(mpsc::error::TryRecvError::Empty) => {}
                     }
-                    let left = deadline.saturating_duration_since(Instant::now());
+                    let until = if pending.caught_up {
+                        deadline.min(opened + CAUGHT_UP_WAIT)
+                    } else {
+                        deadline
+                    };
+                    let left = until.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         break;
                     }

@@ -168,6 +168,7 @@ pub fn register(store: &data_in_motion::engine::store::Store, objects: &[(&str, 
             })
             .collect(),
         offsets: vec![],
+        caught_up: false,
     });
     apply(&mut store.writer(), &p, now, 10).unwrap();
 }

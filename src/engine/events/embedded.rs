@@ -134,6 +134,7 @@ impl EmbeddedSource {
                 source: SOURCE.into(),
                 items,
                 offsets: vec![(0, seq)],
+                caught_up: false,
             };
             if self.tx.blocking_send(batch).is_err() {
                 break;
@@ -217,6 +218,7 @@ impl EmbeddedSource {
                 source: SOURCE.into(),
                 items,
                 offsets: vec![],
+                caught_up: false,
             };
             if self.tx.blocking_send(batch).is_err() {
                 return Ok(false);

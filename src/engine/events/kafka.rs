@@ -342,6 +342,7 @@ impl Consumer {
                     source: self.source.clone(),
                     items,
                     offsets: vec![(p, next)],
+                    caught_up: next >= hwm,
                 };
                 if self.tx.send(batch).await.is_err() {
                     // Ingest has stopped: the engine is shutting down.

@@ -125,33 +125,37 @@ pub enum Cmd {
     /// Replay an access trace through dim's placement and the usual tiering rules, each charged
     /// by the same cost meter with the configured tier prices, against the offline optimum.
     /// No bytes move.
-    Replay {
-        /// The trace file.
-        trace: PathBuf,
-        /// clf (Common/Combined Log Format), jsonl (dim's access events) or csv (ts,key,size,op;
-        /// ts in seconds or ms since the epoch). Default: from the extension (.jsonl, .csv), else clf.
-        #[arg(long, value_parser = ["clf", "jsonl", "csv"])]
-        format: Option<String>,
-        /// Multiply trace time by this, so day-based rules can act (720 turns 12 h into 360 days).
-        /// Default: replay.time_scale of the config (1).
-        #[arg(long, value_name = "X")]
-        time_scale: Option<f64>,
-        /// Policies, comma-separated, or "all": dim, heuristic-milp, s3-intelligent-tiering,
-        /// fabricpool-auto, age-lifecycle, lru-hot-tier, all-hot, all-cold, oracle (always run).
-        #[arg(long, default_value = "all", value_name = "LIST")]
-        policies: String,
-        /// Print JSON instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Also draw each policy's cumulative cost over trace time to this PNG.
-        #[arg(long, value_name = "FILE.png")]
-        chart: Option<PathBuf>,
-    },
+    Replay(ReplayArgs),
     /// Measure dim on this machine.
     Bench {
         #[command(subcommand)]
         target: BenchTarget,
     },
+}
+
+/// `dim replay` options.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The trace file.
+    pub trace: PathBuf,
+    /// clf (Common/Combined Log Format), jsonl (dim's access events) or csv (ts,key,size,op;
+    /// ts in seconds or ms since the epoch). Default: from the extension (.jsonl, .csv), else clf.
+    #[arg(long, value_parser = ["clf", "jsonl", "csv"])]
+    pub format: Option<String>,
+    /// Multiply trace time by this, so day-based rules can act (720 turns 12 h into 360 days).
+    /// Default: replay.time_scale of the config (1).
+    #[arg(long, value_name = "X")]
+    pub time_scale: Option<f64>,
+    /// Policies, comma-separated, or "all": dim, heuristic-milp, s3-intelligent-tiering,
+    /// fabricpool-auto, age-lifecycle, lru-hot-tier, all-hot, all-cold, oracle (always run).
+    #[arg(long, default_value = "all", value_name = "LIST")]
+    pub policies: String,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also draw each policy's cumulative cost over trace time to this PNG.
+    #[arg(long, value_name = "FILE.png")]
+    pub chart: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

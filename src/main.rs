@@ -65,24 +65,9 @@ fn main() -> ExitCode {
             logging::to_stderr();
             bench::model::run(&cfg, samples, objects, events, json)
         }
-        Some(Cmd::Replay {
-            trace,
-            format,
-            time_scale,
-            policies,
-            json,
-            chart,
-        }) => {
+        Some(Cmd::Replay(args)) => {
             logging::to_stderr();
-            let opts = replay::cmd::Options {
-                trace,
-                format,
-                time_scale,
-                policies,
-                json,
-                chart,
-            };
-            replay::cmd::run(&cfg, opts)
+            replay::cmd::run(&cfg, args)
         }
         Some(Cmd::Bench {
             target:

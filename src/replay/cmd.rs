@@ -2,23 +2,15 @@
 //! draw the chart.
 
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 
 use super::report::TraceInfo;
 use super::trace::{self, Format};
 use super::workload::Workload;
+use crate::cli::ReplayArgs;
 use crate::config::Config;
-
-pub struct Options {
-    pub trace: PathBuf,
-    pub format: Option<String>,
-    pub time_scale: Option<f64>,
-    pub policies: String,
-    pub json: bool,
-    pub chart: Option<PathBuf>,
-}
 
 /// The format named, or the one the file's extension suggests (CLF otherwise).
 fn format_of(path: &Path, named: Option<&str>) -> anyhow::Result<Format> {
@@ -33,7 +25,7 @@ fn format_of(path: &Path, named: Option<&str>) -> anyhow::Result<Format> {
     })
 }
 
-pub fn run(cfg: &Config, o: Options) -> anyhow::Result<()> {
+pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
     let names = super::policy_names(&o.policies)?;
     let scale = o.time_scale.unwrap_or(cfg.replay.time_scale);
     if !(scale.is_finite() && scale > 0.0) {

@@ -207,8 +207,7 @@ impl Policy for Planned {
             let label = self.pending.front().map(|p| p.sample.ts + self.horizon_ms);
             let retrain = if self.learn { self.next_retrain } else { Millis::MAX };
             let t = self.next_sample.min(retrain).min(self.next_plan);
-            if let Some(l) = label.filter(|l| *l < now && *l <= t) {
-                let _ = l;
+            if label.is_some_and(|l| l < now && l <= t) {
                 self.label_front();
                 continue;
             }

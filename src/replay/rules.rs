@@ -39,7 +39,8 @@ pub struct Timed {
     /// Per object: when its clock started, and a generation that voids older timers.
     base: Vec<Millis>,
     generation: Vec<u32>,
-    created: Vec<bool>,
+    /// The event being served created its object.
+    creating: bool,
     timers: BinaryHeap<Reverse<(Millis, u32, u32, u8)>>,
 }
 
@@ -63,7 +64,7 @@ impl Timed {
             returns,
             base: vec![0; objects],
             generation: vec![0; objects],
-            created: vec![false; objects],
+            creating: false,
             timers: BinaryHeap::new(),
         }
     }
@@ -125,7 +126,7 @@ impl Policy for Timed {
     }
 
     fn before(&mut self, m: &mut Meter, _i: usize, ev: &Ev) {
-        self.created[ev.obj as usize] = m.tier_of(ev.obj as usize).is_none();
+        self.creating = m.tier_of(ev.obj as usize).is_none();
     }
 
     fn after(&mut self, m: &mut Meter, _i: usize, ev: &Ev) {
@@ -135,7 +136,7 @@ impl Policy for Timed {
             return;
         }
         if self.from_creation {
-            if self.created[obj] {
+            if self.creating {
                 self.generation[obj] += 1;
                 self.base[obj] = ev.ts;
                 self.arm(obj, 0);
@@ -209,11 +210,11 @@ impl Lru {
         }
     }
 
-    fn forget(&mut self, obj: usize, size: u64) {
+    fn forget(&mut self, obj: usize) {
         if self.stamp[obj] != 0 {
             self.order.remove(&self.stamp[obj]);
             self.stamp[obj] = 0;
-            self.used -= size;
+            self.used -= self.sizes[obj];
         }
     }
 }
@@ -243,7 +244,7 @@ impl Policy for Lru {
         let obj = ev.obj as usize;
         let size = self.sizes[obj];
         if ev.op == Op::Delete {
-            self.forget(obj, size);
+            self.forget(obj);
             return;
         }
         if size > self.capacity {
@@ -254,7 +255,7 @@ impl Policy for Lru {
             self.make_room(m, size, ev.ts);
             m.migrate(obj, self.hot, ev.ts);
         }
-        self.forget(obj, size);
+        self.forget(obj);
         self.tick += 1;
         self.stamp[obj] = self.tick;
         self.order.insert(self.tick, obj as u32);

@@ -351,26 +351,8 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
     }
     let over: Vec<f64> = a.overflow(&s).iter().map(|o| o * unit).collect();
     let used: Vec<f64> = a.used.iter().map(|u| u * unit).collect();
-    let near = |x: f64, b: f64| b > 0.0 && x >= b * 0.999;
-    let mut binding = Vec::new();
-    for j in 0..n_t {
-        if near(used[j], p.capacity[j]) || over[j] > 0.5 {
-            binding.push(format!("capacity[{j}]"));
-        }
-    }
-    if near(a.moved_bytes * unit, p.budget_bytes) {
-        binding.push("budget_bytes".into());
-    }
-    if near(a.moved_count, p.budget_count) {
-        binding.push("budget_count".into());
-    }
-    let objective = a
-        .tier
-        .iter()
-        .enumerate()
-        .map(|(i, &j)| s.cost(i, j).unwrap_or(SLA_PENALTY))
-        .sum::<f64>()
-        + over.iter().sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE;
+    let binding = super::milp::binding(p, &used, &over, a.moved_bytes * unit, a.moved_count);
+    let objective = a.objective(&s);
     (
         Solution {
             choice: a.tier,

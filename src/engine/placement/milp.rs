@@ -46,6 +46,23 @@ pub struct Solution {
 #[error("placement solve failed: {0}")]
 pub struct SolveError(pub String);
 
+/// The constraints a plan using `used` bytes per tier (over capacity by `over`) and moving `mb`
+/// bytes in `mc` objects holds at (or within 0.1 % of) their bound.
+pub(super) fn binding(p: &Problem, used: &[f64], over: &[f64], mb: f64, mc: f64) -> Vec<String> {
+    let near = |a: f64, b: f64| b > 0.0 && a >= b * 0.999;
+    let mut binding: Vec<String> = (0..p.capacity.len())
+        .filter(|j| near(used[*j], p.capacity[*j]) || over[*j] > 0.5)
+        .map(|j| format!("capacity[{j}]"))
+        .collect();
+    if near(mb, p.budget_bytes) {
+        binding.push("budget_bytes".into());
+    }
+    if near(mc, p.budget_count) {
+        binding.push("budget_count".into());
+    }
+    binding
+}
+
 /// Above this many items the MILP goes to the Lagrangian solver (`lagrange.rs`): HiGHS's simplex
 /// on hundreds of thousands of binaries takes minutes where the decomposition takes a second.
 pub const LAGRANGE_ABOVE: usize = 50_000;
@@ -189,19 +206,7 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
         choice.push(j);
     }
     let over: Vec<f64> = overflow.iter().map(|o| sol.value(*o).max(0.0) * unit).collect();
-    let mut binding = Vec::new();
-    let near = |a: f64, b: f64| b > 0.0 && a >= b * 0.999;
-    for j in 0..n_t {
-        if near(used[j], p.capacity[j]) || over[j] > 0.5 {
-            binding.push(format!("capacity[{j}]"));
-        }
-    }
-    if near(mb, p.budget_bytes) {
-        binding.push("budget_bytes".into());
-    }
-    if near(mc, p.budget_count) {
-        binding.push("budget_count".into());
-    }
+    let binding = binding(p, &used, &over, mb, mc);
     Ok(Solution {
         choice,
         objective: objective_value + over.iter().sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE,

@@ -65,6 +65,13 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// The built-in catalog of real storage classes a tier can name with `class = "…"`, with
+    /// their prices and minimums, and the configured tiers as priced.
+    Catalog {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Summarise the store in --data-dir (objects, bytes per tier, events, tasks).
     Status {
         /// Print JSON instead of a table.
@@ -156,6 +163,10 @@ pub struct ReplayArgs {
     /// Also draw each policy's cumulative cost over trace time to this PNG.
     #[arg(long, value_name = "FILE.png")]
     pub chart: Option<PathBuf>,
+    /// Price every policy as if the tiers had no capacity (for traces larger than the
+    /// configured tiers); otherwise a rule that overflows a tier never counts as the best rule.
+    #[arg(long)]
+    pub ignore_capacity: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,6 +241,9 @@ pub enum BenchTarget {
         /// Engine days the events are spread over.
         #[arg(long, default_value_t = 60.0)]
         days: f64,
+        /// Price every policy as if the tiers had no capacity.
+        #[arg(long)]
+        ignore_capacity: bool,
         #[arg(long)]
         json: bool,
     },

@@ -1,6 +1,7 @@
 //! dim (Data-in-Motion): intelligent data tiering across object stores. The binary is a thin shell over this library.
 
 pub mod bench;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use data_in_motion::cli::{BenchTarget, Cli, Cmd, LogFormat, ScenarioAction};
-use data_in_motion::{bench, config, daemon, explain, logging, pin, replay, scenario_cmd, seed, simulate, status, tui};
+use data_in_motion::{
+    bench, catalog, config, daemon, explain, logging, pin, replay, scenario_cmd, seed, simulate, status, tui,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Cmd::Catalog { json }) => catalog::run(&cfg, json),
         Some(Cmd::Status { json }) => {
             logging::to_stderr();
             status::run(&cfg, &cli.data_dir, json)
@@ -75,11 +78,12 @@ fn main() -> ExitCode {
                     events,
                     objects,
                     days,
+                    ignore_capacity,
                     json,
                 },
         }) => {
             logging::to_stderr();
-            bench::replay::run(&cfg, events, objects, days, json)
+            bench::replay::run(&cfg, events, objects, days, ignore_capacity, json)
         }
         Some(Cmd::Bench {
             target: BenchTarget::Tui { objects, json },

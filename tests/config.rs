@@ -182,3 +182,73 @@ fn replay_rules_must_name_rising_days_and_a_share() {
     let e = err("[replay]\ntime_scale = 0\n");
     assert!(e.contains("replay.time_scale") && e.contains("720"), "{e}");
 }
+
+#[test]
+fn a_catalog_class_fills_a_tier_and_what_the_tier_sets_wins() {
+    let c = load_str(
+        Some(Path::new("my.toml")),
+        "[[tiers]]\nname = \"std\"\nclass = \"aws:s3-standard\"\nbackend = \"local\"\ncapacity_gb = 1\n\n\
+         [[tiers]]\nname = \"ia\"\nclass = \"aws:s3-standard-ia\"\nbackend = \"local\"\ncapacity_gb = 1\nstorage_gb_month = 0.011\n",
+    )
+    .unwrap();
+    let ia = c.tier("ia").unwrap();
+    assert_eq!(ia.storage_gb_month, 0.011, "the tier's own price wins");
+    assert_eq!((ia.min_storage_days, ia.min_billable_bytes), (30.0, 131_072));
+    assert_eq!((ia.provider.as_str(), ia.transition_per_1k), ("aws", Some(0.01)));
+    assert_eq!(c.tier("std").unwrap().latency_ms, 20.0);
+}
+
+#[test]
+fn an_unknown_class_is_refused_at_its_line_with_the_closest_name() {
+    let e = err("[[tiers]]\nname = \"a\"\nbackend = \"local\"\ncapacity_gb = 1\nclass = \"aws:s3-standard-iaa\"\n");
+    assert!(e.starts_with("my.toml:5:"), "{e}");
+    assert!(e.contains("no storage class named \"aws:s3-standard-iaa\""), "{e}");
+    assert!(e.contains("did you mean \"aws:s3-standard-ia\"?"), "{e}");
+    assert!(e.contains("dim catalog"), "{e}");
+}
+
+#[test]
+fn new_tier_fields_are_validated_at_their_line() {
+    let base =
+        "[[tiers]]\nname = \"a\"\nbackend = \"local\"\ncapacity_gb = 1\nstorage_gb_month = 0.01\nlatency_ms = 5\n";
+    let e = err(&format!("{base}min_storage_days = -3\n"));
+    assert!(
+        e.starts_with("my.toml:7:") && e.contains("min_storage_days") && e.contains("0 or more"),
+        "{e}"
+    );
+    let e = err(&format!("{base}restore_gb = -0.1\n"));
+    assert!(
+        e.starts_with("my.toml:7:") && e.contains("price must be 0 or more"),
+        "{e}"
+    );
+    let e = err("[optimizer]\nmove_margin = -1\n");
+    assert!(e.starts_with("my.toml:2:") && e.contains("move_margin"), "{e}");
+    let e = err("[replay]\ntail_days = -1\n");
+    assert!(e.starts_with("my.toml:2:") && e.contains("tail_days"), "{e}");
+}
+
+#[test]
+fn the_shipped_storage_class_config_is_valid_and_is_what_its_scenario_runs() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/aws-classes.toml");
+    let c = data_in_motion::config::load(Some(&path)).unwrap();
+    let classes: Vec<_> = c.tiers.iter().map(|t| t.class.clone().unwrap_or_default()).collect();
+    assert_eq!(
+        classes,
+        [
+            "aws:s3-standard",
+            "aws:s3-standard-ia",
+            "aws:s3-glacier-instant-retrieval",
+            "aws:s3-glacier-deep-archive"
+        ]
+    );
+    assert!(c.tiers.iter().all(|t| t.provider == "aws"));
+    assert!(c.tier("s3-deep-archive").unwrap().restore_hours > 0.0);
+    // The storage-classes scenario carries the same tiers in its [config] (so it runs by name).
+    let text = include_str!("../scenarios/storage-classes.toml");
+    let scenario: toml::Table = toml::from_str(text).unwrap();
+    let file: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        scenario["config"]["tiers"], file["tiers"],
+        "scenario and config/aws-classes.toml differ"
+    );
+}

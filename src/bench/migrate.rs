@@ -62,6 +62,7 @@ fn tier(name: &str, kind: &str, bucket: &str, o: &Options) -> TierConfig {
         egress_gb: 0.0,
         latency_ms: 10.0,
         capacity_gb: 1000.0,
+        ..TierConfig::default()
     }
 }
 

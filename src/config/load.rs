@@ -72,9 +72,35 @@ pub fn load_str(path: Option<&Path>, text: &str) -> Result<Config, Box<ConfigErr
 }
 
 fn load_layered(source: &Source) -> Result<Config, Box<ConfigError>> {
-    let config: Config = layered(DEFAULT_TOML, "<embedded default>", source)?;
+    let mut merged = merged(DEFAULT_TOML, "<embedded default>", source)?;
+    fill_classes(&mut merged).map_err(|v| source.error_at(&v.key, v.message, v.help))?;
+    let config: Config = deserialize_at_path(toml::Value::Table(merged))
+        .map_err(|(key, msg)| Box::new(source.error_at(&key, msg, help_for_serde(&key, "<embedded default>"))))?;
     validate::validate(&config).map_err(|v| source.error_at(&v.key, v.message, v.help))?;
     Ok(config)
+}
+
+/// Fills every tier that names a catalog `class` with the class's prices and minimums (fields
+/// the tier sets win); an unknown class is refused with the closest name.
+fn fill_classes(merged: &mut toml::Table) -> Result<(), validate::Invalid> {
+    let Some(toml::Value::Array(tiers)) = merged.get_mut("tiers") else {
+        return Ok(());
+    };
+    for (i, t) in tiers.iter_mut().enumerate() {
+        let toml::Value::Table(t) = t else { continue };
+        super::catalog::fill(t).map_err(|e| validate::Invalid {
+            key: format!("tiers[{i}].class"),
+            message: format!("no storage class named {:?} in the catalog", e.name),
+            help: match e.closest {
+                Some(c) => format!("did you mean {c:?}? `dim catalog` lists every class"),
+                None => format!(
+                    "use one of {} (`dim catalog` lists them with their prices)",
+                    super::catalog::names().join(", ")
+                ),
+            },
+        })?;
+    }
+    Ok(())
 }
 
 /// Layers the TOML `source` over `default` (tables merge key by key, arrays are replaced) and
@@ -84,6 +110,13 @@ pub(crate) fn layered<T: DeserializeOwned>(
     default_name: &str,
     source: &Source,
 ) -> Result<T, Box<ConfigError>> {
+    let merged = merged(default, default_name, source)?;
+    deserialize_at_path(toml::Value::Table(merged))
+        .map_err(|(key, msg)| Box::new(source.error_at(&key, msg, help_for_serde(&key, default_name))))
+}
+
+/// The TOML `source` merged over `default`, before deserialising.
+fn merged(default: &str, default_name: &str, source: &Source) -> Result<toml::Table, Box<ConfigError>> {
     let mut merged: toml::Table = toml::from_str(default).map_err(|e| ConfigError {
         file: default_name.into(),
         line: None,
@@ -94,8 +127,7 @@ pub(crate) fn layered<T: DeserializeOwned>(
     })?;
     let user: toml::Table = toml::from_str(source.text).map_err(|e| source.syntax_error(&e))?;
     merge(&mut merged, user);
-    deserialize_at_path(toml::Value::Table(merged))
-        .map_err(|(key, msg)| Box::new(source.error_at(&key, msg, help_for_serde(&key, default_name))))
+    Ok(merged)
 }
 
 /// Layers `over` (a table found at `prefix` in `source`, e.g. a scenario's `[config]`) over an
@@ -118,6 +150,7 @@ pub(crate) fn overlay(
     };
     merge(&mut base, over);
     let at = |key: &str| format!("{prefix}.{key}");
+    fill_classes(&mut base).map_err(|v| Box::new(source.error_at(&at(&v.key), v.message, v.help)))?;
     let config: Config = deserialize_at_path(toml::Value::Table(base))
         .map_err(|(key, msg)| Box::new(source.error_at(&at(&key), msg, help_for_serde(&key, "<embedded default>"))))?;
     validate::validate(&config).map_err(|v| Box::new(source.error_at(&at(&v.key), v.message, v.help)))?;

@@ -1,9 +1,11 @@
 //! Typed configuration: an embedded default (`config/default.toml`) with a user file layered over it.
 
+mod catalog;
 mod load;
 mod suggest;
 mod validate;
 
+pub use catalog::{CATALOG_TOML, StorageClass, UnknownClass, classes as catalog_classes, fill as fill_class};
 pub use load::{ConfigError, load, load_str};
 pub(crate) use load::{Source, layered, overlay};
 pub use suggest::closest;
@@ -96,17 +98,22 @@ pub struct EmbeddedConfig {
     pub size_max_bytes: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
+    #[default]
     Local,
     S3,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TierConfig {
     pub name: String,
+    /// A storage class of the built-in catalog (`dim catalog`) whose prices and minimums fill
+    /// every field this tier leaves out.
+    #[serde(default)]
+    pub class: Option<String>,
     #[serde(default)]
     pub provider: String,
     pub backend: Backend,
@@ -135,6 +142,27 @@ pub struct TierConfig {
     pub egress_gb: f64,
     pub latency_ms: f64,
     pub capacity_gb: f64,
+    /// A move into this tier from another tier of the same provider (a server-side COPY, no
+    /// egress), $/1k; unset: `put_per_1k`.
+    #[serde(default)]
+    pub transition_per_1k: Option<f64>,
+    /// An object deleted, overwritten or moved away earlier is charged for the rest of it.
+    #[serde(default)]
+    pub min_storage_days: f64,
+    /// Smaller objects are billed as this size.
+    #[serde(default)]
+    pub min_billable_bytes: u64,
+    /// Extra bytes billed per object (archive classes' index data).
+    #[serde(default)]
+    pub overhead_bytes: u64,
+    /// More than 0: an object must be restored (taking this long) before it can be read or
+    /// copied; such a read misses any SLA and pays the restore.
+    #[serde(default)]
+    pub restore_hours: f64,
+    #[serde(default)]
+    pub restore_per_1k: f64,
+    #[serde(default)]
+    pub restore_gb: f64,
 }
 
 impl TierConfig {
@@ -158,6 +186,9 @@ pub struct OptimizerConfig {
     pub migration_budget_count: u64,
     pub min_residency_secs: u64,
     pub horizon_days: f64,
+    /// A move is planned only when it saves its one-time costs (the move, minimum-duration
+    /// charges, a likely return trip) times 1 + this, over the horizon.
+    pub move_margin: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -238,6 +269,15 @@ pub struct ReplayConfig {
     pub fabricpool_cooling_days: f64,
     pub lifecycle_days: Vec<f64>,
     pub lru_share: f64,
+    /// Every policy's final placement is charged for this many days after the trace.
+    pub tail_days: f64,
+    /// S3 Intelligent-Tiering does not monitor (never moves) objects smaller than this.
+    pub intelligent_tiering_min_bytes: u64,
+    /// Lifecycle transitions skip objects smaller than this.
+    pub lifecycle_min_bytes: u64,
+    /// A lifecycle transition into an IA class (a tier with a minimum billable size and no
+    /// restore) happens no earlier than this many days after creation.
+    pub lifecycle_ia_min_days: f64,
 }
 
 impl Config {

@@ -81,6 +81,9 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
             ("put_per_1k", t.put_per_1k),
             ("retrieval_gb", t.retrieval_gb),
             ("egress_gb", t.egress_gb),
+            ("transition_per_1k", t.transition_per_1k.unwrap_or(0.0)),
+            ("restore_per_1k", t.restore_per_1k),
+            ("restore_gb", t.restore_gb),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(bad(
@@ -88,6 +91,22 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
                     format!("price must be 0 or more, got {v}"),
                     "prices are in dollars: $/GB-month for storage, $/1k requests, $/GB for retrieval and egress",
                 ));
+            }
+        }
+        for (field, v, help) in [
+            (
+                "min_storage_days",
+                t.min_storage_days,
+                "days an object is billed at least once stored there, e.g. 30; 0 for none",
+            ),
+            (
+                "restore_hours",
+                t.restore_hours,
+                "hours a restore takes before a read, e.g. 4; 0 if objects are readable directly",
+            ),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(at(field), format!("must be 0 or more, got {v}"), help));
             }
         }
         positive(
@@ -126,6 +145,13 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
         ));
     }
     fraction("sla.hot_threshold", c.sla.hot_threshold)?;
+    if !(c.optimizer.move_margin.is_finite() && c.optimizer.move_margin >= 0.0) {
+        return Err(bad(
+            "optimizer.move_margin",
+            format!("must be 0 or more, got {}", c.optimizer.move_margin),
+            "e.g. 0.5: a move must save 1.5 times its one-time costs",
+        ));
+    }
 
     let e = &c.events.embedded;
     let ek = |f: &str| format!("events.embedded.{f}");
@@ -283,5 +309,21 @@ fn validate_replay(r: &super::ReplayConfig) -> Result<(), Invalid> {
         ));
     }
     fraction("replay.lru_share", r.lru_share)?;
+    for (key, v, help) in [
+        (
+            "replay.tail_days",
+            r.tail_days,
+            "e.g. 30: days the final placement is still charged",
+        ),
+        (
+            "replay.lifecycle_ia_min_days",
+            r.lifecycle_ia_min_days,
+            "e.g. 30 (S3's minimum age before a transition to Standard-IA)",
+        ),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(bad(key, format!("must be a number of days >= 0, got {v}"), help));
+        }
+    }
     Ok(())
 }

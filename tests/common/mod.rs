@@ -60,6 +60,7 @@ pub fn s3_tier(env: &S3Env, name: &str, bucket: &str) -> TierConfig {
         egress_gb: 0.0,
         latency_ms: 20.0,
         capacity_gb: 10.0,
+        ..TierConfig::default()
     }
 }
 
@@ -81,6 +82,7 @@ pub fn local_tier(name: &str, latency_ms: f64) -> TierConfig {
         egress_gb: 0.0,
         latency_ms,
         capacity_gb: 10.0,
+        ..TierConfig::default()
     }
 }
 

@@ -32,9 +32,20 @@ fn close(a: f64, b: f64) -> bool {
 fn all_hot_and_all_cold_cost_what_the_hand_computation_says() {
     let t = fixture("tiny.csv", Format::Csv);
     assert_eq!((t.events.len(), t.bad), (7, 1), "{:?}", t.first_bad);
-    let cfg = Config::embedded_default().unwrap();
+    let mut cfg = Config::embedded_default().unwrap();
+    cfg.replay.tail_days = 0.0;
     let w = Workload::from_trace(&t, 1.0);
     let r = compare(&cfg, &w, &["all-hot", "all-cold", "oracle"]).unwrap();
+    // A month's tail charges a's storage for one more month, and nothing else.
+    cfg.replay.tail_days = 30.0;
+    let tailed = compare(&cfg, &w, &["all-hot"]).unwrap();
+    assert!(
+        close(
+            tailed.policy("all-hot").unwrap().total_cost - r.policy("all-hot").unwrap().total_cost,
+            0.023
+        ),
+        "tail"
+    );
     let hot = r.policy("all-hot").unwrap();
     // Storage: a 1 GB × 0.023 × 1 month + b 2 GB × 0.023 × ½ month.
     assert!(close(hot.storage_cost, 0.023 + 0.023), "{}", hot.storage_cost);
@@ -72,8 +83,12 @@ fn all_hot_and_all_cold_cost_what_the_hand_computation_says() {
     );
 }
 
-/// Random prices on three tiers; egress the same everywhere, so a direct move is always the
-/// cheapest way between two tiers (the brute force below cannot chain moves at one instant).
+const DAY: i64 = 86_400_000;
+
+/// Random prices on three tiers of three providers, with minimum durations (whole days), minimum
+/// billable sizes, overheads and sometimes a tier that must restore before reads. Egress and
+/// request prices make a direct move always the cheapest way between two tiers (the brute
+/// force below cannot chain moves at one instant).
 fn random_tiers(rng: &mut StdRng) -> Vec<TierConfig> {
     let base = Config::embedded_default().unwrap().tiers;
     base.into_iter()
@@ -85,17 +100,26 @@ fn random_tiers(rng: &mut StdRng) -> Vec<TierConfig> {
             t.put_per_1k = rng.random_range(0.0..0.5);
             t.retrieval_gb = rng.random_range(0.0..0.05);
             t.egress_gb = 0.02;
+            t.min_storage_days = f64::from(rng.random_range(0..4u8));
+            t.min_billable_bytes = if rng.random_bool(0.3) { 8_000_000_000 } else { 0 };
+            t.overhead_bytes = if rng.random_bool(0.3) { 500_000_000 } else { 0 };
+            if i == 2 && rng.random_bool(0.4) {
+                t.restore_hours = 4.0;
+                t.restore_per_1k = rng.random_range(0.0..0.5);
+                t.restore_gb = rng.random_range(0.0..0.05);
+            }
             t
         })
         .collect()
 }
 
-/// The cheapest of every schedule for one object: the tier serving each access, and the tiers it
-/// waits on in each half of the gap after it, priced by the meter.
-fn brute_force(w: &Workload, tiers: &[TierConfig]) -> f64 {
-    let n = w.events.len();
-    let n_t = tiers.len();
-    let choices = 3 * n;
+/// The cheapest of every schedule for one object on a grid of whole days: the tier serving each
+/// access and the tier it waits on in each day (moves at the day's start; at an access, after
+/// it), written to `landing` first when given, frozen after the trace, priced by the meter.
+fn brute_force(w: &Workload, tiers: &[TierConfig], tail: i64, landing: Option<usize>) -> f64 {
+    let (n, n_t) = (w.events.len(), tiers.len());
+    let days = (w.end / DAY) as usize + 1;
+    let choices = n + days;
     let mut best = f64::INFINITY;
     for code in 0..n_t.pow(choices as u32) {
         let mut c = code;
@@ -104,40 +128,61 @@ fn brute_force(w: &Workload, tiers: &[TierConfig]) -> f64 {
             pick.push(c % n_t);
             c /= n_t;
         }
+        let (serve, wait) = pick.split_at(n);
         let mut m = Meter::new(tiers, 50.0, w.sizes.clone());
-        for (i, e) in w.events.iter().enumerate() {
-            let (serve, first_half, second_half) = (pick[3 * i], pick[3 * i + 1], pick[3 * i + 2]);
-            m.migrate(0, serve, e.ts);
-            m.access(0, e.op, e.ts, serve);
-            m.migrate(0, first_half, e.ts);
-            let next = w.events.get(i + 1).map_or(w.end, |n| n.ts);
-            m.migrate(0, second_half, (e.ts + next) / 2);
+        let mut k = 0;
+        for d in 0..days {
+            let now = d as i64 * DAY;
+            while k < n && w.events[k].ts == now {
+                let e = w.events[k];
+                if e.op != Op::Delete {
+                    match (m.tier_of(0), landing) {
+                        (None, Some(l)) if e.op != Op::Put && serve[k] != l => m.create(0, l, now),
+                        (None, Some(l)) if e.op == Op::Put && serve[k] != l => break,
+                        _ => {}
+                    }
+                    m.migrate(0, serve[k], now);
+                }
+                m.access(0, e.op, now, landing.unwrap_or(serve[k]));
+                k += 1;
+            }
+            if k < n && w.events[k].ts == now {
+                // A schedule that writes somewhere else than the landing tier: not allowed.
+                m.costs.storage = f64::INFINITY;
+                break;
+            }
+            m.migrate(0, wait[d], now);
         }
-        m.finish(w.end);
+        m.finish(w.end + tail);
         best = best.min(m.costs.total());
     }
     best
 }
 
 #[test]
-fn the_oracle_equals_a_brute_force_optimum_on_tiny_traces() {
+fn both_oracles_equal_a_brute_force_optimum_on_tiny_traces_with_minimum_durations() {
     let mut rng = StdRng::seed_from_u64(11);
-    for case in 0..25 {
+    for case in 0..30 {
         let tiers = random_tiers(&mut rng);
         let n = rng.random_range(1..=3);
+        let size = rng.random_range(1..20_000_000_000u64);
         let mut ts = 0;
         let mut events = Vec::new();
         for k in 0..n {
-            ts += rng.random_range(0..40 * 86_400_000i64);
+            if k > 0 {
+                ts += rng.random_range(0..3) * DAY;
+            }
             let op = if k == 0 && rng.random_bool(0.5) {
                 Op::Put
+            } else if k == n - 1 && k > 0 && rng.random_bool(0.3) {
+                Op::Delete
             } else {
                 [Op::Get, Op::Head, Op::Put][rng.random_range(0..3)]
             };
             events.push(TraceEvent {
                 ts_ms: ts,
                 key: "x".into(),
-                size: Some(rng.random_range(1..20_000_000_000u64)),
+                size: Some(size),
                 op,
             });
         }
@@ -146,14 +191,22 @@ fn the_oracle_equals_a_brute_force_optimum_on_tiny_traces() {
             ..Trace::default()
         };
         let mut w = Workload::from_trace(&t, 1.0);
-        // A tail after the last access, so waiting somewhere cheap matters there too.
-        w.end += rng.random_range(0..60 * 86_400_000i64);
-        let oracle = Oracle::solve(&w, &tiers);
-        let brute = brute_force(&w, &tiers);
+        // Days after the last access within the trace, so waiting somewhere cheap matters there too.
+        w.end += rng.random_range(0..3) * DAY;
+        let tail = rng.random_range(0..3) * DAY;
+        let brute = brute_force(&w, &tiers, tail, None);
+        let oracle = Oracle::solve(&w, &tiers, tail);
         assert!(
             close(oracle.cost, brute),
             "case {case}: oracle {} vs brute force {brute}",
             oracle.cost
+        );
+        let brute = brute_force(&w, &tiers, tail, Some(0));
+        let landing = Oracle::solve_landing(&w, &tiers, tail, 0);
+        assert!(
+            close(landing.cost, brute),
+            "case {case}: oracle-landing {} vs brute force {brute}",
+            landing.cost
         );
     }
 }
@@ -192,6 +245,16 @@ fn no_policy_beats_the_oracle_on_any_test_trace() {
             "{name}: metered {oracle} vs planned {}",
             r.oracle.planned_cost
         );
+        let landing = r.policy("oracle-landing").unwrap().total_cost;
+        assert!(
+            close(landing, r.oracle.landing_planned_cost),
+            "{name}: oracle-landing metered {landing} vs planned {}",
+            r.oracle.landing_planned_cost
+        );
+        assert!(
+            oracle <= landing * (1.0 + 1e-9),
+            "{name}: the free oracle is the lower bound"
+        );
         for p in &r.policies {
             assert!(
                 p.total_cost >= oracle * (1.0 - 1e-9),
@@ -199,7 +262,16 @@ fn no_policy_beats_the_oracle_on_any_test_trace() {
                 p.policy,
                 p.total_cost
             );
-            let parts = p.storage_cost + p.request_cost + p.retrieval_cost + p.migration_cost;
+            // all-cold writes straight to the cold tier: a write-time placement, which only the
+            // free oracle bounds.
+            assert!(
+                p.total_cost >= r.policy("oracle-landing").unwrap().total_cost * (1.0 - 1e-9)
+                    || ["oracle", "all-cold"].contains(&p.policy.as_str()),
+                "{name}: {} costs {} below oracle-landing",
+                p.policy,
+                p.total_cost
+            );
+            let parts = p.storage_cost + p.request_cost + p.retrieval_cost + p.migration_cost + p.min_duration_cost;
             assert!(close(parts, p.total_cost), "{name}: {} parts do not add up", p.policy);
         }
         reports.push(r);
@@ -242,7 +314,9 @@ fn time_based_rules_act_on_the_days_they_name() {
         ..Trace::default()
     };
     let w = Workload::from_trace(&t, 1.0);
-    let cfg = Config::embedded_default().unwrap();
+    let mut cfg = Config::embedded_default().unwrap();
+    // Only the days the rules name: no tail after the read.
+    cfg.replay.tail_days = 0.0;
     let r = compare(
         &cfg,
         &w,
@@ -286,7 +360,7 @@ fn an_lru_hot_tier_evicts_the_least_recently_used() {
             ev(1, "b", 250 * mb),
             ev(2, "a", 250 * mb),
             ev(3, "c", 250 * mb),    // evicts b (a was used later)
-            ev(4, "big", 2250 * mb), // larger than the cache: lives on the cold tier
+            ev(4, "big", 2250 * mb), // larger than the cache: written through, evicted at once
             ev(5, "b", 250 * mb),    // a miss: served cold, promoted, evicts a
         ],
         ..Trace::default()
@@ -295,12 +369,11 @@ fn an_lru_hot_tier_evicts_the_least_recently_used() {
     let cfg = Config::embedded_default().unwrap();
     let r = compare(&cfg, &w, &["lru-hot-tier"]).unwrap();
     let lru = r.policy("lru-hot-tier").unwrap();
-    assert_eq!(lru.migrations, 3, "b evicted, b promoted, a evicted");
-    assert_eq!(
-        lru.sla_violations, 2,
-        "big and the miss on b are served from the cold tier"
-    );
-    assert_eq!(lru.peak_bytes[0].1, 500 * mb);
+    // Every policy writes to the landing tier (the yardstick's rule), so big passes through the
+    // cache tier: the fast tier held a and c (500 MB, the cache's most) and, for that moment, big.
+    assert_eq!(lru.migrations, 4, "b evicted, big evicted, b promoted, a evicted");
+    assert_eq!(lru.sla_violations, 1, "the miss on b is served from the cold tier");
+    assert_eq!(lru.peak_bytes[0].1, 2750 * mb);
 }
 
 fn dim() -> Command {
@@ -342,10 +415,22 @@ fn dim_replay_reports_every_policy_in_json_and_draws_the_chart() {
             "migrations",
             "sla_violations",
             "vs_oracle",
+            "vs_oracle_landing",
+            "min_duration_cost",
         ] {
             assert!(p[field].is_number(), "{} has no {field}: {p}", p["policy"]);
         }
+        // capture is a number, or null where the best rule already is the landing optimum.
+        assert!(p["capture"].is_number() || p["capture"].is_null(), "{p}");
     }
+    let best = v["best_rule"].as_str().expect("a best rule");
+    let of = |name: &str| policies.iter().find(|p| p["policy"] == name).unwrap();
+    if let Some(c) = of(best)["capture"].as_f64() {
+        assert!(c.abs() < 1e-9, "the best rule captures nothing: {c}");
+        assert!((of("oracle-landing")["capture"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    }
+    assert!(v["oracle"]["landing_planned_cost"].is_number());
+    assert_eq!(v["tail_days"], 30.0);
     assert_eq!(v["time_scale"], 720.0);
     assert_eq!(v["trace"]["bad_lines"], 1);
     assert_eq!(v["trace"]["first_bad"][0]["line"], 8);
@@ -394,4 +479,114 @@ fn dim_replay_refuses_bad_arguments_with_a_reason() {
     assert!(err.contains("no usable events") && err.contains("--format"), "{err}");
     let out = dim().args(["replay", "/nonexistent/trace.log"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/trace.log"));
+}
+
+/// A rule that overflows a tier is marked and never the best rule; `--ignore-capacity` lifts
+/// every capacity so each policy is priced alone.
+#[test]
+fn capacity_is_honest_and_can_be_ignored() {
+    let mut cfg = Config::embedded_default().unwrap();
+    cfg.replay.plan_every_secs = 12 * 3600;
+    let w = Workload::from_trace(&generated(20_000, 1_500, 30.0), 1.0);
+    cfg.tiers[0].capacity_gb = w.bytes() as f64 / 1e9 / 4.0;
+    let names = [
+        "all-hot",
+        "all-cold",
+        "s3-intelligent-tiering",
+        "oracle-landing",
+        "oracle",
+    ];
+    let r = compare(&cfg, &w, &names).unwrap();
+    let hot = r.policy("all-hot").unwrap();
+    assert_eq!(hot.over_capacity, ["aws-hot"]);
+    assert_ne!(
+        r.best_rule().unwrap().policy,
+        "all-hot",
+        "an overflowing rule is not the best"
+    );
+    assert!(r.table().contains("all-hot !cap"));
+    let lifted = data_in_motion::replay::without_capacity(&cfg);
+    let r = compare(&lifted, &w, &names).unwrap();
+    assert!(r.policies.iter().all(|p| p.over_capacity.is_empty()));
+    let best = r.best_rule().unwrap();
+    let cheapest_rule = ["all-hot", "all-cold", "s3-intelligent-tiering"]
+        .iter()
+        .map(|n| r.policy(n).unwrap().total_cost)
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(best.total_cost, cheapest_rule);
+}
+
+/// Intelligent-Tiering never moves objects under 128 KiB; lifecycle transitions skip them.
+#[test]
+fn rules_leave_small_objects_where_they_are() {
+    let cfg = Config::embedded_default().unwrap();
+    let day = 86_400_000i64;
+    let ev = |ts: i64, key: &str, size: u64, op: Op| TraceEvent {
+        ts_ms: ts,
+        key: key.into(),
+        size: Some(size),
+        op,
+    };
+    let t = Trace {
+        events: vec![
+            ev(0, "small", 100_000, Op::Put),
+            ev(0, "large", 1_000_000, Op::Put),
+            ev(200 * day, "small", 100_000, Op::Get),
+            ev(200 * day, "large", 1_000_000, Op::Get),
+        ],
+        ..Trace::default()
+    };
+    let w = Workload::from_trace(&t, 1.0);
+    let r = compare(&cfg, &w, &["s3-intelligent-tiering", "age-lifecycle"]).unwrap();
+    // Only the large object moves: down twice, and back up at the read for Intelligent-Tiering.
+    assert_eq!(r.policy("s3-intelligent-tiering").unwrap().migrations, 3);
+    assert_eq!(r.policy("age-lifecycle").unwrap().migrations, 2);
+}
+
+/// On the shipped storage classes (minimum durations, minimum sizes, overheads, restores): the
+/// meter charges both oracles what their plans say, and no policy beats either.
+#[test]
+fn no_policy_beats_the_oracles_on_storage_classes() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/aws-classes.toml");
+    let mut cfg = data_in_motion::config::load(Some(&path)).unwrap();
+    cfg.replay.plan_every_secs = 12 * 3600;
+    cfg.replay.retrain_every_secs = 10 * 86_400;
+    let cfg = data_in_motion::replay::without_capacity(&cfg);
+    for (name, w) in [
+        ("generated", Workload::from_trace(&generated(30_000, 2_000, 120.0), 1.0)),
+        (
+            "web.log × 720",
+            Workload::from_trace(&fixture("web.log", Format::Clf), 720.0),
+        ),
+    ] {
+        let r = compare(&cfg, &w, &policy_names("all").unwrap()).unwrap();
+        let (oracle, landing) = (
+            r.policy("oracle").unwrap().total_cost,
+            r.policy("oracle-landing").unwrap().total_cost,
+        );
+        assert!(
+            close(oracle, r.oracle.planned_cost),
+            "{name}: {oracle} vs {}",
+            r.oracle.planned_cost
+        );
+        assert!(
+            close(landing, r.oracle.landing_planned_cost),
+            "{name}: {landing} vs {}",
+            r.oracle.landing_planned_cost
+        );
+        // all-cold writes straight to the cold tier: a write-time placement, bounded by the free oracle.
+        assert!(r.policies.iter().all(|p| p.total_cost >= oracle * (1.0 - 1e-9)));
+        for p in r
+            .policies
+            .iter()
+            .filter(|p| !["oracle", "all-cold"].contains(&p.policy.as_str()))
+        {
+            assert!(
+                p.total_cost >= landing * (1.0 - 1e-9),
+                "{name}: {} costs {} below oracle-landing's {landing}",
+                p.policy,
+                p.total_cost
+            );
+        }
+    }
 }

@@ -16,8 +16,8 @@ struct Figures {
     /// Wall time of the whole comparison (oracle, all policies in parallel, report).
     secs: f64,
     events_per_sec: f64,
-    /// Per policy: its own replay time, total cost and cost over the oracle's.
-    per_policy: Vec<(String, f64, f64, f64)>,
+    /// Per policy: its own replay time, total cost, cost over the oracle's and capture.
+    per_policy: Vec<(String, f64, f64, f64, Option<f64>)>,
     dim_notes: Vec<String>,
     peak_rss_mib: Option<f64>,
 }
@@ -51,11 +51,21 @@ pub fn synthetic(cfg: &Config, events: usize, objects: usize, days: f64) -> Trac
     t
 }
 
-pub fn run(cfg: &Config, events: usize, objects: usize, days: f64, as_json: bool) -> anyhow::Result<()> {
+pub fn run(
+    cfg: &Config,
+    events: usize,
+    objects: usize,
+    days: f64,
+    ignore_capacity: bool,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let t = synthetic(cfg, events, objects, days);
     let w = Workload::from_trace(&t, 1.0);
     let names = crate::replay::policy_names("all")?;
-    let r = crate::replay::compare(cfg, &w, &names)?;
+    let lifted = crate::replay::without_capacity(cfg);
+    let cfg = if ignore_capacity { &lifted } else { cfg };
+    let mut r = crate::replay::compare(cfg, &w, &names)?;
+    r.ignore_capacity = ignore_capacity;
     let f = Figures {
         events: w.events.len(),
         objects: w.objects(),
@@ -66,7 +76,7 @@ pub fn run(cfg: &Config, events: usize, objects: usize, days: f64, as_json: bool
         per_policy: r
             .policies
             .iter()
-            .map(|p| (p.policy.clone(), p.secs, p.total_cost, p.vs_oracle))
+            .map(|p| (p.policy.clone(), p.secs, p.total_cost, p.vs_oracle, p.capture))
             .collect(),
         dim_notes: r.policy("dim").map(|p| p.notes.clone()).unwrap_or_default(),
         peak_rss_mib: super::peak_rss_mib(),

@@ -51,7 +51,15 @@ pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
     }
     let w = Workload::from_trace(&t, scale);
     tracing::info!(target: "dim::replay", events = w.events.len(), objects = w.objects(), policies = names.len(), "replaying");
+    let lifted;
+    let cfg = if o.ignore_capacity {
+        lifted = super::without_capacity(cfg);
+        &lifted
+    } else {
+        cfg
+    };
     let mut r = super::compare(cfg, &w, &names)?;
+    r.ignore_capacity = o.ignore_capacity;
     r.trace = Some(TraceInfo {
         path: o.trace.display().to_string(),
         format: format!("{format:?}").to_lowercase(),

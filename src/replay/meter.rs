@@ -1,26 +1,15 @@
-//! The cost meter of a replay: storage by tier-time, requests, retrieval, and each move's egress and
-//! requests, priced from the configured tiers. No bytes move; every policy is charged by the same meter.
+//! The cost meter of a replay: storage by tier-time, requests, retrieval, restores, each move's
+//! requests and egress, and the minimum-duration charges of leaving a tier early, all priced by
+//! the billing model the planner uses. No bytes move; every policy is charged by the same meter.
 
 use serde::Serialize;
 
 use crate::config::TierConfig;
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
-use crate::engine::placement::cost::move_cost;
+use crate::engine::placement::billing::{self, early_exit, move_cost, storage_rate_ms};
 
-/// A month of storage, as the tiers' `storage_gb_month` prices mean it (30 days).
-pub const MONTH_MS: f64 = 30.0 * 24.0 * 3600.0 * 1000.0;
-pub const GB: f64 = 1e9;
-
-/// Request and retrieval cost of serving `op` on an object of `gb` gigabytes from `tier`.
-pub fn serve_cost(tier: &TierConfig, op: Op, gb: f64) -> (f64, f64) {
-    match op {
-        Op::Get => (tier.get_per_1k / 1000.0, gb * tier.retrieval_gb),
-        Op::Head => (tier.get_per_1k / 1000.0, 0.0),
-        Op::Put => (tier.put_per_1k / 1000.0, 0.0),
-        Op::Delete => (0.0, 0.0),
-    }
-}
+pub use crate::engine::placement::billing::{GB, MONTH_MS, serve_cost};
 
 /// What a policy cost, by part, in dollars.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -29,11 +18,14 @@ pub struct Costs {
     pub requests: f64,
     pub retrieval: f64,
     pub migration: f64,
+    /// Storage charged for the rest of a tier's minimum duration when an object left it early
+    /// (deleted, overwritten or moved away).
+    pub min_duration: f64,
 }
 
 impl Costs {
     pub fn total(&self) -> f64 {
-        self.storage + self.requests + self.retrieval + self.migration
+        self.storage + self.requests + self.retrieval + self.migration + self.min_duration
     }
 }
 
@@ -44,6 +36,8 @@ pub struct Meter {
     sla_latency_ms: f64,
     /// Per object: its tier and since when it is stored there (None: not stored yet).
     placed: Vec<Option<(usize, Millis)>>,
+    /// Per object: when its current stay on its tier began (for minimum durations).
+    entered: Vec<Millis>,
     sizes: Vec<u64>,
     pub costs: Costs,
     pub migrations: u64,
@@ -66,6 +60,7 @@ impl Meter {
             tiers: tiers.to_vec(),
             sla_latency_ms,
             placed: vec![None; sizes.len()],
+            entered: vec![0; sizes.len()],
             sizes,
             costs: Costs::default(),
             migrations: 0,
@@ -94,7 +89,7 @@ impl Meter {
 
     /// Storage price of `obj` on tier `t`, $/ms.
     fn rate_of(&self, obj: usize, t: usize) -> f64 {
-        self.gb(obj) * self.tiers[t].storage_gb_month / MONTH_MS
+        storage_rate_ms(&self.tiers[t], self.sizes[obj])
     }
 
     /// `obj` is now stored on `t` from `now` (or, with None, no longer stored).
@@ -127,16 +122,26 @@ impl Meter {
     /// Charges `obj`'s storage on its tier up to `now` and restarts its interval there.
     fn settle(&mut self, obj: usize, now: Millis) {
         if let Some((t, since)) = self.placed[obj] {
-            let months = (now - since).max(0) as f64 / MONTH_MS;
-            self.costs.storage += self.gb(obj) * self.tiers[t].storage_gb_month * months;
+            self.costs.storage += self.rate_of(obj, t) * (now - since).max(0) as f64;
             self.place(obj, Some((t, now)));
+        }
+    }
+
+    /// `obj` leaves its stay on its tier at `now` (deleted, overwritten or moved away): its
+    /// storage up to now, and the rest of the tier's minimum duration if it leaves early.
+    fn leave(&mut self, obj: usize, now: Millis) {
+        if let Some((t, _)) = self.placed[obj] {
+            let entered = self.entered[obj];
+            self.settle(obj, now);
+            self.costs.min_duration += early_exit(&self.tiers[t], self.sizes[obj], (now - entered) as f64);
         }
     }
 
     /// `obj` is first written, at `now`, to `tier` (its PUT is charged there).
     pub fn create(&mut self, obj: usize, tier: usize, now: Millis) {
-        self.settle(obj, now);
+        self.leave(obj, now);
         self.place(obj, Some((tier, now)));
+        self.entered[obj] = now;
         self.costs.requests += self.tiers[tier].put_per_1k / 1000.0;
     }
 
@@ -153,30 +158,38 @@ impl Meter {
             }
             return self.access(obj, op, now, landing);
         };
-        let tier = &self.tiers[t];
         if op == Op::Delete {
-            self.settle(obj, now);
+            self.leave(obj, now);
             self.place(obj, None);
             return;
         }
-        let (requests, retrieval) = serve_cost(tier, op, self.gb(obj));
+        if op == Op::Put {
+            // An overwrite replaces the stored version: the old one leaves (early, maybe), the
+            // new one starts its own stay on the same tier.
+            self.leave(obj, now);
+            self.entered[obj] = now;
+        }
+        let tier = &self.tiers[t];
+        let (requests, retrieval) = serve_cost(tier, op, self.sizes[obj]);
         self.costs.requests += requests;
         self.costs.retrieval += retrieval;
-        if matches!(op, Op::Get | Op::Head) && tier.latency_ms > self.sla_latency_ms {
+        if matches!(op, Op::Get | Op::Head) && billing::misses_sla(tier, self.sla_latency_ms) {
             self.sla_violations += 1;
         }
     }
 
-    /// Moves `obj` to `to` at `now`: a GET (and retrieval) on the source, egress when the
-    /// providers differ, a PUT on the destination. Moving to where it is does nothing.
+    /// Moves `obj` to `to` at `now`, priced by the billing model (a copy within a provider, GET,
+    /// egress and PUT between providers, the source's minimum duration if it leaves early).
+    /// Moving to where it is does nothing.
     pub fn migrate(&mut self, obj: usize, to: usize, now: Millis) {
         let Some(from) = self.tier_of(obj) else { return };
         if from == to {
             return;
         }
-        self.settle(obj, now);
-        self.costs.migration += move_cost(&self.tiers[from], &self.tiers[to], self.gb(obj));
+        self.leave(obj, now);
+        self.costs.migration += move_cost(&self.tiers[from], &self.tiers[to], self.sizes[obj]);
         self.place(obj, Some((to, now)));
+        self.entered[obj] = now;
         self.migrations += 1;
         self.bytes_moved += self.sizes[obj];
     }
@@ -264,5 +277,79 @@ mod tests {
         m.finish(month);
         assert!((m.costs.storage - 0.005).abs() < 1e-12, "{}", m.costs.storage);
         assert_eq!(m.tier_of(0), None);
+    }
+
+    fn class(name: &str, tier_name: &str) -> TierConfig {
+        let mut t: toml::Table = toml::from_str(&format!(
+            "name = \"{tier_name}\"\nbackend = \"local\"\ncapacity_gb = 1\nclass = \"{name}\""
+        ))
+        .unwrap();
+        crate::config::fill_class(&mut t).unwrap();
+        toml::Value::Table(t).try_into().unwrap()
+    }
+
+    const DAY: Millis = 86_400_000;
+
+    /// S3 Standard → Standard-IA → Deep Archive, every charge computed by hand from the catalog.
+    #[test]
+    fn minimum_durations_sizes_overheads_copies_and_restores_are_billed_by_hand() {
+        let tiers = [
+            class("aws:s3-standard", "std"),
+            class("aws:s3-standard-ia", "ia"),
+            class("aws:s3-glacier-deep-archive", "deep"),
+        ];
+        let gb = 1_000_000_000u64;
+        // Object 0: 1 GB, to IA on day 0, moved back to Standard on day 10 (20 IA days owed).
+        // Object 1: 1 kB on IA (billed as 128 KiB) for 30 days, deleted on day 30 (nothing owed).
+        // Object 2: 1 GB, to Deep Archive on day 0, read (restored) on day 60, deleted on day 90
+        //           (90 of 180 days owed), plus 40 KiB of overhead billed the whole time.
+        // Object 3: 1 GB on IA, overwritten on day 5 and deleted on day 20 (25 + 15 days owed).
+        let mut m = Meter::new(&tiers, 50.0, vec![gb, 1_000, gb, gb]);
+        m.create(0, 0, 0);
+        m.migrate(0, 1, 0);
+        m.migrate(0, 0, 10 * DAY);
+        m.create(1, 1, 0);
+        m.access(1, Op::Delete, 30 * DAY, 0);
+        m.create(2, 0, 0);
+        m.migrate(2, 2, 0);
+        m.access(2, Op::Get, 60 * DAY, 0);
+        m.access(2, Op::Delete, 90 * DAY, 0);
+        m.create(3, 1, 0);
+        m.access(3, Op::Put, 5 * DAY, 1);
+        m.access(3, Op::Delete, 20 * DAY, 1);
+        m.finish(90 * DAY);
+        let c = &m.costs;
+        let month = |gb: f64, price: f64, days: f64| gb * price * days / 30.0;
+        let deep_gb = (gb + 40_960) as f64 / 1e9;
+        let storage = month(1.0, 0.0125, 10.0) + month(1.0, 0.023, 80.0) // object 0
+            + month(131_072.0 / 1e9, 0.0125, 30.0) // object 1
+            + month(deep_gb, 0.00099, 90.0) // object 2
+            + month(1.0, 0.0125, 20.0); // object 3
+        assert!(
+            (c.storage - storage).abs() < 1e-12,
+            "storage {} vs {storage}",
+            c.storage
+        );
+        let min_duration = month(1.0, 0.0125, 20.0) + month(deep_gb, 0.00099, 90.0) + month(1.0, 0.0125, 25.0 + 15.0);
+        assert!(
+            (c.min_duration - min_duration).abs() < 1e-12,
+            "min-duration {} vs {min_duration}",
+            c.min_duration
+        );
+        // Copies within a provider: the copy request into the destination, and reading out of IA
+        // (1 GB × 0.01) or out of Deep Archive (a restore: 0.10/1k + 1 GB × 0.02).
+        let migration = 0.01 / 1000.0 + (0.01 + 0.005 / 1000.0) + 0.05 / 1000.0;
+        assert!((c.migration - migration).abs() < 1e-12, "migration {}", c.migration);
+        // The Deep Archive read pays the restore and misses the SLA.
+        assert!(
+            (c.retrieval - (0.10 / 1000.0 + 0.02)).abs() < 1e-12,
+            "retrieval {}",
+            c.retrieval
+        );
+        assert_eq!(m.sla_violations, 1);
+        // PUTs: four creations (std, ia, std, ia) and the overwrite on IA; the GET on Deep Archive.
+        let requests =
+            0.005 / 1000.0 + 0.01 / 1000.0 + 0.005 / 1000.0 + 0.01 / 1000.0 + 0.01 / 1000.0 + 0.0004 / 1000.0;
+        assert!((c.requests - requests).abs() < 1e-12, "requests {}", c.requests);
     }
 }

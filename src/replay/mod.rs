@@ -22,8 +22,8 @@ use policy::{Policy, Run, coldest};
 use report::{PolicyResult, Report};
 use workload::Workload;
 
-/// Every policy `--policies all` runs, in report order (the oracle last).
-pub const POLICIES: [&str; 9] = [
+/// Every policy `--policies all` runs, in report order (the two bounds last).
+pub const POLICIES: [&str; 10] = [
     "dim",
     "heuristic-milp",
     "s3-intelligent-tiering",
@@ -32,8 +32,15 @@ pub const POLICIES: [&str; 9] = [
     "lru-hot-tier",
     "all-hot",
     "all-cold",
+    "oracle-landing",
     "oracle",
 ];
+
+/// The bounds: not policies anyone can run, the yardstick for those that can.
+pub const ORACLES: [&str; 2] = ["oracle-landing", "oracle"];
+
+/// Planning policies (the brain), as opposed to the rules they are measured against.
+pub const PLANNERS: [&str; 2] = ["dim", "heuristic-milp"];
 
 /// Points of the cumulative-cost curves.
 const CURVE_POINTS: usize = 200;
@@ -47,7 +54,7 @@ pub enum ReplayError {
 }
 
 /// The policy names of a `--policies` list ("all" or comma-separated names), in report order;
-/// the oracle is always included (every cost is reported relative to it).
+/// both oracles are always included (capture and every ratio are relative to them).
 pub fn policy_names(list: &str) -> Result<Vec<&'static str>, ReplayError> {
     let mut want: Vec<&'static str> = Vec::new();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -68,23 +75,25 @@ pub fn policy_names(list: &str) -> Result<Vec<&'static str>, ReplayError> {
             }
         }
     }
-    want.push("oracle");
+    want.extend(ORACLES);
     Ok(POLICIES.iter().copied().filter(|p| want.contains(p)).collect())
 }
 
-fn build(name: &str, cfg: &Config, w: &Workload, oracle: &Oracle) -> Box<dyn Policy> {
+fn build(name: &str, cfg: &Config, w: &Workload, oracles: &[Oracle; 2]) -> Box<dyn Policy> {
     let (n_t, cold, objects) = (cfg.tiers.len(), coldest(&cfg.tiers), w.objects());
     let r = &cfg.replay;
+    let rules = rules::RuleLimits::new(cfg);
     match name {
         "dim" => Box::new(planned::Planned::new("dim", true, cfg, &w.sizes)),
         "heuristic-milp" => Box::new(planned::Planned::new("heuristic-milp", false, cfg, &w.sizes)),
         "s3-intelligent-tiering" => Box::new(rules::Timed::intelligent_tiering(
             &r.intelligent_tiering_days,
             n_t,
-            objects,
+            &w.sizes,
+            &rules,
         )),
         "fabricpool-auto" => Box::new(rules::Timed::fabricpool(r.fabricpool_cooling_days, cold, objects)),
-        "age-lifecycle" => Box::new(rules::Timed::lifecycle(&r.lifecycle_days, n_t, objects)),
+        "age-lifecycle" => Box::new(rules::Timed::lifecycle(&r.lifecycle_days, n_t, &w.sizes, &rules)),
         "lru-hot-tier" => Box::new(rules::Lru::new(
             (w.bytes() as f64 * r.lru_share) as u64,
             0,
@@ -99,8 +108,24 @@ fn build(name: &str, cfg: &Config, w: &Workload, oracle: &Oracle) -> Box<dyn Pol
             name: "all-cold",
             tier: cold,
         }),
-        _ => Box::new(oracle.clone()),
+        "oracle-landing" => Box::new(oracles[0].clone()),
+        _ => Box::new(oracles[1].clone()),
     }
+}
+
+/// The engine time after the trace during which every final placement is still charged.
+pub fn tail_ms(cfg: &Config) -> Millis {
+    (cfg.replay.tail_days * 86_400_000.0) as Millis
+}
+
+/// `cfg` with every tier's capacity lifted (`--ignore-capacity`): policies are priced as if
+/// the tiers could hold any trace.
+pub fn without_capacity(cfg: &Config) -> Config {
+    let mut c = cfg.clone();
+    for t in &mut c.tiers {
+        t.capacity_gb = 1e12;
+    }
+    c
 }
 
 /// Replays `w` through the named policies (in parallel, one thread per core) and reports.
@@ -109,13 +134,23 @@ pub fn compare(cfg: &Config, w: &Workload, names: &[&str]) -> Result<Report, Rep
         return Err(ReplayError::Empty);
     }
     let started = std::time::Instant::now();
-    let oracle = Oracle::solve(w, &cfg.tiers);
+    let tail = tail_ms(cfg);
+    let landing = cfg
+        .tiers
+        .iter()
+        .position(|t| t.name == cfg.landing_tier().name)
+        .unwrap_or(0);
+    let oracles = [
+        Oracle::solve_landing(w, &cfg.tiers, tail, landing),
+        Oracle::solve(w, &cfg.tiers, tail),
+    ];
+    let span = (w.end + tail) as f64;
     let points: Vec<Millis> = (1..=CURVE_POINTS)
-        .map(|k| (w.end as f64 * k as f64 / CURVE_POINTS as f64) as Millis)
+        .map(|k| (span * k as f64 / CURVE_POINTS as f64) as Millis)
         .collect();
     let policies: Vec<Mutex<Option<Box<dyn Policy>>>> = names
         .iter()
-        .map(|n| Mutex::new(Some(build(n, cfg, w, &oracle))))
+        .map(|n| Mutex::new(Some(build(n, cfg, w, &oracles))))
         .collect();
     let runs: Vec<Mutex<Option<Run>>> = names.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -132,7 +167,7 @@ pub fn compare(cfg: &Config, w: &Workload, names: &[&str]) -> Result<Report, Rep
                     }
                     let taken = policies[i].lock().unwrap_or_else(|p| p.into_inner()).take();
                     if let Some(mut p) = taken {
-                        let run = policy::run(p.as_mut(), w, &cfg.tiers, cfg.sla.hot_latency_ms, &points);
+                        let run = policy::run(p.as_mut(), w, &cfg.tiers, cfg.sla.hot_latency_ms, tail, &points);
                         *runs[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(run);
                     }
                 }
@@ -151,7 +186,7 @@ pub fn compare(cfg: &Config, w: &Workload, names: &[&str]) -> Result<Report, Rep
     let oracle_total = runs
         .iter()
         .find(|(n, _)| n == "oracle")
-        .map_or(oracle.cost, |(_, r)| r.meter.costs.total());
+        .map_or(oracles[1].cost, |(_, r)| r.meter.costs.total());
     let results = runs
         .into_iter()
         .map(|(name, run)| PolicyResult::new(name, run, cfg, oracle_total))
@@ -160,7 +195,7 @@ pub fn compare(cfg: &Config, w: &Workload, names: &[&str]) -> Result<Report, Rep
         cfg,
         w,
         results,
-        oracle.cost,
+        [oracles[0].cost, oracles[1].cost],
         points.iter().map(|t| w.trace_hours(*t)).collect(),
         started.elapsed().as_secs_f64(),
     ))

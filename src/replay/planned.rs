@@ -41,6 +41,12 @@ pub struct Planned {
     alive: Vec<bool>,
     life: Vec<u32>,
     moved_at: Vec<Option<Millis>>,
+    /// Since when each live object lives, their sum, and what the dead lived: the population's
+    /// deletion rate, from which the cost model expects an object's remaining life.
+    born: Vec<Millis>,
+    born_sum: f64,
+    lived_ms: f64,
+    deletes: u64,
     touched: Vec<u32>,
     is_touched: Vec<bool>,
     live: Vec<u32>,
@@ -79,6 +85,10 @@ impl Planned {
             alive: vec![false; n],
             life: vec![0; n],
             moved_at: vec![None; n],
+            born: vec![0; n],
+            born_sum: 0.0,
+            lived_ms: 0.0,
+            deletes: 0,
             touched: Vec::new(),
             is_touched: vec![false; n],
             live: Vec::new(),
@@ -123,7 +133,7 @@ impl Planned {
                     ts: t,
                     object_id: i64::from(o),
                     x: features(row, t),
-                    hot: false,
+                    later: 0,
                 },
                 accesses: row.reads + row.writes,
                 life: self.life[i],
@@ -142,7 +152,7 @@ impl Planned {
         } else {
             p.accesses
         };
-        p.sample.hot = later.saturating_sub(p.accesses) >= u64::from(self.cfg.model.hot_k);
+        p.sample.later = later.saturating_sub(p.accesses).min(u64::from(u32::MAX)) as u32;
         self.labelled.push_back(p.sample);
         while self.labelled.len() > self.cfg.replay.train_samples {
             self.labelled.pop_front();
@@ -161,6 +171,9 @@ impl Planned {
         let started = std::time::Instant::now();
         let residency = (self.cfg.optimizer.min_residency_secs * 1000) as Millis;
         let ids: Vec<usize> = (0..self.alive.len()).filter(|o| m.tier_of(*o).is_some()).collect();
+        let live = self.alive.iter().filter(|a| **a).count() as f64;
+        let exposure_ms = self.lived_ms + live * t as f64 - self.born_sum;
+        self.cm.life_hours = crate::engine::placement::cost::life_hours(exposure_ms, self.deletes);
         let rows: Vec<&StatsRow> = ids.iter().map(|o| &self.rows[*o]).collect();
         let p = self.model.p_hot(&rows, t);
         let objs: Vec<PlanObject> = ids
@@ -170,12 +183,19 @@ impl Planned {
                 let current = m.tier_of(*o).unwrap_or(self.landing);
                 let mut po = plan_object(String::new(), &self.rows[*o], current, p_hot, t);
                 po.fixed = self.moved_at[*o].is_some_and(|at| t - at < residency);
+                if let Some(at) = self.moved_at[*o] {
+                    po.stayed_ms = (t - at).max(0) as f64;
+                }
                 po
             })
             .collect();
         match planner::plan(&objs, &self.cm, &self.cfg) {
             Ok(plan) => {
                 for (k, to) in plan.moves {
+                    let o = &objs[k];
+                    tracing::debug!(target: "dim::replay", policy = self.name, obj = ids[k], size = o.size, from = o.current, to, day = t as f64 / 86_400_000.0,
+                        p_hot = o.p_hot, rate_recent = o.rate_recent, rate_day = o.rate_day, rate_week = o.rate_week, rate_long = o.rate_long,
+                        stay = self.cm.total(o, o.current).0, go = self.cm.total(o, to).0, "move");
                     m.migrate(ids[k], to, t);
                     self.moved_at[ids[k]] = Some(t);
                 }
@@ -231,6 +251,9 @@ impl Policy for Planned {
         let o = ev.obj as usize;
         if ev.op == Op::Delete {
             if self.alive[o] {
+                self.deletes += 1;
+                self.lived_ms += (ev.ts - self.born[o]) as f64;
+                self.born_sum -= self.born[o] as f64;
                 self.alive[o] = false;
                 self.life[o] += 1;
                 self.rows[o] = StatsRow::default();
@@ -238,8 +261,15 @@ impl Policy for Planned {
             }
             return;
         }
-        self.alive[o] = true;
+        if !self.alive[o] {
+            self.alive[o] = true;
+            self.born[o] = ev.ts;
+            self.born_sum += ev.ts as f64;
+        }
         self.rows[o].record(ev.ts, ev.op, Some(self.sizes[o]));
+        // The size of an object only read is known too (live, the store has it from the tier
+        // that holds it); without it the planner would price a 2 MB file as empty.
+        self.rows[o].size = self.sizes[o];
         if !self.is_touched[o] {
             self.is_touched[o] = true;
             self.touched.push(ev.obj);

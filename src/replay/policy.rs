@@ -30,8 +30,17 @@ pub struct Run {
     pub notes: Vec<String>,
 }
 
-/// Replays `w` through `p` on `tiers`; the cumulative cost is sampled at `points` engine times.
-pub fn run(p: &mut dyn Policy, w: &Workload, tiers: &[TierConfig], sla_latency_ms: f64, points: &[Millis]) -> Run {
+/// Replays `w` through `p` on `tiers`; the final placement is charged for `tail_ms` more after
+/// the last event, with no decision in that time; the cumulative cost is sampled at `points`
+/// engine times (which may reach into the tail).
+pub fn run(
+    p: &mut dyn Policy,
+    w: &Workload,
+    tiers: &[TierConfig],
+    sla_latency_ms: f64,
+    tail_ms: Millis,
+    points: &[Millis],
+) -> Run {
     let started = std::time::Instant::now();
     let mut m = Meter::new(tiers, sla_latency_ms, w.sizes.clone());
     let mut curve = Vec::with_capacity(points.len());
@@ -48,8 +57,18 @@ pub fn run(p: &mut dyn Policy, w: &Workload, tiers: &[TierConfig], sla_latency_m
         m.access(ev.obj as usize, ev.op, ev.ts, landing);
         p.after(&mut m, i, ev);
     }
+    while next_point < points.len() && points[next_point] <= w.end {
+        p.advance(&mut m, points[next_point]);
+        curve.push(m.total_at(points[next_point]));
+        next_point += 1;
+    }
     p.advance(&mut m, w.end);
-    m.finish(w.end);
+    // The tail: the placement as the trace left it keeps being charged, nobody decides.
+    while next_point < points.len() && points[next_point] < w.end + tail_ms {
+        curve.push(m.total_at(points[next_point]));
+        next_point += 1;
+    }
+    m.finish(w.end + tail_ms);
     while curve.len() < points.len() {
         curve.push(m.costs.total());
     }

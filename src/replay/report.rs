@@ -18,12 +18,20 @@ pub struct PolicyResult {
     pub request_cost: f64,
     pub retrieval_cost: f64,
     pub migration_cost: f64,
+    /// Storage charged for the rest of a minimum duration when an object left a tier early.
+    pub min_duration_cost: f64,
     pub migrations: u64,
     pub bytes_moved: u64,
     /// Reads (GET, HEAD) served from a tier slower than the SLA.
     pub sla_violations: u64,
     /// Total cost over the oracle's.
     pub vs_oracle: f64,
+    /// Total cost over the landing oracle's (what a tiering system could reach at best).
+    pub vs_oracle_landing: f64,
+    /// (best rule − this) / (best rule − oracle-landing): 1 = everything a tiering system could
+    /// save over the best rule, 0 = no better than it, negative = worse. None when the best rule
+    /// already is the landing optimum (nothing left to capture) or there is no rule to compare.
+    pub capture: Option<f64>,
     /// Most bytes each tier held at once.
     pub peak_bytes: Vec<(String, u64)>,
     /// Tiers whose capacity (config) the policy exceeded at some point.
@@ -52,10 +60,13 @@ impl PolicyResult {
             request_cost: m.costs.requests,
             retrieval_cost: m.costs.retrieval,
             migration_cost: m.costs.migration,
+            min_duration_cost: m.costs.min_duration,
             migrations: m.migrations,
             bytes_moved: m.bytes_moved,
             sla_violations: m.sla_violations,
             vs_oracle: if oracle_total > 0.0 { total / oracle_total } else { 1.0 },
+            vs_oracle_landing: 1.0,
+            capture: None,
             peak_bytes: cfg
                 .tiers
                 .iter()
@@ -89,6 +100,10 @@ pub struct OracleInfo {
     pub over_capacity: Vec<String>,
     /// Its cost by the dynamic programme's arithmetic (equals its metered `total_cost`).
     pub planned_cost: f64,
+    /// The same for `oracle-landing` (every object first written to the landing tier).
+    pub landing_exact: bool,
+    pub landing_over_capacity: Vec<String>,
+    pub landing_planned_cost: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +120,12 @@ pub struct Report {
     pub sla_latency_ms: f64,
     pub policies: Vec<PolicyResult>,
     pub oracle: OracleInfo,
+    /// The cheapest rule within capacity, the yardstick of `capture`.
+    pub best_rule: Option<String>,
+    /// Days after the trace during which every final placement is still charged.
+    pub tail_days: f64,
+    /// Capacities were lifted (`--ignore-capacity`).
+    pub ignore_capacity: bool,
     /// Trace time (hours) of each point of the policies' `cumulative_cost`.
     pub curve_hours: Vec<f64>,
     pub secs: f64,
@@ -114,16 +135,31 @@ impl Report {
     pub fn new(
         cfg: &Config,
         w: &Workload,
-        policies: Vec<PolicyResult>,
-        planned_cost: f64,
+        mut policies: Vec<PolicyResult>,
+        [landing_planned_cost, planned_cost]: [f64; 2],
         curve_hours: Vec<f64>,
         secs: f64,
     ) -> Self {
-        let over_capacity = policies
+        let over = |name: &str| {
+            policies
+                .iter()
+                .find(|p| p.policy == name)
+                .map(|p| p.over_capacity.clone())
+                .unwrap_or_default()
+        };
+        let (over_capacity, landing_over_capacity) = (over("oracle"), over("oracle-landing"));
+        let best_rule = best_rule_of(&policies).map(|p| (p.policy.clone(), p.total_cost));
+        let landing = policies
             .iter()
-            .find(|p| p.policy == "oracle")
-            .map(|p| p.over_capacity.clone())
-            .unwrap_or_default();
+            .find(|p| p.policy == "oracle-landing")
+            .map_or(landing_planned_cost, |p| p.total_cost);
+        for p in &mut policies {
+            p.vs_oracle_landing = if landing > 0.0 { p.total_cost / landing } else { 1.0 };
+            p.capture = best_rule.as_ref().and_then(|(_, best)| {
+                let room = best - landing;
+                (room > 1e-9 * best.abs().max(1e-12)).then(|| (best - p.total_cost) / room)
+            });
+        }
         Self {
             trace: None,
             events: w.events.len(),
@@ -139,7 +175,13 @@ impl Report {
                 exact: over_capacity.is_empty(),
                 over_capacity,
                 planned_cost,
+                landing_exact: landing_over_capacity.is_empty(),
+                landing_over_capacity,
+                landing_planned_cost,
             },
+            best_rule: best_rule.map(|(n, _)| n),
+            tail_days: cfg.replay.tail_days,
+            ignore_capacity: false,
             curve_hours,
             secs,
         }
@@ -149,12 +191,9 @@ impl Report {
         self.policies.iter().find(|p| p.policy == name)
     }
 
-    /// The cheapest rule-based policy (not dim, heuristic-milp or the oracle).
+    /// The cheapest rule that stayed within every tier's capacity (not a planner, not an oracle).
     pub fn best_rule(&self) -> Option<&PolicyResult> {
-        self.policies
-            .iter()
-            .filter(|p| !matches!(p.policy.as_str(), "dim" | "heuristic-milp" | "oracle"))
-            .min_by(|a, b| a.total_cost.total_cmp(&b.total_cost))
+        best_rule_of(&self.policies)
     }
 
     /// The table for people.
@@ -183,32 +222,39 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "\n{:<24} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>10} {:>8} {:>8}",
+            "\n{:<24} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8}",
             "policy",
             "total $",
             "storage",
+            "min-days",
             "requests",
             "retrieval",
             "migrations",
             "moves",
             "moved",
             "SLA miss",
-            "×oracle"
+            "×o-land",
+            "×oracle",
+            "capture"
         );
         for p in &self.policies {
+            let mark = if p.over_capacity.is_empty() { "" } else { " !cap" };
             let _ = writeln!(
                 s,
-                "{:<24} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>10} {:>8} {:>8.3}",
-                p.policy,
+                "{:<24} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>10} {:>8} {:>8.3} {:>8.3} {:>8}",
+                format!("{}{mark}", p.policy),
                 money(p.total_cost),
                 money(p.storage_cost),
+                money(p.min_duration_cost),
                 money(p.request_cost),
                 money(p.retrieval_cost),
                 money(p.migration_cost),
                 p.migrations,
                 bytesize::ByteSize(p.bytes_moved).to_string(),
                 p.sla_violations,
-                p.vs_oracle
+                p.vs_oracle_landing,
+                p.vs_oracle,
+                p.capture.map_or_else(|| "—".to_string(), |c| format!("{c:.3}"))
             );
         }
         s.push('\n');
@@ -216,35 +262,58 @@ impl Report {
             for n in &p.notes {
                 let _ = writeln!(s, "{}: {n}", p.policy);
             }
-            if !p.over_capacity.is_empty() && p.policy != "oracle" {
+            if !p.over_capacity.is_empty() && !super::ORACLES.contains(&p.policy.as_str()) {
                 let _ = writeln!(
                     s,
-                    "{}: exceeded the capacity of {}",
+                    "{}: exceeded the capacity of {} (!cap: never the best rule; --ignore-capacity prices every policy without capacities)",
                     p.policy,
                     p.over_capacity.join(", ")
                 );
             }
         }
-        if self.oracle.exact {
-            let _ = writeln!(s, "oracle: exact (no tier's capacity binds)");
-        } else {
-            let _ = writeln!(
-                s,
-                "oracle: capacity binds on {} — the oracle ignores capacity, so it is a lower bound, not a reachable optimum",
-                self.oracle.over_capacity.join(", ")
-            );
+        for (name, exact, over) in [
+            (
+                "oracle-landing",
+                self.oracle.landing_exact,
+                &self.oracle.landing_over_capacity,
+            ),
+            ("oracle", self.oracle.exact, &self.oracle.over_capacity),
+        ] {
+            if exact {
+                let _ = writeln!(s, "{name}: exact (no tier's capacity binds)");
+            } else {
+                let _ = writeln!(
+                    s,
+                    "{name}: capacity binds on {} — the oracles ignore capacity, so this is a lower bound, not a reachable optimum",
+                    over.join(", ")
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "oracle-landing writes every object to the landing tier first, as every policy must; oracle may write it anywhere. capture = (best rule − policy) / (best rule − oracle-landing)"
+        );
+        if self.ignore_capacity {
+            let _ = writeln!(s, "capacities ignored (--ignore-capacity)");
         }
         if let (Some(d), Some(b)) = (self.policy("dim"), self.best_rule()) {
             let _ = writeln!(
                 s,
-                "dim: {:.3}× the best rule ({}), {} SLA misses against its {}; {:.3}× the oracle",
+                "dim: {:.3}× the best rule ({}), capture {}, {} SLA misses against its {}; {:.3}× oracle-landing, {:.3}× the oracle",
                 d.total_cost / b.total_cost.max(f64::MIN_POSITIVE),
                 b.policy,
+                d.capture.map_or_else(|| "—".to_string(), |c| format!("{c:.3}")),
                 d.sla_violations,
                 b.sla_violations,
+                d.vs_oracle_landing,
                 d.vs_oracle
             );
         }
+        let _ = writeln!(
+            s,
+            "every final placement is charged for {} days after the trace",
+            self.tail_days
+        );
         if self.replay_days < 31.0 {
             let _ = writeln!(
                 s,
@@ -255,6 +324,16 @@ impl Report {
         let _ = writeln!(s, "replayed in {:.1} s", self.secs);
         s
     }
+}
+
+fn best_rule_of(policies: &[PolicyResult]) -> Option<&PolicyResult> {
+    policies
+        .iter()
+        .filter(|p| {
+            let name = p.policy.as_str();
+            !super::PLANNERS.contains(&name) && !super::ORACLES.contains(&name) && p.over_capacity.is_empty()
+        })
+        .min_by(|a, b| a.total_cost.total_cmp(&b.total_cost))
 }
 
 /// Dollars with the digits that matter for small and large sums.

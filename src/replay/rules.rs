@@ -12,6 +12,39 @@ use crate::engine::events::Op;
 
 const DAY_MS: f64 = 86_400_000.0;
 
+/// What real tiering rules refuse to do (S3's documented behaviour, from `[replay]`).
+pub struct RuleLimits {
+    /// Intelligent-Tiering does not monitor (so never moves) smaller objects.
+    it_min_bytes: u64,
+    /// Lifecycle transitions skip smaller objects.
+    lc_min_bytes: u64,
+    /// Days after creation before a lifecycle transition may enter an IA class, per tier (0
+    /// where there is no such rule).
+    lc_min_days: Vec<f64>,
+}
+
+impl RuleLimits {
+    pub fn new(cfg: &crate::config::Config) -> Self {
+        let r = &cfg.replay;
+        Self {
+            it_min_bytes: r.intelligent_tiering_min_bytes,
+            lc_min_bytes: r.lifecycle_min_bytes,
+            // The IA classes are the ones that bill a minimum size without needing a restore.
+            lc_min_days: cfg
+                .tiers
+                .iter()
+                .map(|t| {
+                    if t.min_billable_bytes > 0 && t.restore_hours == 0.0 && t.min_storage_days <= 30.0 {
+                        r.lifecycle_ia_min_days
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Every object on one tier, forever.
 pub struct Fixed {
     pub name: &'static str,
@@ -36,6 +69,8 @@ pub struct Timed {
     steps: Vec<(Millis, usize)>,
     from_creation: bool,
     returns: fn(Op) -> bool,
+    /// Objects the rule never moves (too small for it).
+    exempt: Vec<bool>,
     /// Per object: when its clock started, and a generation that voids older timers.
     base: Vec<Millis>,
     generation: Vec<u32>,
@@ -54,6 +89,7 @@ impl Timed {
         returns: fn(Op) -> bool,
     ) -> Self {
         Self {
+            exempt: vec![false; objects],
             name,
             steps: days
                 .iter()
@@ -69,10 +105,13 @@ impl Timed {
         }
     }
 
-    /// S3 Intelligent-Tiering: after `days[k]` without access, tier k + 1; any access, back to the first.
-    pub fn intelligent_tiering(days: &[f64], n_tiers: usize, objects: usize) -> Self {
+    /// S3 Intelligent-Tiering: after `days[k]` without access, tier k + 1; any access, back to
+    /// the first. Objects under the monitoring minimum (128 KB) stay on the first tier.
+    pub fn intelligent_tiering(days: &[f64], n_tiers: usize, sizes: &[u64], limits: &RuleLimits) -> Self {
         let tiers: Vec<usize> = (1..n_tiers).collect();
-        Self::new("s3-intelligent-tiering", days, &tiers, false, objects, |_| true)
+        let mut r = Self::new("s3-intelligent-tiering", days, &tiers, false, sizes.len(), |_| true);
+        r.exempt = sizes.iter().map(|s| *s < limits.it_min_bytes).collect();
+        r
     }
 
     /// FabricPool `auto`: after the cooling period without access, the cheapest tier; a read
@@ -83,13 +122,25 @@ impl Timed {
         })
     }
 
-    /// Lifecycle transitions: `days[k]` after creation, tier k + 1; never back.
-    pub fn lifecycle(days: &[f64], n_tiers: usize, objects: usize) -> Self {
+    /// Lifecycle transitions: `days[k]` after creation, tier k + 1; never back. Objects under
+    /// the transition minimum (128 KB) are skipped, and an IA class is entered no earlier than
+    /// its minimum age (30 days).
+    pub fn lifecycle(days: &[f64], n_tiers: usize, sizes: &[u64], limits: &RuleLimits) -> Self {
         let tiers: Vec<usize> = (1..n_tiers).collect();
-        Self::new("age-lifecycle", days, &tiers, true, objects, |_| false)
+        let days: Vec<f64> = days
+            .iter()
+            .zip(&tiers)
+            .map(|(d, t)| d.max(limits.lc_min_days.get(*t).copied().unwrap_or(0.0)))
+            .collect();
+        let mut r = Self::new("age-lifecycle", &days, &tiers, true, sizes.len(), |_| false);
+        r.exempt = sizes.iter().map(|s| *s < limits.lc_min_bytes).collect();
+        r
     }
 
     fn arm(&mut self, obj: usize, step: usize) {
+        if self.exempt[obj] {
+            return;
+        }
         if let Some((delay, _)) = self.steps.get(step) {
             let due = self.base[obj] + delay;
             self.timers
@@ -164,7 +215,12 @@ impl Policy for Timed {
         } else {
             "without access"
         };
-        vec![format!("{} {from}", days.join(", "))]
+        let exempt = self.exempt.iter().filter(|e| **e).count();
+        let mut v = vec![format!("{} {from}", days.join(", "))];
+        if exempt > 0 {
+            v.push(format!("{exempt} objects too small for the rule stay on tier 1"));
+        }
+        v
     }
 }
 
@@ -224,12 +280,10 @@ impl Policy for Lru {
         "lru-hot-tier"
     }
 
-    fn landing(&self, obj: usize) -> usize {
-        if self.sizes[obj] > self.capacity {
-            self.cold
-        } else {
-            self.hot
-        }
+    fn landing(&self, _obj: usize) -> usize {
+        // Every write lands on the cache tier, as with every policy; one too large for the
+        // cache is evicted right after (see `after`).
+        self.hot
     }
 
     fn before(&mut self, m: &mut Meter, _i: usize, ev: &Ev) {
@@ -248,6 +302,9 @@ impl Policy for Lru {
             return;
         }
         if size > self.capacity {
+            if m.tier_of(obj) == Some(self.hot) {
+                m.migrate(obj, self.cold, ev.ts);
+            }
             return;
         }
         if m.tier_of(obj) != Some(self.hot) {

@@ -32,8 +32,20 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::R
             .unwrap_or_default()
     );
     println!(
-        "rate {:.2}/h recent, {:.3}/h long-run: {:.0} GETs expected over {:.0} days",
-        e.rate_recent, e.rate_long, e.expected_gets, e.horizon_days
+        "rate {:.2}/h last hour, {:.3}/h day, {:.3}/h week, {:.4}/h long-run",
+        e.rate_recent, e.rate_day, e.rate_week, e.rate_long
+    );
+    let shape: Vec<String> = e
+        .expected_reads
+        .iter()
+        .map(|(n, r)| format!("{r:.1} next {n}"))
+        .collect();
+    println!(
+        "reads expected (fading from the hour's rate to the long run): {}{}",
+        shape.join(", "),
+        e.life_days
+            .map(|d| format!("; expected remaining life {d:.0} days"))
+            .unwrap_or_default()
     );
     println!("\nfeatures");
     for (n, v) in &e.features {
@@ -41,8 +53,8 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::R
     }
     if !e.costs.is_empty() {
         println!(
-            "\n{:<14} {:>10} {:>10} {:>10} {:>10} {:>10}  sla",
-            "tier", "storage", "requests", "retrieval", "move", "total $"
+            "\n{:<14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  sla",
+            "tier", "storage", "requests", "retrieval", "restore", "move", "min-days", "return", "margin", "total $"
         );
         for c in &e.costs {
             let mark = if Some(&c.tier) == e.chosen.as_ref() {
@@ -51,12 +63,16 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::R
                 ""
             };
             println!(
-                "{:<14} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6}  {}{}",
+                "{:<14} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6}  {}{}",
                 c.tier,
                 c.storage,
                 c.requests,
                 c.retrieval,
+                c.restore,
                 c.migration,
+                c.min_duration,
+                c.return_trip,
+                c.margin,
                 c.total,
                 if c.sla_ok { "ok" } else { "no" },
                 mark

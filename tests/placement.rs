@@ -262,16 +262,18 @@ fn training_data_never_sees_the_future() {
         sampler.sample(&mut store.writer(), t).unwrap();
     }
     let conn = store.reader().unwrap();
-    let s = samples(&conn, T0 + 10 * HOUR, h, 3, 100).unwrap();
+    let s = samples(&conn, T0 + 10 * HOUR, h, 100).unwrap();
     let at_t0 = s.iter().find(|s| s.ts == T0).unwrap();
     // Features are exactly those of the snapshot at t0, evaluated at t0.
     assert_eq!(at_t0.x, features(&history_row(&conn, "x", T0), T0));
     // Label: 2 accesses in (t0, t0+2h] < 3: not hot, though 5 more come right after t0+H.
-    assert!(!at_t0.hot);
+    assert_eq!(at_t0.later, 2);
+    assert!(!at_t0.is_hot(3));
     let at_1h = s.iter().find(|s| s.ts == T0 + HOUR).unwrap();
-    assert!(at_1h.hot, "(t0+1h, t0+3h] holds 1 + 5 accesses");
+    assert!(at_1h.is_hot(3), "(t0+1h, t0+3h] holds 1 + 5 accesses");
+    assert_eq!(at_1h.later, 6);
     // A sample whose horizon has not fully passed is not used.
-    let early = samples(&conn, T0 + 2 * HOUR + 1, h, 3, 100).unwrap();
+    let early = samples(&conn, T0 + 2 * HOUR + 1, h, 100).unwrap();
     assert!(early.iter().all(|s| s.ts + h <= T0 + 2 * HOUR + 1));
     assert_eq!(early.len(), 1);
     // Rewriting everything after t0+H changes neither the features nor the label of t0's sample.
@@ -283,9 +285,9 @@ fn training_data_never_sees_the_future() {
             [T0 + h],
         )
         .unwrap();
-    let s2 = samples(&store.reader().unwrap(), T0 + 10 * HOUR, h, 3, 100).unwrap();
+    let s2 = samples(&store.reader().unwrap(), T0 + 10 * HOUR, h, 100).unwrap();
     let again = s2.iter().find(|s| s.ts == T0).unwrap();
-    assert_eq!((again.x, again.hot), (at_t0.x, at_t0.hot));
+    assert_eq!((again.x, again.later), (at_t0.x, at_t0.later));
 }
 
 /// A workload whose future is known: office-hours objects (busy 9-17 every day, idle otherwise)
@@ -349,7 +351,6 @@ fn the_forest_beats_the_heuristic_on_a_known_future() {
         &store.reader().unwrap(),
         now,
         (m.horizon_secs * 1000) as Millis,
-        m.hot_k,
         200_000,
     )
     .unwrap();
@@ -396,9 +397,10 @@ fn a_tier_over_capacity_is_drained_within_it_and_moves_in_flight_count_where_the
             current: 0,
             p_hot: 0.1,
             rate_recent: 2.0 + (i % 10) as f64,
+            rate_day: 2.0 + (i % 10) as f64,
+            rate_week: 2.0 + (i % 10) as f64,
             rate_long: 2.0 + (i % 10) as f64,
-            fixed: false,
-            heading: None,
+            ..PlanObject::default()
         })
         .collect();
     // 200 more on the fast tier with a move to the archive in flight: they cannot move again,
@@ -408,10 +410,9 @@ fn a_tier_over_capacity_is_drained_within_it_and_moves_in_flight_count_where_the
         size: 100_000,
         current: 0,
         p_hot: 0.0,
-        rate_recent: 0.0,
-        rate_long: 0.0,
         fixed: true,
         heading: Some(2),
+        ..PlanObject::default()
     }));
     cfg.tiers[0].capacity_gb = 0.06; // 60 MB for 100 MB that stays
     let cm = CostModel::new(&cfg);

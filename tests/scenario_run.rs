@@ -92,6 +92,19 @@ fn cost_squeeze() {
     shipped_passes("cost-squeeze");
 }
 
+/// The storage-classes scenario on the shipped config/aws-classes.toml (the same tiers its
+/// [config] carries): every move within one provider, priced by the catalog.
+#[test]
+fn storage_classes_on_the_shipped_class_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/aws-classes.toml");
+    let out = play("storage-classes", dir.path(), &["--config", cfg.to_str().unwrap()]);
+    let r = report(&out);
+    eprintln!("{r}");
+    assert!(out.status.success(), "storage-classes failed:\n{r}");
+    assert!(!r.contains("FAIL") && r.contains("expectations hold"), "{r}");
+}
+
 #[test]
 fn a_failing_expectation_exits_1_and_the_report_names_it_with_its_value() {
     let dir = tempfile::tempdir().unwrap();

@@ -230,6 +230,7 @@ fn fixture() -> Snapshot {
             holdout: Some(metrics(0.846)),
             heuristic_holdout: Some(metrics(0.783)),
             note: String::new(),
+            label_k: 3,
         },
         plan: Some(PlanSummary {
             at: T0 - 60_000,
@@ -261,6 +262,7 @@ fn explanation() -> Explanation {
         migration,
         total: storage + requests + retrieval + migration,
         sla_ok,
+        ..TierCost::default()
     };
     Explanation {
         key: "logs/2026/11/24/app-01.log".into(),
@@ -282,7 +284,16 @@ fn explanation() -> Explanation {
         },
         rate_recent: 41.5,
         rate_long: 12.0,
+        rate_day: 20.0,
+        rate_week: 12.0,
         expected_gets: 105_120.0,
+        expected_reads: vec![
+            ("day".into(), 500.5),
+            ("week".into(), 2_516.5),
+            ("month".into(), 9_428.5),
+            ("365 days".into(), 105_120.0),
+        ],
+        life_days: None,
         horizon_days: 365.0,
         costs: vec![
             cost("aws-hot", 0.00226, 0.04205, 0.0, 0.0, true),

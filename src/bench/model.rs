@@ -75,7 +75,7 @@ fn stats_at(rng: &mut StdRng, t: Millis, per_hour: f64, size: u64) -> StatsRow {
 /// `n` labelled samples over two weeks of engine time, oldest first: a heavy-tailed rate per
 /// object, a future rate that drifts from it, and labels drawn from that future (so the task is
 /// learnable but noisy, like real history).
-pub fn samples(n: usize, hot_k: u32, horizon_secs: f64, seed: u64) -> Vec<Sample> {
+pub fn samples(n: usize, horizon_secs: f64, seed: u64) -> Vec<Sample> {
     let mut rng = StdRng::seed_from_u64(seed);
     let rate: LogNormal<f64> = LogNormal::new(-4.0, 2.5).unwrap_or_else(|_| unreachable!("valid parameters"));
     let size: LogNormal<f64> = LogNormal::new(15.0, 2.0).unwrap_or_else(|_| unreachable!("valid parameters"));
@@ -107,7 +107,7 @@ pub fn samples(n: usize, hot_k: u32, horizon_secs: f64, seed: u64) -> Vec<Sample
                 ts: t,
                 object_id: i as i64,
                 x: features(&row, t),
-                hot: hits >= f64::from(hot_k),
+                later: hits as u32,
             }
         })
         .collect()
@@ -115,7 +115,7 @@ pub fn samples(n: usize, hot_k: u32, horizon_secs: f64, seed: u64) -> Vec<Sample
 
 pub fn run(cfg: &Config, n_samples: usize, n_objects: usize, events: u64, as_json: bool) -> anyhow::Result<()> {
     let params = ForestParams::default();
-    let samples = Arc::new(samples(n_samples, cfg.model.hot_k, cfg.model.horizon_secs as f64, 11));
+    let samples = Arc::new(samples(n_samples, cfg.model.horizon_secs as f64, 11));
     let now = samples.last().map_or(T0, |s| s.ts) + (cfg.model.horizon_secs * 1000) as Millis;
 
     // Training: the same call the background trainer makes (holdout evaluation included).

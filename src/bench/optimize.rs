@@ -70,9 +70,11 @@ pub fn population(n: usize, tiers: usize, seed: u64) -> Vec<PlanObject> {
                 current,
                 p_hot,
                 rate_recent,
+                rate_day: rate_recent,
+                rate_week: rate_long,
                 rate_long,
                 fixed: rng.random::<f64>() < 0.05,
-                heading: None,
+                ..PlanObject::default()
             }
         })
         .collect()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::mpsc;
 
 use super::clock::{Clock, Millis};
@@ -81,8 +81,10 @@ pub struct IngestStats {
 /// Per-key effect of the events of one batch, folded in event order.
 #[derive(Debug, Default)]
 struct Agg {
-    /// A DELETE happened; the row goes before anything that follows is applied.
+    /// A DELETE happened (the last one at `deleted_at`); the row goes before anything that
+    /// follows is applied.
     deleted: bool,
+    deleted_at: Millis,
     /// Events after the last DELETE (or all of them).
     live: bool,
     first_ts: Millis,
@@ -101,6 +103,7 @@ impl Agg {
         if e.op == Op::Delete {
             *self = Agg {
                 deleted: true,
+                deleted_at: e.ts,
                 ..Agg::default()
             };
             return;
@@ -125,6 +128,10 @@ impl Agg {
         crate::engine::model::features::add_access(&mut self.h, &mut self.hour_sin, &mut self.hour_cos, e.ts);
     }
 }
+
+/// Counters of deleted objects and of the engine time they lived in all.
+pub const LIFETIMES_DELETED: &str = "lifetimes.deleted";
+pub const LIFETIMES_LIVED_MS: &str = "lifetimes.lived_ms";
 
 /// Items accumulated for one transaction.
 #[derive(Debug, Default)]
@@ -243,7 +250,9 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
                 ])?;
             }
         }
-        let mut del = tx.prepare_cached("DELETE FROM objects WHERE key = ?1")?;
+        let mut del = tx.prepare_cached("DELETE FROM objects WHERE key = ?1 RETURNING first_seen")?;
+        // How long deleted objects lived: the cost model's expected remaining life comes from it.
+        let (mut deleted, mut lived_ms) = (0i64, 0i64);
         let mut up = tx.prepare_cached(
             "INSERT INTO objects(key, size, last_modified, created, first_seen, last_access, reads, writes,
                                  h1, h24, h168, hour_sin, hour_cos, stats_updated)
@@ -264,7 +273,11 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
         )?;
         for (key, a) in &aggs {
             if a.deleted {
-                del.execute([key])?;
+                let first: Option<Option<Millis>> = del.query_row([key], |r| r.get(0)).optional()?;
+                if let Some(first) = first {
+                    deleted += 1;
+                    lived_ms += first.map_or(0, |f| (a.deleted_at - f).max(0));
+                }
             }
             if a.live {
                 up.execute(params![
@@ -290,6 +303,10 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
         )?;
         if !p.events.is_empty() {
             counter.execute(params!["events.ingested", p.events.len() as i64])?;
+        }
+        if deleted > 0 {
+            counter.execute(params![LIFETIMES_DELETED, deleted])?;
+            counter.execute(params![LIFETIMES_LIVED_MS, lived_ms])?;
         }
         if !p.rejected.is_empty() {
             counter.execute(params!["events.rejected", p.rejected.len() as i64])?;

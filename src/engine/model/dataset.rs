@@ -11,8 +11,14 @@ pub struct Sample {
     pub ts: Millis,
     pub object_id: i64,
     pub x: [f64; N],
-    /// At least `k` accesses in (ts, ts + H].
-    pub hot: bool,
+    /// Accesses in (ts, ts + H]; the sample is hot when they reach the label's k.
+    pub later: u32,
+}
+
+impl Sample {
+    pub fn is_hot(&self, k: u32) -> bool {
+        self.later >= k
+    }
 }
 
 pub fn row_from(r: &rusqlite::Row, at: usize) -> rusqlite::Result<StatsRow> {
@@ -33,13 +39,7 @@ pub fn row_from(r: &rusqlite::Row, at: usize) -> rusqlite::Result<StatsRow> {
 /// The newest `limit` samples whose horizon has fully passed by `now`, oldest first.
 /// Features use only the snapshot at `t`; the label uses only snapshots at or before `t + H`
 /// (the latest one, which carries the cumulative count at that time).
-pub fn samples(
-    conn: &Connection,
-    now: Millis,
-    horizon_ms: Millis,
-    k: u32,
-    limit: usize,
-) -> Result<Vec<Sample>, StoreError> {
+pub fn samples(conn: &Connection, now: Millis, horizon_ms: Millis, limit: usize) -> Result<Vec<Sample>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT h.object_id, h.ts, h.size, h.first_seen, h.last_access, h.reads, h.writes,
                 h.h1, h.h24, h.h168, h.hour_sin, h.hour_cos,
@@ -59,7 +59,7 @@ pub fn samples(
             ts,
             object_id: r.get(0)?,
             x: features(&row, ts),
-            hot: later - now_count >= i64::from(k),
+            later: (later - now_count).clamp(0, i64::from(u32::MAX)) as u32,
         })
     })?;
     let mut v: Vec<Sample> = rows.collect::<Result<_, _>>()?;

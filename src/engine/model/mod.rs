@@ -38,6 +38,11 @@ pub struct ModelInfo {
     pub heuristic_holdout: Option<Metrics>,
     /// Why the forest is not serving, when it is not.
     pub note: String,
+    /// Accesses within the label horizon that made a training sample hot: `model.hot_k`, or
+    /// fewer where too few objects reach it (a trace whose time scale leaves few accesses in a
+    /// horizon), so both classes exist and the forest is trained and judged on every trace.
+    #[serde(default)]
+    pub label_k: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +63,20 @@ pub fn matrix(xs: &[[f64; N]]) -> Array2<f64> {
     a
 }
 
+/// The label's k for `train`: `hot_k`, lowered (to 1 at least) until each class has
+/// `MIN_CLASS` samples, so a trace with few repeated accesses in a horizon still has both.
+fn label_k(train: &[&Sample], hot_k: u32) -> u32 {
+    let mut k = hot_k.max(1);
+    while k > 1 {
+        let pos = train.iter().filter(|s| s.is_hot(k)).count();
+        if pos >= MIN_CLASS && train.len() - pos >= MIN_CLASS {
+            break;
+        }
+        k -= 1;
+    }
+    k
+}
+
 impl Model {
     /// The decayed-rate heuristic: serves until a forest has earned its place.
     pub fn heuristic(m: &ModelConfig, note: &str) -> Self {
@@ -65,6 +84,7 @@ impl Model {
             info: ModelInfo {
                 serving: "heuristic".into(),
                 note: note.into(),
+                label_k: m.hot_k,
                 ..ModelInfo::default()
             },
             forest: None,
@@ -106,31 +126,32 @@ impl Model {
         let cut = samples[samples.len() * 4 / 5].ts;
         let train: Vec<&Sample> = samples.iter().filter(|s| s.ts + h_ms <= cut).collect();
         let hold: Vec<&Sample> = samples.iter().filter(|s| s.ts >= cut).collect();
-        let pos = train.iter().filter(|s| s.hot).count();
+        let k = label_k(&train, m.hot_k);
+        let pos = train.iter().filter(|s| s.is_hot(k)).count();
         if train.len() < MIN_SAMPLES || pos < MIN_CLASS || train.len() - pos < MIN_CLASS || hold.is_empty() {
             return Self::heuristic(
                 m,
                 &format!(
-                    "{} training samples with {pos} hot: not enough of each class yet",
+                    "{} training samples with {pos} accessed {k}+ times in a horizon: not enough of each class yet",
                     train.len()
                 ),
             );
         }
         let x = matrix(&train.iter().map(|s| s.x).collect::<Vec<_>>());
-        let y: Vec<bool> = train.iter().map(|s| s.hot).collect();
+        let y: Vec<bool> = train.iter().map(|s| s.is_hot(k)).collect();
         let forest = match Forest::train(&x, &y, params) {
             Ok(f) => f,
             Err(e) => return Self::heuristic(m, &e.to_string()),
         };
         let hx = matrix(&hold.iter().map(|s| s.x).collect::<Vec<_>>());
-        let hy: Vec<bool> = hold.iter().map(|s| s.hot).collect();
+        let hy: Vec<bool> = hold.iter().map(|s| s.is_hot(k)).collect();
         let p_forest = forest.p_hot(&hx);
         // The heuristic sees the same features' underlying rate: recover it from the 1 h feature.
         let p_heur: Vec<f64> = hold
             .iter()
             .map(|s| {
                 let per_hour = s.x[0].exp_m1();
-                heuristic::poisson_at_least(per_hour * m.horizon_secs as f64 / 3600.0, m.hot_k)
+                heuristic::poisson_at_least(per_hour * m.horizon_secs as f64 / 3600.0, k)
             })
             .collect();
         let fm = evaluate(&p_forest, &hy, sla.hot_threshold);
@@ -152,11 +173,13 @@ impl Model {
                     fm.pr_auc, hm.pr_auc
                 )
             },
+            label_k: k,
         };
         Self {
             info,
             forest: wins.then_some(forest),
-            hot_k: m.hot_k,
+            // The heuristic that serves in the forest's place predicts the same label it was judged on.
+            hot_k: k,
             horizon_secs: m.horizon_secs as f64,
         }
     }
@@ -183,10 +206,11 @@ impl Model {
         Ok(row.and_then(|(info, forest)| {
             let info: ModelInfo = serde_json::from_str(&info).ok()?;
             let forest: Option<Forest> = forest.and_then(|f| serde_json::from_str(&f).ok());
+            let hot_k = if info.label_k > 0 { info.label_k } else { m.hot_k };
             Some(Self {
                 info,
                 forest,
-                hot_k: m.hot_k,
+                hot_k,
                 horizon_secs: m.horizon_secs as f64,
             })
         }))

@@ -1,20 +1,40 @@
-//! The cost model: what an object costs on each tier over the planning horizon, and what moving it there costs once.
+//! The cost model: what an object is expected to cost on each tier over the planning horizon —
+//! storage for the time it is expected to live, reads that fade the way interest fades, and,
+//! for a move, the move itself, the minimum-duration charges it triggers and a likely return
+//! trip — all priced by the billing model the replay's meter uses.
 
 use serde::Serialize;
 
+use super::billing::{self, early_exit, move_cost, restore_cost, storage_month};
 use crate::config::{Config, TierConfig};
+use crate::engine::model::heuristic::poisson_at_least;
+
+const MONTH_H: f64 = 720.0;
+const WEEK_H: f64 = 168.0;
+/// Pieces of the forecast beyond a week when objects die (geometric in age; without deletions
+/// it is integrated exactly).
+const FAR_PIECES: usize = 6;
 
 /// An object as the planner sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PlanObject {
     pub key: String,
     pub size: u64,
     /// Index of the tier holding it now.
     pub current: usize,
     pub p_hot: f64,
-    /// Accesses per hour, recent (1 h decay) and long-run (1 w decay).
+    /// Accesses per hour as the last hour, day and week show them (decayed counts).
     pub rate_recent: f64,
+    pub rate_day: f64,
+    pub rate_week: f64,
+    /// Accesses so far and the object's age, hours: beyond a week the forecast fades them the
+    /// way interest in an object fades with its age (`CostModel::expected_reads`).
+    pub accesses: f64,
+    pub age_hours: f64,
+    /// Accesses per hour a week from now by that fading (for explanations and return trips).
     pub rate_long: f64,
+    /// How long it has been on its current tier, ms (what leaving it early costs).
+    pub stayed_ms: f64,
     /// Moved too recently to move again, pinned, or a move in flight.
     pub fixed: bool,
     /// Index of the tier a move in flight takes it to: its bytes count there, not where it is
@@ -29,23 +49,36 @@ pub struct TierCost {
     pub storage: f64,
     pub requests: f64,
     pub retrieval: f64,
+    /// Restores before reads (archive classes).
+    #[serde(default)]
+    pub restore: f64,
     /// One-time cost of moving there from the current tier (0 when it is the current tier).
     pub migration: f64,
+    /// Minimum-duration charges a move triggers: leaving the current tier early, and the rest of
+    /// this tier's minimum if the object is expected to be deleted before it ends.
+    #[serde(default)]
+    pub min_duration: f64,
+    /// The expected cost of coming back (a move back and this tier's minimum) if the object
+    /// turns hot again while it sits on a tier that misses the SLA.
+    #[serde(default)]
+    pub return_trip: f64,
+    /// What a move must save on top, as a safety margin against a wrong forecast
+    /// (`optimizer.move_margin` × the one-time costs); counted in `total`, not a charge.
+    #[serde(default)]
+    pub margin: f64,
     pub total: f64,
     /// Latency SLA allows a hot object here.
     pub sla_ok: bool,
 }
 
-/// One-time cost of moving `gb` gigabytes from `src` to `dst`: a GET and the retrieval on the
-/// source, egress when the providers differ, a PUT on the destination. The planner prices moves
-/// with it and the replay's meter charges them with it.
-pub fn move_cost(src: &TierConfig, dst: &TierConfig, gb: f64) -> f64 {
-    let egress = if src.provider != dst.provider {
-        gb * src.egress_gb
-    } else {
-        0.0
-    };
-    egress + gb * src.retrieval_gb + src.get_per_1k / 1000.0 + dst.put_per_1k / 1000.0
+/// An object's forecast over the horizon, the same on every tier.
+#[derive(Debug, Clone, Copy)]
+pub struct Forecast {
+    gets: f64,
+    alive_hours: f64,
+    /// Reads in a month while it lives.
+    month_gets: f64,
+    p_return: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +89,10 @@ pub struct CostModel {
     pub label_horizon_hours: f64,
     pub hot_threshold: f64,
     pub sla_latency_ms: f64,
+    /// Expected remaining life of an object, hours (objects get deleted); infinite until the
+    /// caller has seen deletions to estimate it from.
+    pub life_hours: f64,
+    pub margin: f64,
 }
 
 impl CostModel {
@@ -67,56 +104,196 @@ impl CostModel {
             label_horizon_hours: c.model.horizon_secs as f64 / 3600.0,
             hot_threshold: c.sla.hot_threshold,
             sla_latency_ms: c.sla.hot_latency_ms,
+            life_hours: f64::INFINITY,
+            margin: c.optimizer.move_margin,
         }
     }
 
-    /// Expected GETs over the horizon: a hot object keeps at least the "hot" rate (k per label
-    /// horizon) or its recent rate; a cold one falls back to its long-run rate.
+    fn horizon_hours(&self) -> f64 {
+        self.horizon_days * 24.0
+    }
+
+    /// Hours an object is expected to be alive within the next `hours` (exponential lifetimes
+    /// with the model's mean; all of them when no deletions were seen).
+    pub fn alive_hours(&self, hours: f64) -> f64 {
+        let l = self.life_hours;
+        if l.is_finite() && l > 0.0 {
+            l * (1.0 - (-hours / l).exp())
+        } else {
+            hours
+        }
+    }
+
+    /// Expected reads in the next `hours`, fading as interest fades, each weighted by the chance
+    /// the object still lives: within the first week, the last hour's, day's and week's rates
+    /// (decayed counts) over the first hour, the rest of the day and the rest of the week; after
+    /// it, the object's accesses so far fading with its age — at age `a + s` it is read at
+    /// `accesses / (a + s)` per hour (its average so far, shrinking as it ages: popularity decays
+    /// with age), so a burst of a young object fades within weeks while a steadily read old one
+    /// keeps its rate. At least what p_hot says of the label horizon.
+    pub fn expected_reads(&self, o: &PlanObject, hours: f64) -> f64 {
+        let near = [(1.0, o.rate_recent), (24.0, o.rate_day), (WEEK_H, o.rate_week)];
+        let (mut from, mut sum) = (0.0f64, 0.0);
+        for (until, rate) in near {
+            let to = until.min(hours);
+            if to > from {
+                sum += rate * (self.alive_hours(to) - self.alive_hours(from));
+            }
+            from = until;
+        }
+        if hours > WEEK_H && o.accesses > 0.0 {
+            // ∫ n / (a + s) over [week, hours], on geometric pieces, each weighted by survival.
+            let a = o.age_hours.max(1.0);
+            let (lo, hi) = (a + WEEK_H, a + hours);
+            if !self.life_hours.is_finite() {
+                return (sum + o.accesses * (hi / lo).ln()).max(self.hot_floor(o, hours));
+            }
+            let step = (hi / lo).powf(1.0 / FAR_PIECES as f64);
+            let mut x = lo;
+            for _ in 0..FAR_PIECES {
+                let next = x * step;
+                let mid = (x * next).sqrt() - a;
+                sum += o.accesses * step.ln() * self.survival(mid);
+                x = next;
+            }
+        }
+        sum.max(self.hot_floor(o, hours))
+    }
+
+    /// What p_hot says of the next `hours`: hot_k reads within a label horizon.
+    fn hot_floor(&self, o: &PlanObject, hours: f64) -> f64 {
+        o.p_hot * self.hot_k * (hours / self.label_horizon_hours.max(1e-9)).min(1.0)
+    }
+
+    /// The chance an object still lives `hours` from now.
+    fn survival(&self, hours: f64) -> f64 {
+        let l = self.life_hours;
+        if l.is_finite() && l > 0.0 {
+            (-hours / l).exp()
+        } else {
+            1.0
+        }
+    }
+
+    /// Expected GETs over the planning horizon.
     pub fn expected_gets(&self, o: &PlanObject) -> f64 {
-        let hot_rate = o.rate_recent.max(self.hot_k / self.label_horizon_hours.max(1e-9));
-        let per_hour = o.p_hot * hot_rate + (1.0 - o.p_hot) * o.rate_long;
-        per_hour * self.horizon_days * 24.0
+        self.expected_reads(o, self.horizon_hours())
+    }
+
+    /// The chance the object turns hot (hot_k reads within a label horizon) at some point of
+    /// the horizon at its long-run rate: what sends it back from a tier that misses the SLA.
+    pub fn p_return(&self, o: &PlanObject) -> f64 {
+        let w = self.label_horizon_hours.max(1e-9);
+        let windows = self.alive_hours(self.horizon_hours()) / w;
+        let per_window = poisson_at_least(o.rate_long * w, self.hot_k as u32);
+        1.0 - (-windows * per_window).exp()
     }
 
     pub fn is_hot(&self, o: &PlanObject) -> bool {
         o.p_hot >= self.hot_threshold
     }
 
+    /// The cheapest tier a hot object may be served from (where it would come back to).
+    fn fast_home(&self, o: &PlanObject) -> usize {
+        let ok = |j: &usize| !billing::misses_sla(&self.tiers[*j], self.sla_latency_ms);
+        if ok(&o.current) {
+            return o.current;
+        }
+        (0..self.tiers.len())
+            .filter(ok)
+            .min_by(|a, b| storage_month(&self.tiers[*a], o.size).total_cmp(&storage_month(&self.tiers[*b], o.size)))
+            .unwrap_or(0)
+    }
+
+    /// What `o`'s cost on any tier depends on besides the tier: computed once per object.
+    pub fn forecast(&self, o: &PlanObject) -> Forecast {
+        let h = self.horizon_hours();
+        Forecast {
+            gets: self.expected_reads(o, h),
+            alive_hours: self.alive_hours(h),
+            month_gets: self.expected_reads(o, MONTH_H) * MONTH_H / self.alive_hours(MONTH_H).max(1e-9),
+            p_return: self.p_return(o),
+        }
+    }
+
     /// Total cost of `o` on tier `j` over the horizon (move included) and whether the SLA
-    /// allows it there; the planner's allocation-free path.
+    /// allows it there.
     pub fn total(&self, o: &PlanObject, j: usize) -> (f64, bool) {
-        let c = self.parts(o, j);
+        let c = self.parts(o, j, &self.forecast(o));
         (c.total, c.sla_ok)
+    }
+
+    /// `total` on every tier, forecasting once: the planner's path.
+    pub fn totals(&self, o: &PlanObject) -> Vec<(f64, bool)> {
+        let f = self.forecast(o);
+        (0..self.tiers.len())
+            .map(|j| {
+                let c = self.parts(o, j, &f);
+                (c.total, c.sla_ok)
+            })
+            .collect()
     }
 
     /// Cost of `o` on tier `j` over the horizon, with the one-time move from its current tier.
     pub fn cost(&self, o: &PlanObject, j: usize) -> TierCost {
         TierCost {
             tier: self.tiers[j].name.clone(),
-            ..self.parts(o, j)
+            ..self.parts(o, j, &self.forecast(o))
         }
     }
 
-    fn parts(&self, o: &PlanObject, j: usize) -> TierCost {
+    fn parts(&self, o: &PlanObject, j: usize, f: &Forecast) -> TierCost {
         let t = &self.tiers[j];
-        let gb = o.size as f64 / 1e9;
-        let gets = self.expected_gets(o);
-        let storage = gb * t.storage_gb_month * self.horizon_days / 30.0;
+        let gb = o.size as f64 / billing::GB;
+        let gets = f.gets;
+        let storage = storage_month(t, o.size) * f.alive_hours / MONTH_H;
         let requests = gets * t.get_per_1k / 1000.0;
         let retrieval = gets * gb * t.retrieval_gb;
-        let migration = if j == o.current {
-            0.0
+        let restore = gets * restore_cost(t, o.size);
+        let sla_ok = !self.is_hot(o) || !billing::misses_sla(t, self.sla_latency_ms);
+        let running = storage + requests + retrieval + restore;
+        if j == o.current {
+            return TierCost {
+                tier: String::new(),
+                storage,
+                requests,
+                retrieval,
+                restore,
+                total: running,
+                sla_ok,
+                ..TierCost::default()
+            };
+        }
+        let cur = &self.tiers[o.current];
+        let migration = move_cost(cur, t, o.size);
+        // Leaving the current tier early, and the rest of j's minimum if deleted before it ends.
+        let min_h = t.min_storage_days * 24.0;
+        let min_duration = early_exit(cur, o.size, o.stayed_ms)
+            + storage_month(t, o.size) * (min_h - self.alive_hours(min_h)) / MONTH_H;
+        let return_trip = if billing::misses_sla(t, self.sla_latency_ms) {
+            let home = self.fast_home(o);
+            let back = if home == j {
+                0.0
+            } else {
+                move_cost(t, &self.tiers[home], o.size) + storage_month(t, o.size) * min_h / MONTH_H
+            };
+            f.p_return * back
         } else {
-            move_cost(&self.tiers[o.current], t, gb)
+            0.0
         };
+        let margin = self.margin * (migration + min_duration + return_trip);
         TierCost {
             tier: String::new(),
             storage,
             requests,
             retrieval,
+            restore,
             migration,
-            total: storage + requests + retrieval + migration,
-            sla_ok: !self.is_hot(o) || t.latency_ms <= self.sla_latency_ms,
+            min_duration,
+            return_trip,
+            margin,
+            total: running + migration + min_duration + return_trip + margin,
+            sla_ok,
         }
     }
 
@@ -124,14 +301,29 @@ impl CostModel {
         (0..self.tiers.len()).map(|j| self.cost(o, j)).collect()
     }
 
-    /// One-time cost of moving `o` from its current tier to `j`.
-    pub fn migration(&self, o: &PlanObject, j: usize) -> f64 {
-        self.parts(o, j).migration
+    /// One-time cost of moving `o` from its current tier to `j`: the move and the minimum-duration
+    /// charges it triggers (what the plan's summary reports as spent on moves).
+    pub fn migration(&self, o: &PlanObject, j: usize, f: &Forecast) -> f64 {
+        let c = self.parts(o, j, f);
+        c.migration + c.min_duration
     }
 
-    /// Monthly running cost (storage, requests, retrieval; no moves) of `o` on tier `j`.
-    pub fn monthly(&self, o: &PlanObject, j: usize) -> f64 {
-        let c = self.parts(o, j);
-        (c.storage + c.requests + c.retrieval) * 30.0 / self.horizon_days
+    /// Monthly running cost (storage, requests, retrieval, restores; no moves) of `o` on tier `j`.
+    pub fn monthly(&self, o: &PlanObject, j: usize, f: &Forecast) -> f64 {
+        let t = &self.tiers[j];
+        storage_month(t, o.size)
+            + f.month_gets
+                * (t.get_per_1k / 1000.0 + o.size as f64 / billing::GB * t.retrieval_gb + restore_cost(t, o.size))
+    }
+}
+
+/// Expected remaining life of an object, hours, from what a population lived: `exposure_ms` of
+/// object-time in which `deletes` objects were deleted (the maximum-likelihood mean of
+/// exponential lifetimes); infinite before any deletion.
+pub fn life_hours(exposure_ms: f64, deletes: u64) -> f64 {
+    if deletes == 0 {
+        f64::INFINITY
+    } else {
+        exposure_ms.max(0.0) / 3_600_000.0 / deletes as f64
     }
 }

@@ -23,10 +23,21 @@ pub struct Explanation {
     pub p_hot: f64,
     pub hot: bool,
     pub model: ModelInfo,
-    /// Accesses per hour: recent (1 h decay) and long-run (1 w decay).
+    /// Accesses per hour: recent (1 h decay) and long-run (beyond a week).
     pub rate_recent: f64,
     pub rate_long: f64,
+    /// The day's and the week's rates, per hour: with the two above, the shape of the forecast.
+    #[serde(default)]
+    pub rate_day: f64,
+    #[serde(default)]
+    pub rate_week: f64,
     pub expected_gets: f64,
+    /// Reads expected within the next day, week, month and horizon (the forecast fading).
+    #[serde(default)]
+    pub expected_reads: Vec<(String, f64)>,
+    /// The expected remaining life the model prices storage with (None: no deletions seen).
+    #[serde(default)]
+    pub life_days: Option<f64>,
     pub horizon_days: f64,
     pub costs: Vec<TierCost>,
     /// The cheapest tier the constraints allow, and whether the object may move at all.
@@ -88,9 +99,13 @@ pub fn explain_with(
     }
     let x = features::features(&stats, now);
     let p_hot = model.p_hot(&[&stats], now)[0];
-    let cm = CostModel::new(cfg);
+    let mut cm = CostModel::new(cfg);
+    cm.life_hours = planner::life_hours_of(conn, now)?;
     let current = tier.as_deref().and_then(|t| cfg.tiers.iter().position(|c| c.name == t));
-    let priced = planner::plan_object(key.to_string(), &stats, current.unwrap_or(0), p_hot, now);
+    let mut priced = planner::plan_object(key.to_string(), &stats, current.unwrap_or(0), p_hot, now);
+    if let Some(m) = moved_at {
+        priced.stayed_ms = (now - m).max(0) as f64;
+    }
     let mut constraints = Vec::new();
     let (costs, chosen, expected_gets) = match current {
         Some(cur) => {
@@ -152,7 +167,18 @@ pub fn explain_with(
         model: model.info.clone(),
         rate_recent: priced.rate_recent,
         rate_long: priced.rate_long,
+        rate_day: priced.rate_day,
+        rate_week: priced.rate_week,
         expected_gets,
+        expected_reads: [("day", 24.0), ("week", 168.0), ("month", 720.0)]
+            .into_iter()
+            .map(|(n, h)| (n.to_string(), cm.expected_reads(&priced, h)))
+            .chain([(
+                format!("{} days", cfg.optimizer.horizon_days),
+                cm.expected_reads(&priced, cfg.optimizer.horizon_days * 24.0),
+            )])
+            .collect(),
+        life_days: cm.life_hours.is_finite().then(|| cm.life_hours / 24.0),
         horizon_days: cfg.optimizer.horizon_days,
         costs,
         chosen,

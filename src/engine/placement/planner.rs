@@ -82,7 +82,7 @@ pub fn load_objects(
          FROM objects WHERE tier IS NOT NULL",
     )?;
     let mut keys = Vec::new();
-    let mut rows: Vec<(usize, bool, Option<usize>, StatsRow)> = Vec::new();
+    let mut rows: Vec<(usize, bool, Option<usize>, Option<Millis>, StatsRow)> = Vec::new();
     let mut it = stmt.query([])?;
     while let Some(r) = it.next()? {
         let key: String = r.get(0)?;
@@ -93,43 +93,51 @@ pub fn load_objects(
         let recently = moved_at.is_some_and(|m| now - m < residency_ms);
         let heading = busy.get(&key).and_then(|dst| idx(dst));
         let fixed = pinned || recently || busy.contains_key(&key);
-        rows.push((current, fixed, heading, row_from(r, 4)?));
+        rows.push((current, fixed, heading, moved_at, row_from(r, 4)?));
         keys.push(key);
     }
-    let refs: Vec<&StatsRow> = rows.iter().map(|r| &r.3).collect();
+    let refs: Vec<&StatsRow> = rows.iter().map(|r| &r.4).collect();
     let p = model.p_hot(&refs, now);
     Ok(keys
         .into_iter()
         .zip(rows)
         .zip(p)
-        .map(|((key, (current, fixed, heading, row)), p_hot)| {
+        .map(|((key, (current, fixed, heading, moved_at, row)), p_hot)| {
             let mut o = plan_object(key, &row, current, p_hot, now);
             o.fixed = fixed;
             o.heading = heading;
+            if let Some(m) = moved_at {
+                o.stayed_ms = (now - m).max(0) as f64;
+            }
             o
         })
         .collect())
 }
 
 /// The planner's view at `now` of an object on tier `current` with stats `row` and `p_hot`
-/// (free to move; the caller says when it is not).
+/// (free to move, on its tier since it was first seen; the caller says when not).
 pub fn plan_object(key: String, row: &StatsRow, current: usize, p_hot: f64, now: Millis) -> PlanObject {
-    let [c1h, _, c1w] = recent(row, now);
-    // The long-run rate priced over the whole horizon (a year by default): at least what the
-    // last week showed and at least the object's average over its life (counted over a week at
-    // least). The week alone swings with every access of a rarely read object — one read says
-    // 52 a year — and moved such objects down and back up again and again, each round trip
-    // paying egress twice (measured in replay: 968 moves on 391 objects, the average object
-    // moved 2.5 times, and a net loss against leaving everything where it was).
-    let age_h = row.first_seen.map_or(0.0, |f| (now - f).max(0) as f64 / 3_600_000.0);
-    let lifetime = (row.reads + row.writes) as f64 / age_h.max(168.0);
+    let [c1h, c1d, c1w] = recent(row, now);
+    // Each decayed count is a rate over its own time scale (hour, day, week); beyond the week
+    // the forecast fades the accesses so far with the object's age (`CostModel::expected_reads`).
+    // An earlier version took the week's rate for the whole year: one read of a rarely read
+    // object then promised 52 a year, a quiet week promised none, and replay showed objects
+    // moved down and back up again and again.
+    let age_ms = row.first_seen.map_or(0.0, |f| (now - f).max(0) as f64);
+    let age_hours = age_ms / 3_600_000.0;
+    let accesses = (row.reads + row.writes) as f64;
     PlanObject {
         key,
         size: row.size,
         current,
         p_hot,
         rate_recent: c1h,
-        rate_long: (c1w / 168.0).max(lifetime),
+        rate_day: c1d / 24.0,
+        rate_week: c1w / 168.0,
+        accesses,
+        age_hours,
+        rate_long: accesses / (age_hours.max(1.0) + 168.0),
+        stayed_ms: age_ms,
         fixed: false,
         heading: None,
     }
@@ -152,7 +160,7 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
             fixed_load[o.heading.unwrap_or(o.current)] += o.size as f64;
             continue;
         }
-        let costs: Vec<(f64, bool)> = (0..n_t).map(|j| cm.total(o, j)).collect();
+        let costs = cm.totals(o);
         let best = (0..n_t)
             .filter(|j| costs[*j].1)
             .min_by(|a, b| costs[*a].0.total_cmp(&costs[*b].0));
@@ -173,13 +181,14 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
             .enumerate()
             .filter(|(i, o)| !candidate[*i] && !o.fixed && o.current == j)
             .map(|(i, o)| {
+                let c = cm.totals(o);
                 let alt = (0..n_t)
                     .filter(|k| *k != j)
-                    .map(|k| cm.total(o, k))
+                    .map(|k| c[k])
                     .filter(|c| c.1)
                     .map(|c| c.0)
                     .fold(f64::INFINITY, f64::min);
-                (i, (alt - cm.total(o, j).0) / (o.size.max(1) as f64))
+                (i, (alt - c[j].0) / (o.size.max(1) as f64))
             })
             .collect();
         on_j.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -208,7 +217,7 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
             .iter()
             .map(|i| {
                 let o = &objs[*i];
-                let c: Vec<(f64, bool)> = (0..n_t).map(|j| cm.total(o, j)).collect();
+                let c = cm.totals(o);
                 let must = !c[o.current].1 || fixed_load[o.current] > cm.tiers[o.current].capacity_bytes() as f64;
                 let best = (0..n_t)
                     .filter(|j| c[*j].1)
@@ -233,12 +242,7 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
             Item {
                 size: o.size as f64,
                 current: o.current,
-                cost: (0..n_t)
-                    .map(|j| {
-                        let (c, ok) = cm.total(o, j);
-                        ok.then_some(c)
-                    })
-                    .collect(),
+                cost: cm.totals(o).into_iter().map(|(c, ok)| ok.then_some(c)).collect(),
             }
         })
         .collect();
@@ -300,9 +304,10 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
     let mut hot_by = vec![0usize; n_t];
     let mut bytes_after = vec![0u64; n_t];
     for (i, o) in objs.iter().enumerate() {
-        now_by[o.current] += cm.monthly(o, o.current);
-        s.monthly_all_fast += cm.monthly(o, 0);
-        after_by[target[i]] += cm.monthly(o, target[i]);
+        let f = cm.forecast(o);
+        now_by[o.current] += cm.monthly(o, o.current, &f);
+        s.monthly_all_fast += cm.monthly(o, 0, &f);
+        after_by[target[i]] += cm.monthly(o, target[i], &f);
         bytes_after[o.heading.unwrap_or(target[i])] += o.size;
         let hot = cm.is_hot(o);
         s.hot_objects += usize::from(hot);
@@ -317,7 +322,7 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
             s.sla_violations_after += 1;
         }
         if target[i] != o.current {
-            s.migration_cost += cm.migration(o, target[i]);
+            s.migration_cost += cm.migration(o, target[i], &f);
             moves.push((i, target[i]));
         }
     }
@@ -360,8 +365,10 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
 /// the writer is held only for the short transaction that queues the tasks.
 pub fn run(store: &Store, cfg: &Config, model: &Model, now: Millis) -> Result<PlanSummary, PlanError> {
     let started = Instant::now();
-    let objs = load_objects(&store.reader()?, cfg, model, now)?;
-    let cm = CostModel::new(cfg);
+    let reader = store.reader()?;
+    let objs = load_objects(&reader, cfg, model, now)?;
+    let mut cm = CostModel::new(cfg);
+    cm.life_hours = life_hours_of(&reader, now)?;
     let Plan { moves, mut summary } = plan(&objs, &cm, cfg)?;
     let mut conn = store.writer();
     let tx = conn.transaction().map_err(StoreError::from)?;
@@ -395,6 +402,25 @@ pub fn run(store: &Store, cfg: &Config, model: &Model, now: Millis) -> Result<Pl
     set_setting(&tx, "plan.last", &serde_json::to_string(&summary).unwrap_or_default())?;
     tx.commit().map_err(StoreError::from)?;
     Ok(summary)
+}
+
+/// The expected remaining life of an object from what the store saw live and die: deleted
+/// objects' lifetimes (counters kept by ingest) and the ages of those alive.
+pub fn life_hours_of(conn: &Connection, now: Millis) -> Result<f64, StoreError> {
+    let counter = |name: &str| -> Result<i64, StoreError> {
+        Ok(conn
+            .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    };
+    let deleted = counter(crate::engine::ingest::LIFETIMES_DELETED)?.max(0) as u64;
+    let lived_ms = counter(crate::engine::ingest::LIFETIMES_LIVED_MS)? as f64;
+    let alive_ms: f64 = conn.query_row(
+        "SELECT coalesce(sum(max(?1 - first_seen, 0)), 0) FROM objects WHERE first_seen IS NOT NULL",
+        [now],
+        |r| r.get(0),
+    )?;
+    Ok(super::cost::life_hours(lived_ms + alive_ms, deleted))
 }
 
 /// The last plan's summary, if any.

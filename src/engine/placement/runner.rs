@@ -113,7 +113,7 @@ pub fn start(
                     let run = || {
                         let conn = store2.reader()?;
                         let h = (cfg2.model.horizon_secs * 1000) as i64;
-                        let samples = dataset::samples(&conn, now, h, cfg2.model.hot_k, MAX_SAMPLES)?;
+                        let samples = dataset::samples(&conn, now, h, MAX_SAMPLES)?;
                         let m = Model::train(&samples, &cfg2.model, &cfg2.sla, now, ForestParams::default());
                         m.save(&store2.writer())?;
                         Ok::<_, crate::engine::store::StoreError>(m)

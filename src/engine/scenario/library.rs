@@ -14,6 +14,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ),
     ("growing-files", include_str!("../../../scenarios/growing-files.toml")),
     ("cost-squeeze", include_str!("../../../scenarios/cost-squeeze.toml")),
+    (
+        "storage-classes",
+        include_str!("../../../scenarios/storage-classes.toml"),
+    ),
 ];
 
 /// The scenario `spec` names: a file if one exists at that path, else a shipped scenario

@@ -62,16 +62,28 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
         ]),
         Line::styled(
             format!(
-                "rate {:.2}/h recent, {:.3}/h long-run → {:.0} GETs expected over {:.0} days",
-                e.rate_recent, e.rate_long, e.expected_gets, e.horizon_days
+                "rate {:.2}/h hour, {:.3}/h day, {:.3}/h week, {:.4}/h long-run",
+                e.rate_recent, e.rate_day, e.rate_week, e.rate_long
+            ),
+            theme.text(),
+        ),
+        Line::styled(
+            format!(
+                "reads expected {}{}",
+                e.expected_reads
+                    .iter()
+                    .map(|(n, r)| format!("{r:.1} next {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                e.life_days.map(|d| format!(" · life {d:.0} d")).unwrap_or_default()
             ),
             theme.text(),
         ),
         Line::raw(""),
         Line::styled(
             format!(
-                "{:<14} {:>10} {:>10} {:>10} {:>10} {:>10}  sla",
-                "tier", "storage $", "requests $", "retrieval $", "move $", "total $"
+                "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  sla",
+                "tier", "storage $", "reads $", "restore $", "move $", "min-dur $", "return $", "total $"
             ),
             theme.header_row(),
         ),
@@ -84,8 +96,14 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
             Span::styled(format!("{:<14}", c.tier), style),
             Span::styled(
                 format!(
-                    " {:>10.5} {:>10.5} {:>11.5} {:>10.5} {:>10.5}  ",
-                    c.storage, c.requests, c.retrieval, c.migration, c.total
+                    " {:>9.5} {:>9.5} {:>9.5} {:>9.5} {:>9.5} {:>9.5} {:>9.5}  ",
+                    c.storage,
+                    c.requests + c.retrieval,
+                    c.restore,
+                    c.migration,
+                    c.min_duration,
+                    c.return_trip,
+                    c.total
                 ),
                 theme.text(),
             ),

@@ -131,7 +131,7 @@ fn brute_force(w: &Workload, tiers: &[TierConfig], tail: i64, landing: Option<us
         let (serve, wait) = pick.split_at(n);
         let mut m = Meter::new(tiers, 50.0, w.sizes.clone());
         let mut k = 0;
-        for d in 0..days {
+        for (d, &wait_on) in wait.iter().enumerate() {
             let now = d as i64 * DAY;
             while k < n && w.events[k].ts == now {
                 let e = w.events[k];
@@ -151,7 +151,7 @@ fn brute_force(w: &Workload, tiers: &[TierConfig], tail: i64, landing: Option<us
                 m.costs.storage = f64::INFINITY;
                 break;
             }
-            m.migrate(0, wait[d], now);
+            m.migrate(0, wait_on, now);
         }
         m.finish(w.end + tail);
         best = best.min(m.costs.total());
@@ -553,7 +553,7 @@ fn no_policy_beats_the_oracles_on_storage_classes() {
     cfg.replay.retrain_every_secs = 10 * 86_400;
     let cfg = data_in_motion::replay::without_capacity(&cfg);
     for (name, w) in [
-        ("generated", Workload::from_trace(&generated(30_000, 2_000, 120.0), 1.0)),
+        ("generated", Workload::from_trace(&generated(12_000, 800, 120.0), 1.0)),
         (
             "web.log × 720",
             Workload::from_trace(&fixture("web.log", Format::Clf), 720.0),

@@ -292,8 +292,9 @@ impl Oracle {
                     // Move to r at x and wait there; then (r ≠ q) on to q right before the access.
                     for r in (0..n_t).filter(|r| *r != pt) {
                         // Waiting on q itself: the stay goes on after the access, so when it
-                        // begins sets a deadline that later moves feel.
-                        let (min_wait, later) = if r == q {
+                        // begins sets a deadline that later moves feel — which can pay only when
+                        // q is dearer than p (else leaving p at its deadline is best).
+                        let (min_wait, later) = if r == q && p.rate[q] > p.rate[pt] && p.min[q] > 0.0 {
                             let window = stamps[k + 1..]
                                 .iter()
                                 .take_while(|t| (**t as f64) < to as f64 + p.min[q]);
@@ -301,6 +302,8 @@ impl Oracle {
                                 p.min[q],
                                 &stamps[k + 1..(k + 1 + window.count()).min(k + 1 + LOOKAHEAD)],
                             )
+                        } else if r == q {
+                            (p.min[q], &stamps[..0])
                         } else {
                             (p.min[r], &stamps[..0])
                         };

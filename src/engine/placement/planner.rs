@@ -64,6 +64,15 @@ pub enum PlanError {
     Solve(#[from] SolveError),
 }
 
+/// A placed object as read from the store, before it is priced.
+struct Loaded {
+    current: usize,
+    fixed: bool,
+    heading: Option<usize>,
+    moved_at: Option<Millis>,
+    row: StatsRow,
+}
+
 /// Every placed object with its stats, p_hot and whether it may move, at `now`.
 pub fn load_objects(
     conn: &Connection,
@@ -82,7 +91,7 @@ pub fn load_objects(
          FROM objects WHERE tier IS NOT NULL",
     )?;
     let mut keys = Vec::new();
-    let mut rows: Vec<(usize, bool, Option<usize>, Option<Millis>, StatsRow)> = Vec::new();
+    let mut rows: Vec<Loaded> = Vec::new();
     let mut it = stmt.query([])?;
     while let Some(r) = it.next()? {
         let key: String = r.get(0)?;
@@ -93,20 +102,26 @@ pub fn load_objects(
         let recently = moved_at.is_some_and(|m| now - m < residency_ms);
         let heading = busy.get(&key).and_then(|dst| idx(dst));
         let fixed = pinned || recently || busy.contains_key(&key);
-        rows.push((current, fixed, heading, moved_at, row_from(r, 4)?));
+        rows.push(Loaded {
+            current,
+            fixed,
+            heading,
+            moved_at,
+            row: row_from(r, 4)?,
+        });
         keys.push(key);
     }
-    let refs: Vec<&StatsRow> = rows.iter().map(|r| &r.4).collect();
+    let refs: Vec<&StatsRow> = rows.iter().map(|r| &r.row).collect();
     let p = model.p_hot(&refs, now);
     Ok(keys
         .into_iter()
         .zip(rows)
         .zip(p)
-        .map(|((key, (current, fixed, heading, moved_at, row)), p_hot)| {
-            let mut o = plan_object(key, &row, current, p_hot, now);
-            o.fixed = fixed;
-            o.heading = heading;
-            if let Some(m) = moved_at {
+        .map(|((key, l), p_hot)| {
+            let mut o = plan_object(key, &l.row, l.current, p_hot, now);
+            o.fixed = l.fixed;
+            o.heading = l.heading;
+            if let Some(m) = l.moved_at {
                 o.stayed_ms = (now - m).max(0) as f64;
             }
             o

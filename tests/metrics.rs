@@ -177,6 +177,8 @@ expect = ["events.ingested >= 1"]
 
 [config]
 optimizer.interval_secs = 3
+# Small demo files: no margin, so moves (and the chaos they meet) happen within the scrape window.
+optimizer.move_margin = 0.0
 model.retrain_every_secs = 5
 model.sample_cold = 200
 model.sample_every_secs = 7200

@@ -222,6 +222,8 @@ fn no_policy_beats_the_oracle_on_any_test_trace() {
     let mut cfg = Config::embedded_default().unwrap();
     cfg.replay.plan_every_secs = 12 * 3600;
     cfg.replay.retrain_every_secs = 10 * 86_400;
+    // The forest trains on every trace now; fewer samples keep a debug build quick.
+    cfg.replay.train_samples = 3_000;
     let names = policy_names("all").unwrap();
     assert_eq!(names, POLICIES);
     let traces = [
@@ -551,6 +553,8 @@ fn no_policy_beats_the_oracles_on_storage_classes() {
     let mut cfg = data_in_motion::config::load(Some(&path)).unwrap();
     cfg.replay.plan_every_secs = 12 * 3600;
     cfg.replay.retrain_every_secs = 10 * 86_400;
+    // The forest trains on every trace now; fewer samples keep a debug build quick.
+    cfg.replay.train_samples = 3_000;
     let cfg = data_in_motion::replay::without_capacity(&cfg);
     for (name, w) in [
         ("generated", Workload::from_trace(&generated(12_000, 800, 120.0), 1.0)),

@@ -39,7 +39,8 @@ fn every_shipped_scenario_is_valid_and_says_what_it_shows() {
             "chaos-storm",
             "provider-outage",
             "growing-files",
-            "cost-squeeze"
+            "cost-squeeze",
+            "storage-classes"
         ]
     );
     for (name, text) in library::SHIPPED {

@@ -280,15 +280,19 @@ impl Oracle {
                     } else {
                         (s.cost + leave(to) + p.mc[pt][q], to as f64 + p.min[q])
                     };
-                    let (sc, d) = served(q, e.op, to, d);
-                    next.push(State {
-                        tier: q as u8,
-                        deadline: d,
-                        cost: c + sc,
-                        parent,
-                        at: STAY,
-                        via: pt as u8,
-                    });
+                    // Serves the access on q, reached at cost c with deadline d, by `at`/`via`.
+                    let mut arrive = |c: f64, d: f64, at: Millis, via: usize| {
+                        let (sc, d) = served(q, e.op, to, d);
+                        next.push(State {
+                            tier: q as u8,
+                            deadline: d,
+                            cost: c + sc,
+                            parent,
+                            at,
+                            via: via as u8,
+                        });
+                    };
+                    arrive(c, d, STAY, pt);
                     // Move to r at x and wait there; then (r ≠ q) on to q right before the access.
                     for r in (0..n_t).filter(|r| *r != pt) {
                         // Waiting on q itself: the stay goes on after the access, so when it
@@ -320,15 +324,7 @@ impl Oracle {
                                     to as f64 + p.min[q],
                                 )
                             };
-                            let (sc, d) = served(q, e.op, to, d);
-                            next.push(State {
-                                tier: q as u8,
-                                deadline: d,
-                                cost: c + sc,
-                                parent,
-                                at: x,
-                                via: r as u8,
-                            });
+                            arrive(c, d, x, r);
                         }
                     }
                 }

@@ -9,7 +9,7 @@ use crate::engine::clock::Millis;
 use crate::engine::events::Op;
 use crate::engine::placement::billing::{self, early_exit, move_cost, storage_rate_ms};
 
-pub use crate::engine::placement::billing::{GB, MONTH_MS, serve_cost};
+use crate::engine::placement::billing::serve_cost;
 
 /// What a policy cost, by part, in dollars.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -115,10 +115,6 @@ impl Meter {
         self.placed[obj].map(|(t, _)| t)
     }
 
-    pub fn gb(&self, obj: usize) -> f64 {
-        self.sizes[obj] as f64 / GB
-    }
-
     /// Charges `obj`'s storage on its tier up to `now` and restarts its interval there.
     fn settle(&mut self, obj: usize, now: Millis) {
         if let Some((t, since)) = self.placed[obj] {
@@ -205,6 +201,7 @@ impl Meter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::placement::billing::MONTH_MS;
 
     /// Prices: storage $/GB-month, GET and PUT $/1k, retrieval and egress $/GB; latency ms.
     fn tier(name: &str, provider: &str, [storage, get, put, retr, egress, lat]: [f64; 6]) -> TierConfig {

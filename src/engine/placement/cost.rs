@@ -116,12 +116,16 @@ impl CostModel {
     /// Hours an object is expected to be alive within the next `hours` (exponential lifetimes
     /// with the model's mean; all of them when no deletions were seen).
     pub fn alive_hours(&self, hours: f64) -> f64 {
-        let l = self.life_hours;
-        if l.is_finite() && l > 0.0 {
-            l * (1.0 - (-hours / l).exp())
+        if self.mortal() {
+            self.life_hours * (1.0 - self.survival(hours))
         } else {
             hours
         }
+    }
+
+    /// Deletions were seen: objects have a finite expected life.
+    fn mortal(&self) -> bool {
+        self.life_hours.is_finite() && self.life_hours > 0.0
     }
 
     /// Expected reads in the next `hours`, fading as interest fades, each weighted by the chance
@@ -145,7 +149,7 @@ impl CostModel {
             // ∫ n / (a + s) over [week, hours], on geometric pieces, each weighted by survival.
             let a = o.age_hours.max(1.0);
             let (lo, hi) = (a + WEEK_H, a + hours);
-            if !self.life_hours.is_finite() {
+            if !self.mortal() {
                 return (sum + o.accesses * (hi / lo).ln()).max(self.hot_floor(o, hours));
             }
             let step = (hi / lo).powf(1.0 / FAR_PIECES as f64);
@@ -167,9 +171,8 @@ impl CostModel {
 
     /// The chance an object still lives `hours` from now.
     fn survival(&self, hours: f64) -> f64 {
-        let l = self.life_hours;
-        if l.is_finite() && l > 0.0 {
-            (-hours / l).exp()
+        if self.mortal() {
+            (-hours / self.life_hours).exp()
         } else {
             1.0
         }

@@ -183,13 +183,16 @@ impl CostModel {
         self.expected_reads(o, self.horizon_hours())
     }
 
-    /// The chance the object turns hot (hot_k reads within a label horizon) at some point of
-    /// the horizon at its long-run rate: what sends it back from a tier that misses the SLA.
+    /// The chance the object turns hot again at some point of the horizon: what sends it back
+    /// from a tier that misses the SLA. Reads come in bursts — one read is where a hot spell
+    /// starts far more often than a steady rate says — so it is priced as the chance of any
+    /// read over the horizon, not estimated from a rate (which a burst breaks).
     pub fn p_return(&self, o: &PlanObject) -> f64 {
-        let w = self.label_horizon_hours.max(1e-9);
-        let windows = self.alive_hours(self.horizon_hours()) / w;
-        let per_window = poisson_at_least(o.rate_long * w, self.hot_k as u32);
-        1.0 - (-windows * per_window).exp()
+        self.p_return_of(self.expected_gets(o))
+    }
+
+    fn p_return_of(&self, gets: f64) -> f64 {
+        poisson_at_least(gets, 1)
     }
 
     pub fn is_hot(&self, o: &PlanObject) -> bool {
@@ -211,11 +214,12 @@ impl CostModel {
     /// What `o`'s cost on any tier depends on besides the tier: computed once per object.
     pub fn forecast(&self, o: &PlanObject) -> Forecast {
         let h = self.horizon_hours();
+        let gets = self.expected_reads(o, h);
         Forecast {
-            gets: self.expected_reads(o, h),
+            gets,
             alive_hours: self.alive_hours(h),
             month_gets: self.expected_reads(o, MONTH_H) * MONTH_H / self.alive_hours(MONTH_H).max(1e-9),
-            p_return: self.p_return(o),
+            p_return: self.p_return_of(gets),
         }
     }
 

@@ -7,6 +7,9 @@
 
 use super::milp::{OVERFLOW_PENALTY_PER_BYTE, Problem, SLA_PENALTY, Solution};
 
+/// A repair's price of a byte over capacity when capacity can be kept: above any plan's cost.
+const HARD_PENALTY: f64 = 1.0e15;
+
 /// Sizes are scaled by the largest item (as in the MILP) so multipliers are of the cost's order.
 struct Scaled<'a> {
     p: &'a Problem,
@@ -15,6 +18,10 @@ struct Scaled<'a> {
     cap: Vec<f64>,
     budget_bytes: f64,
     overflow_penalty: f64,
+    /// What a repair pays to take a byte off a full tier: the overflow price when the objects'
+    /// current tiers already overflow (as HiGHS prices it then), else so high that capacity is
+    /// kept whatever it costs (HiGHS keeps it as a hard constraint when it can be kept).
+    drain_penalty: f64,
     unit: f64,
 }
 
@@ -118,38 +125,7 @@ fn repair(s: &Scaled, tier: Vec<usize>, lam: &[f64]) -> Assign {
             a.set(s, i, p.items[i].current);
         }
     }
-    // Capacity: take the cheapest-to-displace objects (per byte) off each tier over capacity,
-    // to their current tier when that is another, else to the cheapest tier with room and budget.
-    for j in 0..s.n_t {
-        if a.used[j] <= s.cap[j] + tol {
-            continue;
-        }
-        let mut on_j: Vec<(usize, usize, f64)> = (0..p.items.len())
-            .filter(|&i| a.tier[i] == j)
-            .filter_map(|i| {
-                let here = s.cost(i, j).unwrap_or(SLA_PENALTY);
-                (0..s.n_t)
-                    .filter(|&l| l != j)
-                    .filter_map(|l| s.cost(i, l).map(|c| (l, c)))
-                    .min_by(|x, y| x.1.total_cmp(&y.1))
-                    .map(|(l, c)| (i, l, (c - here) / s.size[i].max(1e-12)))
-            })
-            .collect();
-        on_j.sort_by(|x, y| x.2.total_cmp(&y.2));
-        for (i, l, _) in on_j {
-            if a.used[j] <= s.cap[j] + tol {
-                break;
-            }
-            let cur = p.items[i].current;
-            let to = if cur != j { cur } else { l };
-            let fits = a.used[to] + s.size[i] <= s.cap[to] + tol;
-            let budget_ok = to == cur
-                || (a.moved_bytes + s.size[i] <= s.budget_bytes + tol && a.moved_count + 1.0 <= p.budget_count + tol);
-            if fits && budget_ok {
-                a.set(s, i, to);
-            }
-        }
-    }
+    drain(s, &mut a);
     // Leftover room and budget: the remaining moves that save most per byte.
     let mut gains: Vec<(usize, usize, f64)> = (0..p.items.len())
         .filter_map(|i| {
@@ -175,6 +151,145 @@ fn repair(s: &Scaled, tier: Vec<usize>, lam: &[f64]) -> Assign {
         }
     }
     a
+}
+
+/// Takes objects off each tier over capacity, the cheapest to displace (per byte) first, each to
+/// the cheapest tier that has room and budget for it (its current tier needs no budget), as long
+/// as the overflow it removes is worth more than what it costs there (overflow is priced far
+/// above any storage, so this also packs the last bytes of budget a solver stopped short of).
+fn drain(s: &Scaled, a: &mut Assign) {
+    let p = s.p;
+    let tol = 1e-9;
+    for j in 0..s.n_t {
+        if a.used[j] <= s.cap[j] + tol {
+            continue;
+        }
+        let mut on_j: Vec<(usize, f64)> = (0..p.items.len())
+            .filter(|&i| a.tier[i] == j)
+            .filter_map(|i| {
+                let here = s.cost(i, j).unwrap_or(SLA_PENALTY);
+                (0..s.n_t)
+                    .filter(|&l| l != j)
+                    .filter_map(|l| s.cost(i, l))
+                    .min_by(f64::total_cmp)
+                    .map(|c| (i, (c - here) / s.size[i].max(1e-12)))
+            })
+            .collect();
+        on_j.sort_by(|x, y| x.1.total_cmp(&y.1));
+        for (i, _) in on_j {
+            let over = a.used[j] - s.cap[j];
+            if over <= tol {
+                break;
+            }
+            let cur = p.items[i].current;
+            let here = s.cost(i, j).unwrap_or(SLA_PENALTY);
+            let worth = s.drain_penalty * s.size[i].min(over);
+            let best = (0..s.n_t)
+                .filter(|&l| l != j)
+                .filter_map(|l| s.cost(i, l).map(|c| (l, c)))
+                .filter(|&(l, _)| {
+                    a.used[l] + s.size[i] <= s.cap[l] + tol
+                        && (l == cur
+                            || (a.moved_bytes + s.size[i] <= s.budget_bytes + tol
+                                && a.moved_count + 1.0 <= p.budget_count + tol))
+                })
+                .min_by(|x, y| x.1.total_cmp(&y.1));
+            if let Some((l, c)) = best
+                && c - here < worth
+            {
+                a.set(s, i, l);
+            }
+        }
+        swap_fill(s, a, j);
+    }
+}
+
+/// When a budget is what keeps tier `j` over capacity (what is left of it smaller than any
+/// object still on `j`, or no move left), trades a move already made for one that drains `j`:
+/// undoes one of the moves cheapest to undo and spends what that frees on the largest object on
+/// `j` that fits it, the best trade first, while trades pay.
+fn swap_fill(s: &Scaled, a: &mut Assign, j: usize) {
+    const ROUNDS: usize = 4096;
+    /// Moves tried for undoing each round: the cheapest to undo.
+    const UNDO: usize = 64;
+    let p = s.p;
+    let tol = 1e-9;
+    if a.used[j] - s.cap[j] <= tol {
+        return;
+    }
+    let price = |i: usize, l: usize| s.cost(i, l).unwrap_or(SLA_PENALTY);
+    let by_size = |x: &usize, y: &usize| s.size[*x].total_cmp(&s.size[*y]);
+    let undo_cost = |a: &Assign, i: usize| price(i, p.items[i].current) - price(i, a.tier[i]);
+    // Undoing is ranked by what it costs per byte of budget it frees.
+    let rank = |a: &Assign, i: usize| undo_cost(a, i) / s.size[i].max(1e-12);
+    let mut stay: Vec<usize> = (0..p.items.len())
+        .filter(|&i| a.tier[i] == j && p.items[i].current == j)
+        .collect();
+    stay.sort_by(by_size);
+    let mut undo: Vec<(usize, f64)> = (0..p.items.len())
+        .filter(|&i| a.tier[i] != p.items[i].current)
+        .map(|i| (i, rank(a, i)))
+        .collect();
+    undo.sort_by(|x, y| x.1.total_cmp(&y.1));
+    for _ in 0..ROUNDS {
+        let over = a.used[j] - s.cap[j];
+        if over <= tol {
+            return;
+        }
+        let mut best: Option<(usize, usize, usize, f64)> = None;
+        for &(out, _) in undo.iter().take(UNDO) {
+            let cost_out = undo_cost(a, out);
+            let (from, back) = (a.tier[out], p.items[out].current);
+            let freed = if a.moved_count - 1.0 + 1.0 <= p.budget_count + tol {
+                s.budget_bytes - a.moved_bytes + s.size[out]
+            } else {
+                0.0
+            };
+            if a.used[back] + s.size[out] > s.cap[back] + tol && back != j {
+                continue;
+            }
+            let load =
+                a.used[j] - if from == j { s.size[out] } else { 0.0 } + if back == j { s.size[out] } else { 0.0 };
+            let k = stay.partition_point(|&b| s.size[b] <= freed);
+            // The largest that fits, unless a smaller one already clears the overflow.
+            let need = load - s.cap[j];
+            let clear = stay[..k].partition_point(|&b| s.size[b] < need);
+            let Some(&b) = stay.get(clear).filter(|_| clear < k).or(stay[..k].last()) else {
+                continue;
+            };
+            if b == out {
+                continue;
+            }
+            let Some((l, c)) = (0..s.n_t)
+                .filter(|&l| l != j)
+                .filter_map(|l| s.cost(b, l).map(|c| (l, c)))
+                .filter(|&(l, _)| {
+                    let room = a.used[l] - if from == l { s.size[out] } else { 0.0 }
+                        + if back == l { s.size[out] } else { 0.0 };
+                    room + s.size[b] <= s.cap[l] + tol
+                })
+                .min_by(|x, y| x.1.total_cmp(&y.1))
+            else {
+                continue;
+            };
+            let after = (load - s.size[b] - s.cap[j]).max(0.0);
+            let gain = s.drain_penalty * (over - after) - cost_out - (c - price(b, j));
+            if gain > 0.0 && best.is_none_or(|x| gain > x.3) {
+                best = Some((out, b, l, gain));
+            }
+        }
+        let Some((out, b, l, _)) = best else { return };
+        a.set(s, out, p.items[out].current);
+        a.set(s, b, l);
+        undo.retain(|x| x.0 != out);
+        let at = undo.partition_point(|x| x.1 <= rank(a, b));
+        undo.insert(at, (b, rank(a, b)));
+        stay.retain(|x| *x != b);
+        if p.items[out].current == j {
+            let at = stay.partition_point(|x| s.size[*x] <= s.size[out]);
+            stay.insert(at, out);
+        }
+    }
 }
 
 /// Most objects have a clear favourite tier at the best multipliers; the few that are nearly
@@ -238,7 +353,11 @@ fn polish(s: &Scaled, m: &(Vec<f64>, f64, f64)) -> Option<Assign> {
     for (k, i) in free.iter().enumerate() {
         tier[*i] = sol.choice[k];
     }
-    Some(Assign::new(s, tier))
+    let mut a = Assign::new(s, tier);
+    // HiGHS stops within its gap, which can leave budget that would still take bytes off a full
+    // tier.
+    drain(s, &mut a);
+    Some(a)
 }
 
 /// Solves `p` (never relaxed) to within `p.mip_gap` of the Lagrangian bound when it can, in at
@@ -247,13 +366,22 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
     const MAX_ROUNDS: usize = 400;
     let n_t = p.capacity.len();
     let unit = p.items.iter().map(|it| it.size).fold(1.0, f64::max);
+    let size: Vec<f64> = p.items.iter().map(|it| it.size / unit).collect();
+    let cap: Vec<f64> = p.capacity.iter().map(|c| c.max(0.0) / unit).collect();
+    let mut now = vec![0.0; n_t];
+    for (it, sz) in p.items.iter().zip(&size) {
+        now[it.current] += sz;
+    }
+    let fits_now = now.iter().zip(&cap).all(|(u, c)| *u <= c + 1e-9);
+    let overflow_penalty = OVERFLOW_PENALTY_PER_BYTE * unit;
     let s = Scaled {
         p,
         n_t,
-        size: p.items.iter().map(|it| it.size / unit).collect(),
-        cap: p.capacity.iter().map(|c| c.max(0.0) / unit).collect(),
+        size,
+        cap,
         budget_bytes: p.budget_bytes.max(0.0) / unit,
-        overflow_penalty: OVERFLOW_PENALTY_PER_BYTE * unit,
+        overflow_penalty,
+        drain_penalty: if fits_now { HARD_PENALTY } else { overflow_penalty },
         unit,
     };
     // Multipliers: capacity per tier (at most the overflow price), bytes budget, count budget.
@@ -343,7 +471,11 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
         kappa = (kappa + step * g[n_t + 1]).max(0.0);
     }
     let mut a = best.unwrap_or_else(|| repair(&s, p.items.iter().map(|it| it.current).collect(), &lam));
-    if (a.objective(&s) - bound) / bound.abs().max(1e-12) > p.mip_gap
+    // Overflow is priced far above any storage, so a plan within the gap can still leave bytes
+    // over a tier that a better-packed choice would fit: a greedy repair cannot pack a
+    // knapsack, the exact solver on the undecided objects can.
+    let overflows = a.overflow(&s).iter().any(|o| *o > 0.0);
+    if ((a.objective(&s) - bound) / bound.abs().max(1e-12) > p.mip_gap || overflows)
         && let Some(b) = polish(&s, &best_m)
         && b.objective(&s) < a.objective(&s)
     {

@@ -11,7 +11,7 @@ use data_in_motion::{
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut cfg = match config::load(cli.config.as_deref()) {
+    let mut cfg = match config::load_with(cli.config.as_deref(), tui::CONFIG_CHECKS) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: invalid configuration\n{e}");

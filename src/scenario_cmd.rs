@@ -7,7 +7,7 @@ use crate::engine::scenario::{KINDS, Scenario, figures, library};
 /// The error is ready to print: file, line, what is wrong and what to do.
 pub fn load(spec: &str, cfg: &Config) -> Result<(Scenario, Config), String> {
     let (file, text) = library::resolve(spec)?;
-    Scenario::load(&file, &text, cfg).map_err(|e| e.to_string())
+    Scenario::load_with(&file, &text, cfg, crate::tui::CONFIG_CHECKS).map_err(|e| e.to_string())
 }
 
 pub fn list() {

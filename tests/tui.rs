@@ -20,7 +20,7 @@ use data_in_motion::engine::tiers::chaos::ChaosSettings;
 use data_in_motion::tui::app::{App, Overlay, Pane};
 use data_in_motion::tui::keymap::Keymap;
 use data_in_motion::tui::theme::Theme;
-use data_in_motion::tui::view;
+use data_in_motion::tui::{self, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -772,7 +772,7 @@ fn user_keymap_override_works() {
 #[test]
 fn invalid_keymaps_are_refused_with_file_and_line() {
     let bad = |text: &str| {
-        config::load_str(Some(std::path::Path::new("dim.toml")), text)
+        config::load_str_with(Some(std::path::Path::new("dim.toml")), text, tui::CONFIG_CHECKS)
             .unwrap_err()
             .to_string()
     };
@@ -812,9 +812,13 @@ fn bad_themes_are_refused_with_file_line_and_field() {
     assert!(e.starts_with("mine.toml:1"), "{e}");
     let e = Theme::load("gruvbx").unwrap_err().to_string();
     assert!(e.contains("did you mean \"gruvbox\""), "{e}");
-    let e = config::load_str(Some(std::path::Path::new("dim.toml")), "[ui]\ntheme = \"nope\"\n")
-        .unwrap_err()
-        .to_string();
+    let e = config::load_str_with(
+        Some(std::path::Path::new("dim.toml")),
+        "[ui]\ntheme = \"nope\"\n",
+        tui::CONFIG_CHECKS,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.starts_with("dim.toml:2"), "{e}");
     // A partial theme file is layered over the default: unspecified fields keep their values.
     let partial = Theme::from_toml("mine", "mine.toml", "[heat]\nhot = \"#ff0000\"\n").unwrap();

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue};
 
-use super::{Config, DEFAULT_TOML, validate};
+use super::{Config, DEFAULT_TOML, SectionCheck, validate};
 
 /// A configuration problem, located in the user's file where possible.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -44,8 +44,13 @@ impl fmt::Display for ConfigError {
 
 /// Reads `path` (if given) and layers it over the embedded default.
 pub fn load(path: Option<&Path>) -> Result<Config, Box<ConfigError>> {
+    load_with(path, &[])
+}
+
+/// `load`, also running `checks` of sections other modules own (located like the rest).
+pub fn load_with(path: Option<&Path>, checks: &[SectionCheck]) -> Result<Config, Box<ConfigError>> {
     match path {
-        None => load_str(None, ""),
+        None => load_str_with(None, "", checks),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
                 Box::new(ConfigError {
@@ -57,26 +62,31 @@ pub fn load(path: Option<&Path>) -> Result<Config, Box<ConfigError>> {
                     help: "check the path given to --config".into(),
                 })
             })?;
-            load_str(Some(p), &text)
+            load_str_with(Some(p), &text, checks)
         }
     }
 }
 
 /// Layers `text` (the contents of `path`) over the embedded default and validates the result.
 pub fn load_str(path: Option<&Path>, text: &str) -> Result<Config, Box<ConfigError>> {
+    load_str_with(path, text, &[])
+}
+
+/// `load_str`, also running `checks` of sections other modules own (located like the rest).
+pub fn load_str_with(path: Option<&Path>, text: &str, checks: &[SectionCheck]) -> Result<Config, Box<ConfigError>> {
     let file = path
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "<embedded default>".into());
     let source = Source { file, text };
-    load_layered(&source)
+    load_layered(&source, checks)
 }
 
-fn load_layered(source: &Source) -> Result<Config, Box<ConfigError>> {
+fn load_layered(source: &Source, checks: &[SectionCheck]) -> Result<Config, Box<ConfigError>> {
     let mut merged = merged(DEFAULT_TOML, "<embedded default>", source)?;
     fill_classes(&mut merged).map_err(|v| source.error_at(&v.key, v.message, v.help))?;
     let config: Config = deserialize_at_path(toml::Value::Table(merged))
         .map_err(|(key, msg)| Box::new(source.error_at(&key, msg, help_for_serde(&key, "<embedded default>"))))?;
-    validate::validate(&config).map_err(|v| source.error_at(&v.key, v.message, v.help))?;
+    validate::validate(&config, checks).map_err(|v| source.error_at(&v.key, v.message, v.help))?;
     Ok(config)
 }
 
@@ -131,12 +141,13 @@ fn merged(default: &str, default_name: &str, source: &Source) -> Result<toml::Ta
 }
 
 /// Layers `over` (a table found at `prefix` in `source`, e.g. a scenario's `[config]`) over an
-/// already loaded `cfg`, validates the result, and locates any problem in `source`.
+/// already loaded `cfg`, validates the result (with `checks`), and locates any problem in `source`.
 pub(crate) fn overlay(
     cfg: &Config,
     over: toml::Table,
     source: &Source,
     prefix: &str,
+    checks: &[SectionCheck],
 ) -> Result<Config, Box<ConfigError>> {
     let mut base = match toml::Value::try_from(cfg) {
         Ok(toml::Value::Table(t)) => t,
@@ -153,7 +164,7 @@ pub(crate) fn overlay(
     fill_classes(&mut base).map_err(|v| Box::new(source.error_at(&at(&v.key), v.message, v.help)))?;
     let config: Config = deserialize_at_path(toml::Value::Table(base))
         .map_err(|(key, msg)| Box::new(source.error_at(&at(&key), msg, help_for_serde(&key, "<embedded default>"))))?;
-    validate::validate(&config).map_err(|v| Box::new(source.error_at(&at(&v.key), v.message, v.help)))?;
+    validate::validate(&config, checks).map_err(|v| Box::new(source.error_at(&at(&v.key), v.message, v.help)))?;
     Ok(config)
 }
 

@@ -6,11 +6,16 @@ mod suggest;
 mod validate;
 
 pub use catalog::{CATALOG_TOML, StorageClass, UnknownClass, classes as catalog_classes, fill as fill_class};
-pub use load::{ConfigError, load, load_str};
+pub use load::{ConfigError, load, load_str, load_str_with, load_with};
 pub(crate) use load::{Source, layered, overlay};
 pub use suggest::closest;
+pub use validate::{Invalid, SectionCheck};
 
 use serde::{Deserialize, Serialize};
+
+/// The fewest labelled samples a forest trains on (the model refuses fewer; replay's training
+/// size is checked against it).
+pub const MIN_TRAIN_SAMPLES: usize = 200;
 
 /// The embedded default configuration, also the reference for every field.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");

@@ -4,10 +4,23 @@ use std::collections::HashSet;
 
 use super::{Backend, Config};
 
-pub(super) struct Invalid {
+/// A value refused by a check: the dotted key it is at (located in the file by the loader), what
+/// is wrong and what to do.
+#[derive(Debug, Clone)]
+pub struct Invalid {
     pub key: String,
     pub message: String,
     pub help: String,
+}
+
+/// A check of sections this module does not own (the dashboard's keymap and theme): run after
+/// the configuration's own validation by the `*_with` loaders, its problem located like any.
+pub type SectionCheck = fn(&Config) -> Result<(), Invalid>;
+
+impl Invalid {
+    pub fn new(key: impl Into<String>, message: impl Into<String>, help: impl Into<String>) -> Self {
+        bad(key, message, help)
+    }
 }
 
 fn bad(key: impl Into<String>, message: impl Into<String>, help: impl Into<String>) -> Invalid {
@@ -36,17 +49,10 @@ fn positive(key: &str, v: f64, help: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
-    let theme = &c.ui.theme;
-    if !crate::tui::theme::BUILTIN.iter().any(|(n, _)| n == theme) && !std::path::Path::new(theme).is_file() {
-        let names: Vec<&str> = crate::tui::theme::BUILTIN.iter().map(|(n, _)| *n).collect();
-        return Err(bad(
-            "ui.theme",
-            format!("no built-in theme and no file named {theme:?}"),
-            format!("use one of {} or the path of a theme file", names.join(", ")),
-        ));
+pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invalid> {
+    for check in checks {
+        check(c)?;
     }
-    crate::tui::keymap::Keymap::new(&c.keymap).map_err(|e| bad(format!("keymap.{}", e.action), e.message, e.help))?;
     if c.tiers.is_empty() {
         return Err(bad(
             "tiers",
@@ -278,13 +284,13 @@ fn validate_replay(r: &super::ReplayConfig) -> Result<(), Invalid> {
             "e.g. 86400 and 2592000",
         ));
     }
-    if r.train_samples < crate::engine::model::MIN_SAMPLES {
+    if r.train_samples < super::MIN_TRAIN_SAMPLES {
         return Err(bad(
             "replay.train_samples",
             format!(
                 "{} is fewer than the {} samples a forest needs",
                 r.train_samples,
-                crate::engine::model::MIN_SAMPLES
+                super::MIN_TRAIN_SAMPLES
             ),
             "e.g. 20000",
         ));

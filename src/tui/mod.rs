@@ -16,11 +16,30 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use crossterm::event::{self, Event, KeyEventKind};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Invalid, SectionCheck};
 use crate::engine::{Engine, EngineOptions};
 use app::{App, Overlay};
 use keymap::Keymap;
 use theme::Theme;
+
+/// The dashboard's checks of its own configuration sections (`[ui] theme`, `[keymap]`), run by
+/// the loaders of every configuration a dashboard may run with.
+pub const CONFIG_CHECKS: &[SectionCheck] = &[check_settings];
+
+/// The theme names a built-in or a file, and the keymap resolves.
+fn check_settings(c: &Config) -> Result<(), Invalid> {
+    let theme = &c.ui.theme;
+    if !theme::BUILTIN.iter().any(|(n, _)| n == theme) && !Path::new(theme).is_file() {
+        let names: Vec<&str> = theme::BUILTIN.iter().map(|(n, _)| *n).collect();
+        return Err(Invalid::new(
+            "ui.theme",
+            format!("no built-in theme and no file named {theme:?}"),
+            format!("use one of {} or the path of a theme file", names.join(", ")),
+        ));
+    }
+    Keymap::new(&c.keymap).map_err(|e| Invalid::new(format!("keymap.{}", e.action), e.message, e.help))?;
+    Ok(())
+}
 
 /// The themes `t` cycles through (the built-ins, plus a theme file if one was asked for) and the
 /// index of the one to start with. A bad theme is refused here, before the terminal is taken.

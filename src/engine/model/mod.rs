@@ -20,7 +20,7 @@ use forest::{Forest, ForestParams};
 use metrics::{Metrics, evaluate};
 
 /// Fewest training samples (and of each class) before the forest may serve.
-pub const MIN_SAMPLES: usize = 200;
+pub const MIN_SAMPLES: usize = crate::config::MIN_TRAIN_SAMPLES;
 pub const MIN_CLASS: usize = 20;
 
 /// What serves p_hot and how well it did on the newest slice of history it never trained on.

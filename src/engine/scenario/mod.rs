@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::clock::Millis;
 use super::command::Command;
-use crate::config::{Config, ConfigError};
+use crate::config::{self, Config, ConfigError};
 pub use expect::Check;
 pub use parse::KINDS;
 pub use player::{Player, ScenarioShared};
@@ -52,7 +52,18 @@ pub struct Expectation {
 impl Scenario {
     /// Reads `text` against `base`; returns the scenario and the configuration it runs with.
     pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config), Box<ConfigError>> {
-        parse::load(file, text, base)
+        parse::load(file, text, base, &[])
+    }
+
+    /// `load`, also running `checks` of configuration sections the engine does not own (the
+    /// dashboard's keymap and theme) on the scenario's `[config]`.
+    pub fn load_with(
+        file: &str,
+        text: &str,
+        base: &Config,
+        checks: &[config::SectionCheck],
+    ) -> Result<(Scenario, Config), Box<ConfigError>> {
+        parse::load(file, text, base, checks)
     }
 }
 

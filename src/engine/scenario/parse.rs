@@ -180,7 +180,7 @@ fn ms(d: Duration) -> i64 {
 
 /// Reads scenario `text` (from `file`) against the configuration `base`: returns the scenario and
 /// the configuration it runs with (its header and `[config]` layered over `base`).
-pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config), Err> {
+pub fn load(file: &str, text: &str, base: &Config, checks: &[config::SectionCheck]) -> Result<(Scenario, Config), Err> {
     let r = Reader {
         src: config::Source {
             file: file.to_string(),
@@ -219,7 +219,7 @@ pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config),
 
     let mut cfg = match top.remove("config") {
         None => base.clone(),
-        Some(toml::Value::Table(t)) => config::overlay(base, t, &r.src, "config")?,
+        Some(toml::Value::Table(t)) => config::overlay(base, t, &r.src, "config", checks)?,
         Some(v) => {
             return Err(r.err(
                 "config",

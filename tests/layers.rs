@@ -1,0 +1,48 @@
+//! The layers' direction, read from the source: the engine never reaches the dashboard or its
+//! terminal crates, and `config` depends on nothing of ours.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every non-comment line under `src/DIR` that `bad` flags, as `file:line: text`.
+fn offending(dir: &str, bad: impl Fn(&str) -> bool) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    assert!(!files.is_empty(), "no sources under {}", root.display());
+    let mut found = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if bad(code) {
+                found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_engine_never_imports_the_dashboard_or_terminal_crates() {
+    let ui = ["crate::tui", "crossterm", "ratatui", "tui_logger"];
+    let found = offending("engine", |code| ui.iter().any(|w| code.contains(w)));
+    assert!(found.is_empty(), "the engine reaches the UI:\n{}", found.join("\n"));
+}
+
+#[test]
+fn config_depends_on_nothing_of_ours() {
+    // Any path into the crate other than config itself.
+    let found = offending("config", |code| code.replace("crate::config", "").contains("crate::"));
+    assert!(found.is_empty(), "config imports another layer:\n{}", found.join("\n"));
+}

@@ -47,8 +47,8 @@ cargo fmt --all -- --check
 say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
-say "cargo test"
-cargo test --all-targets --locked
+say "cargo test (with the service tests, which a plain cargo test lists as ignored)"
+cargo test --all-targets --locked -- --include-ignored
 
 say "dashboard in a real terminal (tmux)"
 DIM_BIN=target/debug/dim tests/tui_tmux.sh

@@ -122,11 +122,10 @@ fn spawn_daemon(cfg_path: &Path, data_dir: &Path, log: &Path) -> Child {
         .unwrap()
 }
 
+#[ignore = "needs the test services (scripts/test.sh)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_once_across_two_kill_9() {
-    let Some(brokers) = kafka_env("exactly_once_across_two_kill_9") else {
-        return;
-    };
+    let brokers = kafka_env("exactly_once_across_two_kill_9");
     const TOTAL: u64 = 100_000;
     let topic = unique_topic("eo");
     let clients = partition_clients(std::slice::from_ref(&brokers), &topic, 3, 1)
@@ -313,11 +312,10 @@ async fn wait_for(
     }
 }
 
+#[ignore = "needs the test services (scripts/test.sh)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnects_after_a_broker_restart() {
-    let Some(bin) = tool_env("DIM_TEST_TANSU_BIN", "reconnects_after_a_broker_restart") else {
-        return;
-    };
+    let bin = tool_env("DIM_TEST_TANSU_BIN", "reconnects_after_a_broker_restart");
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -378,14 +376,11 @@ async fn reconnects_after_a_broker_restart() {
     assert_eq!(last.store.events.rejected, exp.invalid);
 }
 
+#[ignore = "needs the test services (scripts/test.sh)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_from_confluent_kafka_are_ingested_exactly() {
-    let Some(brokers) = kafka_env("events_from_confluent_kafka_are_ingested_exactly") else {
-        return;
-    };
-    let Some(python) = tool_env("DIM_TEST_PYTHON", "events_from_confluent_kafka_are_ingested_exactly") else {
-        return;
-    };
+    let brokers = kafka_env("events_from_confluent_kafka_are_ingested_exactly");
+    let python = tool_env("DIM_TEST_PYTHON", "events_from_confluent_kafka_are_ingested_exactly");
     let topic = unique_topic("confluent");
     partition_clients(std::slice::from_ref(&brokers), &topic, 3, 1)
         .await
@@ -424,11 +419,10 @@ async fn events_from_confluent_kafka_are_ingested_exactly() {
     assert_eq!(writes, want_writes);
 }
 
+#[ignore = "needs the test services (scripts/test.sh)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_named_by_a_put_is_placed_once_it_appears_on_a_tier() {
-    let Some(brokers) = kafka_env("an_object_named_by_a_put_is_placed_once_it_appears_on_a_tier") else {
-        return;
-    };
+    let brokers = kafka_env("an_object_named_by_a_put_is_placed_once_it_appears_on_a_tier");
     let topic = unique_topic("appears");
     let clients = partition_clients(std::slice::from_ref(&brokers), &topic, 3, 1)
         .await

@@ -30,11 +30,10 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}/{}-{}", std::process::id(), wall_now_ms())
 }
 
+#[ignore = "needs the test services (scripts/test.sh)"]
 #[tokio::test]
 async fn s3_backend_operations() {
-    let Some(env) = s3_env("s3_backend_operations") else {
-        return;
-    };
+    let env = s3_env("s3_backend_operations");
     let hot = S3Tier::new(&s3_tier(&env, "hot", "dim-hot"), 5 << 20).unwrap();
     let cool = S3Tier::new(&s3_tier(&env, "cool", "dim-cool"), 5 << 20).unwrap();
     let p = unique("ops");
@@ -97,11 +96,10 @@ async fn s3_backend_operations() {
     assert_eq!(e.kind, ErrorKind::NotFound);
 }
 
+#[ignore = "needs the test services (scripts/test.sh)"]
 #[tokio::test]
 async fn migrations_between_local_and_s3_in_every_direction() {
-    let Some(env) = s3_env("migrations_between_local_and_s3_in_every_direction") else {
-        return;
-    };
+    let env = s3_env("migrations_between_local_and_s3_in_every_direction");
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::config_with(vec![
         s3_tier(&env, "s3a", "dim-hot"),
@@ -155,11 +153,10 @@ async fn migrations_between_local_and_s3_in_every_direction() {
     }
 }
 
+#[ignore = "needs the test services (scripts/test.sh)"]
 #[tokio::test]
 async fn secrets_never_reach_logs_or_debug_output() {
-    let Some(env) = s3_env("secrets_never_reach_logs_or_debug_output") else {
-        return;
-    };
+    let env = s3_env("secrets_never_reach_logs_or_debug_output");
     let secret = "SeCrEt-dim-test-0123456789abcdef-do-not-log";
     // Safety: set before any thread of this test reads the environment; unique variable names.
     unsafe {

@@ -7,39 +7,32 @@ use std::sync::{Arc, Mutex};
 
 use data_in_motion::config::{Backend, Config, TierConfig};
 
-/// The S3 server started by scripts/test.sh. In CI a missing server is a failure, never a skip.
+/// The S3 server started by scripts/test.sh. The tests that use it are `#[ignore]`d (a plain
+/// `cargo test` lists them as not run); the script runs them with `--include-ignored`, where a
+/// missing server is a failure, never a skip.
 pub struct S3Env {
     pub endpoint: String,
     pub region: String,
 }
 
-pub fn s3_env(test: &str) -> Option<S3Env> {
-    tool_env("DIM_TEST_S3_ENDPOINT", test).map(|endpoint| S3Env {
-        endpoint,
+pub fn s3_env(test: &str) -> S3Env {
+    S3Env {
+        endpoint: tool_env("DIM_TEST_S3_ENDPOINT", test),
         region: std::env::var("DIM_TEST_S3_REGION").unwrap_or_else(|_| "garage".into()),
-    })
+    }
 }
 
-/// The Kafka-protocol broker started by scripts/test.sh. In CI a missing broker is a failure.
-pub fn kafka_env(test: &str) -> Option<String> {
+/// The Kafka-protocol broker started by scripts/test.sh.
+pub fn kafka_env(test: &str) -> String {
     tool_env("DIM_TEST_KAFKA_BROKERS", test)
 }
 
-/// A test service or tool that scripts/test.sh provides through `var`. In CI a missing one is a
-/// failure, never a skip; elsewhere the test says it skipped.
-pub fn tool_env(var: &str, test: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) => Some(v),
-        Err(_) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!(
-                    "{test}: {var} is not set; in CI ./scripts/test.sh must provide it (it starts the test services)"
-                );
-            }
-            eprintln!("SKIPPED {test}: {var} is not set (run ./scripts/test.sh, which starts the test services)");
-            None
-        }
-    }
+/// A test service or tool that scripts/test.sh provides through `var`: a test that asked for it
+/// fails without it.
+pub fn tool_env(var: &str, test: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{test}: {var} is not set; run ./scripts/test.sh, which starts the test services and sets it")
+    })
 }
 
 pub fn s3_tier(env: &S3Env, name: &str, bucket: &str) -> TierConfig {

@@ -77,6 +77,21 @@ pub enum Command {
 }
 
 impl Command {
+    /// Commands that set how the engine runs (switches and knobs) rather than act on data: a
+    /// scenario applies those it starts with before the engine has anything to act on.
+    pub fn is_setting(&self) -> bool {
+        matches!(
+            self,
+            Command::SetEventRate { .. }
+                | Command::SetSkew { .. }
+                | Command::SetCapacity { .. }
+                | Command::Chaos { .. }
+                | Command::ChaosClear { .. }
+                | Command::PauseMigrations
+                | Command::ResumeMigrations
+        )
+    }
+
     /// Commands that act on the embedded workload generator (nothing to act on with Kafka).
     pub fn drives_workload(&self) -> bool {
         matches!(

@@ -138,6 +138,17 @@ impl Player {
     /// Plays the scenario to its end (or until `stop` turns true) and returns the report.
     pub async fn run(self, stop: watch::Receiver<bool>) -> Report {
         let sc = &self.scenario;
+        // Settings the scenario starts with hold from the engine's first plan: applied only once
+        // seeding ends, the engine would already have acted without them (e.g. migrated while
+        // the scenario meant to start paused) — and how much, would depend on the machine's load.
+        let mut next = 0usize;
+        while let Some(step) = sc.steps.get(next).filter(|s| s.at_ms == 0 && s.command.is_setting()) {
+            next += 1;
+            tracing::info!(target: "dim::scenario", step = format!("{next}/{}", sc.steps.len()), line = step.line, what = %step.describe(), "scenario step (before the workload starts)");
+            if self.commands.send(step.command.clone()).await.is_err() {
+                break;
+            }
+        }
         self.wait_for_the_workload(&stop).await;
         let start = self.clock.now_ms();
         let mut track = Track {
@@ -146,7 +157,6 @@ impl Player {
             ..Track::default()
         };
         let (mut elapsed, mut last) = (0i64, start);
-        let mut next = 0usize;
         let mut timed: Vec<&Expectation> = sc.expects.iter().filter(|e| e.at_ms.is_some()).collect();
         timed.sort_by_key(|e| e.at_ms);
         let mut next_check = 0usize;

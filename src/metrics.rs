@@ -3,6 +3,7 @@
 //! Gauges and counters are read from the engine's latest snapshot at scrape time (one source of
 //! truth with the dashboard); histograms are fed from the durations the engine records.
 
+use crate::engine::sync;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -207,12 +208,7 @@ impl Collector for SnapshotCollector {
             "Bytes moved since start",
             vec![(vec![], counter(m.bytes_moved as f64))],
         )?;
-        let by = self
-            .migrator
-            .retries_by
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let by = sync::lock(&self.migrator.retries_by).clone();
         let mut retries = Vec::new();
         for t in &s.tiers {
             for kind in ErrorKind::RETRYABLE {
@@ -342,7 +338,7 @@ impl Telemetry {
     }
 
     fn live(&self) -> Result<(), String> {
-        let age = self.last_publish.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
+        let age = sync::lock(&self.last_publish).elapsed();
         if age > STALE {
             return Err(format!(
                 "no snapshot for {:.0} s: the engine is stuck",
@@ -456,7 +452,7 @@ pub async fn serve(listen: &str, engine: &EngineHandle) -> anyhow::Result<(Socke
         let (mut snaps, last) = (engine.snapshots.clone(), last_publish.clone());
         tokio::spawn(async move {
             while snaps.changed().await.is_ok() {
-                *last.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                *sync::lock(&last) = Instant::now();
             }
         });
     }

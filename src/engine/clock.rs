@@ -1,5 +1,6 @@
 //! Engine time: real, accelerated (demo/scenarios) or manual (tests); all engine timing goes through here.
 
+use crate::engine::sync;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -73,17 +74,17 @@ impl ManualClock {
         }
     }
     pub fn set(&self, ms: Millis) {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner()) = ms;
+        *sync::lock(&self.now) = ms;
     }
     pub fn advance(&self, d: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
+        let mut now = sync::lock(&self.now);
         *now += d.as_millis() as Millis;
     }
 }
 
 impl Clock for ManualClock {
     fn now_ms(&self) -> Millis {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner())
+        *sync::lock(&self.now)
     }
     fn speed(&self) -> f64 {
         self.speed

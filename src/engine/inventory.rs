@@ -1,5 +1,6 @@
 //! Inventory: lists every tier in the background and registers what it finds, so objects put there by others are known and placed.
 
+use crate::engine::sync::lock;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,6 @@ use tokio::sync::mpsc;
 
 use super::clock::Clock;
 use super::clock::{Millis, wall_now_ms};
-use super::events::lock;
 use super::ingest::{Item, ObjectRecord, apply_items};
 use super::store::{Store, StoreError};
 use super::tiers::{ObjectStore, Tiers};

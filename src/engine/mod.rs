@@ -15,6 +15,7 @@ mod publish;
 pub mod scenario;
 pub mod snapshot;
 pub mod store;
+pub(crate) mod sync;
 pub mod tiers;
 
 use std::path::PathBuf;
@@ -28,14 +29,15 @@ use tokio::task::JoinHandle;
 
 use clock::{Clock, ScaledClock, wall_now_ms};
 use command::Command;
+use events::SourceShared;
 use events::embedded::{EmbeddedSource, local_tiers};
 use events::kafka::KafkaSource;
-use events::{SourceShared, lock};
 use ingest::{IngestStats, Ingestor, SourceBatch};
 use migrate::Migrator;
 use publish::{RateTracker, SnapshotBuilder, publish_snapshots};
 use snapshot::Snapshot;
 use store::{Store, StoreError};
+use sync::lock;
 use tiers::Tiers;
 
 use crate::config::{Config, SourceKind};
@@ -414,7 +416,7 @@ impl Control {
                 tracing::info!(target: "dim::placement", key = %key, pinned, "pin changed");
             }
             Command::Inspect { key } => {
-                *self.inspect.lock().unwrap_or_else(|p| p.into_inner()) = key;
+                *sync::lock(&self.inspect) = key;
             }
             Command::Rescan => {
                 if !self.scanner.start() {

@@ -1,5 +1,6 @@
 //! Durations the engine records for its metrics histograms (ingest batches, moves, solves), bounded until drained.
 
+use crate::engine::sync;
 use std::sync::Mutex;
 
 /// Samples kept between two drains at most; older ones are dropped (a scrape interval never
@@ -12,7 +13,7 @@ pub struct Samples(Mutex<Vec<f64>>);
 
 impl Samples {
     pub fn push(&self, secs: f64) {
-        let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v = sync::lock(&self.0);
         if v.len() >= KEEP {
             v.drain(..KEEP / 2);
         }
@@ -20,7 +21,7 @@ impl Samples {
     }
 
     pub fn drain(&self) -> Vec<f64> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *sync::lock(&self.0))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Snapshot publishing: builds a `Snapshot` from a read-only connection plus in-memory engine
 //! state, and publishes it on the watch at a fixed cadence, only when it changed.
 
+use crate::engine::sync;
+use crate::engine::sync::lock;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,7 +11,7 @@ use tokio::sync::watch;
 
 use super::EngineError;
 use super::clock::Clock;
-use super::events::{SourceShared, lock};
+use super::events::SourceShared;
 use super::ingest::IngestStats;
 use super::migrate::{self, Migrator};
 use super::model::features::StatsRow;
@@ -81,7 +83,7 @@ const RATE_HISTORY: usize = 120;
 impl SnapshotBuilder {
     pub fn build(&self) -> Result<Snapshot, EngineError> {
         let now = self.clock.now_ms();
-        let mut guard = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = sync::lock(&self.reader);
         if guard.is_none() {
             *guard = Some(self.store.reader()?);
         }
@@ -96,7 +98,7 @@ impl SnapshotBuilder {
         for (o, p) in hot.iter_mut().zip(model.p_hot(&refs, now)) {
             o.p_hot = p;
         }
-        let inspect = self.inspect.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let inspect = sync::lock(&self.inspect).clone();
         let (detail, detail_error) = match inspect {
             None => (None, None),
             Some(key) => match explain_with(conn, &self.cfg, &key, &model, now) {
@@ -117,7 +119,7 @@ impl SnapshotBuilder {
 
         let events_total = self.stats.events.load(Ordering::Relaxed) + self.stats.rejected.load(Ordering::Relaxed);
         let (rate, mib_per_sec, history) = {
-            let mut r = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+            let mut r = sync::lock(&self.rates);
             let t = Instant::now();
             if let Some((t0, n0, b0)) = r.last {
                 let dt = t.duration_since(t0).as_secs_f64();
@@ -188,10 +190,7 @@ impl SnapshotBuilder {
                 done: mstats.done.load(Ordering::Relaxed),
                 failed_total: mstats.failed.load(Ordering::Relaxed),
                 deferred_total: mstats.deferred.load(Ordering::Relaxed),
-                deferred_growing: mstats
-                    .deferred_by
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                deferred_growing: sync::lock(&mstats.deferred_by)
                     .get(migrate::task::FILE_GROWING)
                     .copied()
                     .unwrap_or(0),

@@ -12,6 +12,7 @@ pub mod rules;
 pub mod trace;
 pub mod workload;
 
+use crate::engine::sync;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -168,10 +169,10 @@ pub fn compare(cfg: &Config, w: &Workload, names: &[&str]) -> Result<Report, Rep
                     if i >= names.len() {
                         return;
                     }
-                    let taken = policies[i].lock().unwrap_or_else(|p| p.into_inner()).take();
+                    let taken = sync::lock(&policies[i]).take();
                     if let Some(mut p) = taken {
                         let run = policy::run(p.as_mut(), w, &cfg.tiers, cfg.sla.hot_latency_ms, tail, &points);
-                        *runs[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(run);
+                        *sync::lock(&runs[i]) = Some(run);
                     }
                 }
             });

@@ -1,5 +1,6 @@
 //! The embedded event source: seeds the landing tier with real files, then runs the workload generator live.
 
+use crate::engine::sync::lock;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -11,8 +12,8 @@ use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::mpsc;
 
+use super::SourceShared;
 use super::generator::{Effect, GenObject, Generated, Workload};
-use super::{SourceShared, lock};
 use crate::config::{Backend, Config};
 use crate::engine::clock::{Clock, Millis, wall_now_ms};
 use crate::engine::ingest::{Item, ObjectRecord, SourceBatch};

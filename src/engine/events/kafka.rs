@@ -5,6 +5,7 @@
 //! consumer keeps its own position (batches may still sit in the ingest queue); across restarts
 //! the stored offsets are the truth.
 
+use crate::engine::sync::lock;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,8 +19,8 @@ use rskafka::client::{Client, ClientBuilder};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::SourceShared;
 use super::codec::{self, DecodeContext};
-use super::{SourceShared, lock};
 use crate::config::{EventsConfig, StartPolicy};
 use crate::engine::clock::Clock;
 use crate::engine::ingest::{Item, SourceBatch};

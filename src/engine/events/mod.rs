@@ -5,7 +5,8 @@ pub mod embedded;
 pub mod generator;
 pub mod kafka;
 
-use std::sync::{Mutex, MutexGuard};
+use crate::engine::sync::lock;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,10 +30,6 @@ pub struct SourceShared {
     pub state: Mutex<SourceView>,
     /// Kafka: per-partition position and lag.
     pub partitions: Mutex<Vec<PartitionView>>,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl SourceShared {

@@ -4,6 +4,7 @@ pub mod backoff;
 pub mod mover;
 pub mod task;
 
+use crate::engine::sync::lock;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -75,10 +76,6 @@ struct Shared {
 pub struct Migrator {
     shared: Arc<Shared>,
     workers: Mutex<Vec<JoinHandle<()>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Migrator {

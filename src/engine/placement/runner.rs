@@ -1,5 +1,6 @@
 //! The background brain: retrains the model and re-plans placement on their cadences or on command.
 
+use crate::engine::sync;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -30,11 +31,11 @@ pub struct Brain {
 
 impl Brain {
     pub fn model(&self) -> Arc<Model> {
-        self.model.read().unwrap_or_else(|p| p.into_inner()).clone()
+        sync::read(&self.model).clone()
     }
 
     pub fn last_plan(&self) -> Option<PlanSummary> {
-        self.last_plan.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        sync::lock(&self.last_plan).clone()
     }
 
     pub fn retrain_now(&self) {
@@ -46,19 +47,12 @@ impl Brain {
     }
 
     pub fn set_capacity(&self, tier: &str, bytes: u64) {
-        self.capacity
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(tier.to_string(), bytes);
+        sync::lock(&self.capacity).insert(tier.to_string(), bytes);
     }
 
     /// The capacity the optimizer plans `tier` with now, if it was changed at run time.
     pub fn capacity_of(&self, tier: &str) -> Option<u64> {
-        self.capacity
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(tier)
-            .copied()
+        sync::lock(&self.capacity).get(tier).copied()
     }
 
     /// `cfg` with the run-time capacity changes applied.
@@ -136,7 +130,7 @@ pub fn start(
                             note = %m.info.note,
                             "model trained"
                         );
-                        *b.model.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
+                        *sync::write(&b.model) = Arc::new(m);
                     }
                     Ok(Err(e)) => {
                         tracing::warn!(target: "dim::model", error = %e, "training failed; the previous model keeps serving")
@@ -174,7 +168,7 @@ pub fn start(
                             "placement planned"
                         );
                         b.solve_secs.push(s.solve_secs);
-                        *b.last_plan.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+                        *sync::lock(&b.last_plan) = Some(s);
                         migrator.wake();
                     }
                     Ok(Err(e)) => {

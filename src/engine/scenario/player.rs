@@ -1,6 +1,7 @@
 //! Playback: fires each step's Command at its engine time through the engine's command channel
 //! (exactly as a key press would), checks expectations, and reports.
 
+use crate::engine::sync;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,7 +29,7 @@ pub struct ScenarioShared {
 
 impl ScenarioShared {
     pub fn view(&self) -> Option<ScenarioView> {
-        let mut v = self.view.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut v = sync::lock(&self.view).clone();
         if let Some(v) = v.as_mut() {
             v.paused = self.paused.load(Ordering::Relaxed);
         }
@@ -37,12 +38,7 @@ impl ScenarioShared {
 
     /// Pauses or resumes playback; false when no scenario is playing.
     pub fn set_paused(&self, paused: bool) -> bool {
-        let playing = self
-            .view
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .is_some_and(|v| !v.finished);
+        let playing = sync::lock(&self.view).as_ref().is_some_and(|v| !v.finished);
         if playing {
             self.paused.store(paused, Ordering::Relaxed);
             tracing::info!(target: "dim::scenario", paused, "scenario playback {}", if paused { "paused" } else { "resumed" });
@@ -51,7 +47,7 @@ impl ScenarioShared {
     }
 
     fn publish(&self, v: ScenarioView) {
-        *self.view.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+        *sync::lock(&self.view) = Some(v);
     }
 
     fn is_paused(&self) -> bool {

@@ -3,6 +3,7 @@
 mod schema;
 pub mod summary;
 
+use crate::engine::sync;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -104,7 +105,7 @@ impl Store {
 
     /// The single writer. Hold it for one transaction at a time.
     pub fn writer(&self) -> MutexGuard<'_, Connection> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+        sync::lock(&self.writer)
     }
 
     /// A new read-only connection (snapshots, status, inventory look-ups).

@@ -1,5 +1,6 @@
 //! Chaos decorator for any tier: added latency, injected errors, outages and a bandwidth cap, changeable at run time.
 
+use crate::engine::sync;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -88,15 +89,15 @@ impl ChaosStore {
     }
 
     pub fn settings(&self) -> ChaosSettings {
-        self.settings.read().unwrap_or_else(|p| p.into_inner()).clone()
+        sync::read(&self.settings).clone()
     }
 
     pub fn set(&self, s: ChaosSettings) {
-        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = s;
+        *sync::write(&self.settings) = s;
     }
 
     pub fn last_error(&self) -> Option<String> {
-        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        sync::lock(&self.last_error).clone()
     }
 
     /// Latency and injected failures before an operation.
@@ -130,7 +131,7 @@ impl ChaosStore {
 
     fn record(&self, e: OpError) -> OpError {
         self.stats.errors.fetch_add(1, Ordering::Relaxed);
-        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+        *sync::lock(&self.last_error) = Some(e.to_string());
         e
     }
 

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::store::{Store, StoreError};
@@ -66,9 +65,7 @@ pub async fn audit(store: &Store, tiers: &Tiers, recheck: Duration) -> Result<Au
     for key in suspects {
         let tier: Option<String> = {
             let conn = store.reader()?;
-            conn.query_row("SELECT tier FROM objects WHERE key = ?1", [&key], |r| r.get(0))
-                .optional()?
-                .flatten()
+            crate::engine::store::tier_of(&conn, &key)?
         };
         let Some(tier) = tier else { continue };
         let Some(t) = tiers.get(&tier) else { continue };

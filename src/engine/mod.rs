@@ -456,9 +456,7 @@ impl Control {
                 let dst = tier.clone();
                 let id = self
                     .db(move |c| {
-                        let src: Option<String> = c
-                            .query_row("SELECT tier FROM objects WHERE key = ?1", [&k], |r| r.get(0))
-                            .map_err(StoreError::from)?;
+                        let src = store::placement(c, &k)?.ok_or_else(|| StoreError::NoObject(k.clone()))?;
                         match src {
                             Some(src) if src != dst => migrate::task::enqueue(c, &k, &src, &dst, wall_now_ms()),
                             _ => Ok(None),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use tokio::sync::mpsc;
 
 use super::SourceShared;
@@ -331,14 +331,7 @@ fn queued_keys(reader: &Connection, n: usize, tiers: &HashMap<String, LocalTier>
 }
 
 fn tier_of(reader: &Connection, key: &str) -> Option<String> {
-    reader
-        .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| {
-            r.get::<_, Option<String>>(0)
-        })
-        .optional()
-        .ok()
-        .flatten()
-        .flatten()
+    crate::engine::store::tier_of(reader, key).ok().flatten()
 }
 
 fn load_objects(reader: &Connection) -> Result<Vec<GenObject>, StoreError> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::backoff::{Policy, retry};
 use super::task::{self, Change, FILE_GROWING, Switch, Task, TaskState};
@@ -161,15 +161,7 @@ impl MoveCtx {
     /// ingested yet, so look again shortly; a second miss means the object is really missing.
     async fn source_missing(&self, t: &Task) -> Result<Outcome, StoreError> {
         let key = t.key.clone();
-        let pointer = self
-            .db(move |c| {
-                c.query_row("SELECT tier FROM objects WHERE key = ?1", [&key], |r| {
-                    r.get::<_, Option<String>>(0)
-                })
-                .optional()
-                .map_err(StoreError::from)
-            })
-            .await?;
+        let pointer = self.db(move |c| crate::engine::store::placement(c, &key)).await?;
         let placed_here = pointer.as_ref().is_some_and(|p| p.as_deref() == Some(t.src.as_str()));
         if !placed_here {
             let why = if pointer.is_none() {
@@ -450,13 +442,7 @@ impl MoveCtx {
     pub async fn remove_copy(&self, t: &Task) {
         let key = t.key.clone();
         let pointer = self
-            .db(move |c| {
-                Ok(c.query_row("SELECT tier FROM objects WHERE key = ?1", [&key], |r| {
-                    r.get::<_, Option<String>>(0)
-                })
-                .ok()
-                .flatten())
-            })
+            .db(move |c| Ok(crate::engine::store::tier_of(c, &key).ok().flatten()))
             .await
             .ok()
             .flatten();

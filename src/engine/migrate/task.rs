@@ -222,9 +222,7 @@ pub enum Switch {
 /// in one transaction, so the source is never deleted before the pointer has moved.
 pub fn switch_pointer(conn: &mut Connection, t: &Task, w: &Written, now: Millis) -> Result<Switch, StoreError> {
     let tx = conn.transaction()?;
-    let tier: Option<Option<String>> = tx
-        .query_row("SELECT tier FROM objects WHERE key = ?1", [&t.key], |r| r.get(0))
-        .optional()?;
+    let tier = crate::engine::store::placement(&tx, &t.key)?;
     let outcome = match tier {
         None => Switch::ObjectGone,
         Some(tier) if tier.as_deref() != Some(t.src.as_str()) => Switch::PointerMoved,

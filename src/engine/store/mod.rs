@@ -30,10 +30,26 @@ pub enum StoreError {
     },
     #[error("no dim store at {0}: run `dim --daemon --data-dir DIR` (or `dim`) there first")]
     Missing(String),
+    #[error("no object named {0:?} in the store")]
+    NoObject(String),
     #[error("a store task did not finish: {0}")]
     Join(String),
     #[error("the store was written by a newer dim (schema {found}, this build knows {supported}): upgrade dim")]
     TooNew { found: i64, supported: i64 },
+}
+
+/// Where the store places `key`: `None` when it has no such object, `Some(None)` when the object
+/// is known but on no tier. The pointer every move checks and switches.
+pub fn placement(conn: &rusqlite::Connection, key: &str) -> Result<Option<Option<String>>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+/// The tier holding `key`, if the store has it and places it.
+pub fn tier_of(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(placement(conn, key)?.flatten())
 }
 
 /// Adds two log-space scores: ln(e^a + e^b), with NULL as "no accesses".

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::config::Config;
 use crate::engine::placement::explain::explain;
 use crate::engine::store::open_reader;
-use crate::status::human_bytes;
+use crate::format::human_bytes;
 
 pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::Result<()> {
     let conn = open_reader(&data_dir.join(&cfg.store.file))?;

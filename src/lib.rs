@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod explain;
+pub mod format;
 pub mod logging;
 pub mod metrics;
 pub mod pin;

@@ -1,5 +1,6 @@
 //! `dim status`: what a store holds, read-only, safe while a daemon is writing it.
 
+use crate::format::human_bytes;
 use std::path::Path;
 
 use anyhow::Context;
@@ -68,19 +69,4 @@ pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
 }

@@ -79,7 +79,7 @@ pub fn draw(r: &Report, path: &Path) -> Result<(), ChartError> {
         chart
             .draw_series(LineSeries::new(points, style))
             .map_err(|e| err(e.to_string()))?
-            .label(format!("{} (${})", p.policy, super::report::money(p.total_cost)))
+            .label(format!("{} (${})", p.policy, crate::format::money(p.total_cost)))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
     }
     chart

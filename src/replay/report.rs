@@ -1,6 +1,7 @@
 //! What a replay reports: per policy its cost and parts, moves and SLA violations, relative to the
 //! oracle; as a table for people and JSON for machines.
 
+use crate::format::money;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -334,15 +335,4 @@ fn best_rule_of(policies: &[PolicyResult]) -> Option<&PolicyResult> {
             !super::PLANNERS.contains(&name) && !super::ORACLES.contains(&name) && p.over_capacity.is_empty()
         })
         .min_by(|a, b| a.total_cost.total_cmp(&b.total_cost))
-}
-
-/// Dollars with the digits that matter for small and large sums.
-pub fn money(x: f64) -> String {
-    if x.abs() >= 100.0 {
-        format!("{x:.2}")
-    } else if x.abs() >= 1.0 {
-        format!("{x:.4}")
-    } else {
-        format!("{x:.7}")
-    }
 }

@@ -1,5 +1,7 @@
 //! The whole screen: header, the five panes, footer and overlays, laid out for the terminal's size.
 
+use crate::format::{dollars, engine_time, thousands};
+use crate::tui::panes::pane_block;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -8,19 +10,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline};
 use super::app::{App, Overlay, Pane};
 use super::panes;
 use super::theme::Theme;
-use crate::status::human_bytes;
+use crate::format::human_bytes;
 
 /// Smallest terminal the dashboard draws in.
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
-
-/// A bordered pane block: the title in the theme's title style, the border by focus.
-pub fn pane_block<'a>(theme: &Theme, title: String, focused: bool) -> Block<'a> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(focused))
-        .title(Span::styled(format!(" {title} "), theme.title()))
-}
 
 pub fn draw(f: &mut Frame, app: &mut App) {
     let area = f.area();
@@ -111,43 +105,6 @@ fn centered(area: Rect, w_pct: u16, h_pct: u16) -> Rect {
     let w = area.width * w_pct / 100;
     let h = area.height * h_pct / 100;
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
-}
-
-/// Engine time as `YYYY-MM-DD HH:MM`.
-pub fn engine_time(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]"
-            ))
-            .ok()
-        })
-        .unwrap_or_else(|| ms.to_string())
-}
-
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Dollars with enough digits to see small demo amounts.
-pub fn dollars(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("${v:.0}")
-    } else if v.abs() >= 0.1 {
-        format!("${v:.2}")
-    } else {
-        format!("${v:.4}")
-    }
 }
 
 fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {

@@ -8,8 +8,8 @@ use ratatui::widgets::Paragraph;
 use crate::engine::tiers::chaos::ChaosSettings;
 use crate::tui::app::{App, Pane};
 use crate::tui::keymap::Action;
+use crate::tui::panes::pane_block;
 use crate::tui::theme::Theme;
-use crate::tui::view::pane_block;
 
 /// "latency 500 ms, 30 % slow_down, outage" — or "off".
 pub fn summary(c: &ChaosSettings) -> String {
@@ -37,7 +37,7 @@ pub fn summary(c: &ChaosSettings) -> String {
         parts.push("OUTAGE".into());
     }
     if let Some(bps) = c.bandwidth_bps {
-        parts.push(format!("{}/s cap", crate::status::human_bytes(bps)));
+        parts.push(format!("{}/s cap", crate::format::human_bytes(bps)));
     }
     if parts.is_empty() {
         "off".into()

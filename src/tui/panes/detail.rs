@@ -6,10 +6,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::status::human_bytes;
+use crate::format::human_bytes;
 use crate::tui::app::App;
+use crate::tui::panes::pane_block;
 use crate::tui::theme::Theme;
-use crate::tui::view::pane_block;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) {
     let block = pane_block(theme, format!("Detail · {key} · Esc closes"), true).style(theme.base());

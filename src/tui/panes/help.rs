@@ -6,8 +6,8 @@ use ratatui::text::Span;
 use ratatui::widgets::{Cell, Row, Table};
 
 use crate::tui::app::App;
+use crate::tui::panes::pane_block;
 use crate::tui::theme::Theme;
-use crate::tui::view::pane_block;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let bindings = app.keymap.bindings();

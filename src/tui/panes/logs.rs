@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use tui_logger::{TuiLoggerLevelOutput, TuiLoggerWidget};
 
 use crate::tui::app::{App, LOG_LEVELS, Pane};
+use crate::tui::panes::pane_block;
 use crate::tui::theme::Theme;
-use crate::tui::view::pane_block;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Pane::Logs;

@@ -8,6 +8,19 @@ pub mod logs;
 pub mod queue;
 pub mod tiers;
 
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders};
+
+use crate::tui::theme::Theme;
+
+/// A bordered pane block: the title in the theme's title style, the border by focus.
+pub fn pane_block<'a>(theme: &Theme, title: String, focused: bool) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(Span::styled(format!(" {title} "), theme.title()))
+}
+
 /// A text bar of `width` cells filled to `share` (0..=1), e.g. `█████░░░`.
 pub fn bar(share: f64, width: usize) -> String {
     let share = if share.is_finite() { share.clamp(0.0, 1.0) } else { 0.0 };

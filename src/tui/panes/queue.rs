@@ -7,10 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::bar;
-use crate::status::human_bytes;
+use crate::format::human_bytes;
+use crate::format::thousands;
 use crate::tui::app::{App, Pane};
+use crate::tui::panes::pane_block;
 use crate::tui::theme::Theme;
-use crate::tui::view::{pane_block, thousands};
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Pane::Queue;

@@ -33,25 +33,19 @@ pub fn thousands(n: u64) -> String {
 /// Dollars at a glance (the dashboard): `$1234`, `$1.25`, `$0.0042` — enough digits to see small
 /// demo amounts.
 pub fn dollars(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("${v:.0}")
-    } else if v.abs() >= 0.1 {
-        format!("${v:.2}")
-    } else {
-        format!("${v:.4}")
-    }
+    format!("${}", with_digits(v, [(100.0, 0), (0.1, 2)], 4))
 }
 
 /// Dollars in a table of costs to compare (replay): no sign, and the digits that tell policies
 /// apart, for small and large sums alike.
 pub fn money(x: f64) -> String {
-    if x.abs() >= 100.0 {
-        format!("{x:.2}")
-    } else if x.abs() >= 1.0 {
-        format!("{x:.4}")
-    } else {
-        format!("{x:.7}")
-    }
+    with_digits(x, [(100.0, 2), (1.0, 4)], 7)
+}
+
+/// `x` with the decimals of the first `(at least, decimals)` its size reaches, else `small`.
+fn with_digits(x: f64, steps: [(f64, usize); 2], small: usize) -> String {
+    let digits = steps.iter().find(|(min, _)| x.abs() >= *min).map_or(small, |s| s.1);
+    format!("{x:.digits$}")
 }
 
 /// Engine time as `YYYY-MM-DD HH:MM`.
@@ -65,4 +59,21 @@ pub fn engine_time(ms: i64) -> String {
             .ok()
         })
         .unwrap_or_else(|| ms.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_and_money_keep_the_digits_that_matter() {
+        assert_eq!(dollars(1234.4), "$1234");
+        assert_eq!(dollars(1.254), "$1.25");
+        assert_eq!(dollars(0.00421), "$0.0042");
+        assert_eq!(money(123.456), "123.46");
+        assert_eq!(money(2.06861), "2.0686");
+        assert_eq!(money(0.02507462), "0.0250746");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
 }

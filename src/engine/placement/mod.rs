@@ -6,4 +6,5 @@ pub mod explain;
 pub mod lagrange;
 pub mod milp;
 pub mod planner;
+mod repair;
 pub mod runner;

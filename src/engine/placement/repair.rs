@@ -237,11 +237,9 @@ fn swap_fill(s: &Scaled, a: &mut Assign, j: usize) {
         for &(out, _) in undo.iter().take(UNDO) {
             let cost_out = undo_cost(a, out);
             let (from, back) = (a.tier[out], p.items[out].current);
-            let freed = if a.moved_count - 1.0 + 1.0 <= p.budget_count + tol {
-                s.budget_bytes - a.moved_bytes + s.size[out]
-            } else {
-                0.0
-            };
+            // One move undone for one made: the count budget is unchanged, the bytes budget gains
+            // what `out` used.
+            let freed = s.budget_bytes - a.moved_bytes + s.size[out];
             if a.used[back] + s.size[out] > s.cap[back] + tol && back != j {
                 continue;
             }
@@ -251,12 +249,10 @@ fn swap_fill(s: &Scaled, a: &mut Assign, j: usize) {
             // The largest that fits, unless a smaller one already clears the overflow.
             let need = load - s.cap[j];
             let clear = stay[..k].partition_point(|&b| s.size[b] < need);
+            // `out` has left its tier and `b` has not, so they are never the same object.
             let Some(&b) = stay.get(clear).filter(|_| clear < k).or(stay[..k].last()) else {
                 continue;
             };
-            if b == out {
-                continue;
-            }
             let Some((l, c)) = (0..s.n_t)
                 .filter(|&l| l != j)
                 .filter_map(|l| s.cost(b, l).map(|c| (l, c)))

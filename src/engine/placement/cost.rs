@@ -31,7 +31,7 @@ pub struct PlanObject {
     /// way interest in an object fades with its age (`CostModel::expected_reads`).
     pub accesses: f64,
     pub age_hours: f64,
-    /// Accesses per hour a week from now by that fading (for explanations and return trips).
+    /// Accesses per hour a week from now by that fading (what explanations show).
     pub rate_long: f64,
     /// How long it has been on its current tier, ms (what leaving it early costs).
     pub stayed_ms: f64,

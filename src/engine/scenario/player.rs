@@ -131,6 +131,15 @@ impl Player {
         }
     }
 
+    /// Sends step number `n` (1-based) to the engine, as a key press would; false once the engine
+    /// has stopped listening.
+    async fn fire(&self, n: usize) -> bool {
+        let sc = &self.scenario;
+        let step = &sc.steps[n - 1];
+        tracing::info!(target: "dim::scenario", step = format!("{n}/{}", sc.steps.len()), line = step.line, what = %step.describe(), "scenario step");
+        self.commands.send(step.command.clone()).await.is_ok()
+    }
+
     /// Plays the scenario to its end (or until `stop` turns true) and returns the report.
     pub async fn run(self, stop: watch::Receiver<bool>) -> Report {
         let sc = &self.scenario;
@@ -138,10 +147,13 @@ impl Player {
         // seeding ends, the engine would already have acted without them (e.g. migrated while
         // the scenario meant to start paused) — and how much, would depend on the machine's load.
         let mut next = 0usize;
-        while let Some(step) = sc.steps.get(next).filter(|s| s.at_ms == 0 && s.command.is_setting()) {
+        while sc
+            .steps
+            .get(next)
+            .is_some_and(|s| s.at_ms == 0 && s.command.is_setting())
+        {
             next += 1;
-            tracing::info!(target: "dim::scenario", step = format!("{next}/{}", sc.steps.len()), line = step.line, what = %step.describe(), "scenario step (before the workload starts)");
-            if self.commands.send(step.command.clone()).await.is_err() {
+            if !self.fire(next).await {
                 break;
             }
         }
@@ -179,10 +191,9 @@ impl Player {
             last = now;
             let snap = self.snapshots.borrow().clone();
             track.observe(&snap);
-            while let Some(step) = sc.steps.get(next).filter(|s| s.at_ms <= elapsed) {
+            while sc.steps.get(next).is_some_and(|s| s.at_ms <= elapsed) {
                 next += 1;
-                tracing::info!(target: "dim::scenario", step = format!("{next}/{}", sc.steps.len()), line = step.line, what = %step.describe(), "scenario step");
-                if self.commands.send(step.command.clone()).await.is_err() {
+                if !self.fire(next).await {
                     break;
                 }
             }

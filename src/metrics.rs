@@ -22,6 +22,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::config::SourceKind;
 use crate::engine::events::codec::RejectReason;
 use crate::engine::snapshot::Snapshot;
 use crate::engine::tiers::ErrorKind;
@@ -98,12 +99,12 @@ impl Collector for SnapshotCollector {
             "dim_source_up",
             "1 when the event source runs (embedded) or is connected (Kafka)",
             vec![(
-                vec![("source", s.source.kind.clone())],
+                vec![("source", s.source.kind.to_string())],
                 gauge(f64::from(u8::from(s.source.is_up()))),
             )],
         )?;
         // The embedded source is one partition consumed as it is generated: its lag is 0.
-        let lag: Vec<(Labels, ConstGauge<f64>)> = if s.source.kind == "kafka" {
+        let lag: Vec<(Labels, ConstGauge<f64>)> = if s.source.kind == SourceKind::Kafka {
             s.source
                 .partitions
                 .iter()
@@ -357,12 +358,7 @@ impl Telemetry {
             } else {
                 format!(": {}", s.source.detail)
             };
-            let state = if s.source.state.is_empty() {
-                "starting"
-            } else {
-                s.source.state.as_str()
-            };
-            return Err(format!("source {} is {state}{detail}", s.source.kind));
+            return Err(format!("source {} is {}{detail}", s.source.kind, s.source.state));
         }
         Ok(())
     }

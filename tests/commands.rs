@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use data_in_motion::config::Config;
-use data_in_motion::engine::command::Command;
+use data_in_motion::engine::command::{Command, Refusal};
 use data_in_motion::engine::snapshot::Snapshot;
 use data_in_motion::engine::tiers::chaos::ChaosSettings;
 use data_in_motion::engine::{Engine, EngineOptions};
@@ -99,16 +99,68 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
     assert!(dir.path().join("tiers/gcp-archive").join(&key).exists());
     assert!(!dir.path().join("tiers/aws-hot").join(&key).exists());
 
-    // Bad commands are refused with a warning, never a crash.
-    engine.commands.send(Command::CancelTask { id: 999 }).await.unwrap();
-    engine
-        .commands
-        .send(Command::MigrateNow {
-            key: "no/such/key".into(),
-            tier: "nowhere".into(),
+    // Bad commands are refused with the reason, never a crash.
+    assert_eq!(
+        engine.commands.send(Command::CancelTask { id: 999 }).await,
+        Err(Refusal::UnknownTask { id: 999 })
+    );
+    assert_eq!(
+        engine
+            .commands
+            .send(Command::MigrateNow {
+                key: "no/such/key".into(),
+                tier: "nowhere".into(),
+            })
+            .await,
+        Err(Refusal::UnknownTier { tier: "nowhere".into() })
+    );
+    assert_eq!(
+        engine
+            .commands
+            .send(Command::MigrateNow {
+                key: "no/such/key".into(),
+                tier: "gcp-archive".into(),
+            })
+            .await,
+        Err(Refusal::UnknownObject {
+            key: "no/such/key".into()
         })
-        .await
-        .unwrap();
+    );
+    assert_eq!(
+        engine
+            .commands
+            .send(Command::MigrateNow {
+                key: key.clone(),
+                tier: "gcp-archive".into(),
+            })
+            .await,
+        Err(Refusal::NothingToMove {
+            key: key.clone(),
+            tier: "gcp-archive".into()
+        })
+    );
+    assert!(matches!(
+        engine.commands.send(Command::SetEventRate { per_sec: -5.0 }).await,
+        Err(Refusal::BadValue { field: "per_sec", .. })
+    ));
+    assert!(matches!(
+        engine.commands.send(Command::SetSkew { skew: f64::NAN }).await,
+        Err(Refusal::BadValue { field: "skew", .. })
+    ));
+    assert_eq!(
+        engine.commands.send(Command::PauseScenario { paused: true }).await,
+        Err(Refusal::NoScenario)
+    );
+    assert_eq!(
+        engine
+            .commands
+            .send(Command::Chaos {
+                tier: "nowhere".into(),
+                settings: ChaosSettings::default(),
+            })
+            .await,
+        Err(Refusal::UnknownTier { tier: "nowhere".into() })
+    );
     engine.commands.send(Command::RetryFailed).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!engine.is_failed());

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use common::{kafka_env, local_tier, tool_env};
 use data_in_motion::config::{Config, SourceKind};
 use data_in_motion::engine::clock::wall_now_ms;
+use data_in_motion::engine::events::SourceState;
 use data_in_motion::engine::store::open_reader;
 use data_in_motion::engine::store::summary::summary;
 use data_in_motion::engine::{Engine, EngineHandle, EngineOptions};
@@ -338,7 +339,7 @@ async fn reconnects_after_a_broker_restart() {
     )
     .unwrap();
     // The engine creates the topic itself.
-    wait_for(&h, "connected", 30, |s| s.source.state == "connected").await;
+    wait_for(&h, "connected", 30, |s| s.source.state == SourceState::Connected).await;
     let clients = partition_clients(std::slice::from_ref(&brokers), &topic, 3, 1)
         .await
         .unwrap();
@@ -349,7 +350,7 @@ async fn reconnects_after_a_broker_restart() {
     })
     .await;
     let s = h.snapshots.borrow().clone();
-    assert_eq!(s.source.kind, "kafka");
+    assert_eq!(s.source.kind, SourceKind::Kafka);
     assert_eq!(s.source.partitions.len(), 3);
     wait_for(&h, "zero lag", 10, |s| {
         s.source.lag == 0 && s.source.partitions.iter().all(|p| p.high_watermark > 0)
@@ -357,12 +358,12 @@ async fn reconnects_after_a_broker_restart() {
     .await;
 
     tansu.stop();
-    wait_for(&h, "reconnecting", 60, |s| s.source.state == "reconnecting").await;
+    wait_for(&h, "reconnecting", 60, |s| s.source.state == SourceState::Reconnecting).await;
     let detail = h.snapshots.borrow().source.detail.clone();
     assert!(!detail.is_empty(), "the snapshot says why it reconnects");
     tokio::time::sleep(Duration::from_secs(2)).await;
     tansu.start();
-    wait_for(&h, "connected again", 60, |s| s.source.state == "connected").await;
+    wait_for(&h, "connected again", 60, |s| s.source.state == SourceState::Connected).await;
     let clients = partition_clients(std::slice::from_ref(&brokers), &topic, 3, 1)
         .await
         .unwrap();

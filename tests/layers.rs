@@ -46,3 +46,38 @@ fn config_depends_on_nothing_of_ours() {
     let found = offending("config", |code| code.replace("crate::config", "").contains("crate::"));
     assert!(found.is_empty(), "config imports another layer:\n{}", found.join("\n"));
 }
+
+#[path = "layers/imports.rs"]
+mod imports;
+
+/// Fails with every import cycle among the files `within` keeps, and who uses whom in each.
+fn assert_no_cycles(label: &str, within: impl Fn(&Path) -> bool) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let krate = imports::Crate::load(&src);
+    let cycles = krate.cycles(within);
+    let show = |p: &PathBuf| p.strip_prefix(&src).unwrap_or(p).display().to_string();
+    let report: Vec<String> = cycles
+        .iter()
+        .map(|files| {
+            let uses: Vec<String> = krate
+                .edges_among(files)
+                .iter()
+                .map(|(a, b)| format!("    {} -> {}", show(a), show(b)))
+                .collect();
+            format!("  {} files:\n{}", files.len(), uses.join("\n"))
+        })
+        .collect();
+    assert!(cycles.is_empty(), "import cycles in {label}:\n{}", report.join("\n"));
+}
+
+#[test]
+fn no_import_cycle_among_the_engine_files() {
+    let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("engine");
+    assert_no_cycles("src/engine", |f| f.starts_with(&engine));
+}
+
+#[test]
+fn no_import_cycle_among_the_dashboard_files() {
+    let tui = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("tui");
+    assert_no_cycles("src/tui", |f| f.starts_with(&tui));
+}

@@ -15,8 +15,9 @@ use data_in_motion::engine::model::dataset::samples;
 use data_in_motion::engine::model::features::{StatsRow, features};
 use data_in_motion::engine::model::forest::ForestParams;
 use data_in_motion::engine::placement::cost::{CostModel, PlanObject};
-use data_in_motion::engine::placement::milp::{Item as MItem, Problem, SLA_PENALTY, solve};
 use data_in_motion::engine::placement::planner;
+use data_in_motion::engine::placement::problem::{Item as MItem, Problem, SLA_PENALTY};
+use data_in_motion::engine::placement::solve;
 use data_in_motion::engine::store::Store;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -487,7 +488,7 @@ fn the_lagrangian_solver_matches_highs_within_the_gap() {
             lag.objective,
             highs.objective
         );
-        let penalised = |s: &data_in_motion::engine::placement::milp::Solution| {
+        let penalised = |s: &data_in_motion::engine::placement::Solution| {
             p.items
                 .iter()
                 .zip(&s.choice)

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use data_in_motion::config::{self, Config, ErrorKind};
-use data_in_motion::engine::command::Command;
+use data_in_motion::config::{self, Config, ErrorKind, SourceKind};
+use data_in_motion::engine::command::{Command, Refusal};
+use data_in_motion::engine::events::SourceState;
 use data_in_motion::engine::migrate::InFlightView;
 use data_in_motion::engine::migrate::task::{Task, TaskState};
 use data_in_motion::engine::model::ModelInfo;
@@ -145,8 +146,8 @@ fn fixture() -> Snapshot {
         now_ms: T0,
         clock_speed: 3600.0,
         source: SourceView {
-            kind: "embedded".into(),
-            state: "running".into(),
+            kind: SourceKind::Embedded,
+            state: SourceState::Running,
             detail: String::new(),
             ..SourceView::default()
         },
@@ -701,6 +702,24 @@ fn chaos_keys_faster_than_snapshots_build_on_each_other() {
     };
     assert_eq!(settings.latency_ms, 500, "from the engine's state (cleared elsewhere)");
     assert!(!settings.outage);
+}
+
+#[test]
+fn a_refused_command_shows_why_and_its_chaos_is_not_the_next_base() {
+    let mut a = app();
+    let sent = press(&mut a, "1l").remove(0);
+    a.on_answer(&sent, Err(Refusal::UnknownTier { tier: "aws-hot".into() }));
+    let s = screen(&mut a, 160, 40);
+    assert!(s.contains("refused: no tier named \"aws-hot\""), "{s}");
+    // The next latency key starts again from what the engine shows (no latency), not from the
+    // refused 500 ms.
+    let Command::Chaos { settings, .. } = press(&mut a, "l").remove(0) else {
+        panic!("l sends chaos")
+    };
+    assert_eq!(settings.latency_ms, 500);
+    // The refusal stays until the next key; an accepted command shows its own status.
+    a.on_answer(&Command::PauseMigrations, Ok(()));
+    assert!(!screen(&mut a, 160, 40).contains("refused"));
 }
 
 #[test]

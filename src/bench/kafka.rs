@@ -172,7 +172,7 @@ async fn engine_consume(cfg: &Config, brokers: &[String], topic: &str, events: u
         store: store.clone(),
         clock,
         tx,
-        shared: Arc::new(SourceShared::default()),
+        shared: Arc::new(SourceShared::new(crate::config::SourceKind::Kafka)),
         stop: stop.clone(),
     };
     let source = std::thread::spawn(move || source.run(rt));

@@ -9,8 +9,8 @@ use rand_distr::{Distribution, LogNormal};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::engine::placement;
 use crate::engine::placement::cost::{CostModel, PlanObject};
-use crate::engine::placement::milp;
 use crate::engine::placement::planner;
 
 #[derive(Debug, Serialize)]
@@ -98,10 +98,12 @@ pub fn run(cfg: &Config, n: usize, as_json: bool) -> anyhow::Result<()> {
     let peak = super::peak_rss_mib();
     // The optimality gap against the LP relaxation of the same candidate problem (not timed).
     let (_, mut problem) = planner::problem(&objs, &cm, &c);
-    let milp_obj = milp::solve(&problem).context("solving the MILP")?.objective;
+    let milp_obj = placement::solve(&problem).context("solving the MILP")?.objective;
     problem.relax = true;
     let lp_started = Instant::now();
-    let lp = milp::solve(&problem).context("solving the LP relaxation")?.objective;
+    let lp = placement::solve(&problem)
+        .context("solving the LP relaxation")?
+        .objective;
     let lp_secs = lp_started.elapsed().as_secs_f64();
     let gap = if lp.abs() > 1e-12 {
         ((milp_obj - lp) / lp.abs()).max(0.0)

@@ -1,6 +1,7 @@
 //! Command: the one control language. Keys, scenario steps and the daemon all speak it.
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
 
 use super::tiers::chaos::ChaosSettings;
 
@@ -102,5 +103,102 @@ impl Command {
                 | Command::PutBurst { .. }
                 | Command::GrowObjects { .. }
         )
+    }
+}
+
+/// Why the engine did not carry out a command. Every client shows it: the dashboard in its
+/// footer, a scenario in its log, the control API as an error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("no tier named {tier:?}")]
+    UnknownTier { tier: String },
+    #[error("no object {key:?}")]
+    UnknownObject { key: String },
+    #[error("task {id} is finished, cleaning up, or unknown")]
+    UnknownTask { id: i64 },
+    #[error("{field} = {value} is out of range: {expected}")]
+    BadValue {
+        field: &'static str,
+        value: f64,
+        expected: &'static str,
+    },
+    #[error("workload commands drive the embedded generator; events come from Kafka here")]
+    WorkloadOnKafka,
+    #[error("no scenario is playing")]
+    NoScenario,
+    #[error("an inventory scan is already running")]
+    ScanRunning,
+    #[error("{key} is already on {tier}, unplaced, or has a task in flight")]
+    NothingToMove { key: String, tier: String },
+    #[error("the store failed: {message}")]
+    Store { message: String },
+    #[error("the engine is busy; try again")]
+    Busy,
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+/// What the engine answers to a command: carried out, or refused and why.
+pub type Answer = Result<(), Refusal>;
+
+impl Command {
+    /// Refuses values no engine could act on (a negative rate, a share over 100 %), before they
+    /// reach the engine; what depends on the engine's state (tiers, objects) it checks itself.
+    pub fn check(&self) -> Answer {
+        let bad = |field, value, expected| Err(Refusal::BadValue { field, value, expected });
+        match self {
+            Command::SetEventRate { per_sec } if !(per_sec.is_finite() && *per_sec >= 0.0) => {
+                bad("per_sec", *per_sec, "events per second, 0 or more")
+            }
+            Command::SetSkew { skew } if !(skew.is_finite() && *skew > 0.0) => {
+                bad("skew", *skew, "a Zipf exponent above 0")
+            }
+            Command::Chaos { settings, .. } if !(0.0..=100.0).contains(&settings.error_rate) => {
+                bad("error_rate", settings.error_rate, "a percentage from 0 to 100")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A command on its way to the engine, with where to send the answer.
+pub(crate) struct Request {
+    pub command: Command,
+    pub answer: oneshot::Sender<Answer>,
+}
+
+/// The engine's command inbox, cloned by every client (dashboard, scenario player, tests).
+#[derive(Clone)]
+pub struct Commands {
+    tx: mpsc::Sender<Request>,
+}
+
+impl Commands {
+    pub(crate) fn new(tx: mpsc::Sender<Request>) -> Commands {
+        Commands { tx }
+    }
+
+    /// Sends a command and waits for the engine's answer.
+    pub async fn send(&self, command: Command) -> Answer {
+        command.check()?;
+        let (answer, rx) = oneshot::channel();
+        self.tx
+            .send(Request { command, answer })
+            .await
+            .map_err(|_| Refusal::Stopped)?;
+        rx.await.unwrap_or(Err(Refusal::Stopped))
+    }
+
+    /// Sends a command without waiting (the dashboard's loop): the answer arrives on the receiver.
+    /// Refused at once when the value is bad, the inbox is full or the engine has stopped.
+    pub fn submit(&self, command: Command) -> Result<oneshot::Receiver<Answer>, Refusal> {
+        command.check()?;
+        let (answer, rx) = oneshot::channel();
+        self.tx.try_send(Request { command, answer }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => Refusal::Busy,
+            mpsc::error::TrySendError::Closed(_) => Refusal::Stopped,
+        })?;
+        Ok(rx)
     }
 }

@@ -3,6 +3,8 @@
 pub mod audit;
 pub mod clock;
 pub mod command;
+mod control;
+mod error;
 pub mod events;
 pub mod history;
 pub mod ingest;
@@ -23,12 +25,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use clock::{Clock, ScaledClock, wall_now_ms};
-use command::Command;
+use command::{Commands, Request};
+use control::{Control, dispatch_commands};
+pub use error::EngineError;
 use events::SourceShared;
 use events::embedded::{EmbeddedSource, local_tiers};
 use events::kafka::KafkaSource;
@@ -37,20 +40,9 @@ use migrate::Migrator;
 use publish::{RateTracker, SnapshotBuilder, publish_snapshots};
 use snapshot::Snapshot;
 use store::{Store, StoreError};
-use sync::lock;
 use tiers::Tiers;
 
 use crate::config::{Config, SourceKind};
-
-#[derive(Debug, Error)]
-pub enum EngineError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Tier(#[from] tiers::TierError),
-    #[error("engine task failed: {0}")]
-    Task(String),
-}
 
 /// Where the engine keeps its state and how it tells time.
 #[derive(Debug, Clone)]
@@ -74,7 +66,7 @@ impl EngineOptions {
 
 /// The running engine, as seen by the TUI, the daemon and tests.
 pub struct EngineHandle {
-    pub commands: mpsc::Sender<Command>,
+    pub commands: Commands,
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub clock: Arc<dyn Clock>,
     pub store: Arc<Store>,
@@ -156,7 +148,7 @@ impl Engine {
             stop: stop.clone(),
             running: Arc::default(),
         };
-        let shared = Arc::new(SourceShared::default());
+        let shared = Arc::new(SourceShared::new(cfg.events.source));
         let scenario = Arc::new(scenario::ScenarioShared::default());
         let inspect = Arc::new(std::sync::Mutex::new(None));
         type SourceRun = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
@@ -208,7 +200,7 @@ impl Engine {
         });
         let first = builder.build().unwrap_or_default();
         let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
-        let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(64);
+        let (cmd_tx, cmd_rx) = mpsc::channel::<Request>(64);
 
         let mut tasks = brain_tasks;
         tasks.extend([
@@ -243,7 +235,7 @@ impl Engine {
             "engine started"
         );
         Ok(EngineHandle {
-            commands: cmd_tx,
+            commands: Commands::new(cmd_tx),
             snapshots: snap_rx,
             clock,
             store,
@@ -340,146 +332,5 @@ impl EngineHandle {
     /// True once a source or ingest thread has ended on its own (an error).
     pub fn is_failed(&self) -> bool {
         self.ingest.as_ref().is_some_and(|h| h.is_finished()) || self.source.as_ref().is_some_and(|h| h.is_finished())
-    }
-}
-
-/// What Commands act on.
-struct Control {
-    shared: Arc<SourceShared>,
-    inspect: Arc<std::sync::Mutex<Option<String>>>,
-    migrator: Arc<Migrator>,
-    tiers: Tiers,
-    store: Arc<Store>,
-    brain: Arc<placement::runner::Brain>,
-    scanner: inventory::Scanner,
-    scenario: Arc<scenario::ScenarioShared>,
-    source_kind: SourceKind,
-}
-
-impl Control {
-    async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store.writer()))
-            .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
-    }
-
-    async fn apply(&self, cmd: Command) -> Result<(), String> {
-        if cmd.drives_workload() && self.source_kind == SourceKind::Kafka {
-            return Err("workload commands drive the embedded generator; events come from Kafka here".into());
-        }
-        match cmd {
-            Command::SetEventRate { per_sec } => *lock(&self.shared.rate) = Some(per_sec),
-            Command::SetSkew { skew } => *lock(&self.shared.skew) = Some(skew),
-            Command::FlashCrowd { objects } => *lock(&self.shared.flash) = Some(objects),
-            Command::PutBurst { objects } => *lock(&self.shared.put_burst) = Some(objects),
-            Command::GrowObjects { objects, engine_secs } => {
-                *lock(&self.shared.grow) = Some((objects, engine_secs as i64 * 1000));
-            }
-            Command::SetCapacity { tier, bytes } => {
-                if !self.tiers.contains_key(&tier) {
-                    return Err(format!("no tier named {tier:?}"));
-                }
-                tracing::info!(target: "dim::placement", tier = %tier, bytes, "capacity changed");
-                self.brain.set_capacity(&tier, bytes);
-            }
-            Command::PauseScenario { paused } => {
-                if !self.scenario.set_paused(paused) {
-                    return Err("no scenario is playing".into());
-                }
-            }
-            Command::Chaos { tier, settings } => {
-                let t = self.tiers.get(&tier).ok_or_else(|| format!("no tier named {tier:?}"))?;
-                t.set(settings);
-            }
-            Command::ChaosClear { tier: None } => {
-                for t in self.tiers.values() {
-                    t.set(Default::default());
-                }
-            }
-            Command::ChaosClear { tier: Some(tier) } => {
-                let t = self.tiers.get(&tier).ok_or_else(|| format!("no tier named {tier:?}"))?;
-                t.set(Default::default());
-            }
-            Command::Pin { key, pinned } => {
-                let k = key.clone();
-                let found = self
-                    .db(move |c| placement::planner::set_pinned(c, &k, pinned))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !found {
-                    return Err(format!("no object {key:?}"));
-                }
-                tracing::info!(target: "dim::placement", key = %key, pinned, "pin changed");
-            }
-            Command::Inspect { key } => {
-                *sync::lock(&self.inspect) = key;
-            }
-            Command::Rescan => {
-                if !self.scanner.start() {
-                    return Err("an inventory scan is already running".into());
-                }
-            }
-            Command::OptimizeNow => self.brain.optimize_now(),
-            Command::RetrainNow => self.brain.retrain_now(),
-            Command::PauseMigrations => self.migrator.set_paused(true),
-            Command::ResumeMigrations => self.migrator.set_paused(false),
-            Command::RetryFailed => {
-                let n = self
-                    .db(|c| migrate::task::retry_failed(c, wall_now_ms()))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                tracing::info!(target: "dim::migrate", tasks = n, "failed tasks queued again");
-                self.migrator.wake();
-            }
-            Command::CancelTask { id } => {
-                let task = self
-                    .db(move |c| {
-                        let t = migrate::task::get(c, id)?;
-                        let ok = migrate::task::cancel(c, id, wall_now_ms())?;
-                        Ok(t.filter(|_| ok))
-                    })
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let t = task.ok_or_else(|| format!("task {id} is finished, cleaning up, or unknown"))?;
-                // A copy it may have left on the destination goes, unless the pointer names it.
-                self.migrator.ctx().remove_copy(&t).await;
-            }
-            Command::MigrateNow { key, tier } => {
-                if !self.tiers.contains_key(&tier) {
-                    return Err(format!("no tier named {tier:?}"));
-                }
-                let k = key.clone();
-                let dst = tier.clone();
-                let id = self
-                    .db(move |c| {
-                        let src = store::placement(c, &k)?.ok_or_else(|| StoreError::NoObject(k.clone()))?;
-                        match src {
-                            Some(src) if src != dst => migrate::task::enqueue(c, &k, &src, &dst, wall_now_ms()),
-                            _ => Ok(None),
-                        }
-                    })
-                    .await
-                    .map_err(|e| format!("{key}: {e}"))?;
-                match id {
-                    Some(id) => tracing::info!(target: "dim::migrate", id, key = %key, to = %tier, "migration queued"),
-                    None => return Err(format!("{key} is already on {tier}, unplaced, or has a task in flight")),
-                }
-                self.migrator.wake();
-            }
-        }
-        Ok(())
-    }
-}
-
-async fn dispatch_commands(mut rx: mpsc::Receiver<Command>, ctl: Control) {
-    while let Some(cmd) = rx.recv().await {
-        tracing::info!(target: "dim::engine", ?cmd, "command");
-        if let Err(e) = ctl.apply(cmd).await {
-            tracing::warn!(target: "dim::engine", error = %e, "command not applied");
-        }
     }
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::clock::Millis;
+pub use super::events::source::{PartitionView, SourceView, WorkloadView};
 use super::inventory::InventoryView;
 use super::migrate::InFlightView;
 use super::migrate::task::Task;
@@ -50,46 +51,6 @@ pub struct MigrationView {
     pub retries: u64,
     pub bytes_moved: u64,
     pub mib_per_sec: f64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SourceView {
-    /// "embedded" or "kafka".
-    pub kind: String,
-    /// e.g. "seeding", "running", "connected", "reconnecting".
-    pub state: String,
-    pub detail: String,
-    /// Kafka: position and lag of every partition.
-    pub partitions: Vec<PartitionView>,
-    /// Kafka: records on the broker not yet ingested, all partitions.
-    pub lag: u64,
-}
-
-impl SourceView {
-    /// The source runs (embedded) or is connected (Kafka).
-    pub fn is_up(&self) -> bool {
-        matches!(self.state.as_str(), "running" | "connected")
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct PartitionView {
-    pub partition: i32,
-    /// The next offset ingest will read (everything before it is committed or on its way).
-    pub next_offset: i64,
-    pub high_watermark: i64,
-    pub lag: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct WorkloadView {
-    pub rate: f64,
-    pub skew: f64,
-    pub flash_key: Option<String>,
-    /// Objects the current flash crowd spans.
-    pub flash_objects: usize,
-    /// Objects being written continuously right now.
-    pub growing: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -10,7 +10,7 @@ use ratatui::layout::{Position, Rect};
 use super::keymap::{Action, Keymap};
 use super::theme::Theme;
 use crate::config::{Config, SourceKind};
-use crate::engine::command::Command;
+use crate::engine::command::{Answer, Command};
 use crate::engine::snapshot::Snapshot;
 use crate::engine::store::summary::HotObject;
 use crate::engine::tiers::chaos::ChaosSettings;
@@ -98,9 +98,6 @@ pub const LOG_LEVELS: [tui_logger::LevelFilter; 5] = [
     tui_logger::LevelFilter::Debug,
 ];
 
-/// Snapshots after which chaos we sent but never saw in force is forgotten (the engine refused it).
-const SENT_CHAOS_PATIENCE: u64 = 8;
-
 /// Samples kept for sparklines and charts (one per snapshot).
 pub const HISTORY: usize = 120;
 
@@ -127,14 +124,17 @@ pub struct App {
     pub log_state: tui_logger::TuiWidgetState,
     /// Feedback for the last action, shown in the footer.
     pub status: Option<String>,
+    /// Why the engine refused the last command, shown in the footer until the next key.
+    pub refusal: Option<String>,
     /// Decayed 1 h rate of each hot object, one sample per snapshot (for its sparkline).
     pub rates: HashMap<String, VecDeque<u64>>,
     /// Bytes per tier, one sample per snapshot (for the chart).
     pub tier_bytes: VecDeque<(f64, Vec<u64>)>,
     samples: u64,
-    /// Chaos settings sent per tier and the snapshot count then: the base for the next key until
-    /// a snapshot shows them in force (keys can come faster than snapshots).
-    sent_chaos: HashMap<String, (ChaosSettings, u64)>,
+    /// Chaos settings sent per tier, and the snapshot count when the engine accepted them (None
+    /// while unanswered): the base for the next key until a snapshot shows them in force (keys
+    /// can come faster than snapshots). A refusal forgets them.
+    sent_chaos: HashMap<String, (ChaosSettings, Option<u64>)>,
     /// Where each pane was drawn last (for mouse clicks).
     pub areas: Vec<(Pane, Rect)>,
     /// Rows of the heat table visible in the last frame (for paging).
@@ -163,6 +163,7 @@ impl App {
             log_level: 0,
             log_state: tui_logger::TuiWidgetState::new().set_default_display_level(LOG_LEVELS[0]),
             status: None,
+            refusal: None,
             rates: HashMap::new(),
             tier_bytes: VecDeque::new(),
             samples: 0,
@@ -214,9 +215,11 @@ impl App {
             }
         }
         let samples = self.samples;
-        self.sent_chaos.retain(|tier, (sent, at)| {
+        // A snapshot published after the acceptance shows the settings, or what another client
+        // set since: either way the engine's word replaces ours.
+        self.sent_chaos.retain(|tier, (sent, accepted)| {
             let shown = s.tiers.iter().find(|t| &t.name == tier).map(|t| &t.chaos);
-            shown != Some(sent) && samples < *at + SENT_CHAOS_PATIENCE
+            shown != Some(sent) && accepted.is_none_or(|at| samples < at + 2)
         });
         let bytes: Vec<u64> = s.tiers.iter().map(|t| t.bytes).collect();
         self.tier_bytes.push_back((self.samples as f64, bytes));
@@ -330,12 +333,38 @@ impl App {
             return vec![];
         };
         self.status = Some(format!("chaos on {tier}: {what}"));
-        self.sent_chaos.insert(tier.clone(), (settings.clone(), self.samples));
+        self.sent_chaos.insert(tier.clone(), (settings.clone(), None));
         vec![Command::Chaos { tier, settings }]
+    }
+
+    /// The engine's answer to a command this dashboard sent: a refusal shows in the footer, and
+    /// chaos it refused stops being the base for the next chaos key.
+    pub fn on_answer(&mut self, cmd: &Command, answer: Answer) {
+        let tiers: Vec<String> = match cmd {
+            Command::Chaos { tier, .. } | Command::ChaosClear { tier: Some(tier) } => vec![tier.clone()],
+            Command::ChaosClear { tier: None } => self.cfg.tiers.iter().map(|t| t.name.clone()).collect(),
+            _ => vec![],
+        };
+        match answer {
+            Ok(()) => {
+                for t in tiers {
+                    if let Some((_, accepted)) = self.sent_chaos.get_mut(&t) {
+                        *accepted = Some(self.samples);
+                    }
+                }
+            }
+            Err(why) => {
+                for t in tiers {
+                    self.sent_chaos.remove(&t);
+                }
+                self.refusal = Some(format!("refused: {why}"));
+            }
+        }
     }
 
     /// Handles one key press; returns the Commands it sends to the engine.
     pub fn handle_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        self.refusal = None;
         if let Some(Overlay::Fatal(_)) = self.overlay {
             self.quit = true;
             return vec![];
@@ -447,16 +476,14 @@ impl App {
             Action::ClearChaos => {
                 if let Some(tier) = self.tier_name() {
                     self.status = Some(format!("chaos cleared on {tier}"));
-                    self.sent_chaos
-                        .insert(tier.clone(), (ChaosSettings::default(), self.samples));
+                    self.sent_chaos.insert(tier.clone(), (ChaosSettings::default(), None));
                     return vec![Command::ChaosClear { tier: Some(tier) }];
                 }
             }
             Action::ClearAllChaos => {
                 self.status = Some("chaos cleared on every tier".into());
                 for t in &self.cfg.tiers {
-                    self.sent_chaos
-                        .insert(t.name.clone(), (ChaosSettings::default(), self.samples));
+                    self.sent_chaos.insert(t.name.clone(), (ChaosSettings::default(), None));
                 }
                 return vec![Command::ChaosClear { tier: None }];
             }

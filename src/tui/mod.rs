@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use crossterm::event::{self, Event, KeyEventKind};
+use tokio::sync::oneshot;
 
 use crate::config::{Config, ConfigError, Invalid, SectionCheck};
+use crate::engine::command::{Answer, Command};
 use crate::engine::{Engine, EngineOptions};
 use app::{App, Overlay};
 use keymap::Keymap;
@@ -99,11 +101,22 @@ pub fn run(
         let mut term = terminal::Term::enter()?;
         let mut last_draw: Option<Instant> = None;
         let mut dirty = true;
+        // Commands sent and not yet answered (answers come within a frame or two).
+        let mut pending: Vec<(Command, oneshot::Receiver<Answer>)> = Vec::new();
         loop {
             if snaps.has_changed().unwrap_or(false) {
                 app.on_snapshot(snaps.borrow_and_update().clone());
                 dirty = true;
             }
+            pending.retain_mut(|(c, answer)| match answer.try_recv() {
+                Ok(a) => {
+                    app.on_answer(c, a);
+                    dirty = true;
+                    false
+                }
+                Err(oneshot::error::TryRecvError::Empty) => true,
+                Err(oneshot::error::TryRecvError::Closed) => false,
+            });
             let since = last_draw.map(|t| t.elapsed());
             let due = dirty && since.is_none_or(|e| e >= frame_gap);
             if due || since.is_some_and(|e| e >= IDLE_REDRAW) {
@@ -119,8 +132,9 @@ pub fn run(
                     _ => continue,
                 };
                 for c in commands {
-                    if engine.commands.try_send(c).is_err() {
-                        app.status = Some("the engine is busy; try again".into());
+                    match engine.commands.submit(c.clone()) {
+                        Ok(answer) => pending.push((c, answer)),
+                        Err(why) => app.on_answer(&c, Err(why)),
                     }
                 }
                 dirty = true;

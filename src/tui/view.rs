@@ -10,6 +10,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline};
 use super::app::{App, Overlay, Pane};
 use super::panes;
 use super::theme::Theme;
+use crate::config::SourceKind;
+use crate::engine::events::SourceState;
 use crate::format::human_bytes;
 
 /// Smallest terminal the dashboard draws in.
@@ -112,23 +114,16 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let sep = || Span::styled("  ·  ", theme.dim());
     let [text, spark] = Layout::horizontal([Constraint::Min(40), Constraint::Length(26)]).areas(area);
 
-    let source_style = match s.source.state.as_str() {
+    let source_style = match s.source.state {
         _ if s.source.is_up() => theme.ok(),
-        "reconnecting" | "down" => theme.error(),
+        SourceState::Reconnecting => theme.error(),
         _ => theme.warn(),
     };
     let mut l1 = vec![
         Span::styled(app.mode(), theme.accent()),
         sep(),
         Span::styled("source ", theme.dim()),
-        Span::styled(
-            if s.source.state.is_empty() {
-                "starting".to_string()
-            } else {
-                s.source.state.clone()
-            },
-            source_style,
-        ),
+        Span::styled(s.source.state.as_str(), source_style),
     ];
     if !s.source.detail.is_empty() {
         l1.push(Span::styled(format!(" {}", s.source.detail), theme.dim()));
@@ -161,7 +156,7 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         sep(),
         Span::styled(format!("{:.0}/s", s.events_per_sec), theme.accent()),
     ];
-    if s.source.kind == "kafka" {
+    if s.source.kind == SourceKind::Kafka {
         l2.extend([
             sep(),
             Span::styled("lag ", theme.dim()),
@@ -387,7 +382,9 @@ fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             }
         }
     }
-    if let Some(st) = &app.status {
+    if let Some(why) = &app.refusal {
+        spans.push(Span::styled(format!("  │ {why}"), theme.error()));
+    } else if let Some(st) = &app.status {
         spans.push(Span::styled(format!("  │ {st}"), theme.accent()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);

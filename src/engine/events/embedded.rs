@@ -14,10 +14,10 @@ use tokio::sync::mpsc;
 
 use super::SourceShared;
 use super::generator::{Effect, GenObject, Generated, Workload};
+use super::source::{SourceState, WorkloadView};
 use crate::config::{Backend, Config};
 use crate::engine::clock::{Clock, Millis, wall_now_ms};
 use crate::engine::ingest::{Item, ObjectRecord, SourceBatch};
-use crate::engine::snapshot::WorkloadView;
 use crate::engine::store::{Store, StoreError, stored_offset};
 use crate::engine::tiers::local::LocalTier;
 
@@ -83,7 +83,7 @@ impl EmbeddedSource {
         }
         let mut seq = stored_offset(&reader, SOURCE, 0)?.unwrap_or(0);
         self.shared
-            .set_state(SOURCE, "running", format!("{} objects", workload.len()));
+            .set_state(SourceState::Running, format!("{} objects", workload.len()));
 
         let mut last = Instant::now();
         let mut carry = 0.0f64;
@@ -141,7 +141,7 @@ impl EmbeddedSource {
                 break;
             }
         }
-        self.shared.set_state(SOURCE, "stopped", String::new());
+        self.shared.set_state(SourceState::Stopped, String::new());
         Ok(())
     }
 
@@ -192,7 +192,7 @@ impl EmbeddedSource {
         let objs = w.seed_objects(e.seed_objects, e.seed_total_bytes, now);
         let total: u64 = objs.iter().map(|o| o.size).sum();
         tracing::info!(target: "dim::embedded", objects = objs.len(), mib = total / (1 << 20), tier = landing, "seeding the landing tier");
-        self.shared.set_state(SOURCE, "seeding", format!("0/{}", objs.len()));
+        self.shared.set_state(SourceState::Seeding, format!("0/{}", objs.len()));
         let started = Instant::now();
         for (i, chunk) in objs.chunks(100).enumerate() {
             if self.stop.load(Ordering::Relaxed) {
@@ -214,7 +214,7 @@ impl EmbeddedSource {
                 }));
             }
             self.shared
-                .set_state(SOURCE, "seeding", format!("{}/{}", (i + 1) * 100, objs.len()));
+                .set_state(SourceState::Seeding, format!("{}/{}", (i + 1) * 100, objs.len()));
             let batch = SourceBatch {
                 source: SOURCE.into(),
                 items,

@@ -21,13 +21,12 @@ use tokio::task::JoinSet;
 
 use super::SourceShared;
 use super::codec::{self, DecodeContext};
+use super::source::{PartitionView, SourceState};
 use crate::config::{EventsConfig, StartPolicy};
 use crate::engine::clock::Clock;
 use crate::engine::ingest::{Item, SourceBatch};
-use crate::engine::snapshot::PartitionView;
 use crate::engine::store::{Store, StoreError, stored_offset};
 
-pub const KIND: &str = "kafka";
 /// Longest a fetch waits on the broker for new records (also how fast a stop is noticed).
 const FETCH_WAIT_MS: i32 = 500;
 const FETCH_MAX_BYTES: i32 = 4 << 20;
@@ -156,7 +155,7 @@ impl KafkaSource {
                         delay.as_secs_f64()
                     );
                     self.shared
-                        .set_state(KIND, "reconnecting", format!("{why} (brokers {brokers})"));
+                        .set_state(SourceState::Reconnecting, format!("{why} (brokers {brokers})"));
                     let until = tokio::time::Instant::now() + delay;
                     while tokio::time::Instant::now() < until && !self.stop.load(Ordering::Relaxed) {
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -164,7 +163,7 @@ impl KafkaSource {
                 }
             }
         }
-        self.shared.set_state(KIND, "stopped", String::new());
+        self.shared.set_state(SourceState::Stopped, String::new());
         Ok(())
     }
 
@@ -176,9 +175,11 @@ impl KafkaSource {
         connected: &mut bool,
     ) -> Result<SessionEnd, StoreError> {
         let topic = &self.cfg.topic;
-        if lock(&self.shared.state).state.is_empty() {
-            self.shared
-                .set_state(KIND, "connecting", format!("brokers {}", self.cfg.brokers.join(",")));
+        if lock(&self.shared.state).state == SourceState::Starting {
+            self.shared.set_state(
+                SourceState::Connecting,
+                format!("brokers {}", self.cfg.brokers.join(",")),
+            );
         }
         let client = match bounded("connecting", connect(&self.cfg.brokers)).await {
             Ok(c) => c,
@@ -233,8 +234,7 @@ impl KafkaSource {
             })
             .collect();
         self.shared.set_state(
-            KIND,
-            "connected",
+            SourceState::Connected,
             format!(
                 "{} · topic {topic} · {} partitions",
                 self.cfg.brokers.join(","),

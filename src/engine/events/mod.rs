@@ -4,42 +4,13 @@ pub mod codec;
 pub mod embedded;
 pub mod generator;
 pub mod kafka;
+pub mod source;
 
-use crate::engine::sync::lock;
-use std::sync::Mutex;
+pub use source::{PartitionView, SourceShared, SourceState, SourceView, WorkloadView};
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::clock::Millis;
-use crate::engine::snapshot::{PartitionView, SourceView, WorkloadView};
-
-/// Controls and state shared between the engine and its event source (Commands in, status out).
-#[derive(Debug, Default)]
-pub struct SourceShared {
-    /// Embedded workload controls, taken by the generator on its next tick.
-    pub rate: Mutex<Option<f64>>,
-    pub skew: Mutex<Option<f64>>,
-    /// A flash crowd on this many cold objects, taken on the next tick.
-    pub flash: Mutex<Option<usize>>,
-    /// New objects to write at once (a bulk upload), taken on the next tick.
-    pub put_burst: Mutex<Option<usize>>,
-    /// Objects to keep growing: how many, for how long (engine ms).
-    pub grow: Mutex<Option<(usize, i64)>>,
-    /// The embedded workload's parameters (None for Kafka).
-    pub view: Mutex<Option<WorkloadView>>,
-    pub state: Mutex<SourceView>,
-    /// Kafka: per-partition position and lag.
-    pub partitions: Mutex<Vec<PartitionView>>,
-}
-
-impl SourceShared {
-    pub fn set_state(&self, kind: &str, state: &str, detail: String) {
-        let mut s = lock(&self.state);
-        s.kind = kind.into();
-        s.state = state.into();
-        s.detail = detail;
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]

@@ -5,7 +5,7 @@
 //! a feasible plan. A basic LP optimum has at most as many split objects as coupling constraints,
 //! so the two meet within a tiny gap long before HiGHS's simplex has priced 600,000 columns.
 
-use super::milp::{OVERFLOW_PENALTY_PER_BYTE, Problem, Solution};
+use super::problem::{OVERFLOW_PENALTY_PER_BYTE, Problem, Solution, binding};
 use super::repair::{Assign, HARD_PENALTY, Scaled, drain, repair};
 
 /// Most objects have a clear favourite tier at the best multipliers; the few that are nearly
@@ -199,7 +199,7 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
     }
     let over: Vec<f64> = a.overflow(&s).iter().map(|o| o * unit).collect();
     let used: Vec<f64> = a.used.iter().map(|u| u * unit).collect();
-    let binding = super::milp::binding(p, &used, &over, a.moved_bytes * unit, a.moved_count);
+    let binding = binding(p, &used, &over, a.moved_bytes * unit, a.moved_count);
     let objective = a.objective(&s);
     (
         Solution {

@@ -3,79 +3,8 @@
 
 use good_lp::solvers::highs::highs;
 use good_lp::{Expression, ProblemVariables, Solution as _, SolverModel, Variable, constraint, variable};
-use serde::Serialize;
 
-/// Priced far above any real cost: a hot object left on a slow tier, or a byte over capacity,
-/// only happens when budget or capacity leave no feasible alternative.
-pub const SLA_PENALTY: f64 = 1.0e3;
-pub const OVERFLOW_PENALTY_PER_BYTE: f64 = 1.0e-3;
-
-/// One object in the MILP.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    pub size: f64,
-    pub current: usize,
-    /// Cost per tier over the horizon; `None` = not allowed there.
-    pub cost: Vec<Option<f64>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    /// Bytes still free per tier for the items (capacity minus what fixed objects use).
-    pub capacity: Vec<f64>,
-    pub items: Vec<Item>,
-    pub budget_bytes: f64,
-    pub budget_count: f64,
-    pub mip_gap: f64,
-    /// Solve the LP relaxation instead (variables in [0, 1]): a lower bound on the MILP.
-    pub relax: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Solution {
-    /// Chosen tier per item.
-    pub choice: Vec<usize>,
-    pub objective: f64,
-    /// Bytes over capacity per tier (0 when capacity holds).
-    pub overflow: Vec<f64>,
-    /// Constraints at (or within 0.1 % of) their bound.
-    pub binding: Vec<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("placement solve failed: {0}")]
-pub struct SolveError(pub String);
-
-/// The constraints a plan using `used` bytes per tier (over capacity by `over`) and moving `mb`
-/// bytes in `mc` objects holds at (or within 0.1 % of) their bound.
-pub(super) fn binding(p: &Problem, used: &[f64], over: &[f64], mb: f64, mc: f64) -> Vec<String> {
-    let near = |a: f64, b: f64| b > 0.0 && a >= b * 0.999;
-    let mut binding: Vec<String> = (0..p.capacity.len())
-        .filter(|j| near(used[*j], p.capacity[*j]) || over[*j] > 0.5)
-        .map(|j| format!("capacity[{j}]"))
-        .collect();
-    if near(mb, p.budget_bytes) {
-        binding.push("budget_bytes".into());
-    }
-    if near(mc, p.budget_count) {
-        binding.push("budget_count".into());
-    }
-    binding
-}
-
-/// Above this many items the MILP goes to the Lagrangian solver (`lagrange.rs`): HiGHS's simplex
-/// on hundreds of thousands of binaries takes minutes where the decomposition takes a second.
-pub const LAGRANGE_ABOVE: usize = 50_000;
-
-/// Solves the problem with capacity as a hard constraint; only if that is infeasible (a tier
-/// already over capacity that the budget cannot drain) again with priced overflow, so a plan
-/// always exists and the overflow shows how far capacity is exceeded.
-pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
-    if !p.relax && p.items.len() > LAGRANGE_ABOVE {
-        return Ok(super::lagrange::solve(p).0);
-    }
-    solve_exact(p)
-}
+use super::problem::{OVERFLOW_PENALTY_PER_BYTE, Problem, SLA_PENALTY, Solution, SolveError, binding};
 
 /// HiGHS on the whole problem, whatever its size.
 pub fn solve_exact(p: &Problem) -> Result<Solution, SolveError> {

@@ -6,5 +6,21 @@ pub mod explain;
 pub mod lagrange;
 pub mod milp;
 pub mod planner;
+pub mod problem;
 mod repair;
 pub mod runner;
+
+pub use problem::{Item, Problem, Solution, SolveError};
+
+/// Above this many items the MILP goes to the Lagrangian solver (`lagrange.rs`): HiGHS's simplex
+/// on hundreds of thousands of binaries takes minutes where the decomposition takes a second.
+pub const LAGRANGE_ABOVE: usize = 50_000;
+
+/// Solves the placement problem: exactly with HiGHS (`milp.rs`), or by Lagrangian decomposition
+/// (`lagrange.rs`) above `LAGRANGE_ABOVE` objects; the LP relaxation always goes to HiGHS.
+pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
+    if !p.relax && p.items.len() > LAGRANGE_ABOVE {
+        return Ok(lagrange::solve(p).0);
+    }
+    milp::solve_exact(p)
+}

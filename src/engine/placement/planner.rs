@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::cost::{CostModel, PlanObject};
-use super::milp::{self, Item, Problem, SolveError};
+use super::problem::{Item, Problem, Solution, SolveError};
 use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
 use crate::engine::migrate::task;
@@ -281,14 +281,14 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
     let (cands, problem) = self::problem(objs, cm, cfg);
     let solve_started = Instant::now();
     let sol = if problem.items.is_empty() {
-        milp::Solution {
+        Solution {
             choice: vec![],
             objective: 0.0,
             overflow: vec![0.0; n_t],
             binding: vec![],
         }
     } else {
-        milp::solve(&problem)?
+        super::solve(&problem)?
     };
     let solve_secs = solve_started.elapsed().as_secs_f64();
     let debug = tracing::enabled!(target: "dim::placement", tracing::Level::DEBUG);

@@ -2,7 +2,7 @@
 //! budgets) into one that keeps them, and packing what a solver that stopped within its gap left:
 //! the Lagrangian solver's repair, shared by its passes and by its exact polish.
 
-use super::milp::{Problem, SLA_PENALTY};
+use super::problem::{Problem, SLA_PENALTY};
 
 /// A repair's price of a byte over capacity when capacity can be kept: above any plan's cost.
 pub(super) const HARD_PENALTY: f64 = 1.0e15;

@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::figures::Track;
 use super::{ExpectResult, Expectation, Report, Scenario, ScenarioView};
 use crate::engine::audit;
 use crate::engine::clock::Clock;
-use crate::engine::command::Command;
+use crate::engine::command::{Commands, Refusal};
+use crate::engine::events::SourceState;
 use crate::engine::snapshot::Snapshot;
 use crate::engine::store::Store;
 use crate::engine::tiers::Tiers;
@@ -58,7 +59,7 @@ impl ScenarioShared {
 /// Everything playback needs from the running engine.
 pub struct Player {
     pub scenario: Scenario,
-    pub commands: mpsc::Sender<Command>,
+    pub commands: Commands,
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub clock: Arc<dyn Clock>,
     pub shared: Arc<ScenarioShared>,
@@ -115,8 +116,11 @@ impl Player {
         let started = std::time::Instant::now();
         let mut logged = false;
         loop {
-            let state = self.snapshots.borrow().source.state.clone();
-            if (!state.is_empty() && state != "seeding") || *stop.borrow() || started.elapsed() > SEED_WAIT {
+            let state = self.snapshots.borrow().source.state;
+            if !matches!(state, SourceState::Starting | SourceState::Seeding)
+                || *stop.borrow()
+                || started.elapsed() > SEED_WAIT
+            {
                 return;
             }
             if !logged {
@@ -132,12 +136,19 @@ impl Player {
     }
 
     /// Sends step number `n` (1-based) to the engine, as a key press would; false once the engine
-    /// has stopped listening.
+    /// has stopped listening. A refused step is logged with its line and the scenario goes on.
     async fn fire(&self, n: usize) -> bool {
         let sc = &self.scenario;
         let step = &sc.steps[n - 1];
         tracing::info!(target: "dim::scenario", step = format!("{n}/{}", sc.steps.len()), line = step.line, what = %step.describe(), "scenario step");
-        self.commands.send(step.command.clone()).await.is_ok()
+        match self.commands.send(step.command.clone()).await {
+            Ok(()) => true,
+            Err(Refusal::Stopped) => false,
+            Err(why) => {
+                tracing::warn!(target: "dim::scenario", step = n, line = step.line, %why, "scenario step refused");
+                true
+            }
+        }
     }
 
     /// Plays the scenario to its end (or until `stop` turns true) and returns the report.

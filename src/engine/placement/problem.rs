@@ -1,0 +1,62 @@
+//! The placement problem every solver reads and the solution every solver returns: objects with a
+//! price per tier, capacities and a migration budget; the penalties that make SLA and capacity soft.
+
+use serde::Serialize;
+
+/// Priced far above any real cost: a hot object left on a slow tier, or a byte over capacity,
+/// only happens when budget or capacity leave no feasible alternative.
+pub const SLA_PENALTY: f64 = 1.0e3;
+pub const OVERFLOW_PENALTY_PER_BYTE: f64 = 1.0e-3;
+
+/// One object in the MILP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub size: f64,
+    pub current: usize,
+    /// Cost per tier over the horizon; `None` = not allowed there.
+    pub cost: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Bytes still free per tier for the items (capacity minus what fixed objects use).
+    pub capacity: Vec<f64>,
+    pub items: Vec<Item>,
+    pub budget_bytes: f64,
+    pub budget_count: f64,
+    pub mip_gap: f64,
+    /// Solve the LP relaxation instead (variables in [0, 1]): a lower bound on the MILP.
+    pub relax: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Solution {
+    /// Chosen tier per item.
+    pub choice: Vec<usize>,
+    pub objective: f64,
+    /// Bytes over capacity per tier (0 when capacity holds).
+    pub overflow: Vec<f64>,
+    /// Constraints at (or within 0.1 % of) their bound.
+    pub binding: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("placement solve failed: {0}")]
+pub struct SolveError(pub String);
+
+/// The constraints a plan using `used` bytes per tier (over capacity by `over`) and moving `mb`
+/// bytes in `mc` objects holds at (or within 0.1 % of) their bound.
+pub(super) fn binding(p: &Problem, used: &[f64], over: &[f64], mb: f64, mc: f64) -> Vec<String> {
+    let near = |a: f64, b: f64| b > 0.0 && a >= b * 0.999;
+    let mut binding: Vec<String> = (0..p.capacity.len())
+        .filter(|j| near(used[*j], p.capacity[*j]) || over[*j] > 0.5)
+        .map(|j| format!("capacity[{j}]"))
+        .collect();
+    if near(mb, p.budget_bytes) {
+        binding.push("budget_bytes".into());
+    }
+    if near(mc, p.budget_count) {
+        binding.push("budget_count".into());
+    }
+    binding
+}

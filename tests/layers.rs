@@ -81,3 +81,8 @@ fn no_import_cycle_among_the_dashboard_files() {
     let tui = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("tui");
     assert_no_cycles("src/tui", |f| f.starts_with(&tui));
 }
+
+#[test]
+fn no_import_cycle_anywhere_in_the_library() {
+    assert_no_cycles("src", |_| true);
+}

@@ -68,7 +68,7 @@ pub fn draw(r: &Report, path: &Path) -> Result<(), ChartError> {
         .map_err(|e| err(e.to_string()))?;
     for (k, p) in r.policies.iter().enumerate() {
         let color = Palette99::pick(k).to_rgba();
-        let width = if p.policy == "dim" || super::ORACLES.contains(&p.policy.as_str()) {
+        let width = if p.policy == "dim" || super::policy::ORACLES.contains(&p.policy.as_str()) {
             3
         } else {
             2

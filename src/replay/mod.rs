@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::config::Config;
 use crate::engine::clock::Millis;
 use oracle::Oracle;
-use policy::{Policy, Run, coldest};
+use policy::{ORACLES, Policy, Run, coldest};
 use report::{PolicyResult, Report};
 use workload::Workload;
 
@@ -36,12 +36,6 @@ pub const POLICIES: [&str; 10] = [
     "oracle-landing",
     "oracle",
 ];
-
-/// The bounds: not policies anyone can run, the yardstick for those that can.
-pub const ORACLES: [&str; 2] = ["oracle-landing", "oracle"];
-
-/// Planning policies (the brain), as opposed to the rules they are measured against.
-pub const PLANNERS: [&str; 2] = ["dim", "heuristic-milp"];
 
 /// Points of the cumulative-cost curves.
 const CURVE_POINTS: usize = 200;

@@ -6,6 +6,12 @@ use super::workload::{Ev, Workload};
 use crate::config::TierConfig;
 use crate::engine::clock::Millis;
 
+/// The bounds: not policies anyone can run, the yardstick for those that can.
+pub const ORACLES: [&str; 2] = ["oracle-landing", "oracle"];
+
+/// Planning policies (the brain), as opposed to the rules they are measured against.
+pub const PLANNERS: [&str; 2] = ["dim", "heuristic-milp"];
+
 pub trait Policy: Send {
     fn name(&self) -> &str;
     /// The tier a new object is written to.

@@ -263,7 +263,7 @@ impl Report {
             for n in &p.notes {
                 let _ = writeln!(s, "{}: {n}", p.policy);
             }
-            if !p.over_capacity.is_empty() && !super::ORACLES.contains(&p.policy.as_str()) {
+            if !p.over_capacity.is_empty() && !super::policy::ORACLES.contains(&p.policy.as_str()) {
                 let _ = writeln!(
                     s,
                     "{}: exceeded the capacity of {} (!cap: never the best rule; --ignore-capacity prices every policy without capacities)",
@@ -332,7 +332,7 @@ fn best_rule_of(policies: &[PolicyResult]) -> Option<&PolicyResult> {
         .iter()
         .filter(|p| {
             let name = p.policy.as_str();
-            !super::PLANNERS.contains(&name) && !super::ORACLES.contains(&name) && p.over_capacity.is_empty()
+            !super::policy::PLANNERS.contains(&name) && !super::policy::ORACLES.contains(&name) && p.over_capacity.is_empty()
         })
         .min_by(|a, b| a.total_cost.total_cmp(&b.total_cost))
 }

@@ -332,7 +332,9 @@ fn best_rule_of(policies: &[PolicyResult]) -> Option<&PolicyResult> {
         .iter()
         .filter(|p| {
             let name = p.policy.as_str();
-            !super::policy::PLANNERS.contains(&name) && !super::policy::ORACLES.contains(&name) && p.over_capacity.is_empty()
+            !super::policy::PLANNERS.contains(&name)
+                && !super::policy::ORACLES.contains(&name)
+                && p.over_capacity.is_empty()
         })
         .min_by(|a, b| a.total_cost.total_cmp(&b.total_cost))
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use common::{capture_logs, content, sha256};
-use data_in_motion::config::ErrorKind as ChaosKind;
+use data_in_motion::config::InjectedError;
 use data_in_motion::engine::clock::wall_now_ms;
 use data_in_motion::engine::migrate::Migrator;
 use data_in_motion::engine::migrate::backoff::{Policy, retry};
@@ -425,7 +425,7 @@ async fn backoff_schedule_and_log_line() {
             async move {
                 let n = c.fetch_add(1, Ordering::SeqCst) + 1;
                 if n <= 3 {
-                    Err(injected(ChaosKind::SlowDown, "cool", "put", "k/1"))
+                    Err(injected(InjectedError::SlowDown, "cool", "put", "k/1"))
                 } else {
                     Ok(n)
                 }
@@ -477,7 +477,7 @@ async fn backoff_schedule_and_log_line() {
             let c = c.clone();
             async move {
                 c.fetch_add(1, Ordering::SeqCst);
-                Err(injected(ChaosKind::Throttled, "cool", "put", "k/2"))
+                Err(injected(InjectedError::Throttled, "cool", "put", "k/2"))
             }
         },
     )
@@ -492,12 +492,12 @@ async fn backoff_schedule_and_log_line() {
 #[tokio::test(start_paused = true)]
 async fn injected_errors_are_classified_like_server_errors() {
     for (kind, want) in [
-        (ChaosKind::SlowDown, ErrorKind::from_http(503, Some("SlowDown"))),
-        (ChaosKind::Throttled, ErrorKind::from_http(429, None)),
-        (ChaosKind::Internal, ErrorKind::from_http(500, None)),
-        (ChaosKind::Timeout, ErrorKind::from_io(std::io::ErrorKind::TimedOut)),
+        (InjectedError::SlowDown, ErrorKind::from_http(503, Some("SlowDown"))),
+        (InjectedError::Throttled, ErrorKind::from_http(429, None)),
+        (InjectedError::Internal, ErrorKind::from_http(500, None)),
+        (InjectedError::Timeout, ErrorKind::from_io(std::io::ErrorKind::TimedOut)),
         (
-            ChaosKind::Reset,
+            InjectedError::Reset,
             ErrorKind::from_io(std::io::ErrorKind::ConnectionReset),
         ),
     ] {
@@ -667,7 +667,7 @@ async fn chaos_storm_on_the_destination_loses_nothing() {
     fx.tiers["cool"].set(ChaosSettings {
         latency_ms: 2000,
         error_rate: 30.0,
-        error_kind: Some(ChaosKind::SlowDown),
+        error_kind: Some(InjectedError::SlowDown),
         ..ChaosSettings::default()
     });
     let mut cfg = data_in_motion::config::Config::embedded_default().unwrap().migrator;

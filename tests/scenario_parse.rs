@@ -105,7 +105,7 @@ objects = 4
     assert_eq!((settings.error_rate, settings.latency_ms), (30.0, 2000));
     assert_eq!(
         settings.error_kind,
-        Some(config::ErrorKind::SlowDown),
+        Some(config::InjectedError::SlowDown),
         "the config's default kind"
     );
     assert_eq!(sc.steps[1].describe(), "chaos azure-cool: 30% slow_down, +2000 ms");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use data_in_motion::config::{self, Config, ErrorKind, SourceKind};
+use data_in_motion::config::{self, Config, InjectedError, SourceKind};
 use data_in_motion::engine::command::{Command, Refusal};
 use data_in_motion::engine::events::SourceState;
 use data_in_motion::engine::migrate::InFlightView;
@@ -476,7 +476,7 @@ fn chaos_active_on_a_tier() {
     s.tiers[0].chaos = ChaosSettings {
         latency_ms: 500,
         error_rate: 30.0,
-        error_kind: Some(ErrorKind::SlowDown),
+        error_kind: Some(InjectedError::SlowDown),
         ..ChaosSettings::default()
     };
     s.tiers[0].errors = 300;
@@ -591,7 +591,7 @@ fn each_default_key_sends_its_command() {
     let chaos = |latency_ms: u64, error_rate: f64, outage: bool| ChaosSettings {
         latency_ms,
         error_rate,
-        error_kind: (error_rate > 0.0).then_some(ErrorKind::SlowDown),
+        error_kind: (error_rate > 0.0).then_some(InjectedError::SlowDown),
         outage,
         ..ChaosSettings::default()
     };
@@ -678,7 +678,7 @@ fn chaos_keys_faster_than_snapshots_build_on_each_other() {
             settings: ChaosSettings {
                 latency_ms: 500,
                 error_rate: 10.0,
-                error_kind: Some(ErrorKind::SlowDown),
+                error_kind: Some(InjectedError::SlowDown),
                 outage: true,
                 ..ChaosSettings::default()
             }

@@ -236,9 +236,10 @@ pub struct MigratorConfig {
     pub multipart_threshold_bytes: u64,
 }
 
+/// The failure the chaos keys and steps inject on a tier, as an S3 endpoint would answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
+pub enum InjectedError {
     SlowDown,
     Throttled,
     Internal,
@@ -251,7 +252,7 @@ pub enum ErrorKind {
 pub struct ChaosConfig {
     pub latency_steps_ms: Vec<u64>,
     pub error_rate_steps: Vec<f64>,
-    pub error_kind: ErrorKind,
+    pub error_kind: InjectedError,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -25,7 +25,7 @@ pub struct ChaosSettings {
     pub jitter_ms: u64,
     /// Share of operations that fail, percent.
     pub error_rate: f64,
-    pub error_kind: Option<config::ErrorKind>,
+    pub error_kind: Option<config::InjectedError>,
     /// Every operation fails as if the endpoint refused connections.
     pub outage: bool,
     /// Transfer cap for bodies, bytes per second.
@@ -57,16 +57,16 @@ pub struct ChaosStore {
 }
 
 /// An injected error, built the way a real server's is classified: HTTP status and code, or an I/O kind.
-pub fn injected(kind: config::ErrorKind, tier: &str, op: &'static str, key: &str) -> OpError {
+pub fn injected(kind: config::InjectedError, tier: &str, op: &'static str, key: &str) -> OpError {
     let (k, msg) = match kind {
-        config::ErrorKind::SlowDown => (
+        config::InjectedError::SlowDown => (
             ErrorKind::from_http(503, Some("SlowDown")),
             "503 SlowDown: Please reduce your request rate",
         ),
-        config::ErrorKind::Throttled => (ErrorKind::from_http(429, None), "429 Too Many Requests"),
-        config::ErrorKind::Internal => (ErrorKind::from_http(500, Some("InternalError")), "500 InternalError"),
-        config::ErrorKind::Timeout => (ErrorKind::from_io(std::io::ErrorKind::TimedOut), "operation timed out"),
-        config::ErrorKind::Reset => (
+        config::InjectedError::Throttled => (ErrorKind::from_http(429, None), "429 Too Many Requests"),
+        config::InjectedError::Internal => (ErrorKind::from_http(500, Some("InternalError")), "500 InternalError"),
+        config::InjectedError::Timeout => (ErrorKind::from_io(std::io::ErrorKind::TimedOut), "operation timed out"),
+        config::InjectedError::Reset => (
             ErrorKind::from_io(std::io::ErrorKind::ConnectionReset),
             "connection reset by peer",
         ),
@@ -123,7 +123,7 @@ impl ChaosStore {
         }
         if s.error_rate > 0.0 && rand::rng().random::<f64>() * 100.0 < s.error_rate {
             self.stats.injected.fetch_add(1, Ordering::Relaxed);
-            let kind = s.error_kind.unwrap_or(config::ErrorKind::SlowDown);
+            let kind = s.error_kind.unwrap_or(config::InjectedError::SlowDown);
             return Err(self.record(injected(kind, self.tier(), op, key)));
         }
         Ok(s)

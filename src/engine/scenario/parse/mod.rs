@@ -1,0 +1,200 @@
+//! Reading a scenario file: header, config overrides, steps and expectations, each checked with file:line and a suggestion.
+
+mod expectation;
+mod reader;
+mod step;
+
+use super::Scenario;
+use crate::config::{self, Config, ConfigError};
+
+type Err = Box<ConfigError>;
+
+use expectation::expectation;
+use reader::{Reader, ms};
+use step::step;
+
+/// Step kinds: name, the fields it takes, what it does.
+pub const KINDS: &[(&str, &[&str], &str)] = &[
+    ("rate", &["per_sec"], "events per wall second of the embedded workload"),
+    ("skew", &["skew"], "Zipf exponent of object popularity"),
+    (
+        "flash_crowd",
+        &["objects"],
+        "a flash crowd on `objects` cold objects (default 1)",
+    ),
+    ("put_burst", &["objects"], "`objects` new objects uploaded at once"),
+    (
+        "grow",
+        &["objects", "for"],
+        "keep `objects` objects (those queued for a move first) growing for `for`",
+    ),
+    (
+        "chaos",
+        &[
+            "tier",
+            "latency_ms",
+            "jitter_ms",
+            "error_rate",
+            "error_kind",
+            "outage",
+            "bandwidth",
+        ],
+        "inject faults on a tier (replaces what was injected there)",
+    ),
+    ("chaos_clear", &["tier"], "stop injecting on `tier`, or on every tier"),
+    ("pause_migrations", &[], "stop starting moves"),
+    ("resume_migrations", &[], "start moves again"),
+    ("retry_failed", &[], "failed moves go back to the queue"),
+    ("optimize", &[], "re-plan placement now"),
+    ("retrain", &[], "retrain the hotness model now"),
+    ("rescan", &[], "list every tier again"),
+    (
+        "capacity",
+        &["tier", "size"],
+        "change a tier's capacity, e.g. size = \"50MB\"",
+    ),
+];
+
+const TOP: &[&str] = &[
+    "name",
+    "description",
+    "duration",
+    "speed",
+    "seed",
+    "capacity",
+    "config",
+    "step",
+    "expect",
+];
+
+/// Reads scenario `text` (from `file`) against the configuration `base`: returns the scenario and
+/// the configuration it runs with (its header and `[config]` layered over `base`).
+pub fn load(file: &str, text: &str, base: &Config, checks: &[config::SectionCheck]) -> Result<(Scenario, Config), Err> {
+    let r = Reader {
+        src: config::Source {
+            file: file.to_string(),
+            text,
+        },
+    };
+    let mut top: toml::Table = toml::from_str(text).map_err(|e| Box::new(r.src.syntax_error(&e)))?;
+    r.unknown_keys("", &top, TOP, "in a scenario")?;
+
+    let name = match top.get("name") {
+        Some(v) => r.string("name", v)?,
+        None => return Err(r.err("", "the scenario has no `name`", "add name = \"…\" at the top")),
+    };
+    let description = top
+        .get("description")
+        .map(|v| r.string("description", v))
+        .transpose()?
+        .unwrap_or_default();
+    let duration = match top.get("duration") {
+        Some(v) => r.duration("duration", v)?,
+        None => {
+            return Err(r.err(
+                "",
+                "the scenario has no `duration`",
+                "add duration = \"12h\" (engine time) at the top",
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err(r.err(
+            "duration",
+            "the duration is zero",
+            "give the engine time the scenario runs, e.g. \"12h\"",
+        ));
+    }
+
+    let mut cfg = match top.remove("config") {
+        None => base.clone(),
+        Some(toml::Value::Table(t)) => config::overlay(base, t, &r.src, "config", checks)?,
+        Some(v) => {
+            return Err(r.err(
+                "config",
+                format!("expected a table, found {}", v.type_str()),
+                "write [config] followed by configuration fields, as in config/default.toml",
+            ));
+        }
+    };
+    if let Some(v) = top.get("speed") {
+        let speed = r.number("speed", v)?;
+        if speed <= 0.0 {
+            return Err(r.err(
+                "speed",
+                format!("the clock speed must be above 0, got {speed}"),
+                "1 = real time; 3600 = an engine hour per second",
+            ));
+        }
+        cfg.clock.speed = speed;
+    }
+    if let Some(v) = top.get("seed") {
+        cfg.events.embedded.seed = r.count("seed", v)? as u64;
+    }
+    let tiers: Vec<String> = cfg.tiers.iter().map(|t| t.name.clone()).collect();
+    match top.get("capacity") {
+        None => {}
+        Some(toml::Value::Table(t)) => {
+            for (tier, v) in t {
+                let key = format!("capacity.{tier}");
+                let tier = r.tier(&key, &toml::Value::String(tier.clone()), &tiers)?;
+                let bytes = r.size(&key, v)?;
+                if let Some(tc) = cfg.tiers.iter_mut().find(|t| t.name == tier) {
+                    tc.capacity_gb = bytes as f64 / 1e9;
+                }
+            }
+        }
+        Some(v) => {
+            return Err(r.err(
+                "capacity",
+                format!("expected a table, found {}", v.type_str()),
+                "e.g. capacity = { aws-hot = \"50MB\" }",
+            ));
+        }
+    }
+
+    let steps = match top.get("step") {
+        None => Vec::new(),
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| step(&r, i, v, duration, &tiers, &cfg))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(v) => {
+            return Err(r.err(
+                "step",
+                format!("expected [[step]] tables, found {}", v.type_str()),
+                "write each step as a [[step]] table with `at` and `do`",
+            ));
+        }
+    };
+    let mut steps = steps;
+    // Steps at the same time fire in file order.
+    steps.sort_by_key(|s| s.at_ms);
+
+    let expects = match top.get("expect") {
+        None => Vec::new(),
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| expectation(&r, i, v, duration, &tiers))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(v) => {
+            return Err(r.err(
+                "expect",
+                format!("expected a list, found {}", v.type_str()),
+                "expect = [\"migrations.failed == 0\"] or [[expect]] tables with `that` and `at`",
+            ));
+        }
+    };
+
+    let sc = Scenario {
+        name,
+        description,
+        file: file.to_string(),
+        duration_ms: ms(duration),
+        steps,
+        expects,
+    };
+    Ok((sc, cfg))
+}

@@ -1,0 +1,196 @@
+//! One `[[step]]`: its time, its kind and fields, turned into the `Command` it sends.
+
+use std::time::Duration;
+
+use super::reader::{Reader, did_you_mean, line_of, ms};
+use super::{Err, KINDS};
+use crate::config::{self, Config, SourceKind};
+use crate::engine::command::Command;
+use crate::engine::scenario::Step;
+use crate::engine::tiers::chaos::ChaosSettings;
+
+const ERROR_KINDS: &[&str] = &["slow_down", "throttled", "internal", "timeout", "reset"];
+
+pub(super) fn step(
+    r: &Reader,
+    i: usize,
+    v: &toml::Value,
+    duration: Duration,
+    tiers: &[String],
+    cfg: &Config,
+) -> Result<Step, Err> {
+    let at_key = |f: &str| format!("step[{i}].{f}");
+    let t = v.as_table().ok_or_else(|| {
+        r.err(
+            &format!("step[{i}]"),
+            "a step must be a table",
+            "write it as [[step]] with `at` and `do`",
+        )
+    })?;
+    let at = match t.get("at") {
+        Some(v) => r.duration(&at_key("at"), v)?,
+        None => {
+            return Err(r.err(
+                &format!("step[{i}]"),
+                "the step has no `at`",
+                "add at = \"30m\" (engine time since the scenario started)",
+            ));
+        }
+    };
+    if at > duration {
+        return Err(r.err(
+            &at_key("at"),
+            format!(
+                "the step is at {}, after the scenario ends ({})",
+                humantime::format_duration(at),
+                humantime::format_duration(duration)
+            ),
+            "move it earlier or make `duration` longer",
+        ));
+    }
+    let kind = match t.get("do") {
+        Some(v) => r.string(&at_key("do"), v)?,
+        None => {
+            return Err(r.err(
+                &format!("step[{i}]"),
+                "the step has no `do`",
+                did_you_mean("", KINDS.iter().map(|k| k.0), "steps"),
+            ));
+        }
+    };
+    let Some((kind, fields, _)) = KINDS.iter().find(|k| k.0 == kind) else {
+        return Err(r.err(
+            &at_key("do"),
+            format!("unknown step `{kind}`"),
+            did_you_mean(&kind, KINDS.iter().map(|k| k.0), "steps"),
+        ));
+    };
+    let mut allowed: Vec<&str> = vec!["at", "do"];
+    allowed.extend(fields.iter());
+    r.unknown_keys(&format!("step[{i}]"), t, &allowed, &format!("for a `{kind}` step"))?;
+    let get = |f: &str| t.get(f);
+    let need = |f: &str| {
+        get(f).ok_or_else(|| {
+            r.err(
+                &format!("step[{i}]"),
+                format!("a `{kind}` step needs `{f}`"),
+                format!("add {f} = …"),
+            )
+        })
+    };
+    let command = match *kind {
+        "rate" => {
+            let per_sec = r.number(&at_key("per_sec"), need("per_sec")?)?;
+            if per_sec < 0.0 {
+                return Err(r.err(
+                    &at_key("per_sec"),
+                    "the rate cannot be negative",
+                    "0 stops the workload",
+                ));
+            }
+            Command::SetEventRate { per_sec }
+        }
+        "skew" => Command::SetSkew {
+            skew: r.number(&at_key("skew"), need("skew")?)?,
+        },
+        "flash_crowd" => Command::FlashCrowd {
+            objects: get("objects")
+                .map(|v| r.count(&at_key("objects"), v))
+                .transpose()?
+                .unwrap_or(1)
+                .max(1),
+        },
+        "put_burst" => Command::PutBurst {
+            objects: r.count(&at_key("objects"), need("objects")?)?,
+        },
+        "grow" => Command::GrowObjects {
+            objects: r.count(&at_key("objects"), need("objects")?)?,
+            engine_secs: r.duration(&at_key("for"), need("for")?)?.as_secs(),
+        },
+        "chaos" => {
+            let tier = r.tier(&at_key("tier"), need("tier")?, tiers)?;
+            let error_rate = get("error_rate")
+                .map(|v| r.number(&at_key("error_rate"), v))
+                .transpose()?
+                .unwrap_or(0.0);
+            if !(0.0..=100.0).contains(&error_rate) {
+                return Err(r.err(
+                    &at_key("error_rate"),
+                    format!("the error rate is a percentage, got {error_rate}"),
+                    "between 0 and 100",
+                ));
+            }
+            let error_kind = match get("error_kind") {
+                None => None,
+                Some(v) => {
+                    let s = r.string(&at_key("error_kind"), v)?;
+                    let parsed: Option<config::InjectedError> = toml::Value::String(s.clone()).try_into().ok();
+                    match parsed {
+                        Some(k) => Some(k),
+                        None => {
+                            return Err(r.err(
+                                &at_key("error_kind"),
+                                format!("unknown error kind `{s}`"),
+                                did_you_mean(&s, ERROR_KINDS.iter().copied(), "kinds"),
+                            ));
+                        }
+                    }
+                }
+            };
+            let whole = |f: &str| {
+                get(f)
+                    .map(|v| r.count(&at_key(f), v))
+                    .transpose()
+                    .map(|o| o.unwrap_or(0) as u64)
+            };
+            Command::Chaos {
+                tier,
+                settings: ChaosSettings {
+                    latency_ms: whole("latency_ms")?,
+                    jitter_ms: whole("jitter_ms")?,
+                    error_rate,
+                    error_kind: error_kind.or(Some(cfg.chaos.error_kind)),
+                    outage: match get("outage") {
+                        None => false,
+                        Some(toml::Value::Boolean(b)) => *b,
+                        Some(v) => {
+                            return Err(r.err(
+                                &at_key("outage"),
+                                format!("expected true or false, found {v}"),
+                                "outage = true takes the tier down",
+                            ));
+                        }
+                    },
+                    bandwidth_bps: get("bandwidth").map(|v| r.size(&at_key("bandwidth"), v)).transpose()?,
+                },
+            }
+        }
+        "chaos_clear" => Command::ChaosClear {
+            tier: get("tier").map(|v| r.tier(&at_key("tier"), v, tiers)).transpose()?,
+        },
+        "pause_migrations" => Command::PauseMigrations,
+        "resume_migrations" => Command::ResumeMigrations,
+        "retry_failed" => Command::RetryFailed,
+        "optimize" => Command::OptimizeNow,
+        "retrain" => Command::RetrainNow,
+        "rescan" => Command::Rescan,
+        "capacity" => Command::SetCapacity {
+            tier: r.tier(&at_key("tier"), need("tier")?, tiers)?,
+            bytes: r.size(&at_key("size"), need("size")?)?,
+        },
+        other => return Err(r.err(&at_key("do"), format!("unknown step `{other}`"), "")),
+    };
+    if cfg.events.source == SourceKind::Kafka && command.drives_workload() {
+        return Err(r.err(
+            &at_key("do"),
+            format!("`{kind}` drives the embedded workload generator, but events.source = \"kafka\""),
+            "produce the workload into the topic with `dim simulate`, or drop the step",
+        ));
+    }
+    Ok(Step {
+        at_ms: ms(at),
+        line: line_of(r, &format!("step[{i}]")),
+        kind: kind.to_string(),
+        command,
+    })
+}

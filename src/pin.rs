@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::engine::placement::planner::set_pinned;
+use crate::engine::store::set_pinned;
 use crate::engine::store::{Store, open_reader};
 
 /// Pins or releases `key` in the store under `data_dir` (SQLite's locking makes this safe beside a

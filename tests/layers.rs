@@ -86,3 +86,17 @@ fn no_import_cycle_among_the_dashboard_files() {
 fn no_import_cycle_anywhere_in_the_library() {
     assert_no_cycles("src", |_| true);
 }
+
+#[test]
+fn no_source_file_is_over_450_lines() {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > 450).then(|| format!("{}: {n} lines", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these (a file holds one thing):\n{}", long.join("\n"));
+}

@@ -77,7 +77,7 @@ impl Control {
             Command::Pin { key, pinned } => {
                 let k = key.clone();
                 let found = self
-                    .db(move |c| placement::planner::set_pinned(c, &k, pinned))
+                    .db(move |c| store::set_pinned(c, &k, pinned))
                     .await
                     .map_err(store_failed)?;
                 if !found {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::cost::{CostModel, PlanObject};
@@ -441,12 +441,4 @@ pub fn life_hours_of(conn: &Connection, now: Millis) -> Result<f64, StoreError> 
 /// The last plan's summary, if any.
 pub fn last(conn: &Connection) -> Result<Option<PlanSummary>, StoreError> {
     Ok(get_setting(conn, "plan.last")?.and_then(|s| serde_json::from_str(&s).ok()))
-}
-
-/// Marks objects as pinned (never moved by the planner) or not.
-pub fn set_pinned(conn: &Connection, key: &str, pinned: bool) -> Result<bool, StoreError> {
-    Ok(conn.execute(
-        "UPDATE objects SET pinned = ?2 WHERE key = ?1",
-        params![key, i64::from(pinned)],
-    )? == 1)
 }

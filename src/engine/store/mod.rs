@@ -47,6 +47,14 @@ pub fn placement(conn: &rusqlite::Connection, key: &str) -> Result<Option<Option
         .optional()?)
 }
 
+/// Marks an object as pinned (never moved by the planner) or not; false when there is no such object.
+pub fn set_pinned(conn: &rusqlite::Connection, key: &str, pinned: bool) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE objects SET pinned = ?2 WHERE key = ?1",
+        rusqlite::params![key, i64::from(pinned)],
+    )? == 1)
+}
+
 /// The tier holding `key`, if the store has it and places it.
 pub fn tier_of(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(placement(conn, key)?.flatten())

@@ -10,49 +10,7 @@ use crossterm::event::KeyEvent;
 
 pub use key::Key;
 use specs::SPECS;
-
-/// What a key does. Engine-facing actions become `Command`s; the rest move the view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    Quit,
-    FocusNext,
-    FocusPrev,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Filter,
-    Sort,
-    Detail,
-    Back,
-    Help,
-    SelectTier(u8),
-    CycleLatency,
-    CycleErrors,
-    ToggleOutage,
-    ClearChaos,
-    ClearAllChaos,
-    TogglePause,
-    RetryFailed,
-    OptimizeNow,
-    RetrainNow,
-    Rescan,
-    Pin,
-    CycleTheme,
-    ToggleScenario,
-    LogLevel,
-}
-
-/// Where an action matters: the footer shows an action when its context is the focused pane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Context {
-    Global,
-    Heat,
-    Tiers,
-    Queue,
-    Logs,
-    Chaos,
-}
+pub use specs::{Action, Context};
 
 /// An invalid `[keymap]` entry: the action it concerns and what is wrong.
 #[derive(Debug, Clone, PartialEq)]

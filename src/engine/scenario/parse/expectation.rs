@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use super::Err;
-use super::reader::{Reader, line_of, ms};
+use super::reader::{Err, Reader, line_of, ms};
 use crate::engine::scenario::Expectation;
 use crate::engine::scenario::expect::Check;
 

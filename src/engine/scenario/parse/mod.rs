@@ -5,55 +5,13 @@ mod reader;
 mod step;
 
 use super::Scenario;
-use crate::config::{self, Config, ConfigError};
-
-type Err = Box<ConfigError>;
+use crate::config::{self, Config};
 
 use expectation::expectation;
+use reader::Err;
 use reader::{Reader, ms};
+pub use step::KINDS;
 use step::step;
-
-/// Step kinds: name, the fields it takes, what it does.
-pub const KINDS: &[(&str, &[&str], &str)] = &[
-    ("rate", &["per_sec"], "events per wall second of the embedded workload"),
-    ("skew", &["skew"], "Zipf exponent of object popularity"),
-    (
-        "flash_crowd",
-        &["objects"],
-        "a flash crowd on `objects` cold objects (default 1)",
-    ),
-    ("put_burst", &["objects"], "`objects` new objects uploaded at once"),
-    (
-        "grow",
-        &["objects", "for"],
-        "keep `objects` objects (those queued for a move first) growing for `for`",
-    ),
-    (
-        "chaos",
-        &[
-            "tier",
-            "latency_ms",
-            "jitter_ms",
-            "error_rate",
-            "error_kind",
-            "outage",
-            "bandwidth",
-        ],
-        "inject faults on a tier (replaces what was injected there)",
-    ),
-    ("chaos_clear", &["tier"], "stop injecting on `tier`, or on every tier"),
-    ("pause_migrations", &[], "stop starting moves"),
-    ("resume_migrations", &[], "start moves again"),
-    ("retry_failed", &[], "failed moves go back to the queue"),
-    ("optimize", &[], "re-plan placement now"),
-    ("retrain", &[], "retrain the hotness model now"),
-    ("rescan", &[], "list every tier again"),
-    (
-        "capacity",
-        &["tier", "size"],
-        "change a tier's capacity, e.g. size = \"50MB\"",
-    ),
-];
 
 const TOP: &[&str] = &[
     "name",

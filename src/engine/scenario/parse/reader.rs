@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use super::Err;
-use crate::config;
+use crate::config::{self, ConfigError};
+
+pub(super) type Err = Box<ConfigError>;
 
 pub(super) struct Reader<'a> {
     pub src: config::Source<'a>,

@@ -2,12 +2,54 @@
 
 use std::time::Duration;
 
+use super::reader::Err;
 use super::reader::{Reader, did_you_mean, line_of, ms};
-use super::{Err, KINDS};
 use crate::config::{self, Config, SourceKind};
 use crate::engine::command::Command;
 use crate::engine::scenario::Step;
 use crate::engine::tiers::chaos::ChaosSettings;
+
+/// Step kinds: name, the fields it takes, what it does.
+pub const KINDS: &[(&str, &[&str], &str)] = &[
+    ("rate", &["per_sec"], "events per wall second of the embedded workload"),
+    ("skew", &["skew"], "Zipf exponent of object popularity"),
+    (
+        "flash_crowd",
+        &["objects"],
+        "a flash crowd on `objects` cold objects (default 1)",
+    ),
+    ("put_burst", &["objects"], "`objects` new objects uploaded at once"),
+    (
+        "grow",
+        &["objects", "for"],
+        "keep `objects` objects (those queued for a move first) growing for `for`",
+    ),
+    (
+        "chaos",
+        &[
+            "tier",
+            "latency_ms",
+            "jitter_ms",
+            "error_rate",
+            "error_kind",
+            "outage",
+            "bandwidth",
+        ],
+        "inject faults on a tier (replaces what was injected there)",
+    ),
+    ("chaos_clear", &["tier"], "stop injecting on `tier`, or on every tier"),
+    ("pause_migrations", &[], "stop starting moves"),
+    ("resume_migrations", &[], "start moves again"),
+    ("retry_failed", &[], "failed moves go back to the queue"),
+    ("optimize", &[], "re-plan placement now"),
+    ("retrain", &[], "retrain the hotness model now"),
+    ("rescan", &[], "list every tier again"),
+    (
+        "capacity",
+        &["tier", "size"],
+        "change a tier's capacity, e.g. size = \"50MB\"",
+    ),
+];
 
 const ERROR_KINDS: &[&str] = &["slow_down", "throttled", "internal", "timeout", "reset"];
 

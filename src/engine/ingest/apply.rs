@@ -1,82 +1,16 @@
-//! Batched ingest: events, rejections, registrations and source offsets applied in one transaction per batch.
+//! One batch applied in one transaction: per-key aggregation in event order, object rows,
+//! rejections, offsets and the lifetime counters.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use tokio::sync::mpsc;
 
-use super::clock::{Clock, Millis};
-use super::events::codec::{RejectReason, Rejected};
-use super::events::{AccessEvent, Op};
-use super::history;
-use super::store::Store;
-use super::store::{StoreError, advance_engine_time};
-use super::tiers::ObjectMeta;
-use crate::config::{EventsConfig, ModelConfig};
-
-/// An object found on a tier (seeded, created by a PUT, or listed by inventory).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObjectRecord {
-    pub key: String,
-    pub tier: String,
-    pub size: u64,
-    pub etag: Option<String>,
-    pub last_modified: Millis,
-    pub created: Millis,
-}
-
-impl ObjectRecord {
-    /// An object as a listing or HEAD on `tier` found it (its creation time is unknown: the last
-    /// modification stands in).
-    pub fn found(key: String, tier: &str, meta: ObjectMeta) -> Self {
-        Self {
-            key,
-            tier: tier.to_string(),
-            size: meta.size,
-            etag: Some(meta.etag),
-            last_modified: meta.last_modified_ms,
-            created: meta.last_modified_ms,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Item {
-    Event(AccessEvent),
-    Rejected(Rejected),
-    /// An object the engine itself wrote or seeded: the record is the truth.
-    Register(ObjectRecord),
-    /// An object found by listing a tier: it places an unknown or unplaced object, refreshes the
-    /// metadata of one on the same tier, and never moves a pointer (a listed copy on another tier
-    /// may be a migration in flight).
-    Discovered(ObjectRecord),
-}
-
-/// What a source hands to ingest: items plus the next offset per partition once they are applied.
-#[derive(Debug, Clone, Default)]
-pub struct SourceBatch {
-    pub source: String,
-    pub items: Vec<Item>,
-    pub offsets: Vec<(i32, i64)>,
-    /// The source has read everything there is for now (a Kafka partition at its high watermark):
-    /// nothing more is coming soon, so waiting out `batch_max_ms` would only delay the commit.
-    pub caught_up: bool,
-}
-
-/// Live ingest figures shared with the snapshot builder without touching SQLite.
-#[derive(Debug, Default)]
-pub struct IngestStats {
-    pub batches: AtomicU64,
-    pub events: AtomicU64,
-    pub rejected: AtomicU64,
-    /// Duration of the last commit, microseconds.
-    pub last_commit_us: AtomicU64,
-    /// Every commit's duration, for the metrics histogram.
-    pub batch_secs: crate::engine::observe::Samples,
-}
+use super::batch::{Item, ObjectRecord, SourceBatch};
+use crate::engine::clock::Millis;
+use crate::engine::events::codec::{RejectReason, Rejected};
+use crate::engine::events::{AccessEvent, Op};
+use crate::engine::store::{Store, StoreError, advance_engine_time};
 
 /// Per-key effect of the events of one batch, folded in event order.
 #[derive(Debug, Default)]
@@ -142,7 +76,7 @@ pub struct Pending {
     discovered: Vec<ObjectRecord>,
     offsets: BTreeMap<(String, i32), i64>,
     /// The last batch added came from a source that had caught up.
-    caught_up: bool,
+    pub(super) caught_up: bool,
 }
 
 impl Pending {
@@ -346,108 +280,4 @@ pub fn apply(conn: &mut Connection, p: &Pending, now_ms: Millis, rejected_keep: 
         registered: (p.registers.len() + p.discovered.len()) as u64,
         objects_touched: aggs.len() as u64,
     })
-}
-
-/// The ingest loop: gathers source batches into transactions bounded by size and age,
-/// and takes feature snapshots for training on the engine clock. Runs on its own thread;
-/// returns when every source has hung up and the last batch is committed.
-pub struct Ingestor {
-    pub store: Arc<Store>,
-    pub clock: Arc<dyn Clock>,
-    pub events: EventsConfig,
-    pub model: ModelConfig,
-    pub stats: Arc<IngestStats>,
-}
-
-/// How long a batch waits for more once its source has caught up: long enough that a quiet stream
-/// commits at most ~50 times a second, short enough that the end of a backlog is not held 200 ms.
-const CAUGHT_UP_WAIT: Duration = Duration::from_millis(20);
-
-impl Ingestor {
-    pub fn run(self, rt: tokio::runtime::Handle, mut rx: mpsc::Receiver<SourceBatch>) -> Result<(), StoreError> {
-        let max_events = self.events.batch_max_events;
-        let max_age = Duration::from_millis(self.events.batch_max_ms);
-        let mut sampler = history::Sampler::new(&self.model);
-        loop {
-            // Wake up now and then even when idle, so history sampling follows the clock.
-            let first = rt.block_on(async { tokio::time::timeout(Duration::from_millis(200), rx.recv()).await });
-            let mut pending = Pending::default();
-            let mut closed = false;
-            match first {
-                Ok(Some(b)) => pending.add(b),
-                Ok(None) => closed = true,
-                Err(_) => {}
-            }
-            if !pending.is_empty() {
-                let opened = Instant::now();
-                let deadline = opened + max_age;
-                while pending.events() < max_events {
-                    // Take what is already queued without waiting; wait only until the deadline,
-                    // or briefly once the source has caught up (the end of a backlog, or a quiet
-                    // stream: commit now rather than hold events back for batch_max_ms).
-                    match rx.try_recv() {
-                        Ok(b) => {
-                            pending.add(b);
-                            continue;
-                        }
-                        Err(mpsc::error::TryRecvError::Disconnected) => {
-                            closed = true;
-                            break;
-                        }
-                        Err(mpsc::error::TryRecvError::Empty) => {}
-                    }
-                    let until = if pending.caught_up {
-                        deadline.min(opened + CAUGHT_UP_WAIT)
-                    } else {
-                        deadline
-                    };
-                    let left = until.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    match rt.block_on(async { tokio::time::timeout(left, rx.recv()).await }) {
-                        Ok(Some(b)) => pending.add(b),
-                        Ok(None) => {
-                            closed = true;
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                self.commit(&pending)?;
-            }
-            let now = self.clock.now_ms();
-            if sampler.due(now) {
-                let mut w = self.store.writer();
-                sampler.sample(&mut w, now)?;
-            }
-            if closed {
-                return Ok(());
-            }
-        }
-    }
-
-    fn commit(&self, pending: &Pending) -> Result<(), StoreError> {
-        let started = Instant::now();
-        let applied = {
-            let mut w = self.store.writer();
-            apply(&mut w, pending, self.clock.now_ms(), self.events.rejected_keep)?
-        };
-        let us = started.elapsed().as_micros() as u64;
-        self.stats.batches.fetch_add(1, Ordering::Relaxed);
-        self.stats.events.fetch_add(applied.events, Ordering::Relaxed);
-        self.stats.rejected.fetch_add(applied.rejected, Ordering::Relaxed);
-        self.stats.last_commit_us.store(us, Ordering::Relaxed);
-        self.stats.batch_secs.push(us as f64 / 1e6);
-        tracing::debug!(
-            target: "dim::ingest",
-            events = applied.events,
-            rejected = applied.rejected,
-            registered = applied.registered,
-            objects = applied.objects_touched,
-            commit_ms = us as f64 / 1000.0,
-            "batch committed"
-        );
-        Ok(())
-    }
 }

@@ -1,5 +1,7 @@
 //! An S3 tier (MinIO, Garage, AWS): path-style, credentials from named env vars, SDK retries off so the engine's backoff is the only policy.
 
+mod wire;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +14,6 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use base64::Engine as _;
 use md5::{Digest, Md5};
 use sha2::Sha256;
 use tokio::io::AsyncReadExt;
@@ -20,6 +21,7 @@ use tokio::io::AsyncReadExt;
 use super::hashing::hex;
 use super::{CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, TierError, Written};
 use crate::config::TierConfig;
+use wire::{b64, classify, encode_key, env, trim_etag};
 
 /// S3's limit on parts per upload; parts grow past `multipart_threshold` to stay under it.
 const MAX_PARTS: u64 = 10_000;
@@ -42,55 +44,6 @@ impl std::fmt::Debug for S3Tier {
             .field("bucket", &self.bucket)
             .finish_non_exhaustive()
     }
-}
-
-fn env(tier: &str, var: &str) -> Result<String, TierError> {
-    std::env::var(var).map_err(|_| TierError::Config {
-        tier: tier.to_string(),
-        message: format!("environment variable {var} is not set (it should hold this tier's S3 credential)"),
-    })
-}
-
-/// Classifies an SDK error exactly as chaos-injected errors are classified: by HTTP status and code.
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> ErrorKind {
-    match e {
-        SdkError::TimeoutError(_) => ErrorKind::Timeout,
-        SdkError::DispatchFailure(d) => {
-            if d.is_timeout() {
-                ErrorKind::Timeout
-            } else if d.is_io() {
-                ErrorKind::Connection
-            } else {
-                ErrorKind::Other
-            }
-        }
-        SdkError::ResponseError(r) => ErrorKind::from_http(r.raw().status().as_u16(), None),
-        SdkError::ServiceError(s) => ErrorKind::from_http(s.raw().status().as_u16(), s.err().code()),
-        _ => ErrorKind::Other,
-    }
-}
-
-/// Percent-encodes a key for `x-amz-copy-source`, keeping '/'.
-fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn trim_etag(e: Option<&str>) -> String {
-    e.unwrap_or_default().trim_matches('"').to_string()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 impl S3Tier {
@@ -437,16 +390,5 @@ impl ObjectStore for S3Tier {
             on_page(out);
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_source_keys_are_encoded() {
-        assert_eq!(encode_key("a/b c+d.bin"), "a/b%20c%2Bd.bin");
-        assert_eq!(encode_key("ü"), "%C3%BC");
     }
 }

@@ -98,5 +98,9 @@ fn no_source_file_is_over_450_lines() {
             (n > 450).then(|| format!("{}: {n} lines", f.display()))
         })
         .collect();
-    assert!(long.is_empty(), "split these (a file holds one thing):\n{}", long.join("\n"));
+    assert!(
+        long.is_empty(),
+        "split these (a file holds one thing):\n{}",
+        long.join("\n")
+    );
 }

@@ -5,13 +5,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::engine::clock::{Clock, ScaledClock};
 use crate::engine::events::codec::{self, DecodeContext};
 use crate::engine::events::generator::Workload;
-use crate::engine::ingest::{IngestStats, Ingestor, Item, ObjectRecord, Pending, SourceBatch, apply};
+use crate::engine::ingest::{Ingestor, Item, ObjectRecord, Pending, SourceBatch, apply};
 use crate::engine::store::Store;
 use crate::engine::store::summary::summary;
 
@@ -94,18 +93,10 @@ pub fn measure(
     }
     drop(objs);
 
-    let stats = Arc::new(IngestStats::default());
-    let (tx, rx) = mpsc::channel::<SourceBatch>(8);
-    let ingestor = Ingestor {
-        store: store.clone(),
-        clock: clock.clone(),
-        events: cfg.events.clone(),
-        model: cfg.model.clone(),
-        stats: stats.clone(),
-    };
-    let handle = rt.handle().clone();
+    let ingestor = Ingestor::new(store.clone(), clock.clone(), cfg.events.clone(), cfg.model.clone());
+    let stats = ingestor.stats.clone();
     let started = Instant::now();
-    let ingest = std::thread::spawn(move || ingestor.run(handle, rx));
+    let (tx, ingest) = ingestor.spawn(rt.handle().clone())?;
 
     // The source side, like a Kafka consumer: payloads are decoded and validated, then handed over.
     let max_future_ms = (cfg.events.max_future_skew_secs * 1000) as i64;

@@ -7,14 +7,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use crate::config::{Config, StartPolicy};
 use crate::engine::clock::{Clock, ScaledClock, wall_now_ms};
 use crate::engine::events::SourceShared;
 use crate::engine::events::generator::Workload;
 use crate::engine::events::kafka::KafkaSource;
-use crate::engine::ingest::{IngestStats, Ingestor, SourceBatch};
+use crate::engine::ingest::Ingestor;
 use crate::engine::store::Store;
 use crate::engine::store::summary::summary;
 use crate::simulate::{partition_clients, produce_workload};
@@ -153,20 +152,12 @@ async fn engine_consume(cfg: &Config, brokers: &[String], topic: &str, events: u
     ev.brokers = brokers.to_vec();
     ev.topic = topic.to_string();
     ev.start = StartPolicy::Earliest;
-    let stats = Arc::new(IngestStats::default());
-    let (tx, rx) = mpsc::channel::<SourceBatch>(4);
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let ingestor = Ingestor {
-        store: store.clone(),
-        clock: clock.clone(),
-        events: ev.clone(),
-        model: cfg.model.clone(),
-        stats: stats.clone(),
-    };
+    let ingestor = Ingestor::new(store.clone(), clock.clone(), ev.clone(), cfg.model.clone());
+    let stats = ingestor.stats.clone();
     let rt = tokio::runtime::Handle::current();
-    let ingest_rt = rt.clone();
-    let ingest = std::thread::spawn(move || ingestor.run(ingest_rt, rx));
+    let (tx, ingest) = ingestor.spawn(rt.clone())?;
     let source = KafkaSource {
         cfg: ev,
         store: store.clone(),

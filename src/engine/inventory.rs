@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use super::clock::Clock;
 use super::clock::{Millis, wall_now_ms};
 use super::ingest::{Item, ObjectRecord, apply_items};
+use super::migrate::task::TaskState;
 use super::store::{Store, StoreError};
 use super::tiers::{ObjectStore, Tiers};
 
@@ -150,8 +151,10 @@ async fn moving_keys(store: &Arc<Store>, since_ms: Millis) -> Result<HashSet<Str
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
         let c = store.reader()?;
-        let mut stmt =
-            c.prepare("SELECT key FROM tasks WHERE state NOT IN ('done', 'failed', 'cancelled') OR updated >= ?1")?;
+        let mut stmt = c.prepare(&format!(
+            "SELECT key FROM tasks WHERE state NOT IN {} OR updated >= ?1",
+            TaskState::sql(&TaskState::FINISHED)
+        ))?;
         let keys = stmt.query_map([since_ms], |r| r.get::<_, String>(0))?;
         Ok(keys.collect::<Result<HashSet<_>, _>>()?)
     })

@@ -35,7 +35,7 @@ pub use error::EngineError;
 use events::SourceShared;
 use events::embedded::{EmbeddedSource, local_tiers};
 use events::kafka::KafkaSource;
-use ingest::{IngestStats, Ingestor, SourceBatch};
+use ingest::{IngestStats, Ingestor};
 use migrate::Migrator;
 use publish::{RateTracker, SnapshotBuilder, publish_snapshots};
 use snapshot::Snapshot;
@@ -118,22 +118,11 @@ impl Engine {
             placement::runner::start(cfg.clone(), store.clone(), clock.clone(), migrator.clone());
         let rt = tokio::runtime::Handle::current();
         let stop = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(IngestStats::default());
+        let ingestor = Ingestor::new(store.clone(), clock.clone(), cfg.events.clone(), cfg.model.clone());
+        let stats = ingestor.stats.clone();
         let stats_for_handle = stats.clone();
-        // A short queue: backpressure reaches the source instead of a backlog that delays shutdown.
-        let (tx, rx) = mpsc::channel::<SourceBatch>(4);
-
-        let ingestor = Ingestor {
-            store: store.clone(),
-            clock: clock.clone(),
-            events: cfg.events.clone(),
-            model: cfg.model.clone(),
-            stats: stats.clone(),
-        };
-        let ingest_rt = rt.clone();
-        let ingest = std::thread::Builder::new()
-            .name("dim-ingest".into())
-            .spawn(move || ingestor.run(ingest_rt, rx))
+        let (tx, ingest) = ingestor
+            .spawn(rt.clone())
             .map_err(|e| EngineError::Task(e.to_string()))?;
 
         let scanner = inventory::Scanner {

@@ -18,6 +18,7 @@ use super::source::{SourceState, WorkloadView};
 use crate::config::{Backend, Config};
 use crate::engine::clock::{Clock, Millis, wall_now_ms};
 use crate::engine::ingest::{Item, ObjectRecord, SourceBatch};
+use crate::engine::migrate::task::TaskState;
 use crate::engine::store::{Store, StoreError, stored_offset};
 use crate::engine::tiers::local::LocalTier;
 
@@ -312,8 +313,10 @@ impl Growing {
 /// Keys of up to `n` objects with a migration queued from one of the local tiers.
 fn queued_keys(reader: &Connection, n: usize, tiers: &HashMap<String, LocalTier>) -> Vec<String> {
     let query = || -> rusqlite::Result<Vec<(String, String)>> {
-        let mut stmt = reader
-            .prepare("SELECT key, src_tier FROM tasks WHERE state IN ('pending', 'deferred') ORDER BY id LIMIT ?1")?;
+        let mut stmt = reader.prepare(&format!(
+            "SELECT key, src_tier FROM tasks WHERE state IN {} ORDER BY id LIMIT ?1",
+            TaskState::sql(&TaskState::QUEUED)
+        ))?;
         let rows = stmt.query_map([(n * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect()
     };

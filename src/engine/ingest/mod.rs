@@ -45,7 +45,34 @@ pub struct Ingestor {
 /// commits at most ~50 times a second, short enough that the end of a backlog is not held 200 ms.
 const CAUGHT_UP_WAIT: Duration = Duration::from_millis(20);
 
+/// The ingest thread: it returns once every sender is dropped and the last batch is committed.
+pub type IngestThread = std::thread::JoinHandle<Result<(), StoreError>>;
+
+/// Batches the source may have on their way to ingest before it waits: a short queue, so
+/// backpressure reaches the source instead of a backlog that delays shutdown.
+pub const QUEUE: usize = 4;
+
 impl Ingestor {
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, events: EventsConfig, model: ModelConfig) -> Ingestor {
+        Ingestor {
+            store,
+            clock,
+            events,
+            model,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Runs ingest on its own thread; returns where sources send their batches, and the thread.
+    /// It ends when every sender is dropped and the last batch is committed.
+    pub fn spawn(self, rt: tokio::runtime::Handle) -> std::io::Result<(mpsc::Sender<SourceBatch>, IngestThread)> {
+        let (tx, rx) = mpsc::channel::<SourceBatch>(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("dim-ingest".into())
+            .spawn(move || self.run(rt, rx))?;
+        Ok((tx, thread))
+    }
+
     pub fn run(self, rt: tokio::runtime::Handle, mut rx: mpsc::Receiver<SourceBatch>) -> Result<(), StoreError> {
         let max_events = self.events.batch_max_events;
         let max_age = Duration::from_millis(self.events.batch_max_ms);

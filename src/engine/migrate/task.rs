@@ -57,8 +57,20 @@ impl TaskState {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
+    /// The states a task ends in.
+    pub const FINISHED: [TaskState; 3] = [TaskState::Done, TaskState::Failed, TaskState::Cancelled];
+
+    /// The states a task waits in before a worker takes it.
+    pub const QUEUED: [TaskState; 2] = [TaskState::Pending, TaskState::Deferred];
+
     pub fn is_terminal(self) -> bool {
-        matches!(self, TaskState::Done | TaskState::Failed | TaskState::Cancelled)
+        Self::FINISHED.contains(&self)
+    }
+
+    /// `states` as an SQL list for `state IN …`: the one place state names are spelt for SQL.
+    pub fn sql(states: &[TaskState]) -> String {
+        let names: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        format!("({})", names.join(", "))
     }
 }
 
@@ -112,7 +124,10 @@ fn from_row(r: &Row) -> rusqlite::Result<Task> {
 pub fn enqueue(conn: &Connection, key: &str, src: &str, dst: &str, now: Millis) -> Result<Option<i64>, StoreError> {
     let busy: Option<i64> = conn
         .query_row(
-            "SELECT id FROM tasks WHERE key = ?1 AND state NOT IN ('done', 'failed', 'cancelled') LIMIT 1",
+            &format!(
+                "SELECT id FROM tasks WHERE key = ?1 AND state NOT IN {} LIMIT 1",
+                TaskState::sql(&TaskState::FINISHED)
+            ),
             [key],
             |r| r.get(0),
         )
@@ -142,9 +157,10 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Task>, StoreError> {
 pub fn claimable(conn: &Connection, now: Millis, limit: usize) -> Result<Vec<Task>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLS} FROM tasks
-         WHERE state IN ('pending', 'copying', 'verifying', 'switching', 'cleaning', 'deferred')
+         WHERE state NOT IN {}
            AND coalesce(not_before, 0) <= ?1
-         ORDER BY id LIMIT ?2"
+         ORDER BY id LIMIT ?2",
+        TaskState::sql(&TaskState::FINISHED)
     ))?;
     let rows = stmt.query_map(params![now, limit as i64], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -262,9 +278,18 @@ pub fn retry_failed(conn: &Connection, now: Millis) -> Result<usize, StoreError>
 /// Cancels an unfinished task; returns false if it had finished or is `cleaning` (the pointer has
 /// already moved, so only finishing the clean-up leaves exactly one copy).
 pub fn cancel(conn: &Connection, id: i64, now: Millis) -> Result<bool, StoreError> {
+    let not_cancellable = TaskState::sql(&[
+        TaskState::Cleaning,
+        TaskState::Done,
+        TaskState::Failed,
+        TaskState::Cancelled,
+    ]);
     Ok(conn.execute(
-        "UPDATE tasks SET state = 'cancelled', reason = 'cancelled by user', updated = ?2
-         WHERE id = ?1 AND state NOT IN ('cleaning', 'done', 'failed', 'cancelled')",
+        &format!(
+            "UPDATE tasks SET state = '{}', reason = 'cancelled by user', updated = ?2
+             WHERE id = ?1 AND state NOT IN {not_cancellable}",
+            TaskState::Cancelled.as_str()
+        ),
         params![id, now],
     )? == 1)
 }

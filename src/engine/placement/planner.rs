@@ -11,7 +11,7 @@ use super::cost::{CostModel, PlanObject};
 use super::problem::{Item, Problem, Solution, SolveError};
 use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
-use crate::engine::migrate::task;
+use crate::engine::migrate::task::{self, TaskState};
 use crate::engine::model::Model;
 use crate::engine::model::dataset::row_from;
 use crate::engine::model::features::{StatsRow, recent};
@@ -83,7 +83,10 @@ pub fn load_objects(
     let idx = |name: &str| cfg.tiers.iter().position(|t| t.name == name);
     let residency_ms = (cfg.optimizer.min_residency_secs * 1000) as Millis;
     let busy: HashMap<String, String> = conn
-        .prepare("SELECT key, dst_tier FROM tasks WHERE state NOT IN ('done', 'failed', 'cancelled')")?
+        .prepare(&format!(
+            "SELECT key, dst_tier FROM tasks WHERE state NOT IN {}",
+            TaskState::sql(&TaskState::FINISHED)
+        ))?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     let mut stmt = conn.prepare(

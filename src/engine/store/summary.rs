@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{DECAY_TAUS_SECS, StoreError, decayed_count};
 use crate::engine::clock::Millis;
+use crate::engine::migrate::task::TaskState;
 use crate::engine::model::dataset::row_from;
 use crate::engine::model::features::StatsRow;
 
@@ -40,7 +41,7 @@ pub struct StoreSummary {
 
 pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
     let mut s = StoreSummary::default();
-    for state in crate::engine::migrate::task::TaskState::ALL {
+    for state in TaskState::ALL {
         s.tasks.insert(state.as_str().to_string(), 0);
     }
     let mut stmt = conn.prepare_cached("SELECT tier, objects, bytes FROM tier_totals")?;
@@ -118,13 +119,14 @@ pub fn hottest_with_stats(
     k: usize,
     now_ms: Millis,
 ) -> Result<Vec<(HotObject, StatsRow)>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT key, tier, pinned,
                 (SELECT t.dst_tier FROM tasks t WHERE t.key = o.key
-                   AND t.state NOT IN ('done', 'failed', 'cancelled') ORDER BY t.id DESC LIMIT 1),
+                   AND t.state NOT IN {} ORDER BY t.id DESC LIMIT 1),
                 size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
          FROM objects o WHERE h1 IS NOT NULL ORDER BY h1 DESC LIMIT ?1",
-    )?;
+        TaskState::sql(&TaskState::FINISHED)
+    ))?;
     let rows = stmt.query_map([k as i64], |r| {
         let stats = row_from(r, 4)?;
         Ok((

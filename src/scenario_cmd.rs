@@ -1,7 +1,7 @@
 //! `dim scenario list|check|figures`, and turning `--scenario` into a validated scenario plus the config it runs with.
 
 use crate::config::Config;
-use crate::engine::scenario::{KINDS, Scenario, figures, library};
+use crate::engine::scenario::{KINDS, OLD_KINDS, Scenario, figures, library};
 
 /// The scenario `spec` names, validated against `cfg`, and the configuration it runs with.
 /// The error is ready to print: file, line, what is wrong and what to do.
@@ -67,6 +67,11 @@ pub fn figures_help(cfg: &Config) {
         } else {
             format!(" ({})", fields.join(", "))
         };
-        println!("  {:<30} {what}", format!("{kind}{f}"));
+        let was = OLD_KINDS
+            .iter()
+            .find(|(_, name)| name == kind)
+            .map(|(old, _)| format!(" (also read: {old})"))
+            .unwrap_or_default();
+        println!("  {:<30} {what}{was}", format!("{kind}{f}"));
     }
 }

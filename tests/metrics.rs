@@ -201,7 +201,7 @@ latency_ms = 100
 
 [[step]]
 at = "1h"
-do = "optimize"
+do = "optimize_now"
 "#;
 
 #[test]
@@ -222,7 +222,16 @@ fn metrics_health_and_the_dashboard_against_a_running_daemon() {
     assert_eq!(status, 200);
     let a = Scrape::parse(&first);
     std::thread::sleep(Duration::from_secs(10));
-    let b = Scrape::parse(&d.get("/metrics").1);
+    // The model's figures appear once it has trained (enough samples on the engine clock): on a
+    // busy machine that takes longer than the ten seconds above, so wait for it, up to a minute.
+    let started = Instant::now();
+    let b = loop {
+        let b = Scrape::parse(&d.get("/metrics").1);
+        if b.has("dim_model_pr_auc") || started.elapsed() > Duration::from_secs(60) {
+            break b;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
 
     for name in [
         "dim_events_ingested_total",

@@ -3,7 +3,7 @@
 
 use data_in_motion::config::{self, Config};
 use data_in_motion::engine::command::Command;
-use data_in_motion::engine::scenario::{Scenario, library};
+use data_in_motion::engine::scenario::{KINDS, OLD_KINDS, Scenario, library};
 
 fn base() -> Config {
     config::load(None).unwrap()
@@ -112,6 +112,27 @@ objects = 4
     assert_eq!(sc.expects[0].at_ms, None);
     assert_eq!(sc.expects[1].at_ms, Some(90 * 60 * 1000));
     assert_eq!(sc.expects[1].line, 8);
+}
+
+#[test]
+fn a_step_is_spelt_as_its_command_and_the_old_spellings_still_read() {
+    // Every step of every shipped scenario names the command it sends as JSON does.
+    for (name, text) in library::SHIPPED {
+        let (sc, _) = Scenario::load(name, text, &base()).unwrap();
+        for step in &sc.steps {
+            let json = serde_json::to_value(&step.command).unwrap();
+            assert_eq!(json["command"], step.kind.as_str(), "{name}: {step:?}");
+        }
+    }
+    for (old, name) in OLD_KINDS {
+        assert!(KINDS.iter().any(|k| k.0 == *name), "{name} is a step kind");
+        assert!(!KINDS.iter().any(|k| k.0 == *old), "{old} is only an old spelling");
+    }
+    let old = "name = \"old\"\nduration = \"2h\"\n\n[[step]]\nat = \"1h\"\ndo = \"rate\"\nper_sec = 50\n\n[[step]]\nat = \"1h\"\ndo = \"optimize\"\n\n[[expect]]\nthat = \"events.ingested >= 0\"\n";
+    let (sc, _) = Scenario::load("old.toml", old, &base()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sc.steps[0].command, Command::SetEventRate { per_sec: 50.0 });
+    assert_eq!(sc.steps[0].kind, "set_event_rate");
+    assert_eq!(sc.steps[1].command, Command::OptimizeNow);
 }
 
 #[test]

@@ -14,7 +14,7 @@ use super::clock::Millis;
 use super::command::Command;
 use crate::config::{self, Config, ConfigError};
 pub use expect::Check;
-pub use parse::KINDS;
+pub use parse::{KINDS, OLD_KINDS};
 pub use player::{Player, ScenarioShared};
 
 /// A parsed, validated scenario.

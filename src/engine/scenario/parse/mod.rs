@@ -10,8 +10,8 @@ use crate::config::{self, Config};
 use expectation::expectation;
 use reader::Err;
 use reader::{Reader, ms};
-pub use step::KINDS;
 use step::step;
+pub use step::{KINDS, OLD_KINDS};
 
 const TOP: &[&str] = &[
     "name",

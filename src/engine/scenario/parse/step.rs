@@ -9,10 +9,15 @@ use crate::engine::command::Command;
 use crate::engine::scenario::Step;
 use crate::engine::tiers::chaos::ChaosSettings;
 
-/// Step kinds: name, the fields it takes, what it does.
+/// Step kinds: name, the fields it takes, what it does. A kind is spelt as the command it sends
+/// is in JSON (the control API, `Command`'s serde names).
 pub const KINDS: &[(&str, &[&str], &str)] = &[
-    ("rate", &["per_sec"], "events per wall second of the embedded workload"),
-    ("skew", &["skew"], "Zipf exponent of object popularity"),
+    (
+        "set_event_rate",
+        &["per_sec"],
+        "events per wall second of the embedded workload",
+    ),
+    ("set_skew", &["skew"], "Zipf exponent of object popularity"),
     (
         "flash_crowd",
         &["objects"],
@@ -20,7 +25,7 @@ pub const KINDS: &[(&str, &[&str], &str)] = &[
     ),
     ("put_burst", &["objects"], "`objects` new objects uploaded at once"),
     (
-        "grow",
+        "grow_objects",
         &["objects", "for"],
         "keep `objects` objects (those queued for a move first) growing for `for`",
     ),
@@ -41,14 +46,24 @@ pub const KINDS: &[(&str, &[&str], &str)] = &[
     ("pause_migrations", &[], "stop starting moves"),
     ("resume_migrations", &[], "start moves again"),
     ("retry_failed", &[], "failed moves go back to the queue"),
-    ("optimize", &[], "re-plan placement now"),
-    ("retrain", &[], "retrain the hotness model now"),
+    ("optimize_now", &[], "re-plan placement now"),
+    ("retrain_now", &[], "retrain the hotness model now"),
     ("rescan", &[], "list every tier again"),
     (
-        "capacity",
+        "set_capacity",
         &["tier", "size"],
         "change a tier's capacity, e.g. size = \"50MB\"",
     ),
+];
+
+/// The first scenario spellings, still read: (old, the command's name).
+pub const OLD_KINDS: &[(&str, &str)] = &[
+    ("rate", "set_event_rate"),
+    ("skew", "set_skew"),
+    ("grow", "grow_objects"),
+    ("capacity", "set_capacity"),
+    ("optimize", "optimize_now"),
+    ("retrain", "retrain_now"),
 ];
 
 const ERROR_KINDS: &[&str] = &["slow_down", "throttled", "internal", "timeout", "reset"];
@@ -100,28 +115,34 @@ pub(super) fn step(
             ));
         }
     };
-    let Some((kind, fields, _)) = KINDS.iter().find(|k| k.0 == kind) else {
+    // Messages name the step as written; the step itself carries the command's name.
+    let written = kind;
+    let name = match OLD_KINDS.iter().find(|(old, _)| *old == written) {
+        Some((_, name)) => name,
+        None => written.as_str(),
+    };
+    let Some((kind, fields, _)) = KINDS.iter().find(|k| k.0 == name) else {
         return Err(r.err(
             &at_key("do"),
-            format!("unknown step `{kind}`"),
-            did_you_mean(&kind, KINDS.iter().map(|k| k.0), "steps"),
+            format!("unknown step `{written}`"),
+            did_you_mean(&written, KINDS.iter().map(|k| k.0), "steps"),
         ));
     };
     let mut allowed: Vec<&str> = vec!["at", "do"];
     allowed.extend(fields.iter());
-    r.unknown_keys(&format!("step[{i}]"), t, &allowed, &format!("for a `{kind}` step"))?;
+    r.unknown_keys(&format!("step[{i}]"), t, &allowed, &format!("for a `{written}` step"))?;
     let get = |f: &str| t.get(f);
     let need = |f: &str| {
         get(f).ok_or_else(|| {
             r.err(
                 &format!("step[{i}]"),
-                format!("a `{kind}` step needs `{f}`"),
+                format!("a `{written}` step needs `{f}`"),
                 format!("add {f} = …"),
             )
         })
     };
     let command = match *kind {
-        "rate" => {
+        "set_event_rate" => {
             let per_sec = r.number(&at_key("per_sec"), need("per_sec")?)?;
             if per_sec < 0.0 {
                 return Err(r.err(
@@ -132,7 +153,7 @@ pub(super) fn step(
             }
             Command::SetEventRate { per_sec }
         }
-        "skew" => Command::SetSkew {
+        "set_skew" => Command::SetSkew {
             skew: r.number(&at_key("skew"), need("skew")?)?,
         },
         "flash_crowd" => Command::FlashCrowd {
@@ -145,7 +166,7 @@ pub(super) fn step(
         "put_burst" => Command::PutBurst {
             objects: r.count(&at_key("objects"), need("objects")?)?,
         },
-        "grow" => Command::GrowObjects {
+        "grow_objects" => Command::GrowObjects {
             objects: r.count(&at_key("objects"), need("objects")?)?,
             engine_secs: r.duration(&at_key("for"), need("for")?)?.as_secs(),
         },
@@ -213,10 +234,10 @@ pub(super) fn step(
         "pause_migrations" => Command::PauseMigrations,
         "resume_migrations" => Command::ResumeMigrations,
         "retry_failed" => Command::RetryFailed,
-        "optimize" => Command::OptimizeNow,
-        "retrain" => Command::RetrainNow,
+        "optimize_now" => Command::OptimizeNow,
+        "retrain_now" => Command::RetrainNow,
         "rescan" => Command::Rescan,
-        "capacity" => Command::SetCapacity {
+        "set_capacity" => Command::SetCapacity {
             tier: r.tier(&at_key("tier"), need("tier")?, tiers)?,
             bytes: r.size(&at_key("size"), need("size")?)?,
         },
@@ -225,7 +246,7 @@ pub(super) fn step(
     if cfg.events.source == SourceKind::Kafka && command.drives_workload() {
         return Err(r.err(
             &at_key("do"),
-            format!("`{kind}` drives the embedded workload generator, but events.source = \"kafka\""),
+            format!("`{written}` drives the embedded workload generator, but events.source = \"kafka\""),
             "produce the workload into the topic with `dim simulate`, or drop the step",
         ));
     }

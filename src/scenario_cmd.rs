@@ -6,7 +6,7 @@ use crate::engine::scenario::{KINDS, OLD_KINDS, Scenario, figures, library};
 /// The scenario `spec` names, validated against `cfg`, and the configuration it runs with.
 /// The error is ready to print: file, line, what is wrong and what to do.
 pub fn load(spec: &str, cfg: &Config) -> Result<(Scenario, Config), String> {
-    let (file, text) = library::resolve(spec)?;
+    let (file, text) = library::resolve(spec).map_err(|e| e.to_string())?;
     Scenario::load_with(&file, &text, cfg, crate::tui::CONFIG_CHECKS).map_err(|e| e.to_string())
 }
 

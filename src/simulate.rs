@@ -57,9 +57,7 @@ pub async fn partition_clients(
     let client = connect(brokers)
         .await
         .with_context(|| format!("connecting to Kafka at {} (is the broker up?)", brokers.join(",")))?;
-    let parts = ensure_topic(&client, topic, partitions, replication)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let parts = ensure_topic(&client, topic, partitions, replication).await?;
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
         out.push(

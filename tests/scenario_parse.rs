@@ -313,7 +313,7 @@ fn a_scenario_is_found_by_name_or_path() {
         "scenarios/chaos-storm.toml"
     );
     let e = library::resolve("chaos-strom").unwrap_err();
-    assert!(e.contains("did you mean `chaos-storm`?"), "{e}");
+    assert!(e.to_string().contains("did you mean `chaos-storm`?"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("mine.toml");
     std::fs::write(&p, "name = \"mine\"\nduration = \"1h\"\n").unwrap();

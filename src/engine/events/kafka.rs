@@ -35,15 +35,44 @@ const FETCH_MAX_BYTES: i32 = 4 << 20;
 const CALL_DEADLINE: Duration = Duration::from_secs(4);
 const CALL_TIMEOUT: Duration = Duration::from_secs(6);
 
+/// Why talking to the brokers failed: the source shows it while `reconnecting` and tries again.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("{what}: {source}")]
+    Failed {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{what}: no answer within {secs} s")]
+    NoAnswer { what: String, secs: u64 },
+    #[error("topic {topic} was created but does not show in the metadata")]
+    TopicNotVisible { topic: String },
+    #[error("partition consumer failed: {0}")]
+    Consumer(#[from] tokio::task::JoinError),
+}
+
+impl BrokerError {
+    fn failed(what: impl Into<String>, e: impl std::error::Error + Send + Sync + 'static) -> BrokerError {
+        BrokerError::Failed {
+            what: what.into(),
+            source: Box::new(e),
+        }
+    }
+}
+
 /// Runs one broker call with an overall time limit.
-async fn bounded<T, E: std::fmt::Display>(
+async fn bounded<T, E: std::error::Error + Send + Sync + 'static>(
     what: &str,
     f: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, String> {
+) -> Result<T, BrokerError> {
     match tokio::time::timeout(CALL_TIMEOUT, f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("{what}: {e}")),
-        Err(_) => Err(format!("{what}: no answer within {} s", CALL_TIMEOUT.as_secs())),
+        Ok(Err(e)) => Err(BrokerError::failed(what, e)),
+        Err(_) => Err(BrokerError::NoAnswer {
+            what: what.into(),
+            secs: CALL_TIMEOUT.as_secs(),
+        }),
     }
 }
 
@@ -67,7 +96,12 @@ pub async fn connect(brokers: &[String]) -> Result<Client, KafkaError> {
 }
 
 /// The partitions of `topic`, creating it (with `partitions` and `replication`) if it is missing.
-pub async fn ensure_topic(client: &Client, topic: &str, partitions: u32, replication: u16) -> Result<Vec<i32>, String> {
+pub async fn ensure_topic(
+    client: &Client,
+    topic: &str,
+    partitions: u32,
+    replication: u16,
+) -> Result<Vec<i32>, BrokerError> {
     let find = |topics: Vec<rskafka::topic::Topic>| {
         topics.into_iter().find(|t| t.name == topic).map(|t| {
             let mut p: Vec<i32> = t.partitions.into_iter().collect();
@@ -75,12 +109,18 @@ pub async fn ensure_topic(client: &Client, topic: &str, partitions: u32, replica
             p
         })
     };
-    if let Some(p) = find(client.list_topics().await.map_err(|e| e.to_string())?)
-        && !p.is_empty()
+    if let Some(p) = find(
+        client
+            .list_topics()
+            .await
+            .map_err(|e| BrokerError::failed("listing topics", e))?,
+    ) && !p.is_empty()
     {
         return Ok(p);
     }
-    let controller = client.controller_client().map_err(|e| e.to_string())?;
+    let controller = client
+        .controller_client()
+        .map_err(|e| BrokerError::failed("finding the controller", e))?;
     match controller
         .create_topic(topic, partitions.max(1) as i32, replication.max(1) as i16, 5_000)
         .await
@@ -90,18 +130,24 @@ pub async fn ensure_topic(client: &Client, topic: &str, partitions: u32, replica
             protocol_error: ProtocolError::TopicAlreadyExists,
             ..
         }) => {}
-        Err(e) => return Err(format!("creating topic {topic}: {e}")),
+        Err(e) => return Err(BrokerError::failed(format!("creating topic {topic}"), e)),
     }
     // Metadata follows creation after a moment.
     for _ in 0..50 {
-        if let Some(p) = find(client.list_topics().await.map_err(|e| e.to_string())?)
-            && !p.is_empty()
+        if let Some(p) = find(
+            client
+                .list_topics()
+                .await
+                .map_err(|e| BrokerError::failed("listing topics", e))?,
+        ) && !p.is_empty()
         {
             return Ok(p);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!("topic {topic} was created but does not show in the metadata"))
+    Err(BrokerError::TopicNotVisible {
+        topic: topic.to_string(),
+    })
 }
 
 pub struct KafkaSource {
@@ -115,7 +161,7 @@ pub struct KafkaSource {
 
 enum SessionEnd {
     Stopped,
-    Lost(String),
+    Lost(BrokerError),
 }
 
 impl KafkaSource {
@@ -267,7 +313,7 @@ impl KafkaSource {
             let lost = match r {
                 Ok(Ok(())) => continue,
                 Ok(Err(e)) => e,
-                Err(e) => format!("partition consumer failed: {e}"),
+                Err(e) => BrokerError::from(e),
             };
             if matches!(end, SessionEnd::Stopped) && !self.stop.load(Ordering::Relaxed) {
                 end = SessionEnd::Lost(lost);
@@ -300,7 +346,7 @@ struct Consumer {
 }
 
 impl Consumer {
-    async fn run(self) -> Result<(), String> {
+    async fn run(self) -> Result<(), BrokerError> {
         let p = self.pc.partition();
         loop {
             if self.stop.load(Ordering::Relaxed) || self.cancel.load(Ordering::Relaxed) {
@@ -317,8 +363,13 @@ impl Consumer {
                     self.skip_gap(p, pos).await?;
                     continue;
                 }
-                Ok(Err(e)) => return Err(format!("partition {p}: {e}")),
-                Err(_) => return Err(format!("partition {p}: no answer within {} s", CALL_TIMEOUT.as_secs())),
+                Ok(Err(e)) => return Err(BrokerError::failed(format!("partition {p}"), e)),
+                Err(_) => {
+                    return Err(BrokerError::NoAnswer {
+                        what: format!("partition {p}"),
+                        secs: CALL_TIMEOUT.as_secs(),
+                    });
+                }
             };
             let mut items = Vec::with_capacity(records.len());
             let mut next = pos;
@@ -356,7 +407,7 @@ impl Consumer {
     }
 
     /// The broker no longer holds `pos` (retention, or a recreated topic): continue per the start policy.
-    async fn skip_gap(&self, p: i32, pos: i64) -> Result<(), String> {
+    async fn skip_gap(&self, p: i32, pos: i64) -> Result<(), BrokerError> {
         let earliest = bounded("earliest offset", self.pc.get_offset(OffsetAt::Earliest)).await?;
         let latest = bounded("latest offset", self.pc.get_offset(OffsetAt::Latest)).await?;
         let to = match self.start {

@@ -20,14 +20,26 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Why `--scenario SPEC` names no scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum NotFound {
+    #[error("{spec}: cannot read the scenario file: {source}")]
+    Unreadable { spec: String, source: std::io::Error },
+    #[error("{spec}: no such file, and no shipped scenario of that name\n  help: {hint}")]
+    NoSuchScenario { spec: String, hint: String },
+}
+
 /// The scenario `spec` names: a file if one exists at that path, else a shipped scenario
 /// (`chaos-storm` or `chaos-storm.toml`). Returns the name to show in messages and the text.
-pub fn resolve(spec: &str) -> Result<(String, String), String> {
+pub fn resolve(spec: &str) -> Result<(String, String), NotFound> {
     let path = Path::new(spec);
     if path.is_file() {
         return std::fs::read_to_string(path)
             .map(|t| (spec.to_string(), t))
-            .map_err(|e| format!("{spec}: cannot read the scenario file: {e}"));
+            .map_err(|source| NotFound::Unreadable {
+                spec: spec.to_string(),
+                source,
+            });
     }
     let name = spec.trim_end_matches(".toml");
     let name = name.rsplit('/').next().unwrap_or(name);
@@ -38,9 +50,10 @@ pub fn resolve(spec: &str) -> Result<(String, String), String> {
         Some(c) => format!("did you mean `{c}`?"),
         None => "`dim scenario list` shows the shipped ones".to_string(),
     };
-    Err(format!(
-        "{spec}: no such file, and no shipped scenario of that name\n  help: {hint}"
-    ))
+    Err(NotFound::NoSuchScenario {
+        spec: spec.to_string(),
+        hint,
+    })
 }
 
 /// The first comment paragraph of a scenario file: what it shows.

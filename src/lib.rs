@@ -1,5 +1,10 @@
 //! dim (Data-in-Motion): intelligent data tiering across object stores. The binary is a thin shell over this library.
 
+// In the crate, not Cargo.toml: a `[lints]` table would reach the integration tests too, where
+// `unwrap()` is the assertion and helper modules are private by design.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![warn(unreachable_pub)]
+
 pub mod bench;
 pub mod catalog;
 pub mod cli;

@@ -1,5 +1,8 @@
 //! The `dim` binary: parse the command line, pick the mode, nothing else.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![warn(unreachable_pub)]
+
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -94,7 +94,7 @@ pub fn fill(tier: &mut toml::Table) -> Result<(), UnknownClass> {
 }
 
 /// The catalog's class names, for help texts.
-pub fn names() -> Vec<&'static str> {
+pub(crate) fn names() -> Vec<&'static str> {
     tables().iter().map(name_of).collect()
 }
 

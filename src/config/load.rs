@@ -208,7 +208,7 @@ pub(crate) struct Source<'a> {
 }
 
 impl Source<'_> {
-    pub fn syntax_error(&self, e: &toml::de::Error) -> ConfigError {
+    pub(crate) fn syntax_error(&self, e: &toml::de::Error) -> ConfigError {
         let (line, column) = e
             .span()
             .map(|s| line_col(self.text, s.start))
@@ -224,12 +224,12 @@ impl Source<'_> {
     }
 
     /// 1-based line of dotted `key` (or the closest part of it present) in the file.
-    pub fn line_of(&self, key: &str) -> Option<usize> {
+    pub(crate) fn line_of(&self, key: &str) -> Option<usize> {
         locate(self.text, key).map(|off| line_col(self.text, off).0)
     }
 
     /// Builds an error for dotted `key`, pointing at the closest part of it present in the user file.
-    pub fn error_at(&self, key: &str, message: String, help: String) -> ConfigError {
+    pub(crate) fn error_at(&self, key: &str, message: String, help: String) -> ConfigError {
         let pos = locate(self.text, key).map(|off| line_col(self.text, off));
         ConfigError {
             file: self.file.clone(),

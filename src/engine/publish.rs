@@ -81,7 +81,7 @@ pub(super) struct SnapshotBuilder {
 const RATE_HISTORY: usize = 120;
 
 impl SnapshotBuilder {
-    pub fn build(&self) -> Result<Snapshot, EngineError> {
+    pub(crate) fn build(&self) -> Result<Snapshot, EngineError> {
         let now = self.clock.now_ms();
         let mut guard = sync::lock(&self.reader);
         if guard.is_none() {

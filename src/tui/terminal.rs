@@ -6,14 +6,14 @@ use std::ops::{Deref, DerefMut};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::DefaultTerminal;
 
-pub struct Term {
+pub(crate) struct Term {
     inner: DefaultTerminal,
 }
 
 impl Term {
     /// Enters raw mode, the alternate screen and mouse capture. `ratatui::try_init` installs a panic
     /// hook that restores the terminal first; ours also releases the mouse before that.
-    pub fn enter() -> anyhow::Result<Self> {
+    pub(crate) fn enter() -> anyhow::Result<Self> {
         let inner = ratatui::try_init()?;
         let restore_then_report = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {

@@ -148,7 +148,7 @@ CREATE TABLE models (
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Applies every migration newer than the file's version, each in its own transaction.
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > VERSION {
         return Err(StoreError::TooNew {

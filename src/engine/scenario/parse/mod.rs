@@ -27,7 +27,12 @@ const TOP: &[&str] = &[
 
 /// Reads scenario `text` (from `file`) against the configuration `base`: returns the scenario and
 /// the configuration it runs with (its header and `[config]` layered over `base`).
-pub(crate) fn load(file: &str, text: &str, base: &Config, checks: &[config::SectionCheck]) -> Result<(Scenario, Config), Err> {
+pub(crate) fn load(
+    file: &str,
+    text: &str,
+    base: &Config,
+    checks: &[config::SectionCheck],
+) -> Result<(Scenario, Config), Err> {
     let r = Reader {
         src: config::Source {
             file: file.to_string(),

@@ -62,6 +62,13 @@ TOML
         echo "FAILED: Garage did not start" >&2
         return 1
     fi
+    # `node id` reads the key on disk; the RPC port may not listen yet on a busy machine, and
+    # every command below needs it.
+    for i in $(seq 1 100); do
+        "${g[@]}" status >/dev/null 2>&1 && break
+        sleep 0.2
+        [ "$i" = 100 ] && { tail -20 "$dir/garage.log"; echo "FAILED: Garage's RPC did not answer" >&2; return 1; }
+    done
     "${g[@]}" layout assign -z dc1 -c 1G "${node%%@*}" >/dev/null
     "${g[@]}" layout apply --version 1 >/dev/null
     local key_id="GK$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"

@@ -34,6 +34,7 @@ pub struct Config {
     pub clock: ClockConfig,
     pub ui: UiConfig,
     pub metrics: MetricsConfig,
+    pub control: ControlConfig,
     pub replay: ReplayConfig,
     /// Dashboard key overrides: action name → keys (see `[keymap]` in config/default.toml).
     #[serde(default)]
@@ -277,6 +278,21 @@ pub struct MetricsConfig {
     /// Serve them from the dashboard too (the daemon always does when `listen` is set).
     #[serde(default)]
     pub dashboard: bool,
+}
+
+/// The control API (`dim ctl`, `dim attach`): a Unix socket in the data directory, and
+/// optionally TCP with a bearer token.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlConfig {
+    /// The socket, relative to the data directory (or absolute); "" = no socket.
+    pub socket: String,
+    /// Also serve on this TCP address; "" = off. Requires `token_file` or `token_env`.
+    pub listen: String,
+    /// A file holding the bearer token TCP clients must send.
+    pub token_file: String,
+    /// An environment variable holding the bearer token (when `token_file` is "").
+    pub token_env: String,
 }
 
 /// `dim replay`: the cadence of the planning policies on the simulated clock, and the rules' parameters.

@@ -253,6 +253,13 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
             ));
         }
     }
+    if !c.control.listen.is_empty() && c.control.token_file.is_empty() && c.control.token_env.is_empty() {
+        return Err(bad(
+            "control.listen",
+            format!("the control API on TCP ({}) needs a bearer token", c.control.listen),
+            "set control.token_file (a file holding the token) or control.token_env (a variable holding it), or listen = \"\" and use the socket",
+        ));
+    }
     if c.model.hot_k == 0 {
         return Err(bad("model.hot_k", "must be at least 1", "e.g. 3 accesses"));
     }

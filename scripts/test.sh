@@ -7,22 +7,11 @@ cd "$(dirname "$0")/.."
 say() { printf '\n==> %s\n' "$*"; }
 
 # --- Prerequisites -----------------------------------------------------------
-# Debian packages the build and the tests need: cmake and libclang-dev (the HiGHS
-# solver's build), tmux (the scripted terminal test).
-need_pkgs=()
-command -v cmake >/dev/null 2>&1 || need_pkgs+=(cmake)
-command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
-dpkg -s libclang-dev >/dev/null 2>&1 || ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || need_pkgs+=(libclang-dev)
-if ((${#need_pkgs[@]})); then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        say "installing ${need_pkgs[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
-    else
-        echo "missing: ${need_pkgs[*]} (install them, e.g. sudo apt-get install ${need_pkgs[*]})" >&2
-        exit 1
-    fi
-fi
+# cmake and libclang-dev (the HiGHS solver's build) and tmux (the scripted terminal test),
+# installed when missing by the script the run command shares.
+# shellcheck source=scripts/prereqs.sh
+source scripts/prereqs.sh
+install_prereqs test
 for c in rustfmt clippy; do
     if ! cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1; then
         say "installing the $c component"

@@ -18,7 +18,15 @@ pub async fn run(
     scenario: Option<Scenario>,
 ) -> anyhow::Result<Option<Report>> {
     let listen = cfg.metrics.listen.clone();
-    let engine = Engine::start(cfg, EngineOptions::new(data_dir)).context("starting the engine")?;
+    let claim = crate::control::claim(&cfg, data_dir).context("starting the control API")?;
+    let engine = Engine::start(cfg.clone(), EngineOptions::new(data_dir)).context("starting the engine")?;
+    let _control = match crate::control::start(claim, &cfg, &engine).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = engine.shutdown().await;
+            return Err(e.context("starting the control API"));
+        }
+    };
     let _metrics = crate::metrics::start(&listen, &engine).await;
     let mut playing = scenario.map(|sc| engine.play(sc));
     let mut outcome = None;

@@ -9,6 +9,8 @@ pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod control;
+pub mod ctl;
 pub mod daemon;
 pub mod engine;
 pub mod explain;

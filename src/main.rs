@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use data_in_motion::cli::{BenchTarget, Cli, Cmd, LogFormat, ScenarioAction};
 use data_in_motion::{
-    bench, catalog, config, daemon, explain, logging, pin, replay, scenario_cmd, seed, simulate, status, tui,
+    bench, catalog, config, ctl, daemon, explain, logging, pin, replay, scenario_cmd, seed, simulate, status, tui,
 };
 
 fn main() -> ExitCode {
@@ -48,6 +48,27 @@ fn main() -> ExitCode {
         Some(Cmd::Explain { key, json }) => {
             logging::to_stderr();
             explain::run(&cfg, &cli.data_dir, &key, json)
+        }
+        Some(Cmd::Ctl {
+            socket,
+            url,
+            token_file,
+            cmd,
+        }) => {
+            let ep = match ctl::endpoint(&cfg, &cli.data_dir, socket, url, token_file) {
+                Ok(ep) => ep,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            return match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(ctl::run(&ep, &cmd)),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            };
         }
         Some(Cmd::Pin { key, unpin }) => {
             logging::to_stderr();

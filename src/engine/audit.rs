@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::store::{Store, StoreError};
 use super::tiers::{ErrorKind, Tiers};
@@ -11,7 +11,7 @@ use super::tiers::{ErrorKind, Tiers};
 /// Keys named in the report, at most.
 const NAMED: usize = 20;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Audit {
     /// Placed objects checked.
     pub checked: u64,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::clock::Clock;
@@ -21,7 +21,7 @@ pub const SOURCE: &str = "inventory";
 const DUPLICATES_SHOWN: usize = 20;
 
 /// Progress and findings of the current or last scan.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InventoryView {
     /// "idle", "scanning", "done" or "failed".
     pub state: String,

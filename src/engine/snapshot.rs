@@ -1,6 +1,6 @@
 //! Snapshot: everything the UI and the metrics see, built off the UI task and published on a watch.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::clock::Millis;
 pub use super::events::source::{PartitionView, SourceView, WorkloadView};
@@ -13,7 +13,7 @@ use super::placement::planner::PlanSummary;
 use super::store::summary::{HotObject, StoreSummary};
 use super::tiers::chaos::ChaosSettings;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TierView {
     pub name: String,
     pub provider: String,
@@ -33,7 +33,7 @@ pub struct TierView {
 }
 
 /// The migration queue as the dashboard shows it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MigrationView {
     pub paused: bool,
     pub in_flight: Vec<InFlightView>,
@@ -53,7 +53,7 @@ pub struct MigrationView {
     pub mib_per_sec: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Engine time the snapshot describes.
     pub now_ms: Millis,

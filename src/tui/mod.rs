@@ -69,9 +69,17 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let frame_gap = Duration::from_millis(cfg.ui.frame_gap_ms.max(10));
     let keymap = Keymap::new(&cfg.keymap).map_err(|e| anyhow::anyhow!("keymap.{}: {}", e.action, e.message))?;
+    let claim = crate::control::claim(&cfg, data_dir).context("starting the control API")?;
     let engine = rt
         .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(data_dir)) })
         .context("starting the engine")?;
+    let _control = match rt.block_on(crate::control::start(claim, &cfg, &engine)) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = rt.block_on(engine.shutdown());
+            return Err(e.context("starting the control API"));
+        }
+    };
     let _metrics = if cfg.metrics.dashboard {
         rt.block_on(crate::metrics::start(&cfg.metrics.listen, &engine))
     } else {

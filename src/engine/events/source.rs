@@ -3,13 +3,13 @@
 
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::SourceKind;
 use crate::engine::sync::lock;
 
 /// Where a source is in its life; the header, `/readyz` and scenarios read it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceState {
     /// Not heard from yet.
@@ -91,7 +91,7 @@ impl SourceShared {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceView {
     pub kind: SourceKind,
     pub state: SourceState,
@@ -109,7 +109,7 @@ impl SourceView {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PartitionView {
     pub partition: i32,
     /// The next offset ingest will read (everything before it is committed or on its way).
@@ -118,7 +118,7 @@ pub struct PartitionView {
     pub lag: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadView {
     pub rate: f64,
     pub skew: f64,

@@ -1,13 +1,13 @@
 //! Migration tasks in SQLite: the state machine, and every transition persisted before what depends on it.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::clock::Millis;
 use crate::engine::store::StoreError;
 use crate::engine::tiers::Written;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     Pending,
@@ -80,7 +80,7 @@ pub const FILE_GROWING: &str = "file_growing";
 /// DELETE may be on its way through ingest); a second miss fails the task.
 pub const SOURCE_MISSING: &str = "source_missing";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub id: i64,
     pub key: String,

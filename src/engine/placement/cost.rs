@@ -3,7 +3,7 @@
 //! for a move, the move itself, the minimum-duration charges it triggers and a likely return
 //! trip — all priced by the billing model the replay's meter uses.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::billing::{self, early_exit, move_cost, restore_cost, storage_month};
 use crate::config::{Config, TierConfig};
@@ -16,7 +16,7 @@ const WEEK_H: f64 = 168.0;
 const FAR_PIECES: usize = 6;
 
 /// An object as the planner sees it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PlanObject {
     pub key: String,
     pub size: u64,
@@ -43,7 +43,7 @@ pub struct PlanObject {
 }
 
 /// One tier's cost for one object, by part, over the horizon ($).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TierCost {
     pub tier: String,
     pub storage: f64,

@@ -1,7 +1,7 @@
 //! Why an object is where it is: features, p_hot, cost per tier by part, constraints and task history.
 
 use rusqlite::{Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::cost::{CostModel, TierCost};
 use super::planner;
@@ -13,7 +13,7 @@ use crate::engine::model::features::{self, NAMES};
 use crate::engine::model::{Model, ModelInfo};
 use crate::engine::store::{StoreError, get_setting};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
     pub key: String,
     pub tier: Option<String>,

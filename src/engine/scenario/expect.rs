@@ -1,12 +1,12 @@
 //! Expectations: `FIGURE OP VALUE` comparisons (`migrations.failed == 0`, `cost.monthly_after <= cost.monthly_before`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::figures::{Figure, Track};
 use crate::engine::audit::Audit;
 use crate::engine::snapshot::Snapshot;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
     Ge,
     Le,

@@ -1,6 +1,6 @@
 //! The figures a scenario expectation can name (`migrations.done`, `tier.aws-hot.hot_share`, …) and their values.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::audit::Audit;
 use crate::engine::migrate::task::TaskState;
@@ -95,7 +95,7 @@ pub const PER_TIER: &[(&str, &str)] = &[
 ];
 
 /// What a scenario keeps track of while it plays (figures no single snapshot holds).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Track {
     /// Engine time the scenario started.
     pub start_ms: i64,

@@ -8,7 +8,7 @@ pub mod player;
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::clock::Millis;
 use super::command::Command;
@@ -114,7 +114,7 @@ impl Step {
 }
 
 /// What the dashboard and the snapshot show of the scenario being played.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioView {
     pub name: String,
     pub file: String,
@@ -137,7 +137,7 @@ pub struct ScenarioView {
 }
 
 /// One expectation, evaluated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectResult {
     pub text: String,
     pub line: usize,
@@ -150,7 +150,7 @@ pub struct ExpectResult {
 }
 
 /// Every expectation of a finished (or stopped) scenario.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub name: String,
     pub file: String,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{DECAY_TAUS_SECS, StoreError, decayed_count};
 use crate::engine::clock::Millis;
@@ -11,13 +11,13 @@ use crate::engine::migrate::task::TaskState;
 use crate::engine::model::dataset::row_from;
 use crate::engine::model::features::StatsRow;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TierTotals {
     pub objects: u64,
     pub bytes: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventTotals {
     pub ingested: u64,
     pub rejected: u64,
@@ -26,7 +26,7 @@ pub struct EventTotals {
 }
 
 /// What the store holds, in totals.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreSummary {
     /// Every object known, placed or not.
     pub objects: u64,
@@ -87,7 +87,7 @@ pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
 }
 
 /// One of the hottest objects, with its decayed access counts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HotObject {
     pub key: String,
     pub tier: Option<String>,

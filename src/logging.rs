@@ -40,7 +40,13 @@ pub fn to_stderr() {
 /// The TUI owns the terminal: logs go to the log pane (tui-logger) and to `DIR/dim.log`.
 pub fn to_tui(data_dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let path = data_dir.join("dim.log");
+    to_tui_file(&data_dir.join("dim.log"))
+}
+
+/// The dashboard's logging with its file at `path` (`dim attach` keeps its own beside the
+/// engine's data).
+pub fn to_tui_file(path: &Path) -> anyhow::Result<()> {
+    let path = path.to_path_buf();
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

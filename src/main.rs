@@ -49,6 +49,34 @@ fn main() -> ExitCode {
             logging::to_stderr();
             explain::run(&cfg, &cli.data_dir, &key, json)
         }
+        Some(Cmd::Attach {
+            socket,
+            url,
+            token_file,
+        }) => {
+            let ep = match ctl::endpoint(&cfg, &cli.data_dir, socket, url, token_file) {
+                Ok(ep) => ep,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            let log = std::env::temp_dir().join(format!("dim-attach-{}.log", std::process::id()));
+            match tui::themes(cli.theme.as_deref().unwrap_or(&cfg.ui.theme)) {
+                Err(e) => {
+                    eprintln!("error: invalid theme\n{e}");
+                    return ExitCode::from(2);
+                }
+                Ok(themes) => tokio::runtime::Runtime::new()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|rt| {
+                        logging::to_tui_file(&log)?;
+                        let r = tui::attach(&rt, cfg, ep, duration, themes, &log);
+                        rt.shutdown_timeout(Duration::from_millis(200));
+                        r
+                    }),
+            }
+        }
         Some(Cmd::Ctl {
             socket,
             url,

@@ -141,11 +141,11 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
     );
     assert!(matches!(
         engine.commands.send(Command::SetEventRate { per_sec: -5.0 }).await,
-        Err(Refusal::BadValue { field: "per_sec", .. })
+        Err(Refusal::BadValue { ref field, .. }) if field == "per_sec"
     ));
     assert!(matches!(
         engine.commands.send(Command::SetSkew { skew: f64::NAN }).await,
-        Err(Refusal::BadValue { field: "skew", .. })
+        Err(Refusal::BadValue { ref field, .. }) if field == "skew"
     ));
     assert_eq!(
         engine.commands.send(Command::PauseScenario { paused: true }).await,

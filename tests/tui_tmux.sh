@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 BIN=${DIM_BIN:-target/debug/dim}
 [ -x "$BIN" ] || { echo "FAILED: $BIN not built (run cargo build first)" >&2; exit 1; }
 DATA=$(mktemp -d /tmp/dim-tui-test.XXXXXX)
+DAEMON_DATA=$(mktemp -d /tmp/dim-attach-test.XXXXXX)
+DAEMON_PID=""
 SOCK="dim-tui-test-$$"
 tm() { tmux -L "$SOCK" "$@"; }
 cleanup() {
     tm kill-server 2>/dev/null || true
-    rm -rf "$DATA"
+    [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null || true
+    rm -rf "$DATA" "$DAEMON_DATA"
 }
 trap cleanup EXIT
 
@@ -92,4 +95,40 @@ kill -TERM "$pid"
 wait_for "dim exited with 0" 20
 [ "$(tm display-message -p -t dim '#{alternate_on}')" = 0 ] || fail "SIGTERM left the alternate screen on"
 echo "ok: SIGTERM exits 0 and restores the terminal"
-echo "tui_tmux: 8 passed, 0 failed"
+
+# `dim attach`: the same dashboard on a running daemon, through its control socket.
+start_daemon() {
+    $BIN --daemon --metrics-listen off --data-dir "$DAEMON_DATA" >>"$DAEMON_DATA.log" 2>&1 &
+    DAEMON_PID=$!
+}
+start_daemon
+tm kill-session -t dim 2>/dev/null || true
+tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
+    "TERM=xterm-256color $BIN attach --data-dir $DAEMON_DATA; echo \"attach exited with \$?\"; sleep 60"
+tm set-option -t dim remain-on-exit on >/dev/null
+for title in "File heat" "Tier placement" "Migration queue" "Chaos" "Logs"; do
+    wait_for "$title" 60
+done
+wait_for "attached $DAEMON_DATA/dim.sock" 30
+wait_for "events [1-9][0-9,]* \(" 60
+echo "ok: dim attach shows the daemon's panes and live events, and says what it is attached to"
+tm send-keys -t dim 1
+tm send-keys -t dim l
+wait_for "▸1 aws-hot +latency 500 ms" 20
+$BIN ctl --data-dir "$DAEMON_DATA" status | grep -q "aws-hot .*chaos on" || fail "the daemon does not show the chaos the attached dashboard set"
+echo "ok: a chaos key in the attached dashboard acts on the daemon"
+tm send-keys -t dim '?'
+wait_for "Help · keys" 10
+tm send-keys -t dim Escape
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" || fail "the daemon did not stop cleanly"
+wait_for "reconnecting" 20
+start_daemon
+wait_for "attached $DAEMON_DATA/dim.sock  ·" 60
+wait_for "events [1-9][0-9,]* \(" 60
+echo "ok: a lost daemon shows reconnecting, and live data again once it is back"
+tm send-keys -t dim q
+wait_for "attach exited with 0" 20
+$BIN ctl --data-dir "$DAEMON_DATA" status >/dev/null || fail "q in dim attach stopped the daemon"
+echo "ok: q leaves dim attach with 0 and the daemon running"
+echo "tui_tmux: 12 passed, 0 failed"

@@ -108,7 +108,7 @@ impl Command {
 
 /// Why the engine did not carry out a command. Every client shows it: the dashboard in its
 /// footer, a scenario in its log, the control API as an error.
-#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Refusal {
     #[error("no tier named {tier:?}")]
@@ -119,9 +119,9 @@ pub enum Refusal {
     UnknownTask { id: i64 },
     #[error("{field} = {value} is out of range: {expected}")]
     BadValue {
-        field: &'static str,
+        field: String,
         value: f64,
-        expected: &'static str,
+        expected: String,
     },
     #[error("workload commands drive the embedded generator; events come from Kafka here")]
     WorkloadOnKafka,
@@ -137,6 +137,9 @@ pub enum Refusal {
     Busy,
     #[error("the engine has stopped")]
     Stopped,
+    /// `dim attach`: the engine did not answer (or its answer could not be read).
+    #[error("no answer from the engine: {message}")]
+    Unreachable { message: String },
 }
 
 /// What the engine answers to a command: carried out, or refused and why.
@@ -146,7 +149,13 @@ impl Command {
     /// Refuses values no engine could act on (a negative rate, a share over 100 %), before they
     /// reach the engine; what depends on the engine's state (tiers, objects) it checks itself.
     pub fn check(&self) -> Answer {
-        let bad = |field, value, expected| Err(Refusal::BadValue { field, value, expected });
+        let bad = |field: &str, value, expected: &str| {
+            Err(Refusal::BadValue {
+                field: field.to_string(),
+                value,
+                expected: expected.to_string(),
+            })
+        };
         match self {
             Command::SetEventRate { per_sec } if !(per_sec.is_finite() && *per_sec >= 0.0) => {
                 bad("per_sec", *per_sec, "events per second, 0 or more")

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod keymap;
+mod link;
 pub mod log_layer;
 pub mod panes;
 mod terminal;
@@ -18,10 +19,12 @@ use crossterm::event::{self, Event, KeyEventKind};
 use tokio::sync::oneshot;
 
 use crate::config::{Config, ConfigError, Invalid, SectionCheck};
+use crate::control::client::Endpoint;
 use crate::engine::command::{Answer, Command};
 use crate::engine::{Engine, EngineOptions};
 use app::{App, Overlay};
 use keymap::Keymap;
+use link::{Link, Remote};
 use theme::Theme;
 
 /// The dashboard's checks of its own configuration sections (`[ui] theme`, `[keymap]`), run by
@@ -67,7 +70,6 @@ pub fn run(
     themes: (Vec<Theme>, usize),
     scenario: Option<crate::engine::scenario::Scenario>,
 ) -> anyhow::Result<()> {
-    let frame_gap = Duration::from_millis(cfg.ui.frame_gap_ms.max(10));
     let keymap = Keymap::new(&cfg.keymap).map_err(|e| anyhow::anyhow!("keymap.{}: {}", e.action, e.message))?;
     let claim = crate::control::claim(&cfg, data_dir).context("starting the control API")?;
     let engine = rt
@@ -90,6 +92,48 @@ pub fn run(
         // The report shows in the header; the player logs each expectation too.
         drop(engine.play(sc));
     }
+    let link = Link::Local(engine);
+    let log = data_dir.join("dim.log");
+    let failed = drive(rt, cfg, keymap, themes, &link, duration, &log)?;
+    let Link::Local(engine) = link else {
+        unreachable!("run drives a local engine")
+    };
+    let result = rt.block_on(engine.shutdown());
+    match (result, failed) {
+        (Err(e), _) => Err(anyhow::Error::new(e).context("the engine stopped with an error")),
+        (Ok(_), true) => anyhow::bail!("the engine stopped unexpectedly; see {}", log.display()),
+        (Ok(_), false) => Ok(()),
+    }
+}
+
+/// `dim attach`: the dashboard on a running engine, through its control API. `q` leaves the
+/// engine running; a lost engine shows "reconnecting" until it answers again.
+pub fn attach(
+    rt: &tokio::runtime::Runtime,
+    cfg: Config,
+    endpoint: Endpoint,
+    duration: Option<Duration>,
+    themes: (Vec<Theme>, usize),
+    log: &Path,
+) -> anyhow::Result<()> {
+    let keymap = Keymap::new(&cfg.keymap).map_err(|e| anyhow::anyhow!("keymap.{}: {}", e.action, e.message))?;
+    let link = Link::Remote(Remote::connect(rt, endpoint));
+    drive(rt, cfg, keymap, themes, &link, duration, log)?;
+    Ok(())
+}
+
+/// The dashboard's loop over `link` until `q`, Ctrl-C, SIGTERM or `duration`; true when a local
+/// engine failed under it.
+fn drive(
+    rt: &tokio::runtime::Runtime,
+    cfg: Config,
+    keymap: Keymap,
+    themes: (Vec<Theme>, usize),
+    link: &Link,
+    duration: Option<Duration>,
+    log: &Path,
+) -> anyhow::Result<bool> {
+    let frame_gap = Duration::from_millis(cfg.ui.frame_gap_ms.max(10));
     let terminated = Arc::new(AtomicBool::new(false));
     {
         let flag = terminated.clone();
@@ -101,7 +145,8 @@ pub fn run(
         });
     }
     let mut app = App::new(cfg, keymap, themes.0, themes.1);
-    let mut snaps = engine.snapshots.clone();
+    let mut snaps = link.snapshots();
+    app.attached = link.attached();
     app.on_snapshot(snaps.borrow_and_update().clone());
     let started = Instant::now();
     let mut failed = false;
@@ -140,7 +185,7 @@ pub fn run(
                     _ => continue,
                 };
                 for c in commands {
-                    match engine.commands.submit(c.clone()) {
+                    match link.submit(rt, c.clone()) {
                         Ok(answer) => pending.push((c, answer)),
                         Err(why) => app.on_answer(&c, Err(why)),
                     }
@@ -155,23 +200,20 @@ pub fn run(
             if terminated.load(Ordering::Relaxed) || duration.is_some_and(|d| started.elapsed() >= d) {
                 break;
             }
-            if engine.is_failed() && !failed {
+            if link.is_failed() && !failed {
                 failed = true;
                 app.overlay = Some(Overlay::Fatal(format!(
                     "an engine thread stopped with an error; the log is in {}",
-                    data_dir.join("dim.log").display()
+                    log.display()
                 )));
+                dirty = true;
+            }
+            let attached = link.attached();
+            if attached != app.attached {
+                app.attached = attached;
                 dirty = true;
             }
         }
     }
-    let result = rt.block_on(engine.shutdown());
-    match (result, failed) {
-        (Err(e), _) => Err(anyhow::Error::new(e).context("the engine stopped with an error")),
-        (Ok(_), true) => anyhow::bail!(
-            "the engine stopped unexpectedly; see {}",
-            data_dir.join("dim.log").display()
-        ),
-        (Ok(_), false) => Ok(()),
-    }
+    Ok(failed)
 }

@@ -125,6 +125,12 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Span::styled("source ", theme.dim()),
         Span::styled(s.source.state.as_str(), source_style),
     ];
+    if let Some((to, connected)) = &app.attached {
+        l1.splice(1..1, [sep(), Span::styled(format!("attached {to}"), theme.accent())]);
+        if !connected {
+            l1.splice(3..3, [Span::styled(" reconnecting…", theme.error())]);
+        }
+    }
     if !s.source.detail.is_empty() {
         l1.push(Span::styled(format!(" {}", s.source.detail), theme.dim()));
     }

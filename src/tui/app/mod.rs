@@ -127,6 +127,8 @@ pub struct App {
     pub status: Option<String>,
     /// Why the engine refused the last command, shown in the footer until the next key.
     pub refusal: Option<String>,
+    /// `dim attach`: where the engine is, and whether it answers now (the header says so).
+    pub attached: Option<(String, bool)>,
     /// Decayed 1 h rate of each hot object, one sample per snapshot (for its sparkline).
     pub rates: HashMap<String, VecDeque<u64>>,
     /// Bytes per tier, one sample per snapshot (for the chart).
@@ -165,6 +167,7 @@ impl App {
             log_state: tui_logger::TuiWidgetState::new().set_default_display_level(LOG_LEVELS[0]),
             status: None,
             refusal: None,
+            attached: None,
             rates: HashMap::new(),
             tier_bytes: VecDeque::new(),
             samples: 0,

@@ -236,6 +236,10 @@ pub enum BenchTarget {
     Tui {
         #[arg(long, default_value_t = 1_000_000)]
         objects: usize,
+        /// Also serve the control API and attach a client to its snapshot stream (as `dim
+        /// attach` does): frames are drawn from the snapshots it receives.
+        #[arg(long)]
+        attached: bool,
         #[arg(long)]
         json: bool,
     },

@@ -138,10 +138,15 @@ fn main() -> ExitCode {
             bench::replay::run(&cfg, events, objects, days, ignore_capacity, json)
         }
         Some(Cmd::Bench {
-            target: BenchTarget::Tui { objects, json },
+            target:
+                BenchTarget::Tui {
+                    objects,
+                    attached,
+                    json,
+                },
         }) => {
             logging::to_stderr();
-            bench::tui::run(&cfg, objects, json)
+            bench::tui::run(&cfg, objects, attached, json)
         }
         Some(Cmd::Bench {
             target:

@@ -36,6 +36,20 @@ pub struct TuiBench {
     pub width: u16,
     pub height: u16,
     pub peak_rss_mib: Option<f64>,
+    /// With --attached: snapshots the attached client received over the control socket while
+    /// the builds above were timed, their size, and its time to read each (p99).
+    pub attached: bool,
+    pub streamed: usize,
+    pub streamed_bytes_p50: f64,
+    pub stream_parse_ms_p99: f64,
+}
+
+/// What the attached client saw: each snapshot's size and time to parse, and the last one.
+#[derive(Default)]
+struct Received {
+    bytes: Vec<f64>,
+    parse_ms: Vec<f64>,
+    last: Option<crate::engine::snapshot::Snapshot>,
 }
 
 fn percentile(v: &mut [f64], q: f64) -> f64 {
@@ -110,7 +124,7 @@ fn populate(store: &Store, cfg: &Config, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(cfg: &Config, objects: usize, as_json: bool) -> anyhow::Result<()> {
+pub fn run(cfg: &Config, objects: usize, attached: bool, as_json: bool) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
     let mut cfg = cfg.clone();
     cfg.events.embedded.seed_objects = 0;
@@ -122,9 +136,38 @@ pub fn run(cfg: &Config, objects: usize, as_json: bool) -> anyhow::Result<()> {
         populate(&store, &cfg, objects).context("populating the store")?;
     }
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    let claim = crate::control::claim(&cfg, dir.path()).context("claiming the control socket")?;
     let engine = rt
         .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(dir.path())) })
         .context("starting the engine")?;
+    let received = Arc::new(std::sync::Mutex::new(Received::default()));
+    let _control = if attached {
+        let server = rt.block_on(crate::control::start(claim, &cfg, &engine))?;
+        let socket = server
+            .socket
+            .clone()
+            .context("control.socket is off in this configuration")?;
+        let ep = crate::control::client::Endpoint::Socket(socket);
+        let sink = received.clone();
+        rt.spawn(async move {
+            let _ = ep
+                .follow("/v1/snapshots", |line| {
+                    let t = Instant::now();
+                    let parsed = serde_json::from_slice::<crate::engine::snapshot::Snapshot>(line);
+                    let ms = t.elapsed().as_secs_f64() * 1000.0;
+                    let mut r = crate::engine::sync::lock(&sink);
+                    r.bytes.push(line.len() as f64);
+                    r.parse_ms.push(ms);
+                    r.last = parsed.ok();
+                    true
+                })
+                .await;
+        });
+        Some(server)
+    } else {
+        drop(claim);
+        None
+    };
     // The detail view open on the hottest object: its explanation is part of every snapshot.
     let first = engine.build_snapshot()?;
     if let Some(o) = first.hottest.first() {
@@ -136,7 +179,10 @@ pub fn run(cfg: &Config, objects: usize, as_json: bool) -> anyhow::Result<()> {
 
     let mut snap_ms = Vec::new();
     let mut last = first;
-    for _ in 0..100 {
+    // Attached, the builds are timed for at least five seconds of the stream (20 snapshots at
+    // the default cadence) while the control API serialises and sends each.
+    let timing = Instant::now();
+    while snap_ms.len() < 100 || (attached && timing.elapsed() < Duration::from_secs(5)) {
         let t = Instant::now();
         last = engine.build_snapshot()?;
         snap_ms.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -150,7 +196,20 @@ pub fn run(cfg: &Config, objects: usize, as_json: bool) -> anyhow::Result<()> {
     let (w, h) = (120, 40);
     let mut app = App::new(cfg.clone(), Keymap::default_map(), Theme::builtins(), 0);
     let mut term = Terminal::new(TestBackend::new(w, h)).context("creating the test terminal")?;
-    let snap = Arc::new(last);
+    // Attached, the frames draw what came over the socket, as `dim attach` does.
+    let (mut streamed_bytes, mut stream_parse_ms, streamed_last) = {
+        let mut r = crate::engine::sync::lock(&received);
+        (
+            std::mem::take(&mut r.bytes),
+            std::mem::take(&mut r.parse_ms),
+            r.last.take(),
+        )
+    };
+    anyhow::ensure!(
+        !attached || streamed_last.is_some(),
+        "the attached client received no snapshot"
+    );
+    let snap = Arc::new(streamed_last.unwrap_or(last));
     let mut frame_ms = Vec::new();
     for i in 0..300 {
         // A new snapshot every frame: the histories grow as they do live.
@@ -175,10 +234,24 @@ pub fn run(cfg: &Config, objects: usize, as_json: bool) -> anyhow::Result<()> {
         width: w,
         height: h,
         peak_rss_mib: super::peak_rss_mib(),
+        attached,
+        streamed: streamed_bytes.len(),
+        streamed_bytes_p50: percentile(&mut streamed_bytes, 0.5),
+        stream_parse_ms_p99: percentile(&mut stream_parse_ms, 0.99),
     };
     super::report(&r, as_json, |r| {
+        let stream = if r.attached {
+            format!(
+                "; attached client: {} snapshots of {:.0} KiB, parsed in p99 {:.2} ms",
+                r.streamed,
+                r.streamed_bytes_p50 / 1024.0,
+                r.stream_parse_ms_p99
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} objects: snapshot build p50 {:.1} ms, p99 {:.1} ms; frame {}x{} p50 {:.2} ms, p99 {:.2} ms; peak RSS {:.0} MiB",
+            "{} objects: snapshot build p50 {:.1} ms, p99 {:.1} ms; frame {}x{} p50 {:.2} ms, p99 {:.2} ms; peak RSS {:.0} MiB{stream}",
             r.objects,
             r.snapshot_ms_p50,
             r.snapshot_ms_p99,

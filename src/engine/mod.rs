@@ -184,6 +184,7 @@ impl Engine {
             migrator: migrator.clone(),
             brain: brain.clone(),
             inspect: inspect.clone(),
+            life: std::sync::Mutex::new(None),
             inventory: scanner.view.clone(),
             scenario: scenario.clone(),
         });

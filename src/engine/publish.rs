@@ -76,11 +76,32 @@ pub(super) struct SnapshotBuilder {
     pub brain: Arc<placement::runner::Brain>,
     /// The object the dashboard's detail view is open on (`Command::Inspect`).
     pub inspect: Arc<Mutex<Option<String>>>,
+    /// The expected life the detail view prices with, and when it was read.
+    pub life: Mutex<Option<(Instant, f64)>>,
 }
 
 const RATE_HISTORY: usize = 120;
 
+/// How long the detail view's expected life is kept: it changes with deletions over days.
+const LIFE_KEPT: Duration = Duration::from_secs(60);
+
 impl SnapshotBuilder {
+    fn life_hours(
+        &self,
+        conn: &rusqlite::Connection,
+        now: crate::engine::clock::Millis,
+    ) -> Result<f64, super::store::StoreError> {
+        let mut life = sync::lock(&self.life);
+        if let Some((at, hours)) = *life
+            && at.elapsed() < LIFE_KEPT
+        {
+            return Ok(hours);
+        }
+        let hours = placement::explain::life_hours(conn, now)?;
+        *life = Some((Instant::now(), hours));
+        Ok(hours)
+    }
+
     pub(crate) fn build(&self) -> Result<Snapshot, EngineError> {
         let now = self.clock.now_ms();
         let mut guard = sync::lock(&self.reader);
@@ -101,7 +122,11 @@ impl SnapshotBuilder {
         let inspect = sync::lock(&self.inspect).clone();
         let (detail, detail_error) = match inspect {
             None => (None, None),
-            Some(key) => match explain_with(conn, &self.cfg, &key, &model, now) {
+            Some(key) => match self
+                .life_hours(conn, now)
+                .map_err(placement::explain::ExplainError::from)
+                .and_then(|life| explain_with(conn, &self.cfg, &key, &model, now, life))
+            {
                 Ok(e) => (Some(e), None),
                 Err(placement::explain::ExplainError::Unknown(k)) => {
                     (None, Some(format!("{k} is no longer in the store: it was deleted")))

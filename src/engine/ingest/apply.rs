@@ -10,7 +10,7 @@ use super::batch::{Item, ObjectRecord, SourceBatch};
 use crate::engine::clock::Millis;
 use crate::engine::events::codec::{RejectReason, Rejected};
 use crate::engine::events::{AccessEvent, Op};
-use crate::engine::store::{Store, StoreError, advance_engine_time};
+use crate::engine::store::{LIFETIMES_DELETED, LIFETIMES_LIVED_MS, Store, StoreError, advance_engine_time};
 
 /// Per-key effect of the events of one batch, folded in event order.
 #[derive(Debug, Default)]
@@ -62,10 +62,6 @@ impl Agg {
         crate::engine::model::features::add_access(&mut self.h, &mut self.hour_sin, &mut self.hour_cos, e.ts);
     }
 }
-
-/// Counters of deleted objects and of the engine time they lived in all.
-pub const LIFETIMES_DELETED: &str = "lifetimes.deleted";
-pub const LIFETIMES_LIVED_MS: &str = "lifetimes.lived_ms";
 
 /// Items accumulated for one transaction.
 #[derive(Debug, Default)]

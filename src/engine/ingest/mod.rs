@@ -3,7 +3,7 @@
 mod apply;
 mod batch;
 
-pub use apply::{Applied, LIFETIMES_DELETED, LIFETIMES_LIVED_MS, Pending, apply, apply_items};
+pub use apply::{Applied, Pending, apply, apply_items};
 pub use batch::{Item, ObjectRecord, SourceBatch};
 
 use std::sync::Arc;

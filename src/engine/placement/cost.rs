@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::billing::{self, early_exit, move_cost, restore_cost, storage_month};
 use crate::config::{Config, TierConfig};
+use crate::engine::clock::Millis;
 use crate::engine::model::heuristic::poisson_at_least;
+use crate::engine::store::{self, StoreError};
 
 const MONTH_H: f64 = 720.0;
 const WEEK_H: f64 = 168.0;
@@ -327,6 +329,18 @@ impl CostModel {
 /// Expected remaining life of an object, hours, from what a population lived: `exposure_ms` of
 /// object-time in which `deletes` objects were deleted (the maximum-likelihood mean of
 /// exponential lifetimes); infinite before any deletion.
+/// The expected remaining life of an object from what the store saw live and die: deleted
+/// objects' lifetimes (counters kept by ingest) and the ages of those alive. Reads every object.
+pub fn life_hours_of(conn: &rusqlite::Connection, now: Millis) -> Result<f64, StoreError> {
+    let (lived_ms, deleted) = store::lifetimes(conn)?;
+    let alive_ms: f64 = conn.query_row(
+        "SELECT coalesce(sum(max(?1 - first_seen, 0)), 0) FROM objects WHERE first_seen IS NOT NULL",
+        [now],
+        |r| r.get(0),
+    )?;
+    Ok(life_hours(lived_ms + alive_ms, deleted))
+}
+
 pub fn life_hours(exposure_ms: f64, deletes: u64) -> f64 {
     if deletes == 0 {
         f64::INFINITY

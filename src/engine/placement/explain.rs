@@ -60,7 +60,17 @@ pub fn explain(conn: &Connection, cfg: &Config, key: &str) -> Result<Explanation
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(wall_now_ms);
     let model = Model::load(conn, &cfg.model)?.unwrap_or_else(|| Model::heuristic(&cfg.model, "not trained yet"));
-    explain_with(conn, cfg, key, &model, now)
+    explain_with(conn, cfg, key, &model, now, life_hours(conn, now)?)
+}
+
+/// The expected remaining life explanations price storage with: the one the last plan used, or,
+/// before any plan, read from every object (half a second at a million objects: callers that
+/// explain often keep it a while).
+pub fn life_hours(conn: &Connection, now: Millis) -> Result<f64, StoreError> {
+    match planner::last(conn)? {
+        Some(p) => Ok(p.life_hours.unwrap_or(f64::INFINITY)),
+        None => super::cost::life_hours_of(conn, now),
+    }
 }
 
 /// Explains `key` at `now` with `model` (the running engine's serving model, for the dashboard).
@@ -70,6 +80,7 @@ pub fn explain_with(
     key: &str,
     model: &Model,
     now: Millis,
+    life_hours: f64,
 ) -> Result<Explanation, ExplainError> {
     let row = conn
         .query_row(
@@ -100,7 +111,8 @@ pub fn explain_with(
     let x = features::features(&stats, now);
     let p_hot = model.p_hot(&[&stats], now)[0];
     let mut cm = CostModel::new(cfg);
-    cm.life_hours = planner::life_hours_of(conn, now)?;
+    cm.life_hours = life_hours;
+    let last_plan = planner::last(conn)?;
     let current = tier.as_deref().and_then(|t| cfg.tiers.iter().position(|c| c.name == t));
     let mut priced = planner::plan_object(key.to_string(), &stats, current.unwrap_or(0), p_hot, now);
     if let Some(m) = moved_at {
@@ -144,8 +156,8 @@ pub fn explain_with(
                     .min_by(|a, b| costs[*a].total.total_cmp(&costs[*b].total))
                     .unwrap_or(cur)
             };
-            if let Some(plan) = planner::last(conn)? {
-                for b in plan.binding {
+            if let Some(plan) = &last_plan {
+                for b in &plan.binding {
                     constraints.push(format!("last plan: {b} was binding"));
                 }
             }

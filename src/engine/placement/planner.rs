@@ -54,6 +54,10 @@ pub struct PlanSummary {
     /// Tier names whose capacity binds, and "budget_bytes"/"budget_count" when the budget does.
     pub binding: Vec<String>,
     pub serving: String,
+    /// The expected remaining life the plan priced storage with, hours (None: no deletion seen,
+    /// so no end in sight). Explanations reuse it: recomputing it reads every object.
+    #[serde(default)]
+    pub life_hours: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -386,7 +390,7 @@ pub fn run(store: &Store, cfg: &Config, model: &Model, now: Millis) -> Result<Pl
     let reader = store.reader()?;
     let objs = load_objects(&reader, cfg, model, now)?;
     let mut cm = CostModel::new(cfg);
-    cm.life_hours = life_hours_of(&reader, now)?;
+    cm.life_hours = super::cost::life_hours_of(&reader, now)?;
     let Plan { moves, mut summary } = plan(&objs, &cm, cfg)?;
     let mut conn = store.writer();
     let tx = conn.transaction().map_err(StoreError::from)?;
@@ -416,29 +420,11 @@ pub fn run(store: &Store, cfg: &Config, model: &Model, now: Millis) -> Result<Pl
     }
     summary.at = now;
     summary.serving = model.info.serving.clone();
+    summary.life_hours = cm.life_hours.is_finite().then_some(cm.life_hours);
     summary.total_secs = started.elapsed().as_secs_f64();
     set_setting(&tx, "plan.last", &serde_json::to_string(&summary).unwrap_or_default())?;
     tx.commit().map_err(StoreError::from)?;
     Ok(summary)
-}
-
-/// The expected remaining life of an object from what the store saw live and die: deleted
-/// objects' lifetimes (counters kept by ingest) and the ages of those alive.
-pub fn life_hours_of(conn: &Connection, now: Millis) -> Result<f64, StoreError> {
-    let counter = |name: &str| -> Result<i64, StoreError> {
-        Ok(conn
-            .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
-    };
-    let deleted = counter(crate::engine::ingest::LIFETIMES_DELETED)?.max(0) as u64;
-    let lived_ms = counter(crate::engine::ingest::LIFETIMES_LIVED_MS)? as f64;
-    let alive_ms: f64 = conn.query_row(
-        "SELECT coalesce(sum(max(?1 - first_seen, 0)), 0) FROM objects WHERE first_seen IS NOT NULL",
-        [now],
-        |r| r.get(0),
-    )?;
-    Ok(super::cost::life_hours(lived_ms + alive_ms, deleted))
 }
 
 /// The last plan's summary, if any.

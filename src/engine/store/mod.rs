@@ -55,6 +55,24 @@ pub fn set_pinned(conn: &rusqlite::Connection, key: &str, pinned: bool) -> Resul
     )? == 1)
 }
 
+/// Counters of deleted objects and of the engine time they lived in all (kept by ingest).
+pub const LIFETIMES_DELETED: &str = "lifetimes.deleted";
+pub const LIFETIMES_LIVED_MS: &str = "lifetimes.lived_ms";
+
+/// The engine time deleted objects lived in all, ms, and how many there were.
+pub fn lifetimes(conn: &rusqlite::Connection) -> Result<(f64, u64), StoreError> {
+    let counter = |name: &str| -> Result<i64, StoreError> {
+        Ok(conn
+            .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    };
+    Ok((
+        counter(LIFETIMES_LIVED_MS)? as f64,
+        counter(LIFETIMES_DELETED)?.max(0) as u64,
+    ))
+}
+
 /// The tier holding `key`, if the store has it and places it.
 pub fn tier_of(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(placement(conn, key)?.flatten())

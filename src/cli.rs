@@ -87,28 +87,14 @@ pub enum Cmd {
     /// The dashboard on a running engine (`dim --daemon` or another dashboard), through its
     /// control API: every pane and key works as locally; `q` leaves the engine running.
     Attach {
-        /// The engine's control socket (default: the one in --data-dir).
-        #[arg(long, value_name = "PATH")]
-        socket: Option<PathBuf>,
-        /// The engine's control API on TCP, http://HOST:PORT (control.listen).
-        #[arg(long, value_name = "URL", conflicts_with = "socket")]
-        url: Option<String>,
-        /// A file holding the bearer token for --url (default: $DIM_CONTROL_TOKEN).
-        #[arg(long, value_name = "FILE", requires = "url")]
-        token_file: Option<PathBuf>,
+        #[command(flatten)]
+        at: crate::ctl::EngineAddr,
     },
     /// Drive a running engine (`dim --daemon` or the dashboard) through its control API.
     /// Exit codes: 0 done, 1 refused, 2 no engine reachable.
     Ctl {
-        /// The engine's control socket (default: the one in --data-dir).
-        #[arg(long, value_name = "PATH")]
-        socket: Option<PathBuf>,
-        /// The engine's control API on TCP, http://HOST:PORT (control.listen).
-        #[arg(long, value_name = "URL", conflicts_with = "socket")]
-        url: Option<String>,
-        /// A file holding the bearer token for --url (default: $DIM_CONTROL_TOKEN).
-        #[arg(long, value_name = "FILE", requires = "url")]
-        token_file: Option<PathBuf>,
+        #[command(flatten)]
+        at: crate::ctl::EngineAddr,
         #[command(subcommand)]
         cmd: crate::ctl::CtlCmd,
     },

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use hyper::http::Method;
 
 use crate::config::{Config, InjectedError};
@@ -12,6 +12,20 @@ use crate::control::client::{Answer, ClientError, Endpoint};
 use crate::engine::command::Command;
 use crate::engine::tiers::chaos::ChaosSettings;
 use crate::format::{human_bytes, thousands};
+
+/// Where a running engine's control API is (`dim attach`, `dim ctl`).
+#[derive(Debug, Clone, Args)]
+pub struct EngineAddr {
+    /// The engine's control socket (default: the one in --data-dir).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The engine's control API on TCP, http://HOST:PORT (control.listen).
+    #[arg(long, value_name = "URL", conflicts_with = "socket")]
+    pub url: Option<String>,
+    /// A file holding the bearer token for --url (default: $DIM_CONTROL_TOKEN).
+    #[arg(long, value_name = "FILE", requires = "url")]
+    pub token_file: Option<PathBuf>,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum CtlCmd {
@@ -76,21 +90,23 @@ pub enum CtlCmd {
 
 /// Where to reach the engine: `--url` (with a token from `--token-file` or `DIM_CONTROL_TOKEN`),
 /// else `--socket`, else the socket of `--data-dir`.
-pub fn endpoint(
-    cfg: &Config,
-    data_dir: &Path,
-    socket: Option<PathBuf>,
-    url: Option<String>,
-    token_file: Option<PathBuf>,
-) -> anyhow::Result<Endpoint> {
-    if let Some(url) = url {
-        let token = match token_file {
+/// Printed and exit 2 when the address itself is unusable (as when no engine answers).
+pub fn endpoint(cfg: &Config, data_dir: &Path, at: EngineAddr) -> Result<Endpoint, ExitCode> {
+    address(cfg, data_dir, at).map_err(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(2)
+    })
+}
+
+fn address(cfg: &Config, data_dir: &Path, at: EngineAddr) -> anyhow::Result<Endpoint> {
+    if let Some(url) = at.url {
+        let token = match at.token_file {
             Some(f) => Some(std::fs::read_to_string(&f)?.trim().to_string()),
             None => std::env::var("DIM_CONTROL_TOKEN").ok(),
         };
         return Ok(Endpoint::url(&url, token)?);
     }
-    match socket.or_else(|| crate::control::socket_path(cfg, data_dir)) {
+    match at.socket.or_else(|| crate::control::socket_path(cfg, data_dir)) {
         Some(p) => Ok(Endpoint::Socket(p)),
         None => anyhow::bail!("control.socket is \"\" in this configuration: give --socket PATH or --url URL"),
     }

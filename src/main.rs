@@ -49,17 +49,10 @@ fn main() -> ExitCode {
             logging::to_stderr();
             explain::run(&cfg, &cli.data_dir, &key, json)
         }
-        Some(Cmd::Attach {
-            socket,
-            url,
-            token_file,
-        }) => {
-            let ep = match ctl::endpoint(&cfg, &cli.data_dir, socket, url, token_file) {
+        Some(Cmd::Attach { at }) => {
+            let ep = match ctl::endpoint(&cfg, &cli.data_dir, at) {
                 Ok(ep) => ep,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let log = std::env::temp_dir().join(format!("dim-attach-{}.log", std::process::id()));
             match tui::themes(cli.theme.as_deref().unwrap_or(&cfg.ui.theme)) {
@@ -77,18 +70,10 @@ fn main() -> ExitCode {
                     }),
             }
         }
-        Some(Cmd::Ctl {
-            socket,
-            url,
-            token_file,
-            cmd,
-        }) => {
-            let ep = match ctl::endpoint(&cfg, &cli.data_dir, socket, url, token_file) {
+        Some(Cmd::Ctl { at, cmd }) => {
+            let ep = match ctl::endpoint(&cfg, &cli.data_dir, at) {
                 Ok(ep) => ep,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             return match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt.block_on(ctl::run(&ep, &cmd)),

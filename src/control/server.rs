@@ -47,6 +47,18 @@ fn store_error(e: impl std::fmt::Display) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, e, "see the engine's log")
 }
 
+/// Runs a read on a store connection off the runtime and answers its result as JSON.
+async fn read<T: serde::Serialize + Send + 'static>(
+    store: Arc<Store>,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(move || f(&store.reader()?)).await {
+        Ok(Ok(v)) => axum::Json(v).into_response(),
+        Ok(Err(e)) => store_error(e),
+        Err(e) => store_error(e),
+    }
+}
+
 async fn snapshot(State(api): State<Api>) -> Response {
     let s = api.snapshots.borrow().clone();
     axum::Json(&*s).into_response()
@@ -103,23 +115,16 @@ async fn tasks(State(api): State<Api>, Query(q): Query<TasksQuery>) -> Response 
         },
     };
     let limit = q.limit.unwrap_or(100).min(10_000);
-    let store = api.store.clone();
-    let found = tokio::task::spawn_blocking(move || -> Result<Vec<task::Task>, StoreError> {
-        let conn = store.reader()?;
+    read(api.store.clone(), move |conn| {
         let mut out = Vec::new();
         for st in states {
-            out.extend(task::in_state(&conn, st, limit)?);
+            out.extend(task::in_state(conn, st, limit)?);
         }
         out.sort_by_key(|t| std::cmp::Reverse(t.id));
         out.truncate(limit);
         Ok(out)
     })
-    .await;
-    match found {
-        Ok(Ok(t)) => axum::Json(t).into_response(),
-        Ok(Err(e)) => store_error(e),
-        Err(e) => store_error(e),
-    }
+    .await
 }
 
 #[derive(Deserialize)]
@@ -129,29 +134,25 @@ struct LimitQuery {
 
 async fn rejected(State(api): State<Api>, Query(q): Query<LimitQuery>) -> Response {
     let limit = q.limit.unwrap_or(100).min(10_000) as i64;
-    let store = api.store.clone();
-    let rows = tokio::task::spawn_blocking(move || -> Result<Vec<serde_json::Value>, StoreError> {
-        let conn = store.reader()?;
-        let mut stmt =
-            conn.prepare("SELECT id, ts, source, reason, detail, raw FROM rejected_events ORDER BY id DESC LIMIT ?1")?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok(json!({
-                "id": r.get::<_, i64>(0)?,
-                "ts": r.get::<_, i64>(1)?,
-                "source": r.get::<_, String>(2)?,
-                "reason": r.get::<_, String>(3)?,
-                "detail": r.get::<_, String>(4)?,
-                "raw": r.get::<_, String>(5)?,
-            }))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    })
-    .await;
-    match rows {
-        Ok(Ok(r)) => axum::Json(r).into_response(),
-        Ok(Err(e)) => store_error(e),
-        Err(e) => store_error(e),
-    }
+    read(
+        api.store.clone(),
+        move |conn| -> Result<Vec<serde_json::Value>, StoreError> {
+            let mut stmt = conn
+                .prepare("SELECT id, ts, source, reason, detail, raw FROM rejected_events ORDER BY id DESC LIMIT ?1")?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(json!({
+                    "id": r.get::<_, i64>(0)?,
+                    "ts": r.get::<_, i64>(1)?,
+                    "source": r.get::<_, String>(2)?,
+                    "reason": r.get::<_, String>(3)?,
+                    "detail": r.get::<_, String>(4)?,
+                    "raw": r.get::<_, String>(5)?,
+                }))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -189,3 +189,19 @@ pub fn status(dir: &std::path::Path) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Collects a child's stdout line by line in the background (what a daemon logs).
+pub fn collect_stdout(child: &mut std::process::Child) -> Arc<Mutex<String>> {
+    use std::io::BufRead;
+    let log = Arc::new(Mutex::new(String::new()));
+    let out = child.stdout.take().expect("stdout is piped");
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let mut l = sink.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+    log
+}

@@ -95,6 +95,23 @@ pub async fn connect(brokers: &[String]) -> Result<Client, KafkaError> {
         .await
 }
 
+/// The sorted partitions of `topic` as the brokers list them; None while it is missing.
+async fn partitions_of(client: &Client, topic: &str) -> Result<Option<Vec<i32>>, BrokerError> {
+    let topics = client
+        .list_topics()
+        .await
+        .map_err(|e| BrokerError::failed("listing topics", e))?;
+    Ok(topics
+        .into_iter()
+        .find(|t| t.name == topic)
+        .map(|t| {
+            let mut p: Vec<i32> = t.partitions.into_iter().collect();
+            p.sort_unstable();
+            p
+        })
+        .filter(|p| !p.is_empty()))
+}
+
 /// The partitions of `topic`, creating it (with `partitions` and `replication`) if it is missing.
 pub async fn ensure_topic(
     client: &Client,
@@ -102,20 +119,7 @@ pub async fn ensure_topic(
     partitions: u32,
     replication: u16,
 ) -> Result<Vec<i32>, BrokerError> {
-    let find = |topics: Vec<rskafka::topic::Topic>| {
-        topics.into_iter().find(|t| t.name == topic).map(|t| {
-            let mut p: Vec<i32> = t.partitions.into_iter().collect();
-            p.sort_unstable();
-            p
-        })
-    };
-    if let Some(p) = find(
-        client
-            .list_topics()
-            .await
-            .map_err(|e| BrokerError::failed("listing topics", e))?,
-    ) && !p.is_empty()
-    {
+    if let Some(p) = partitions_of(client, topic).await? {
         return Ok(p);
     }
     let controller = client
@@ -134,13 +138,7 @@ pub async fn ensure_topic(
     }
     // Metadata follows creation after a moment.
     for _ in 0..50 {
-        if let Some(p) = find(
-            client
-                .list_topics()
-                .await
-                .map_err(|e| BrokerError::failed("listing topics", e))?,
-        ) && !p.is_empty()
-        {
+        if let Some(p) = partitions_of(client, topic).await? {
             return Ok(p);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

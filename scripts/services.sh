@@ -151,3 +151,46 @@ setup_kafka_client() {
     export DIM_TEST_PYTHON="$venv/bin/python"
     echo "confluent-kafka $("$venv/bin/python" -c 'import confluent_kafka as c; print(c.version()[0], "librdkafka", c.libversion()[0])')"
 }
+
+# A Python venv with boto3 (the independent S3 client of the tests) and moto's server mode, the
+# second S3 endpoint: it implements what Garage does not (storage classes, versioning, restores
+# from archive classes, tagging, SSE-S3/KMS headers). Ceph's radosgw would be the production
+# choice, but Debian 12 ships Ceph 16, whose radosgw cannot run without a RADOS cluster (the
+# standalone dbstore backend came later).
+setup_s3_client() {
+    local venv="$DIM_TOOLS/py-s3"
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import boto3, moto.server" 2>/dev/null; then
+        echo "creating a Python venv with boto3 and moto[server] (cached in $venv)"
+        python3 -m venv "$venv" && "$venv/bin/pip" install -q "moto[server]==5.2.5" "boto3>=1.35,<2" || {
+            echo "FAILED: could not install boto3 and moto" >&2
+            return 1
+        }
+    fi
+    export DIM_TEST_S3_PYTHON="$venv/bin/python"
+    echo "boto3 $("$venv/bin/python" -c 'import boto3; print(boto3.__version__)')"
+}
+
+start_moto() {
+    local dir="$SERVICES_DIR/moto" port
+    mkdir -p "$dir"
+    port=$(free_port)
+    (cd "$dir" && exec "$DIM_TEST_S3_PYTHON" -m moto.server -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1) &
+    SERVICE_PIDS+=($!)
+    local i
+    for i in $(seq 1 100); do
+        if python3 -c "import urllib.request,sys
+try: urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)
+except urllib.error.HTTPError: sys.exit(0)
+except Exception: sys.exit(1)" 2>/dev/null; then
+            break
+        fi
+        sleep 0.2
+        if [ "$i" = 100 ]; then
+            tail -20 "$dir/moto.log"
+            echo "FAILED: the moto S3 server did not start" >&2
+            return 1
+        fi
+    done
+    export DIM_TEST_S3X_ENDPOINT="http://127.0.0.1:$port"
+    echo "moto S3 (storage classes, versioning, restore, tagging, SSE) on $DIM_TEST_S3X_ENDPOINT"
+}

@@ -28,6 +28,8 @@ say "starting test services"
 start_garage
 start_tansu
 setup_kafka_client
+setup_s3_client
+start_moto
 
 # --- Checks ------------------------------------------------------------------
 say "cargo fmt --check"

@@ -14,7 +14,22 @@ use crate::cli::LogFormat;
 fn filter() -> EnvFilter {
     // rskafka logs every connection (INFO) and every internal retry (WARN, several a second
     // during an outage); dim logs the source state and its reconnects itself.
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rskafka=error"))
+    let f = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rskafka=error"));
+    without_request_dumps(f)
+}
+
+/// The S3 SDK dumps whole requests and responses at TRACE — every header, so KMS key ids,
+/// user metadata and session tokens: those targets stay at DEBUG even under `RUST_LOG=trace`.
+pub fn without_request_dumps(f: EnvFilter) -> EnvFilter {
+    [
+        "aws_sigv4=debug",
+        "aws_smithy_runtime=debug",
+        "aws_smithy_runtime_api=debug",
+        "aws_sdk_s3=debug",
+    ]
+    .into_iter()
+    .filter_map(|d| d.parse().ok())
+    .fold(f, EnvFilter::add_directive)
 }
 
 /// Daemon and one-shot commands: logs to stdout, `RUST_LOG` filters.
@@ -31,7 +46,9 @@ pub fn to_stdout(format: LogFormat) {
 /// One-shot commands whose stdout is their output: logs go to stderr.
 pub fn to_stderr() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(without_request_dumps(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        ))
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();

@@ -13,7 +13,7 @@ use crate::engine::events::embedded::object_bytes;
 use crate::engine::events::generator::{GenObject, Workload};
 use crate::engine::ingest::{Item, ObjectRecord, apply_items};
 use crate::engine::store::Store;
-use crate::engine::tiers::{self, ObjectStore};
+use crate::engine::tiers::{self, Attributes, ObjectStore};
 
 /// Writes in flight at once.
 const CONCURRENCY: usize = 8;
@@ -94,7 +94,14 @@ async fn seed(
             let name = tier_name.to_string();
             set.spawn(async move {
                 let body = object_bytes(&o.key, o.size);
-                let r = t.put(&o.key, Box::new(std::io::Cursor::new(body)), o.size).await;
+                let r = t
+                    .put(
+                        &o.key,
+                        Box::new(std::io::Cursor::new(body)),
+                        o.size,
+                        &Attributes::default(),
+                    )
+                    .await;
                 r.map(|w| ObjectRecord {
                     key: o.key.clone(),
                     tier: name,

@@ -25,7 +25,11 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
     let env = s3_env("inventory_registers_a_foreign_bucket_while_ingest_runs");
     let bucket = format!("dim-inv-{}-{}", std::process::id(), wall_now_ms());
     let tier_cfg = s3_tier(&env, "bucket", &bucket);
-    S3Tier::new(&tier_cfg, 8 << 20).unwrap().create_bucket().await.unwrap();
+    S3Tier::new(&tier_cfg, &common::config_with(vec![]).migrator)
+        .unwrap()
+        .create_bucket()
+        .await
+        .unwrap();
 
     // Someone else's client fills the bucket: the plain SDK, not dim.
     let creds = Credentials::new(

@@ -1,5 +1,7 @@
 //! kill -9 the daemon at random moments while it migrates against a real S3 server, ten times;
-//! afterwards every object is readable at its pointer, intact, and stored exactly once.
+//! afterwards every object is readable at its pointer, intact, with its metadata and tags, and
+//! stored exactly once. One direction is an in-place storage-class change within one bucket (on
+//! the second S3 server, which has storage classes).
 
 mod common;
 
@@ -8,11 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{content, local_tier, s3_env, s3_tier, sha256};
+use data_in_motion::config::TierConfig;
 use data_in_motion::engine::clock::wall_now_ms;
 use data_in_motion::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use data_in_motion::engine::migrate::task;
 use data_in_motion::engine::store::Store;
-use data_in_motion::engine::tiers::{self, ObjectStore};
+use data_in_motion::engine::tiers::s3::S3Tier;
+use data_in_motion::engine::tiers::{self, Attributes, ObjectStore};
 use tokio::io::AsyncReadExt;
 
 const DIM: &str = env!("CARGO_BIN_EXE_dim");
@@ -34,12 +38,28 @@ async fn kill_9_during_migrations_loses_nothing() {
     let env = s3_env("kill_9_during_migrations_loses_nothing");
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
+    let moto = common::S3Env {
+        endpoint: common::tool_env("DIM_TEST_S3X_ENDPOINT", "kill_9_during_migrations_loses_nothing"),
+        region: "us-east-1".into(),
+    };
+    let classes_bucket = format!("kill-classes-{}", wall_now_ms() % 1_000_000_000);
+    let class = |name: &str, c: &str| TierConfig {
+        storage_class: Some(c.into()),
+        ..s3_tier(&moto, name, &classes_bucket)
+    };
     let tiers_cfg = vec![
         s3_tier(&env, "s3a", "dim-hot"),
         s3_tier(&env, "s3b", "dim-archive"),
         local_tier("disk", 5.0),
+        class("std", "STANDARD"),
+        class("ia", "STANDARD_IA"),
     ];
     let cfg = common::config_with(tiers_cfg.clone());
+    S3Tier::new(&tiers_cfg[3], &cfg.migrator)
+        .unwrap()
+        .create_bucket()
+        .await
+        .unwrap();
     // The daemon's config: these tiers, no workload, a small worker pool so moves take a while.
     let mut toml = String::from(
         "[events.embedded]\nrate = 0.0\nseed_objects = 0\n\n[migrator]\nworkers = 1\nper_tier_concurrency = 1\ngrowing_window_secs = 0\n\n[sla]\nhot_latency_ms = 50.0\n",
@@ -53,11 +73,11 @@ async fn kill_9_during_migrations_loses_nothing() {
     let tiers = tiers::build(&cfg, &data_dir).unwrap();
     let store = Arc::new(Store::open(&data_dir.join("dim.db"), 8).unwrap());
     let prefix = format!("kill/{}-{}", std::process::id(), wall_now_ms());
-    let directions = [("disk", "s3b"), ("s3a", "disk"), ("s3a", "s3b")];
+    let directions = [("disk", "s3b"), ("s3a", "disk"), ("s3a", "s3b"), ("std", "ia")];
     let mut objects = Vec::new();
     let mut regs = Vec::new();
     for i in 0..N {
-        let (from, to) = directions[i % 3];
+        let (from, to) = directions[i % directions.len()];
         let size = if i == 0 || i == 3 {
             12 << 20
         } else {
@@ -65,8 +85,18 @@ async fn kill_9_during_migrations_loses_nothing() {
         };
         let key = format!("{prefix}/{i:03}.bin");
         let data = content(i as u64, size);
+        let mut attrs = Attributes {
+            content_type: Some(format!("application/x-dim-{i}")),
+            cache_control: Some("no-cache".into()),
+            ..Attributes::default()
+        };
+        attrs.user.insert("origin".into(), format!("kill-test-{i}"));
+        if from == "std" {
+            // Garage has no tagging; the second server keeps tags.
+            attrs.tags.insert("object".into(), i.to_string());
+        }
         tiers[from]
-            .put(&key, Box::new(std::io::Cursor::new(data.clone())), size as u64)
+            .put(&key, Box::new(std::io::Cursor::new(data.clone())), size as u64, &attrs)
             .await
             .unwrap();
         regs.push(Item::Register(ObjectRecord {
@@ -77,7 +107,7 @@ async fn kill_9_during_migrations_loses_nothing() {
             last_modified: 0,
             created: 0,
         }));
-        objects.push((key, from, to, sha256(&data)));
+        objects.push((key, from, to, sha256(&data), attrs));
     }
     let mut p = Pending::default();
     p.add(SourceBatch {
@@ -87,7 +117,7 @@ async fn kill_9_during_migrations_loses_nothing() {
         caught_up: false,
     });
     apply(&mut store.writer(), &p, wall_now_ms(), 10).unwrap();
-    for (key, from, to, _) in &objects {
+    for (key, from, to, _, _) in &objects {
         task::enqueue(&store.writer(), key, from, to, wall_now_ms())
             .unwrap()
             .unwrap();
@@ -167,7 +197,19 @@ async fn kill_9_during_migrations_loses_nothing() {
     assert!(child.wait().unwrap().success());
 
     let store = Store::open(&data_dir.join("dim.db"), 8).unwrap();
-    for (key, from, to, sum) in &objects {
+    // What each tier lists (tiers sharing a bucket list their own class only).
+    let mut listed = std::collections::HashMap::new();
+    for t in ["s3a", "s3b", "disk", "std", "ia"] {
+        let keys: std::collections::HashSet<String> = tiers[t]
+            .list("kill/")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        listed.insert(t, keys);
+    }
+    for (key, from, to, sum, attrs) in &objects {
         let pointer: String = store
             .writer()
             .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| r.get(0))
@@ -180,9 +222,20 @@ async fn kill_9_during_migrations_loses_nothing() {
         let mut got = Vec::new();
         r.read_to_end(&mut got).await.unwrap();
         assert_eq!(&sha256(&got), sum, "{key} corrupted");
-        for other in ["s3a", "s3b", "disk"].into_iter().filter(|t| t != to) {
+        let mut kept = tiers[*to].attributes(key, None).await.unwrap();
+        // The original modification time travels as metadata (added by the first move).
+        assert!(kept.user.remove("mtime").is_some(), "{key}: no mtime kept");
+        assert!(
+            attrs.same_as(&kept),
+            "{key} lost metadata or tags ({from} -> {to}): {kept:?}"
+        );
+        if *to == "ia" {
+            assert_eq!(tiers["ia"].head(key).await.unwrap().unwrap().class(), "STANDARD_IA");
+        }
+        assert!(listed[to].contains(key), "{key} not listed on {to}");
+        for other in ["s3a", "s3b", "disk", "std", "ia"].into_iter().filter(|t| t != to) {
             assert!(
-                tiers[other].head(key).await.unwrap().is_none(),
+                !listed[other].contains(key),
                 "{key} duplicated on {other} (moved {from} -> {to})"
             );
         }

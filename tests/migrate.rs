@@ -19,7 +19,9 @@ use data_in_motion::engine::migrate::task::{self, Change, Task, TaskState};
 use data_in_motion::engine::store::Store;
 use data_in_motion::engine::tiers::chaos::{ChaosSettings, ChaosStore, injected};
 use data_in_motion::engine::tiers::local::LocalTier;
-use data_in_motion::engine::tiers::{ErrorKind, ObjectMeta, ObjectStore, OpError, Reader, Tiers, Written};
+use data_in_motion::engine::tiers::{
+    Attributes, ErrorKind, ObjectMeta, ObjectStore, OpError, Reader, Tiers, Version, Written,
+};
 
 type Wrap = Box<dyn Fn(&str, Arc<LocalTier>) -> Arc<dyn ObjectStore>>;
 
@@ -65,13 +67,13 @@ fn policy() -> Policy {
 
 impl Fx {
     fn ctx(&self) -> MoveCtx {
-        MoveCtx {
-            store: self.store.clone(),
-            tiers: self.tiers.clone(),
-            policy: policy(),
-            growing_window: Duration::from_secs(5),
-            on_retry: Arc::new(|_, _| {}),
-        }
+        MoveCtx::new(
+            self.store.clone(),
+            self.tiers.clone(),
+            policy(),
+            Duration::from_secs(5),
+            Arc::new(|_, _| {}),
+        )
     }
 
     fn path(&self, tier: &str, key: &str) -> PathBuf {
@@ -193,7 +195,12 @@ async fn crash_in(fx: &Fx, id: i64, state: TaskState, data: &[u8]) {
         return;
     }
     let written = cool
-        .put(&t.key, Box::new(std::io::Cursor::new(data.to_vec())), data.len() as u64)
+        .put(
+            &t.key,
+            Box::new(std::io::Cursor::new(data.to_vec())),
+            data.len() as u64,
+            &Attributes::default(),
+        )
         .await
         .unwrap();
     let c = Change {
@@ -335,21 +342,24 @@ impl ObjectStore for Writer {
         }
         self.inner.head(key).await
     }
-    async fn get(&self, key: &str, if_match: Option<&str>) -> Result<(ObjectMeta, Reader), OpError> {
+    async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
+        self.inner.attributes(key, version).await
+    }
+    async fn get(&self, key: &str, if_match: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
         let r = self.inner.get(key, if_match).await;
         if self.on_get {
             self.write();
         }
         r
     }
-    async fn put(&self, key: &str, body: Reader, size: u64) -> Result<Written, OpError> {
-        self.inner.put(key, body, size).await
+    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
+        self.inner.put(key, body, size, attrs).await
     }
     async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
         self.inner.verify(key, expected).await
     }
-    async fn delete(&self, key: &str) -> Result<(), OpError> {
-        self.inner.delete(key).await
+    async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
+        self.inner.delete(key, version).await
     }
     async fn list_pages(
         &self,
@@ -534,11 +544,14 @@ impl ObjectStore for Broken {
         }
         self.inner.head(key).await
     }
-    async fn get(&self, key: &str, if_match: Option<&str>) -> Result<(ObjectMeta, Reader), OpError> {
+    async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
+        self.inner.attributes(key, version).await
+    }
+    async fn get(&self, key: &str, if_match: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
         self.inner.get(key, if_match).await
     }
-    async fn put(&self, key: &str, body: Reader, size: u64) -> Result<Written, OpError> {
-        let w = self.inner.put(key, body, size).await?;
+    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
+        let w = self.inner.put(key, body, size, attrs).await?;
         // Bit rot at rest: the bytes on disk differ from what was written.
         let path = self.inner.path_for(key).unwrap();
         let mut d = std::fs::read(&path).unwrap();
@@ -549,8 +562,8 @@ impl ObjectStore for Broken {
     async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
         self.inner.verify(key, expected).await
     }
-    async fn delete(&self, key: &str) -> Result<(), OpError> {
-        self.inner.delete(key).await
+    async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
+        self.inner.delete(key, version).await
     }
     async fn list_pages(
         &self,

@@ -12,7 +12,7 @@ use data_in_motion::engine::migrate::mover::{MoveCtx, Outcome};
 use data_in_motion::engine::migrate::task;
 use data_in_motion::engine::store::Store;
 use data_in_motion::engine::tiers::s3::S3Tier;
-use data_in_motion::engine::tiers::{self, ErrorKind, ObjectStore, Reader};
+use data_in_motion::engine::tiers::{self, Attributes, ErrorKind, ObjectStore, Reader, Version};
 use tokio::io::AsyncReadExt;
 
 fn body(data: &[u8]) -> Reader {
@@ -34,14 +34,22 @@ fn unique(prefix: &str) -> String {
 #[tokio::test]
 async fn s3_backend_operations() {
     let env = s3_env("s3_backend_operations");
-    let hot = S3Tier::new(&s3_tier(&env, "hot", "dim-hot"), 5 << 20).unwrap();
-    let cool = S3Tier::new(&s3_tier(&env, "cool", "dim-cool"), 5 << 20).unwrap();
+    // Parts of 5 MiB, so 12 MiB go in three.
+    let mut m = common::config_with(vec![]).migrator;
+    m.multipart_threshold_bytes = 5 << 20;
+    let hot = S3Tier::new(&s3_tier(&env, "hot", "dim-hot"), &m).unwrap();
+    let cool = S3Tier::new(&s3_tier(&env, "cool", "dim-cool"), &m).unwrap();
     let p = unique("ops");
 
     // Single part: Content-MD5 checked by the server, ETag compared with our MD5.
     let small = content(1, 100_000);
     let w = hot
-        .put(&format!("{p}/small"), body(&small), small.len() as u64)
+        .put(
+            &format!("{p}/small"),
+            body(&small),
+            small.len() as u64,
+            &Attributes::default(),
+        )
         .await
         .unwrap();
     assert_eq!(w.size, 100_000);
@@ -54,7 +62,12 @@ async fn s3_backend_operations() {
     // Multipart above the threshold, every part's ETag checked.
     let big = content(2, 12 << 20);
     let w = hot
-        .put(&format!("{p}/big"), body(&big), big.len() as u64)
+        .put(
+            &format!("{p}/big"),
+            body(&big),
+            big.len() as u64,
+            &Attributes::default(),
+        )
         .await
         .unwrap();
     assert!(w.etag.ends_with("-3"), "multipart ETag {}", w.etag);
@@ -63,17 +76,45 @@ async fn s3_backend_operations() {
     assert_eq!(sha256(&read_all(&hot, &format!("{p}/big")).await), sha256(&big));
 
     // Conditional GET and server-side copy.
-    let e = hot.get(&format!("{p}/small"), Some("0123")).await.err().unwrap();
+    let e = hot
+        .get(
+            &format!("{p}/small"),
+            Some(Version {
+                etag: "0123",
+                version_id: None,
+            }),
+        )
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.kind, ErrorKind::PreconditionFailed, "{e}");
     let src = hot.copy_source().unwrap();
     assert_eq!(src.domain, cool.copy_source().unwrap().domain);
     let e = cool
-        .copy_from(&src, &format!("{p}/small"), "0123", 100_000)
+        .copy_from(
+            &src,
+            &format!("{p}/small"),
+            Version {
+                etag: "0123",
+                version_id: None,
+            },
+            100_000,
+            &Attributes::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::PreconditionFailed, "{e}");
     let cw = cool
-        .copy_from(&src, &format!("{p}/small"), &head.etag, 100_000)
+        .copy_from(
+            &src,
+            &format!("{p}/small"),
+            Version {
+                etag: &head.etag,
+                version_id: None,
+            },
+            100_000,
+            &Attributes::default(),
+        )
         .await
         .unwrap();
     assert_eq!(cw.size, 100_000);
@@ -89,8 +130,8 @@ async fn s3_backend_operations() {
         .map(|(k, _)| k)
         .collect();
     assert_eq!(listed, vec![format!("{p}/big"), format!("{p}/small")]);
-    hot.delete(&format!("{p}/small")).await.unwrap();
-    hot.delete(&format!("{p}/small")).await.unwrap();
+    hot.delete(&format!("{p}/small"), None).await.unwrap();
+    hot.delete(&format!("{p}/small"), None).await.unwrap();
     assert!(hot.head(&format!("{p}/small")).await.unwrap().is_none());
     let e = hot.get(&format!("{p}/small"), None).await.err().unwrap();
     assert_eq!(e.kind, ErrorKind::NotFound);
@@ -108,14 +149,14 @@ async fn migrations_between_local_and_s3_in_every_direction() {
     ]);
     let tiers = tiers::build(&cfg, dir.path()).unwrap();
     let store = Arc::new(Store::open(&dir.path().join("dim.db"), 8).unwrap());
-    let ctx = MoveCtx {
-        store: store.clone(),
-        tiers: tiers.clone(),
-        policy: Policy::from_config(&cfg.migrator),
+    let ctx = MoveCtx::new(
+        store.clone(),
+        tiers.clone(),
+        Policy::from_config(&cfg.migrator),
         // Objects written by this test are fresh: no growing window here.
-        growing_window: Duration::ZERO,
-        on_retry: Arc::new(|_, _| {}),
-    };
+        Duration::ZERO,
+        Arc::new(|_, _| {}),
+    );
     let p = unique("mv");
     let cases = [
         ("disk", "s3a", 12usize << 20), // streamed, multipart upload
@@ -125,7 +166,10 @@ async fn migrations_between_local_and_s3_in_every_direction() {
     for (i, (from, to, size)) in cases.into_iter().enumerate() {
         let key = format!("{p}/{i}.bin");
         let data = content(i as u64 + 10, size);
-        tiers[from].put(&key, body(&data), size as u64).await.unwrap();
+        tiers[from]
+            .put(&key, body(&data), size as u64, &Attributes::default())
+            .await
+            .unwrap();
         common::register(&store, &[(&key, from, size as u64)]);
         let id = task::enqueue(&store.writer(), &key, from, to, wall_now_ms())
             .unwrap()
@@ -167,14 +211,17 @@ async fn secrets_never_reach_logs_or_debug_output() {
     let mut t = s3_tier(&env, "leaky", "dim-hot");
     t.access_key_env = Some("DIM_SECRET_TEST_AK".into());
     t.secret_key_env = Some("DIM_SECRET_TEST_SK".into());
-    let tier = S3Tier::new(&t, 5 << 20).unwrap();
+    let tier = S3Tier::new(&t, &common::config_with(vec![]).migrator).unwrap();
     // Unknown key: the server answers 403 with its own message.
     let e = tier.head("x").await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Forbidden, "{e}");
     let mut t2 = t.clone();
     t2.endpoint = Some("http://127.0.0.1:9".into());
-    let unreachable = S3Tier::new(&t2, 5 << 20).unwrap();
-    let e2 = unreachable.put("y", body(b"abc"), 3).await.unwrap_err();
+    let unreachable = S3Tier::new(&t2, &common::config_with(vec![]).migrator).unwrap();
+    let e2 = unreachable
+        .put("y", body(b"abc"), 3, &Attributes::default())
+        .await
+        .unwrap_err();
     assert!(e2.kind.retryable(), "{e2}");
     let printed = format!("{tier:?} {unreachable:?} {e} {e2} {e:?} {e2:?}");
     tracing::info!(error = %e, error2 = %e2, "logged errors");

@@ -225,7 +225,7 @@ fn chaos_storm_on_s3_and_kafka() {
         t.region = s3.region;
         t.access_key_env = s3.access_key_env;
         t.secret_key_env = s3.secret_key_env;
-        rt.block_on(async { S3Tier::new(t, 8 << 20).unwrap().create_bucket().await.unwrap() });
+        rt.block_on(async { S3Tier::new(t, &cfg.migrator).unwrap().create_bucket().await.unwrap() });
     }
     let cfg_file = dir.path().join("storm.toml");
     std::fs::write(&cfg_file, toml::to_string(&cfg).unwrap()).unwrap();

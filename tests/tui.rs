@@ -39,6 +39,7 @@ fn task(id: i64, key: &str, src: &str, dst: &str, state: TaskState, reason: Opti
         not_before: None,
         size: 4 << 20,
         src_etag: None,
+        src_version: None,
         written: None,
         created: T0,
         updated: T0,

@@ -14,7 +14,7 @@ use crate::engine::migrate::{Migrator, task};
 use crate::engine::store::Store;
 use crate::engine::store::summary::summary;
 use crate::engine::tiers::s3::S3Tier;
-use crate::engine::tiers::{self, ObjectStore, Tiers};
+use crate::engine::tiers::{self, Attributes, ObjectStore, Tiers};
 
 pub struct Options {
     pub objects: usize,
@@ -38,10 +38,16 @@ pub struct MigrateBench {
     pub mib_per_sec: f64,
     pub retries: u64,
     pub peak_rss_mib: Option<f64>,
+    /// `rclone copy` of the same objects (leaves the source).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rclone_mib_per_sec: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratio_vs_rclone: Option<f64>,
+    /// `rclone move` of the same objects: copy, then delete the source — what dim does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rclone_move_mib_per_sec: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_vs_rclone_move: Option<f64>,
 }
 
 fn tier(name: &str, kind: &str, bucket: &str, o: &Options) -> TierConfig {
@@ -86,9 +92,14 @@ pub fn run(cfg: &Config, o: Options, as_json: bool) -> anyhow::Result<()> {
             r.retries,
             r.peak_rss_mib.unwrap_or(f64::NAN)
         );
+        if let (Some(rc), Some(ratio)) = (r.rclone_move_mib_per_sec, r.ratio_vs_rclone_move) {
+            line.push_str(&format!(
+                "\nrclone move of the same objects: {rc:.1} MiB/s; dim / rclone move = {ratio:.2}"
+            ));
+        }
         if let (Some(rc), Some(ratio)) = (r.rclone_mib_per_sec, r.ratio_vs_rclone) {
             line.push_str(&format!(
-                "\nrclone copy of the same objects: {rc:.1} MiB/s; dim / rclone = {ratio:.2}"
+                "\nrclone copy of the same objects: {rc:.1} MiB/s; dim / rclone copy = {ratio:.2}"
             ));
         }
         line
@@ -103,7 +114,9 @@ async fn fill(tiers: &Tiers, tier: &str, keys: &[String], size: u64, workers: us
     for k in keys {
         let (t, k, permit) = (t.clone(), k.clone(), sem.clone().acquire_owned().await?);
         set.spawn(async move {
-            let r = t.put(&k, Box::new(Pattern::new(&k, size)), size).await;
+            let r = t
+                .put(&k, Box::new(Pattern::new(&k, size)), size, &Attributes::default())
+                .await;
             drop(permit);
             r
         });
@@ -124,7 +137,7 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
     let mut buckets = Vec::new();
     for t in &bench_cfg.tiers {
         if t.backend == Backend::S3 {
-            let s3 = S3Tier::new(t, cfg.migrator.multipart_threshold_bytes)?;
+            let s3 = S3Tier::new(t, &cfg.migrator)?;
             s3.create_bucket().await.context("creating a benchmark bucket")?;
             buckets.push(s3);
         }
@@ -189,9 +202,14 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
             peak_rss_mib: super::peak_rss_mib(),
             rclone_mib_per_sec: None,
             ratio_vs_rclone: None,
+            rclone_move_mib_per_sec: None,
+            ratio_vs_rclone_move: None,
         };
         if o.compare_rclone {
-            let rc = rclone(cfg, o, &tiers, &keys, &stamp, workers).await?;
+            let rc = rclone(cfg, o, "move", &keys, &stamp, workers).await?;
+            r.rclone_move_mib_per_sec = Some(mib / rc);
+            r.ratio_vs_rclone_move = Some(r.mib_per_sec / (mib / rc));
+            let rc = rclone(cfg, o, "copy", &keys, &stamp, workers).await?;
             r.rclone_mib_per_sec = Some(mib / rc);
             r.ratio_vs_rclone = Some(r.mib_per_sec / (mib / rc));
         }
@@ -244,19 +262,20 @@ impl tokio::io::AsyncRead for Pattern {
     }
 }
 
-/// Times `rclone copy` of the same objects between two fresh buckets on the same endpoint.
+/// Times `rclone copy` or `rclone move` (`verb`) of the same objects between two fresh buckets on
+/// the same endpoint.
 async fn rclone(
     cfg: &Config,
     o: &Options,
-    _tiers: &Tiers,
+    verb: &str,
     keys: &[String],
     stamp: &str,
     workers: usize,
 ) -> anyhow::Result<f64> {
     let endpoint = o.endpoint.clone().unwrap_or_default();
     let mk = |suffix: &str| {
-        let t = tier(suffix, "s3", &format!("dim-bench-{stamp}-rclone-{suffix}"), o);
-        S3Tier::new(&t, cfg.migrator.multipart_threshold_bytes)
+        let t = tier(suffix, "s3", &format!("dim-bench-{stamp}-rclone-{verb}-{suffix}"), o);
+        S3Tier::new(&t, &cfg.migrator)
     };
     let (a, b) = (mk("a")?, mk("b")?);
     a.create_bucket().await?;
@@ -270,11 +289,7 @@ async fn rclone(
         let sk = std::env::var("AWS_SECRET_ACCESS_KEY").context("AWS_SECRET_ACCESS_KEY")?;
         let started = Instant::now();
         let status = tokio::process::Command::new("rclone")
-            .args([
-                "copy",
-                &format!("bench:{}", a.bucket()),
-                &format!("bench:{}", b.bucket()),
-            ])
+            .args([verb, &format!("bench:{}", a.bucket()), &format!("bench:{}", b.bucket())])
             .args(["--transfers", &workers.to_string(), "--checkers", &workers.to_string()])
             .env_remove("AWS_CA_BUNDLE")
             .env("RCLONE_CONFIG_BENCH_TYPE", "s3")
@@ -293,7 +308,11 @@ async fn rclone(
         }
         let copied = b.list("").await?.len();
         if copied != keys.len() {
-            bail!("rclone copied {copied} of {} objects", keys.len());
+            bail!("rclone {verb} copied {copied} of {} objects", keys.len());
+        }
+        let left = a.list("").await?.len();
+        if verb == "move" && left != 0 {
+            bail!("rclone move left {left} objects on the source");
         }
         Ok(secs)
     }

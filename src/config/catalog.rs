@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 /// The catalog as shipped, also its reference (region, date, source).
 pub const CATALOG_TOML: &str = include_str!("../../config/catalog.toml");
 
-/// Fields of a class that describe it rather than fill a tier.
-const DESCRIPTIVE: [&str; 3] = ["name", "description", "storage_class"];
+/// Fields of a class that describe it rather than fill a tier (its `storage_class` fills the
+/// tier's: an S3 tier of class `aws:s3-standard-ia` writes `STANDARD_IA` objects).
+const DESCRIPTIVE: [&str; 2] = ["name", "description"];
 
 /// One storage class of one provider, as listed by `dim catalog`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,6 +136,11 @@ mod tests {
         assert_eq!(t["storage_gb_month"].as_float(), Some(0.5));
         assert_eq!(t["min_storage_days"].as_integer(), Some(30));
         assert!(!t.contains_key("description"));
+        assert_eq!(
+            t["storage_class"].as_str(),
+            Some("STANDARD_IA"),
+            "the S3 class follows from the catalog"
+        );
         let mut bad: toml::Table = toml::from_str("class = \"aws:s3-standrd-ia\"").unwrap();
         let e = fill(&mut bad).unwrap_err();
         assert_eq!(e.closest.as_deref(), Some("aws:s3-standard-ia"));

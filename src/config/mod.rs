@@ -185,6 +185,19 @@ pub struct TierConfig {
     pub restore_per_1k: f64,
     #[serde(default)]
     pub restore_gb: f64,
+    /// The S3 storage class objects on this tier have (`STANDARD_IA`, `GLACIER_IR`, …). Filled
+    /// from the catalog class; several tiers may share a bucket, one class each.
+    #[serde(default)]
+    pub storage_class: Option<String>,
+    /// Objects must be restored before they are read (Glacier Flexible Retrieval, Deep Archive).
+    #[serde(default)]
+    pub restore: Option<RestoreConfig>,
+    /// Server-side encryption every object moved here gets.
+    #[serde(default)]
+    pub sse: Option<Sse>,
+    /// The KMS key for `sse = "aws:kms"` (the store's default key when unset).
+    #[serde(default)]
+    pub sse_kms_key_id: Option<String>,
 }
 
 impl TierConfig {
@@ -235,6 +248,59 @@ pub struct MigratorConfig {
     pub backoff_base_ms: u64,
     pub backoff_cap_ms: u64,
     pub multipart_threshold_bytes: u64,
+    /// Server-side copies above this many bytes are multipart (`UploadPartCopy`): S3 refuses a
+    /// single `CopyObject` above 5 GiB.
+    #[serde(default = "default_max_copy_bytes")]
+    pub max_copy_bytes: u64,
+}
+
+fn default_max_copy_bytes() -> u64 {
+    5 << 30
+}
+
+/// How an archive tier's objects are restored before a move can read them.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreConfig {
+    /// S3's retrieval tier: `Expedited`, `Standard` or `Bulk`.
+    #[serde(default = "default_restore_tier")]
+    pub tier: String,
+    /// How long the restored copy stays readable.
+    #[serde(default = "default_restore_days")]
+    pub days: u32,
+    /// How often a restore in progress is checked.
+    #[serde(default = "default_restore_poll_secs")]
+    pub poll_secs: u64,
+}
+
+fn default_restore_tier() -> String {
+    "Standard".into()
+}
+fn default_restore_days() -> u32 {
+    1
+}
+fn default_restore_poll_secs() -> u64 {
+    60
+}
+
+/// Server-side encryption a tier requires of every object moved onto it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Sse {
+    /// SSE-S3: keys managed by the store.
+    #[serde(rename = "AES256")]
+    Aes256,
+    /// SSE-KMS, with `sse_kms_key_id`.
+    #[serde(rename = "aws:kms")]
+    Kms,
+}
+
+impl Sse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sse::Aes256 => "AES256",
+            Sse::Kms => "aws:kms",
+        }
+    }
 }
 
 /// The failure the chaos keys and steps inject on a tier, as an S3 endpoint would answer.

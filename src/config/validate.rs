@@ -132,6 +132,48 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
                 "add bucket = \"NAME\" to this tier",
             ));
         }
+        if let Some(r) = &t.restore
+            && (!["Expedited", "Standard", "Bulk"].contains(&r.tier.as_str()) || r.days == 0 || r.poll_secs == 0)
+        {
+            return Err(bad(
+                at("restore"),
+                format!(
+                    "restore tier {:?} for {} days, checked every {} s",
+                    r.tier, r.days, r.poll_secs
+                ),
+                "restore = { tier = \"Standard\", days = 1 } (tier: Expedited, Standard or Bulk; days and poll_secs at least 1)",
+            ));
+        }
+        if t.sse_kms_key_id.is_some() && t.sse != Some(super::Sse::Kms) {
+            return Err(bad(
+                at("sse_kms_key_id"),
+                "a KMS key is set but the tier's sse is not \"aws:kms\"",
+                "add sse = \"aws:kms\" to this tier, or remove sse_kms_key_id",
+            ));
+        }
+    }
+    // Tiers sharing a bucket are told apart by their storage class.
+    for (i, a) in c.tiers.iter().enumerate() {
+        for (j, b) in c.tiers.iter().enumerate().skip(i + 1) {
+            let shared = a.backend == Backend::S3
+                && b.backend == Backend::S3
+                && a.bucket == b.bucket
+                && a.endpoint.as_deref().unwrap_or("") == b.endpoint.as_deref().unwrap_or("");
+            let class = |t: &super::TierConfig| t.storage_class.clone().unwrap_or_else(|| "STANDARD".into());
+            if shared && class(a) == class(b) {
+                return Err(bad(
+                    format!("tiers[{j}].storage_class"),
+                    format!(
+                        "tiers {} and {} share bucket {} with the same storage class {}",
+                        a.name,
+                        b.name,
+                        b.bucket.as_deref().unwrap_or(""),
+                        class(b)
+                    ),
+                    "give each tier of one bucket its own storage_class (or class), or its own bucket",
+                ));
+            }
+        }
     }
     let fastest = c
         .tiers

@@ -117,7 +117,9 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuf {
 pub fn capture_logs(level: &str) -> (LogBuf, tracing::subscriber::DefaultGuard) {
     let buf = LogBuf::default();
     let sub = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_env_filter(data_in_motion::logging::without_request_dumps(
+            tracing_subscriber::EnvFilter::new(level),
+        ))
         .with_ansi(false)
         .with_writer(buf.clone())
         .finish();

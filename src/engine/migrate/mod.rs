@@ -1,6 +1,7 @@
 //! The migrator: a pool of workers that claim migration tasks from SQLite and run them crash-safely.
 
 pub mod backoff;
+mod cleaner;
 pub mod mover;
 pub mod task;
 
@@ -89,13 +90,13 @@ impl Migrator {
                 .entry((tier.to_string(), kind.label().to_string()))
                 .or_default() += 1;
         });
-        let ctx = MoveCtx {
+        let ctx = MoveCtx::new(
             store,
             tiers,
-            policy: Policy::from_config(&cfg),
-            growing_window: Duration::from_secs(cfg.growing_window_secs),
+            Policy::from_config(&cfg),
+            Duration::from_secs(cfg.growing_window_secs),
             on_retry,
-        };
+        );
         let shared = Arc::new(Shared {
             cfg: cfg.clone(),
             ctx,

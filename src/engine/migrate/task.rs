@@ -11,6 +11,8 @@ use crate::engine::tiers::Written;
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     Pending,
+    /// Waiting for an archived source to be restored (S3 `RestoreObject`) before it can be read.
+    Restoring,
     Copying,
     Verifying,
     Switching,
@@ -22,8 +24,9 @@ pub enum TaskState {
 }
 
 impl TaskState {
-    pub const ALL: [TaskState; 9] = [
+    pub const ALL: [TaskState; 10] = [
         TaskState::Pending,
+        TaskState::Restoring,
         TaskState::Copying,
         TaskState::Verifying,
         TaskState::Switching,
@@ -42,6 +45,7 @@ impl TaskState {
     pub fn as_str(self) -> &'static str {
         match self {
             TaskState::Pending => "pending",
+            TaskState::Restoring => "restoring",
             TaskState::Copying => "copying",
             TaskState::Verifying => "verifying",
             TaskState::Switching => "switching",
@@ -92,13 +96,14 @@ pub struct Task {
     pub not_before: Option<Millis>,
     pub size: u64,
     pub src_etag: Option<String>,
+    /// The source's exact version on a versioned bucket: what is copied and then deleted.
+    pub src_version: Option<String>,
     pub written: Option<Written>,
     pub created: Millis,
     pub updated: Millis,
 }
 
-const COLS: &str =
-    "id, key, src_tier, dst_tier, state, reason, attempts, not_before, size, src_etag, written, created, updated";
+const COLS: &str = "id, key, src_tier, dst_tier, state, reason, attempts, not_before, size, src_etag, written, created, updated, src_version";
 
 fn from_row(r: &Row) -> rusqlite::Result<Task> {
     let state: String = r.get(4)?;
@@ -117,6 +122,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Task> {
         written: written.and_then(|w| serde_json::from_str(&w).ok()),
         created: r.get(11)?,
         updated: r.get(12)?,
+        src_version: r.get(13)?,
     })
 }
 
@@ -183,6 +189,7 @@ pub struct Change {
     pub not_before: Option<Millis>,
     pub size: Option<u64>,
     pub src_etag: Option<String>,
+    pub src_version: Option<String>,
     pub written: Option<Written>,
 }
 
@@ -204,7 +211,8 @@ pub fn transition(
              not_before = ?7,
              size = coalesce(?8, size),
              src_etag = coalesce(?9, src_etag),
-             written = coalesce(?10, written)
+             written = coalesce(?10, written),
+             src_version = coalesce(?11, src_version)
          WHERE id = ?1 AND state = ?2",
         params![
             id,
@@ -216,7 +224,8 @@ pub fn transition(
             c.not_before,
             c.size.map(|s| s as i64),
             c.src_etag,
-            written
+            written,
+            c.src_version
         ],
     )?;
     Ok(n == 1)

@@ -142,6 +142,10 @@ CREATE TABLE models (
     forest     TEXT
 );
 "#,
+    r#"
+-- Migrator: the exact source version a move copies and then deletes (versioned buckets).
+ALTER TABLE tasks ADD COLUMN src_version TEXT;
+"#,
 ];
 
 /// The schema version this build writes.

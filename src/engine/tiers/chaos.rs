@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use super::{CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, Written};
+use super::{Attributes, CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, Version, Written};
 use crate::config;
 
 /// What is being injected on a tier right now.
@@ -178,33 +178,64 @@ impl ObjectStore for ChaosStore {
         self.inner.copy_source()
     }
 
+    fn needs_restore(&self) -> Option<Duration> {
+        self.inner.needs_restore()
+    }
+
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError> {
         self.timed("head", key, self.inner.head(key)).await
     }
 
-    async fn get(&self, key: &str, if_match: Option<&str>) -> Result<(ObjectMeta, Reader), OpError> {
+    async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
+        self.timed("head", key, self.inner.attributes(key, version)).await
+    }
+
+    async fn get(&self, key: &str, from: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
         let s = self.settings();
-        let (m, r) = self.timed("get", key, self.inner.get(key, if_match)).await?;
+        let (m, r) = self.timed("get", key, self.inner.get(key, from)).await?;
         Ok((m, self.throttle(r, &s)))
     }
 
-    async fn put(&self, key: &str, body: Reader, size: u64) -> Result<Written, OpError> {
+    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
         let s = self.settings();
         let body = self.throttle(body, &s);
-        self.timed("put", key, self.inner.put(key, body, size)).await
+        self.timed("put", key, self.inner.put(key, body, size, attrs)).await
     }
 
-    async fn copy_from(&self, src: &CopySource, key: &str, if_match: &str, size: u64) -> Result<Written, OpError> {
-        self.timed("copy", key, self.inner.copy_from(src, key, if_match, size))
+    async fn copy_from(
+        &self,
+        src: &CopySource,
+        key: &str,
+        from: Version<'_>,
+        size: u64,
+        attrs: &Attributes,
+    ) -> Result<Written, OpError> {
+        self.timed("copy", key, self.inner.copy_from(src, key, from, size, attrs))
             .await
+    }
+
+    async fn restore(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
+        self.timed("restore", key, self.inner.restore(key, version)).await
     }
 
     async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
         self.timed("verify", key, self.inner.verify(key, expected)).await
     }
 
-    async fn delete(&self, key: &str) -> Result<(), OpError> {
-        self.timed("delete", key, self.inner.delete(key)).await
+    async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
+        self.timed("delete", key, self.inner.delete(key, version)).await
+    }
+
+    /// A batch meets chaos as one request: injected, the whole batch fails.
+    async fn delete_many(&self, items: &[(String, Option<String>)]) -> Vec<Result<(), OpError>> {
+        let first = items.first().map_or("", |(k, _)| k.as_str());
+        match self
+            .timed("delete", first, async { Ok(self.inner.delete_many(items).await) })
+            .await
+        {
+            Ok(each) => each.into_iter().map(|r| r.map_err(|e| self.record(e))).collect(),
+            Err(e) => items.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError> {

@@ -1,5 +1,6 @@
 //! Storage tiers: the `ObjectStore` trait, its backends (local directory, S3) and the chaos decorator.
 
+mod attrs;
 pub mod chaos;
 mod hashing;
 pub mod local;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 use tokio::io::AsyncRead;
 
+pub use attrs::{Attributes, MTIME_KEY, format_mtime, parse_mtime};
 pub use hashing::{HashingReader, ProgressReader};
 
 use crate::config::{Backend, Config};
@@ -22,14 +24,33 @@ use crate::engine::clock::Millis;
 pub type Reader = Box<dyn AsyncRead + Send + Unpin>;
 
 /// What HEAD tells about an object.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectMeta {
     pub size: u64,
     /// The store's version identity: the S3 ETag, or size+mtime for a local file.
     pub etag: String,
     /// Last modification, wall clock, ms since the epoch.
     pub last_modified_ms: Millis,
+    /// The S3 storage class (`None`: the store's default, STANDARD).
+    pub storage_class: Option<String>,
+    /// The exact version on a versioned bucket (`null` on a suspended one).
+    pub version_id: Option<String>,
+    /// Archive classes: whether a restored copy is readable (`Some(true)`), still being restored
+    /// (`Some(false)`), or was never requested (`None`).
+    pub restored: Option<bool>,
+    /// Server-side encryption as the store reports it (`AES256`, `aws:kms`).
+    pub sse: Option<String>,
 }
+
+impl ObjectMeta {
+    /// The storage class, STANDARD when the store left it out (S3 omits it for STANDARD).
+    pub fn class(&self) -> &str {
+        self.storage_class.as_deref().unwrap_or(STANDARD)
+    }
+}
+
+/// S3's default storage class.
+pub const STANDARD: &str = "STANDARD";
 
 /// What a completed write produced, checked again before the pointer moves.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -39,6 +60,19 @@ pub struct Written {
     pub etag: String,
     /// SHA-256 of the bytes, hex, computed while streaming them.
     pub sha256: Option<String>,
+    /// What the object carries; verification checks the destination has exactly this.
+    #[serde(default)]
+    pub attrs: Attributes,
+    /// The version the write created on a versioned bucket (what a clean-up of it deletes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+/// The exact object a copy reads: its ETag and, on a versioned bucket, its version.
+#[derive(Debug, Clone, Copy)]
+pub struct Version<'a> {
+    pub etag: &'a str,
+    pub version_id: Option<&'a str>,
 }
 
 /// Where a server-side copy can read from: same endpoint (and account), named bucket.
@@ -165,19 +199,36 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Objects must be restored (S3 `RestoreObject`) before they can be read: how often to look
+    /// whether a restore is done.
+    fn needs_restore(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError>;
 
-    /// Streams the object; with `if_match`, fails with `PreconditionFailed` if its ETag differs.
-    async fn get(&self, key: &str, if_match: Option<&str>) -> Result<(ObjectMeta, Reader), OpError>;
+    /// What the object (at `version`, or the current one) carries besides its bytes.
+    async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError>;
 
-    /// Writes `size` bytes from `body` at `key` (multipart above the store's threshold) and checks
-    /// what the store received against hashes computed while streaming.
-    async fn put(&self, key: &str, body: Reader, size: u64) -> Result<Written, OpError>;
+    /// Streams the object (the current one, or exactly `from`); fails with `PreconditionFailed`
+    /// if its ETag is not `from.etag`.
+    async fn get(&self, key: &str, from: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError>;
 
-    /// Server-side copy from `src` (same domain), only if the source ETag is still `if_match`
-    /// (whose version is `size` bytes long).
-    async fn copy_from(&self, src: &CopySource, key: &str, if_match: &str, size: u64) -> Result<Written, OpError> {
-        let _ = (src, if_match, size);
+    /// Writes `size` bytes from `body` at `key` with `attrs` (multipart above the store's
+    /// threshold) and checks what the store received against hashes computed while streaming.
+    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError>;
+
+    /// Server-side copy of exactly `from` (`size` bytes) out of `src` (same domain), written with
+    /// `attrs`, this store's class and encryption. `src` may be this very bucket (a class change).
+    async fn copy_from(
+        &self,
+        src: &CopySource,
+        key: &str,
+        from: Version<'_>,
+        size: u64,
+        attrs: &Attributes,
+    ) -> Result<Written, OpError> {
+        let _ = (src, from, size, attrs);
         Err(OpError::new(
             ErrorKind::Other,
             self.tier(),
@@ -187,11 +238,35 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         ))
     }
 
-    /// Checks that the object at `key` is exactly what `expected` describes.
+    /// Asks for a restored copy of an archived object; done when it is readable.
+    async fn restore(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
+        let _ = version;
+        Err(OpError::new(
+            ErrorKind::Other,
+            self.tier(),
+            "restore",
+            key,
+            "this tier does not restore",
+        ))
+    }
+
+    /// Checks that the object at `key` is exactly what `expected` describes: bytes (by checksum),
+    /// attributes, and the store's class and encryption.
     async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError>;
 
-    /// Deletes `key`; a missing object is not an error.
-    async fn delete(&self, key: &str) -> Result<(), OpError>;
+    /// Deletes `key` (exactly `version` on a versioned bucket, so no delete marker hides a
+    /// version that keeps being billed); a missing object is not an error.
+    async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError>;
+
+    /// Deletes many objects; one result per item, in order. S3 sends them in `DeleteObjects`
+    /// batches of up to 1,000.
+    async fn delete_many(&self, items: &[(String, Option<String>)]) -> Vec<Result<(), OpError>> {
+        let mut out = Vec::with_capacity(items.len());
+        for (key, version) in items {
+            out.push(self.delete(key, version.as_deref()).await);
+        }
+        out
+    }
 
     /// Every object under `prefix`, with its metadata, handed over a page at a time (S3: each
     /// ListObjectsV2 page) so a long listing can show progress.
@@ -239,12 +314,40 @@ pub fn local_root(t: &crate::config::TierConfig, data_dir: &Path) -> std::path::
 pub type Tiers = HashMap<String, Arc<chaos::ChaosStore>>;
 
 /// Builds every configured tier: local directories under `data_dir`, S3 buckets via the SDK.
+/// Tiers sharing a bucket each list the objects of their storage class; the first of them also
+/// lists objects of a class no tier of the bucket names, so every object has a tier.
 pub fn build(cfg: &Config, data_dir: &Path) -> Result<Tiers, TierError> {
     let mut out = HashMap::new();
-    for t in &cfg.tiers {
+    let same_bucket = |a: &crate::config::TierConfig, b: &crate::config::TierConfig| {
+        a.backend == Backend::S3
+            && b.backend == Backend::S3
+            && a.bucket == b.bucket
+            && a.endpoint.as_deref().unwrap_or("") == b.endpoint.as_deref().unwrap_or("")
+    };
+    let class_of = |t: &crate::config::TierConfig| t.storage_class.clone().unwrap_or_else(|| STANDARD.into());
+    for (i, t) in cfg.tiers.iter().enumerate() {
         let inner: Arc<dyn ObjectStore> = match t.backend {
             Backend::Local => Arc::new(local::LocalTier::new(&t.name, local_root(t, data_dir))?),
-            Backend::S3 => Arc::new(s3::S3Tier::new(t, cfg.migrator.multipart_threshold_bytes)?),
+            Backend::S3 => {
+                let tier = s3::S3Tier::new(t, &cfg.migrator)?;
+                let sharing: Vec<_> = cfg.tiers.iter().filter(|o| same_bucket(t, o)).collect();
+                if sharing.len() > 1 {
+                    let first = cfg.tiers.iter().position(|o| same_bucket(t, o)) == Some(i);
+                    let mut classes = vec![class_of(t)];
+                    if first {
+                        let named: Vec<String> = sharing.iter().map(|o| class_of(o)).collect();
+                        classes.extend(
+                            s3::KNOWN_CLASSES
+                                .iter()
+                                .map(|c| c.to_string())
+                                .filter(|c| !named.contains(c)),
+                        );
+                    }
+                    Arc::new(tier.list_only(classes))
+                } else {
+                    Arc::new(tier)
+                }
+            }
         };
         out.insert(t.name.clone(), Arc::new(chaos::ChaosStore::new(inner)));
     }

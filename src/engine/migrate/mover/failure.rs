@@ -115,11 +115,15 @@ impl MoveCtx {
             .await
             .ok()
             .flatten();
-        if pointer.as_deref() == Some(t.dst.as_str()) {
+        // In place, the "copy" is the object itself.
+        if pointer.as_deref() == Some(t.dst.as_str()) || self.in_place(t) {
             return;
         }
+        let version = t.written.as_ref().and_then(|w| w.version_id.clone());
         if let Some(dst) = self.tier(&t.dst)
-            && let Err(e) = self.retry(&t.key, &t.dst, || dst.delete(&t.key)).await
+            && let Err(e) = self
+                .retry(&t.key, &t.dst, || dst.delete(&t.key, version.as_deref()))
+                .await
         {
             tracing::warn!(target: "dim::migrate", key = %t.key, tier = %t.dst, error = %e, "could not remove an unused copy");
         }

@@ -1,6 +1,10 @@
-//! One migration, step by step: head → copy (conditional on the source ETag) → verify → switch the pointer → delete the source.
+//! One migration, step by step: head → (restore an archived source) → copy (conditional on the
+//! source ETag and version, with everything the object carries) → verify → switch the pointer →
+//! delete the exact source version. Between two storage classes of one bucket the copy is in
+//! place and there is nothing to delete.
 
 mod failure;
+mod restore;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -9,11 +13,15 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::backoff::{Policy, retry};
+use super::cleaner::Cleaner;
 use super::task::{self, Change, Switch, Task, TaskState};
 use crate::engine::clock::{Millis, wall_now_ms};
 use crate::engine::store::{Store, StoreError};
 use crate::engine::tiers::chaos::ChaosStore;
-use crate::engine::tiers::{ErrorKind, ObjectStore, OpError, ProgressReader, Tiers, Written};
+use crate::engine::tiers::{ErrorKind, ObjectStore, OpError, ProgressReader, Tiers, Version, Written};
+
+/// The reason shown while a task waits for its source to be restored.
+pub const RESTORING: &str = "restoring from archive";
 
 /// How a run of a task ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,14 +45,40 @@ pub struct MoveCtx {
     pub policy: Policy,
     pub growing_window: Duration,
     pub on_retry: RetryCounter,
+    cleaner: Arc<Cleaner>,
 }
 
 enum Step {
-    Next(Task),
+    Next(Box<Task>),
     End(Outcome),
 }
 
 impl MoveCtx {
+    pub fn new(
+        store: Arc<Store>,
+        tiers: Tiers,
+        policy: Policy,
+        growing_window: Duration,
+        on_retry: RetryCounter,
+    ) -> Self {
+        Self {
+            store,
+            tiers,
+            policy,
+            growing_window,
+            on_retry,
+            cleaner: Arc::new(Cleaner::default()),
+        }
+    }
+
+    /// Source and destination are one object in two storage classes of one bucket.
+    fn in_place(&self, t: &Task) -> bool {
+        match (self.tier(&t.src), self.tier(&t.dst)) {
+            (Some(s), Some(d)) => s.copy_source().is_some_and(|a| d.copy_source() == Some(a)),
+            _ => false,
+        }
+    }
+
     async fn db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -91,6 +125,9 @@ impl MoveCtx {
         if let Some(e) = change.src_etag {
             next.src_etag = Some(e);
         }
+        if let Some(v) = change.src_version {
+            next.src_version = Some(v);
+        }
         if let Some(w) = change.written {
             next.written = Some(w);
         }
@@ -113,6 +150,7 @@ impl MoveCtx {
             state.store(t.state.index(), Ordering::Relaxed);
             let step = match t.state {
                 TaskState::Pending | TaskState::Deferred => self.start(&t, &src).await?,
+                TaskState::Restoring => self.restoring(&t, &src).await?,
                 TaskState::Copying => self.copy(&t, &src, &dst, progress.clone()).await?,
                 TaskState::Verifying => self.verify(&t, &src, &dst).await?,
                 TaskState::Switching => self.switch(&t, &dst).await?,
@@ -122,14 +160,14 @@ impl MoveCtx {
                 TaskState::Cancelled => Step::End(Outcome::Cancelled),
             };
             match step {
-                Step::Next(n) => t = n,
+                Step::Next(n) => t = *n,
                 Step::End(o) => return Ok(o),
             }
         }
     }
 
     fn or_cancelled(next: Option<Task>) -> Step {
-        next.map_or(Step::End(Outcome::Cancelled), Step::Next)
+        next.map_or(Step::End(Outcome::Cancelled), |t| Step::Next(Box::new(t)))
     }
 
     async fn start(&self, t: &Task, src: &ChaosStore) -> Result<Step, StoreError> {
@@ -144,6 +182,11 @@ impl MoveCtx {
         if now - meta.last_modified_ms < window {
             return self.defer_growing(t, meta.last_modified_ms + window).await;
         }
+        if let Some(poll) = src.needs_restore()
+            && meta.restored != Some(true)
+        {
+            return self.await_restore(t, src, meta, poll).await;
+        }
         let next = self
             .step(
                 t,
@@ -151,6 +194,7 @@ impl MoveCtx {
                 Change {
                     size: Some(meta.size),
                     src_etag: Some(meta.etag),
+                    src_version: meta.version_id,
                     ..Change::default()
                 },
             )
@@ -168,16 +212,21 @@ impl MoveCtx {
         dst: &ChaosStore,
         progress: &Arc<AtomicU64>,
     ) -> Result<Written, OpError> {
+        let from = Version {
+            etag,
+            version_id: t.src_version.as_deref(),
+        };
+        let attrs = src.attributes(&t.key, from.version_id).await?;
         if let (Some(s), Some(d)) = (src.copy_source(), dst.copy_source())
             && s.domain == d.domain
         {
-            let w = dst.copy_from(&s, &t.key, etag, t.size).await?;
+            let w = dst.copy_from(&s, &t.key, from, t.size, &attrs).await?;
             progress.store(w.size, Ordering::Relaxed);
             return Ok(w);
         }
-        let (meta, body) = src.get(&t.key, Some(etag)).await?;
+        let (meta, body) = src.get(&t.key, Some(from)).await?;
         let body = Box::new(ProgressReader::new(body, progress.clone()));
-        let w = dst.put(&t.key, body, meta.size).await?;
+        let w = dst.put(&t.key, body, meta.size, &attrs).await?;
         let after = src.head(&t.key).await?;
         if after.as_ref().map(|m| m.etag.as_str()) != Some(etag) {
             return Err(OpError::new(
@@ -239,6 +288,16 @@ impl MoveCtx {
                 self.step(t, TaskState::Copying, Change::default()).await?,
             ));
         };
+        if self.in_place(t) {
+            // One object: checking it as the destination is all there is.
+            return match self.retry(&t.key, &t.dst, || dst.verify(&t.key, &w)).await {
+                Ok(true) => Ok(Self::or_cancelled(
+                    self.step(t, TaskState::Switching, Change::default()).await?,
+                )),
+                Ok(false) => self.verify_failed(t).await,
+                Err(e) => self.fail_op(t, e).await.map(Step::End),
+            };
+        }
         // The destination is checked and, at the same time, the source is checked for a write
         // that landed after the copy (which would make the copy stale).
         let (ok, now_src) = tokio::join!(
@@ -260,6 +319,16 @@ impl MoveCtx {
                 .await;
         }
         if !ok {
+            return self.verify_failed(t).await;
+        }
+        Ok(Self::or_cancelled(
+            self.step(t, TaskState::Switching, Change::default()).await?,
+        ))
+    }
+
+    /// The destination is not what was written: copy again, or give up after the last attempt.
+    async fn verify_failed(&self, t: &Task) -> Result<Step, StoreError> {
+        {
             let attempts = t.attempts + 1;
             tracing::warn!(target: "dim::migrate", key = %t.key, tier = %t.dst, attempts, "verification failed: destination does not match what was written");
             if attempts >= self.policy.max_attempts {
@@ -276,11 +345,8 @@ impl MoveCtx {
                     },
                 )
                 .await?;
-            return Ok(Self::or_cancelled(next));
+            Ok(Self::or_cancelled(next))
         }
-        Ok(Self::or_cancelled(
-            self.step(t, TaskState::Switching, Change::default()).await?,
-        ))
     }
 
     async fn switch(&self, t: &Task, _dst: &ChaosStore) -> Result<Step, StoreError> {
@@ -297,7 +363,7 @@ impl MoveCtx {
             Switch::Switched => {
                 let mut next = t.clone();
                 next.state = TaskState::Cleaning;
-                Ok(Step::Next(next))
+                Ok(Step::Next(Box::new(next)))
             }
             Switch::ObjectGone | Switch::PointerMoved => {
                 let why = if outcome == Switch::ObjectGone {
@@ -320,8 +386,14 @@ impl MoveCtx {
         }
     }
 
-    async fn clean(&self, t: &Task, src: &ChaosStore) -> Result<Step, StoreError> {
-        match self.retry(&t.key, &t.src, || src.delete(&t.key)).await {
+    async fn clean(&self, t: &Task, src: &Arc<ChaosStore>) -> Result<Step, StoreError> {
+        let deleted = if self.in_place(t) {
+            Ok(())
+        } else {
+            let v = t.src_version.as_deref();
+            self.retry(&t.key, &t.src, || self.cleaner.delete(src, &t.key, v)).await
+        };
+        match deleted {
             Ok(()) => {
                 let next = self.step(t, TaskState::Done, Change::default()).await?;
                 Ok(next.map_or(Step::End(Outcome::Cancelled), |_| Step::End(Outcome::Done)))

@@ -1,6 +1,10 @@
-//! An S3 tier (MinIO, Garage, AWS): path-style, credentials from named env vars, SDK retries off so the engine's backoff is the only policy.
+//! An S3 tier (MinIO, Garage, AWS): a bucket, or one storage class of a bucket; path-style,
+//! credentials from named env vars, SDK retries off so the engine's backoff is the only policy.
 
+mod batch;
+pub(super) mod read;
 mod wire;
+mod write;
 
 use std::time::Duration;
 
@@ -12,19 +16,34 @@ use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{GlacierJobParameters, RestoreRequest, Tier};
 use md5::{Digest, Md5};
-use sha2::Sha256;
-use tokio::io::AsyncReadExt;
 
 use super::hashing::hex;
-use super::{CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, TierError, Written};
-use crate::config::TierConfig;
-use wire::{b64, classify, encode_key, env, trim_etag};
+use super::{
+    Attributes, CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, STANDARD, TierError, Version,
+    Written,
+};
+use crate::config::{MigratorConfig, RestoreConfig, Sse, TierConfig};
+use read::headers_of;
+use wire::{classify, env, trim_etag};
 
-/// S3's limit on parts per upload; parts grow past `multipart_threshold` to stay under it.
-const MAX_PARTS: u64 = 10_000;
+/// S3's storage classes, for a shared bucket's first tier to list the ones no tier names.
+pub const KNOWN_CLASSES: [&str; 10] = [
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "GLACIER_IR",
+    "DEEP_ARCHIVE",
+    "EXPRESS_ONEZONE",
+    "OUTPOSTS",
+];
+
+/// Keys per `DeleteObjects` request (S3's limit).
+const DELETE_BATCH: usize = 1000;
 
 pub struct S3Tier {
     name: String,
@@ -33,6 +52,16 @@ pub struct S3Tier {
     endpoint: String,
     client: Client,
     multipart_threshold: u64,
+    max_copy_bytes: u64,
+    /// The class objects written here get (`None`: STANDARD).
+    storage_class: Option<String>,
+    /// On a bucket shared by several tiers: the classes this tier's listing keeps.
+    listed_classes: Option<Vec<String>>,
+    restore: Option<RestoreConfig>,
+    sse: Option<Sse>,
+    kms_key: Option<String>,
+    /// Cleared when the server answers that it has no object tagging (Garage): no tags to keep.
+    tagging: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for S3Tier {
@@ -47,7 +76,7 @@ impl std::fmt::Debug for S3Tier {
 }
 
 impl S3Tier {
-    pub fn new(t: &TierConfig, multipart_threshold: u64) -> Result<Self, TierError> {
+    pub fn new(t: &TierConfig, m: &MigratorConfig) -> Result<Self, TierError> {
         let cfg_err = |m: &str| TierError::Config {
             tier: t.name.clone(),
             message: m.to_string(),
@@ -96,8 +125,35 @@ impl S3Tier {
             endpoint,
             bucket,
             client: Client::from_conf(b.build()),
-            multipart_threshold: multipart_threshold.max(5 << 20),
+            multipart_threshold: m.multipart_threshold_bytes.max(5 << 20),
+            max_copy_bytes: m.max_copy_bytes.max(1),
+            storage_class: t.storage_class.clone().filter(|c| !c.is_empty()),
+            listed_classes: None,
+            // An archive class (the catalog gives it a restore time) restores before reads.
+            restore: t
+                .restore
+                .clone()
+                .or_else(|| (t.restore_hours > 0.0).then(default_restore)),
+            sse: t.sse,
+            kms_key: t.sse_kms_key_id.clone(),
+            tagging: std::sync::atomic::AtomicBool::new(true),
         })
+    }
+
+    /// The class this tier's objects have.
+    pub fn class(&self) -> &str {
+        self.storage_class.as_deref().unwrap_or(STANDARD)
+    }
+
+    /// Lists only objects of these classes (for tiers sharing a bucket).
+    pub fn list_only(mut self, classes: Vec<String>) -> Self {
+        self.listed_classes = Some(classes);
+        self
+    }
+
+    /// Where the bucket is, to find tiers sharing it.
+    pub fn location(&self) -> (&str, &str) {
+        (&self.endpoint, &self.bucket)
     }
 
     pub fn bucket(&self) -> &str {
@@ -118,7 +174,7 @@ impl S3Tier {
     /// Deletes every object in the bucket, then the bucket.
     pub async fn delete_bucket(&self) -> Result<(), OpError> {
         for (key, _) in self.list("").await? {
-            self.delete(&key).await?;
+            self.delete(&key, None).await?;
         }
         self.client
             .delete_bucket()
@@ -129,7 +185,7 @@ impl S3Tier {
             .map_err(|e| self.err("delete_bucket", &self.bucket, e))
     }
 
-    fn err<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    pub(super) fn err<E: ProvideErrorMetadata + std::error::Error + 'static>(
         &self,
         op: &'static str,
         key: &str,
@@ -138,131 +194,44 @@ impl S3Tier {
         OpError::new(classify(&e), &self.name, op, key, DisplayErrorContext(&e).to_string())
     }
 
-    fn io_err(&self, op: &'static str, key: &str, e: std::io::Error) -> OpError {
+    pub(super) fn io_err(&self, op: &'static str, key: &str, e: std::io::Error) -> OpError {
         OpError::new(ErrorKind::from_io(e.kind()), &self.name, op, key, e.to_string())
     }
+}
 
-    /// The ETag a PUT returned, which must be the MD5 of the bytes sent (what the server stored).
-    fn check_md5(&self, key: &str, etag: Option<&str>, md5: &[u8], what: &str) -> Result<String, OpError> {
-        let etag = trim_etag(etag);
-        if etag != hex(md5) {
-            return Err(OpError::new(
-                ErrorKind::BadDigest,
-                &self.name,
-                "put",
-                key,
-                format!("{what}server ETag {etag} is not the MD5 of what was sent"),
-            ));
+fn default_restore() -> RestoreConfig {
+    RestoreConfig {
+        tier: "Standard".into(),
+        days: 1,
+        poll_secs: 60,
+    }
+}
+
+impl S3Tier {
+    fn not_found_is_none<T>(&self, r: Result<T, OpError>) -> Result<Option<T>, OpError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
         }
-        Ok(etag)
     }
 
-    async fn put_single(&self, key: &str, mut body: Reader, size: u64) -> Result<Written, OpError> {
-        let mut buf = Vec::with_capacity(size as usize);
-        body.read_to_end(&mut buf)
-            .await
-            .map_err(|e| self.io_err("put", key, e))?;
-        if buf.len() as u64 != size {
-            return Err(OpError::new(
-                ErrorKind::Connection,
-                &self.name,
-                "put",
-                key,
-                format!("body ended after {} of {size} bytes", buf.len()),
-            ));
-        }
-        let md5 = Md5::digest(&buf);
-        let sha = hex(&Sha256::digest(&buf));
-        let out = self
+    /// HEAD of the current object or of `version`: its metadata and attributes (without tags).
+    async fn head_full(&self, key: &str, version: Option<&str>) -> Result<Option<(ObjectMeta, Attributes)>, OpError> {
+        let r = self
             .client
-            .put_object()
+            .head_object()
             .bucket(&self.bucket)
             .key(key)
-            .content_length(size as i64)
-            .content_md5(b64(&md5))
-            .metadata("dim-sha256", &sha)
-            .body(ByteStream::from(buf))
+            .set_version_id(version.map(str::to_string))
             .send()
             .await
-            .map_err(|e| self.err("put", key, e))?;
-        let etag = self.check_md5(key, out.e_tag(), &md5, "")?;
-        Ok(Written {
-            size,
-            etag,
-            sha256: Some(sha),
-        })
-    }
-
-    async fn put_multipart(&self, key: &str, mut body: Reader, size: u64) -> Result<Written, OpError> {
-        let part_size = self.multipart_threshold.max(size.div_ceil(MAX_PARTS));
-        let up = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| self.err("put", key, e))?;
-        let upload_id = up.upload_id().unwrap_or_default().to_string();
-        let result = async {
-            let mut sha = Sha256::new();
-            let mut parts = Vec::new();
-            let mut sent = 0u64;
-            let mut number = 1;
-            while sent < size {
-                let want = part_size.min(size - sent) as usize;
-                let mut buf = vec![0u8; want];
-                body.read_exact(&mut buf)
-                    .await
-                    .map_err(|e| self.io_err("put", key, e))?;
-                sha.update(&buf);
-                let md5 = Md5::digest(&buf);
-                let out = self
-                    .client
-                    .upload_part()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .part_number(number)
-                    .content_length(want as i64)
-                    .content_md5(b64(&md5))
-                    .body(ByteStream::from(buf))
-                    .send()
-                    .await
-                    .map_err(|e| self.err("put", key, e))?;
-                let etag = self.check_md5(key, out.e_tag(), &md5, &format!("part {number}: "))?;
-                parts.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
-                sent += want as u64;
-                number += 1;
-            }
-            let done = self
-                .client
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(&upload_id)
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
-                .send()
-                .await
-                .map_err(|e| self.err("put", key, e))?;
-            Ok(Written {
-                size,
-                etag: trim_etag(done.e_tag()),
-                sha256: Some(hex(&sha.finalize())),
-            })
-        }
-        .await;
-        if result.is_err() {
-            let _ = self
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(&upload_id)
-                .send()
-                .await;
-        }
-        result
+            .map_err(|e| self.err("head", key, e))
+            .map(|o| {
+                let h = headers_of!(&o);
+                (h.meta(), h.attributes())
+            });
+        self.not_found_is_none(r)
     }
 }
 
@@ -279,90 +248,136 @@ impl ObjectStore for S3Tier {
         })
     }
 
-    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError> {
-        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
-            Ok(o) => Ok(Some(ObjectMeta {
-                size: o.content_length().unwrap_or(0).max(0) as u64,
-                etag: trim_etag(o.e_tag()),
-                last_modified_ms: o.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0),
-            })),
-            Err(e) => {
-                let err = self.err("head", key, e);
-                if err.kind == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+    fn needs_restore(&self) -> Option<Duration> {
+        self.restore.as_ref().map(|r| Duration::from_secs(r.poll_secs.max(1)))
     }
 
-    async fn get(&self, key: &str, if_match: Option<&str>) -> Result<(ObjectMeta, Reader), OpError> {
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError> {
+        Ok(self.head_full(key, None).await?.map(|(m, _)| m))
+    }
+
+    async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
+        let Some((meta, mut attrs)) = self.head_full(key, version).await? else {
+            return Err(OpError::new(
+                ErrorKind::NotFound,
+                &self.name,
+                "head",
+                key,
+                "no such object",
+            ));
+        };
+        // The store sets its own Last-Modified on a copy: keep this one as metadata.
+        attrs.keep_mtime(meta.last_modified_ms);
+        attrs.tags = self.tags(key, version).await?;
+        Ok(attrs)
+    }
+
+    async fn get(&self, key: &str, from: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
         let out = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .set_if_match(if_match.map(|e| format!("\"{e}\"")))
+            .set_version_id(from.and_then(|v| v.version_id).map(str::to_string))
+            .set_if_match(from.map(|v| format!("\"{}\"", v.etag)))
             .send()
             .await
             .map_err(|e| self.err("get", key, e))?;
-        let meta = ObjectMeta {
-            size: out.content_length().unwrap_or(0).max(0) as u64,
-            etag: trim_etag(out.e_tag()),
-            last_modified_ms: out.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0),
-        };
+        let meta = headers_of!(&out).meta();
         Ok((meta, Box::new(out.body.into_async_read())))
     }
 
-    async fn put(&self, key: &str, body: Reader, size: u64) -> Result<Written, OpError> {
+    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
         if size <= self.multipart_threshold {
-            self.put_single(key, body, size).await
+            self.put_single(key, body, size, attrs).await
         } else {
-            self.put_multipart(key, body, size).await
+            self.put_multipart(key, body, size, attrs).await
         }
     }
 
-    async fn copy_from(&self, src: &CopySource, key: &str, if_match: &str, size: u64) -> Result<Written, OpError> {
-        let out = self
+    async fn copy_from(
+        &self,
+        src: &CopySource,
+        key: &str,
+        from: Version<'_>,
+        size: u64,
+        attrs: &Attributes,
+    ) -> Result<Written, OpError> {
+        if size > self.max_copy_bytes {
+            self.copy_multipart(src, key, from, size, attrs).await
+        } else {
+            self.copy_single(src, key, from, size, attrs).await
+        }
+    }
+
+    async fn restore(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
+        let cfg = self.restore.clone().unwrap_or_else(default_restore);
+        let req = RestoreRequest::builder()
+            .days(cfg.days as i32)
+            .glacier_job_parameters(
+                GlacierJobParameters::builder()
+                    .tier(Tier::from(cfg.tier.as_str()))
+                    .build()
+                    .map_err(|e| OpError::new(ErrorKind::Other, &self.name, "restore", key, e.to_string()))?,
+            )
+            .build();
+        let r = self
             .client
-            .copy_object()
+            .restore_object()
             .bucket(&self.bucket)
             .key(key)
-            .copy_source(format!("{}/{}", src.bucket, encode_key(key)))
-            .copy_source_if_match(format!("\"{if_match}\""))
+            .set_version_id(version.map(str::to_string))
+            .restore_request(req)
             .send()
-            .await
-            .map_err(|e| self.err("copy", key, e))?;
-        // The copy is of exactly the version `if_match` names, so its size is known; verification
-        // checks it against the destination.
-        let etag = trim_etag(out.copy_object_result().and_then(|r| r.e_tag()));
-        Ok(Written {
-            size,
-            etag,
-            sha256: None,
-        })
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if aws_sdk_s3::error::ProvideErrorMetadata::code(&e) == Some("RestoreAlreadyInProgress") => Ok(()),
+            Err(e) => Err(self.err("restore", key, e)),
+        }
     }
 
     async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
-        Ok(self
-            .head(key)
-            .await?
-            .is_some_and(|m| m.size == expected.size && m.etag == expected.etag))
+        let Some((meta, mut attrs)) = self.head_full(key, None).await? else {
+            return Ok(false);
+        };
+        let why;
+        if meta.size != expected.size || meta.etag != expected.etag {
+            why = Some("size or ETag");
+        } else if meta.class() != self.class() {
+            why = Some("storage class");
+        } else if self.sse.is_some_and(|s| meta.sse.as_deref() != Some(s.as_str())) {
+            why = Some("encryption");
+        } else {
+            attrs.tags = self.tags(key, None).await?;
+            why = expected.attrs.difference(&attrs);
+        }
+        if let Some(what) = why {
+            tracing::warn!(target: "dim::tiers", tier = %self.name, key, what, "the object differs from what was written");
+        }
+        Ok(why.is_none())
     }
 
-    async fn delete(&self, key: &str) -> Result<(), OpError> {
-        match self.client.delete_object().bucket(&self.bucket).key(key).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = self.err("delete", key, e);
-                if err.kind == ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            }
+    async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
+        let r = self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version.map(str::to_string))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("delete", key, e));
+        self.not_found_is_none(r).map(|_| ())
+    }
+
+    async fn delete_many(&self, items: &[(String, Option<String>)]) -> Vec<Result<(), OpError>> {
+        let mut out = Vec::with_capacity(items.len());
+        for chunk in items.chunks(DELETE_BATCH) {
+            out.extend(self.delete_batch(chunk).await);
         }
+        out
     }
 
     async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError> {
@@ -378,12 +393,21 @@ impl ObjectStore for S3Tier {
             let mut out = Vec::with_capacity(page.contents().len());
             for o in page.contents() {
                 let Some(key) = o.key() else { continue };
+                let class = o.storage_class().map(|c| c.as_str().to_string());
+                let class_name = class.as_deref().unwrap_or(STANDARD);
+                if let Some(keep) = &self.listed_classes
+                    && !keep.iter().any(|c| c == class_name)
+                {
+                    continue;
+                }
                 out.push((
                     key.to_string(),
                     ObjectMeta {
                         size: o.size().unwrap_or(0).max(0) as u64,
                         etag: trim_etag(o.e_tag()),
                         last_modified_ms: o.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0),
+                        storage_class: class,
+                        ..ObjectMeta::default()
                     },
                 ));
             }

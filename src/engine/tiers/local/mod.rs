@@ -1,4 +1,7 @@
 //! A tier that is a local directory: atomic writes (temp file, fsync, rename) and keys that cannot escape the root.
+//! What an object carries besides its bytes is kept beside them in one extended attribute
+//! (`user.dim.attrs`, JSON), set on the temp file before the rename so bytes and attributes
+//! appear together; the original modification time becomes the file's mtime.
 
 use std::fs;
 use std::io::Write;
@@ -7,9 +10,13 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use super::{
-    ErrorKind, HashingReader, LIST_PAGE, Listing, ObjectMeta, ObjectStore, OpError, Reader, TierError, Written,
+    Attributes, ErrorKind, HashingReader, LIST_PAGE, Listing, ObjectMeta, ObjectStore, OpError, Reader, TierError,
+    Version, Written,
 };
 use crate::engine::clock::Millis;
+use xattrs::{store_attrs, stored_attrs};
+
+mod xattrs;
 
 #[derive(Debug, Clone)]
 pub struct LocalTier {
@@ -130,6 +137,7 @@ fn meta_of(m: &fs::Metadata) -> ObjectMeta {
         size: m.len(),
         etag: local_etag(m),
         last_modified_ms: ms,
+        ..ObjectMeta::default()
     }
 }
 
@@ -223,7 +231,20 @@ impl ObjectStore for LocalTier {
         .await
     }
 
-    async fn get(&self, key: &str, if_match: Option<&str>) -> Result<(ObjectMeta, Reader), OpError> {
+    async fn attributes(&self, key: &str, _version: Option<&str>) -> Result<Attributes, OpError> {
+        let k = key.to_string();
+        self.blocking("head", key, move |t| {
+            let path = t.path_for(&k)?;
+            let m = fs::metadata(&path).map_err(|e| io(&path, e))?;
+            let mut a = stored_attrs(&path)?;
+            a.keep_mtime(meta_of(&m).last_modified_ms);
+            Ok(a)
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str, from: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
+        let if_match = from.map(|v| v.etag);
         let path = self.path_for(key).map_err(|e| self.op_err("get", key, e))?;
         let file = tokio::fs::File::open(&path)
             .await
@@ -247,7 +268,7 @@ impl ObjectStore for LocalTier {
         Ok((meta, Box::new(tokio::io::BufReader::with_capacity(256 * 1024, file))))
     }
 
-    async fn put(&self, key: &str, body: Reader, size: u64) -> Result<Written, OpError> {
+    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
         let path = self.path_for(key).map_err(|e| self.op_err("put", key, e))?;
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         let err = |e: std::io::Error, p: &Path| self.op_err("put", key, io(p, e));
@@ -259,8 +280,15 @@ impl ObjectStore for LocalTier {
             tokio::io::copy(&mut reader, &mut file)
                 .await
                 .map_err(|e| err(e, &tmp))?;
-            file.sync_all().await.map_err(|e| err(e, &tmp))?;
-            drop(file);
+            let std_file = file.into_std().await;
+            let (tmp2, a) = (tmp.clone(), attrs.clone());
+            tokio::task::spawn_blocking(move || {
+                store_attrs(&tmp2, &std_file, &a)?;
+                std_file.sync_all().map_err(|e| io(&tmp2, e))
+            })
+            .await
+            .map_err(|e| OpError::new(ErrorKind::Other, &self.name, "put", key, e.to_string()))?
+            .map_err(|e| self.op_err("put", key, e))?;
             if reader.bytes() != size {
                 return Err(OpError::new(
                     ErrorKind::Connection,
@@ -277,6 +305,8 @@ impl ObjectStore for LocalTier {
                 size,
                 etag: local_etag(&m),
                 sha256: Some(sha),
+                attrs: attrs.clone(),
+                version_id: None,
             })
         }
         .await;
@@ -294,21 +324,26 @@ impl ObjectStore for LocalTier {
             if !path.exists() {
                 return Ok(false);
             }
+            if let Some(what) = want.attrs.difference(&stored_attrs(&path)?) {
+                tracing::warn!(target: "dim::tiers", key = %k, what, "the object differs from what was written");
+                return Ok(false);
+            }
             match &want.sha256 {
                 Some(sha) => {
                     let (n, got) = sha256_of_file(&path)?;
                     Ok(n == want.size && &got == sha)
                 }
+                // Nothing to check the bytes against: never accept on size alone.
                 None => {
-                    let m = fs::metadata(&path).map_err(|e| io(&path, e))?;
-                    Ok(m.len() == want.size && local_etag(&m) == want.etag)
+                    tracing::warn!(target: "dim::tiers", key = %k, "no checksum to verify the bytes against");
+                    Ok(false)
                 }
             }
         })
         .await
     }
 
-    async fn delete(&self, key: &str) -> Result<(), OpError> {
+    async fn delete(&self, key: &str, _version: Option<&str>) -> Result<(), OpError> {
         let k = key.to_string();
         self.blocking("delete", key, move |t| t.remove(&k)).await
     }

@@ -19,8 +19,12 @@ fn filter() -> EnvFilter {
 }
 
 /// The S3 SDK dumps whole requests and responses at TRACE — every header, so KMS key ids,
-/// user metadata and session tokens: those targets stay at DEBUG even under `RUST_LOG=trace`.
+/// user metadata and session tokens: where a filter lets TRACE through, those targets are held
+/// at DEBUG (a filter that stops below TRACE is left as it is).
 pub fn without_request_dumps(f: EnvFilter) -> EnvFilter {
+    if f.max_level_hint() != Some(tracing_subscriber::filter::LevelFilter::TRACE) {
+        return f;
+    }
     [
         "aws_sigv4=debug",
         "aws_smithy_runtime=debug",

@@ -227,7 +227,7 @@ async fn crash_in(fx: &Fx, id: i64, state: TaskState, data: &[u8]) {
     }
     let t = fx.task(id);
     assert_eq!(
-        task::switch_pointer(&mut w(), &t, &written, 4).unwrap(),
+        task::switch_pointer(&mut w(), &t, &written, 4, None).unwrap(),
         task::Switch::Switched
     );
     assert_eq!(state, TaskState::Cleaning);

@@ -40,6 +40,7 @@ fn task(id: i64, key: &str, src: &str, dst: &str, state: TaskState, reason: Opti
         size: 4 << 20,
         src_etag: None,
         src_version: None,
+        src_attrs: None,
         written: None,
         created: T0,
         updated: T0,

@@ -136,6 +136,7 @@ impl SnapshotBuilder {
         };
         use migrate::task::{TaskState, in_state};
         let deferred = in_state(conn, TaskState::Deferred, 20)?;
+        let restoring = in_state(conn, TaskState::Restoring, 20)?;
         let failed = in_state(conn, TaskState::Failed, 20)?;
         let recent_done = in_state(conn, TaskState::Done, 10)?;
         drop(guard);
@@ -210,6 +211,7 @@ impl SnapshotBuilder {
                 paused: self.migrator.is_paused(),
                 in_flight: self.migrator.in_flight(),
                 deferred,
+                restoring,
                 failed,
                 recent_done,
                 done: mstats.done.load(Ordering::Relaxed),

@@ -39,6 +39,9 @@ pub struct MigrationView {
     pub in_flight: Vec<InFlightView>,
     /// Newest deferred and failed tasks, with their reasons.
     pub deferred: Vec<Task>,
+    /// Tasks waiting for an archived source to be restored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restoring: Vec<Task>,
     pub failed: Vec<Task>,
     pub recent_done: Vec<Task>,
     /// Since start.

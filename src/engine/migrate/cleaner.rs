@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -14,6 +15,10 @@ use crate::engine::tiers::{ErrorKind, ObjectStore, OpError};
 
 /// Keys per batch (S3's `DeleteObjects` limit).
 const BATCH: usize = 1000;
+/// A batch closes after this long without a new request…
+const GAP: Duration = Duration::from_millis(5);
+/// …or this long after its first.
+const LINGER: Duration = Duration::from_millis(50);
 
 struct Job {
     key: String,
@@ -64,12 +69,14 @@ impl Cleaner {
 async fn batcher(tier: Arc<ChaosStore>, mut rx: mpsc::UnboundedReceiver<Job>) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
-        // Let the workers that finished at the same moment queue their deletes too.
-        tokio::task::yield_now().await;
+        // Gather what the other workers ask for meanwhile: until a short pause with no new
+        // request, at most `LINGER` (a clean-up is not waited for, so a few ms cost nothing).
+        let until = tokio::time::Instant::now() + LINGER;
         while jobs.len() < BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
+            let wait = GAP.min(until.saturating_duration_since(tokio::time::Instant::now()));
+            match tokio::time::timeout(wait, rx.recv()).await {
+                Ok(Some(j)) => jobs.push(j),
+                _ => break,
             }
         }
         let items: Vec<(String, Option<String>)> = jobs.iter().map(|j| (j.key.clone(), j.version.clone())).collect();

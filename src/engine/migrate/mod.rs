@@ -96,7 +96,8 @@ impl Migrator {
             Policy::from_config(&cfg),
             Duration::from_secs(cfg.growing_window_secs),
             on_retry,
-        );
+        )
+        .with_background_clean();
         let shared = Arc::new(Shared {
             cfg: cfg.clone(),
             ctx,
@@ -182,7 +183,8 @@ type Claimed = (Task, Arc<AtomicU64>, Arc<AtomicUsize>);
 fn claim(shared: &Shared) -> Result<Option<Claimed>, StoreError> {
     let candidates = {
         let conn = shared.ctx.store.writer();
-        task::claimable(&conn, wall_now_ms(), 256)?
+        // A window a little wider than the pool: in-flight tasks are in it too.
+        task::claimable(&conn, wall_now_ms(), 4 * shared.cfg.workers.max(1) + 32)?
     };
     let mut in_flight = lock(&shared.in_flight);
     let busy = |tier: &str| {
@@ -194,6 +196,7 @@ fn claim(shared: &Shared) -> Result<Option<Claimed>, StoreError> {
     let limit = shared.cfg.per_tier_concurrency.max(1);
     let pick = candidates.into_iter().find(|t| {
         !in_flight.contains_key(&t.id)
+            && !shared.ctx.cleaning(t.id)
             && !in_flight.values().any(|f| f.task.key == t.key)
             && busy(&t.src) < limit
             && busy(&t.dst) < limit
@@ -245,7 +248,7 @@ async fn worker(shared: Arc<Shared>, n: usize) {
         lock(&shared.in_flight).remove(&id);
         let st = &shared.stats;
         match result {
-            Ok(Outcome::Done) => {
+            Ok(Outcome::Done | Outcome::Switched) => {
                 st.done.fetch_add(1, Ordering::Relaxed);
                 st.bytes_moved.fetch_add(task.size, Ordering::Relaxed);
                 st.durations.push(started.elapsed().as_secs_f64());

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::clock::Millis;
 use crate::engine::store::StoreError;
-use crate::engine::tiers::Written;
+use crate::engine::tiers::{Attributes, Written};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,6 +101,9 @@ pub struct Task {
     pub written: Option<Written>,
     pub created: Millis,
     pub updated: Millis,
+    /// What the source carried when this run read it (not stored: a resumed copy reads it again).
+    #[serde(skip)]
+    pub src_attrs: Option<Attributes>,
 }
 
 const COLS: &str = "id, key, src_tier, dst_tier, state, reason, attempts, not_before, size, src_etag, written, created, updated, src_version";
@@ -123,6 +126,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Task> {
         created: r.get(11)?,
         updated: r.get(12)?,
         src_version: r.get(13)?,
+        src_attrs: None,
     })
 }
 
@@ -244,8 +248,16 @@ pub enum Switch {
 }
 
 /// The pointer switch: the object's tier moves to the destination and the task to `cleaning`,
-/// in one transaction, so the source is never deleted before the pointer has moved.
-pub fn switch_pointer(conn: &mut Connection, t: &Task, w: &Written, now: Millis) -> Result<Switch, StoreError> {
+/// in one transaction, so the source is never deleted before the pointer has moved. A clean-up
+/// that runs in the background sets `not_before`, so no worker takes the task meanwhile (and
+/// after a crash it resumes then).
+pub fn switch_pointer(
+    conn: &mut Connection,
+    t: &Task,
+    w: &Written,
+    now: Millis,
+    not_before: Option<Millis>,
+) -> Result<Switch, StoreError> {
     let tx = conn.transaction()?;
     let tier = crate::engine::store::placement(&tx, &t.key)?;
     let outcome = match tier {
@@ -257,7 +269,10 @@ pub fn switch_pointer(conn: &mut Connection, t: &Task, w: &Written, now: Millis)
                 t.id,
                 TaskState::Switching,
                 TaskState::Cleaning,
-                &Change::default(),
+                &Change {
+                    not_before,
+                    ..Change::default()
+                },
                 now,
             )?;
             if moved {

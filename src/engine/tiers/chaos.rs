@@ -186,6 +186,10 @@ impl ObjectStore for ChaosStore {
         self.timed("head", key, self.inner.head(key)).await
     }
 
+    async fn describe(&self, key: &str) -> Result<Option<(ObjectMeta, Attributes)>, OpError> {
+        self.timed("head", key, self.inner.describe(key)).await
+    }
+
     async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
         self.timed("head", key, self.inner.attributes(key, version)).await
     }

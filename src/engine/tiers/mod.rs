@@ -207,6 +207,15 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError>;
 
+    /// HEAD and attributes in one: what a move reads before it copies (S3: one HEAD and, where
+    /// the object has tags, their call).
+    async fn describe(&self, key: &str) -> Result<Option<(ObjectMeta, Attributes)>, OpError> {
+        match self.head(key).await? {
+            Some(m) => Ok(Some((m, self.attributes(key, None).await?))),
+            None => Ok(None),
+        }
+    }
+
     /// What the object (at `version`, or the current one) carries besides its bytes.
     async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError>;
 

@@ -147,7 +147,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
     for t in &e.tasks {
         let st = match t.state.as_str() {
             "failed" => theme.error(),
-            "deferred" => theme.warn(),
+            "deferred" | "restoring" => theme.warn(),
             "done" => theme.ok(),
             _ => theme.accent(),
         };

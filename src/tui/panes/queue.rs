@@ -32,6 +32,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let mut counts = Vec::new();
     for (state, style) in [
         ("pending", theme.text()),
+        ("restoring", theme.warn()),
         ("copying", theme.accent()),
         ("verifying", theme.accent()),
         ("switching", theme.accent()),
@@ -107,6 +108,14 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     for t in &m.deferred {
         lines.push(Line::from(vec![
             Span::styled("deferred  ", theme.warn()),
+            Span::styled(short(&t.key), theme.text()),
+            Span::styled(format!(" {}", t.reason.clone().unwrap_or_default()), theme.warn()),
+            Span::styled(route(&t.src, &t.dst), theme.dim()),
+        ]));
+    }
+    for t in &m.restoring {
+        lines.push(Line::from(vec![
+            Span::styled("restoring ", theme.warn()),
             Span::styled(short(&t.key), theme.text()),
             Span::styled(format!(" {}", t.reason.clone().unwrap_or_default()), theme.warn()),
             Span::styled(route(&t.src, &t.dst), theme.dim()),

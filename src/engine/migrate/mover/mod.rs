@@ -20,6 +20,10 @@ use crate::engine::store::{Store, StoreError};
 use crate::engine::tiers::chaos::ChaosStore;
 use crate::engine::tiers::{ErrorKind, ObjectStore, OpError, ProgressReader, Tiers, Version, Written};
 
+/// How long a clean-up handed to the background keeps its task from the workers: after a
+/// crash, that is when the task's clean-up resumes.
+const BACKGROUND_CLEAN_MS: Millis = 30_000;
+
 /// The reason shown while a task waits for its source to be restored.
 pub const RESTORING: &str = "restoring from archive";
 
@@ -32,6 +36,9 @@ pub enum Outcome {
     Cancelled,
     /// A step must be retried later (e.g. the source could not be deleted yet).
     Later(String),
+    /// The pointer has switched: the object lives on the destination, and the source's
+    /// clean-up goes on in the background (batched with others) while the worker moves on.
+    Switched,
 }
 
 /// Retry counts per (tier, error kind), for metrics and the dashboard.
@@ -46,6 +53,9 @@ pub struct MoveCtx {
     pub growing_window: Duration,
     pub on_retry: RetryCounter,
     cleaner: Arc<Cleaner>,
+    /// Clean-ups handed to the background: a worker must not claim these tasks meanwhile.
+    cleaning: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    background_clean: bool,
 }
 
 enum Step {
@@ -68,7 +78,21 @@ impl MoveCtx {
             growing_window,
             on_retry,
             cleaner: Arc::new(Cleaner::default()),
+            cleaning: Default::default(),
+            background_clean: false,
         }
+    }
+
+    /// Source clean-ups run in the background (the worker pool's mode): `run` returns
+    /// `Switched` once the pointer has moved. Alone, `run` returns when the task is done.
+    pub fn with_background_clean(mut self) -> Self {
+        self.background_clean = true;
+        self
+    }
+
+    /// Whether task `id`'s clean-up is running in the background.
+    pub fn cleaning(&self, id: i64) -> bool {
+        crate::engine::sync::lock(&self.cleaning).contains(&id)
     }
 
     /// Source and destination are one object in two storage classes of one bucket.
@@ -171,8 +195,16 @@ impl MoveCtx {
     }
 
     async fn start(&self, t: &Task, src: &ChaosStore) -> Result<Step, StoreError> {
-        let head = self.retry(&t.key, &t.src, || src.head(&t.key)).await;
-        let meta = match head {
+        // An archived object's attributes are read once it is restored (some stores refuse
+        // more than a HEAD before that).
+        let head = if src.needs_restore().is_some() {
+            let h = self.retry(&t.key, &t.src, || src.head(&t.key)).await;
+            h.map(|m| m.map(|m| (m, None)))
+        } else {
+            let h = self.retry(&t.key, &t.src, || src.describe(&t.key)).await;
+            h.map(|m| m.map(|(m, a)| (m, Some(a))))
+        };
+        let (meta, attrs) = match head {
             Ok(Some(m)) => m,
             Ok(None) => return self.source_missing(t).await.map(Step::End),
             Err(e) => return self.fail_op(t, e).await.map(Step::End),
@@ -199,7 +231,10 @@ impl MoveCtx {
                 },
             )
             .await?;
-        Ok(Self::or_cancelled(next))
+        Ok(Self::or_cancelled(next.map(|mut n| {
+            n.src_attrs = attrs;
+            n
+        })))
     }
 
     /// Copies conditionally on the source ETag: server-side on one S3 endpoint, otherwise
@@ -216,7 +251,10 @@ impl MoveCtx {
             etag,
             version_id: t.src_version.as_deref(),
         };
-        let attrs = src.attributes(&t.key, from.version_id).await?;
+        let attrs = match &t.src_attrs {
+            Some(a) => a.clone(),
+            None => src.attributes(&t.key, from.version_id).await?,
+        };
         if let (Some(s), Some(d)) = (src.copy_source(), dst.copy_source())
             && s.domain == d.domain
         {
@@ -356,8 +394,9 @@ impl MoveCtx {
             ));
         };
         let tt = t.clone();
+        let not_before = (self.background_clean && !self.in_place(t)).then(|| wall_now_ms() + BACKGROUND_CLEAN_MS);
         let outcome = self
-            .db(move |c| task::switch_pointer(c, &tt, &w, wall_now_ms()))
+            .db(move |c| task::switch_pointer(c, &tt, &w, wall_now_ms(), not_before))
             .await?;
         match outcome {
             Switch::Switched => {
@@ -387,12 +426,29 @@ impl MoveCtx {
     }
 
     async fn clean(&self, t: &Task, src: &Arc<ChaosStore>) -> Result<Step, StoreError> {
-        let deleted = if self.in_place(t) {
-            Ok(())
-        } else {
-            let v = t.src_version.as_deref();
-            self.retry(&t.key, &t.src, || self.cleaner.delete(src, &t.key, v)).await
-        };
+        if self.in_place(t) {
+            return self.cleaned(t, Ok(())).await;
+        }
+        if self.background_clean {
+            crate::engine::sync::lock(&self.cleaning).insert(t.id);
+            let (me, t, src) = (self.clone(), t.clone(), src.clone());
+            tokio::spawn(async move {
+                let v = t.src_version.as_deref();
+                let deleted = me.retry(&t.key, &t.src, || me.cleaner.delete(&src, &t.key, v)).await;
+                if let Err(e) = me.cleaned(&t, deleted).await {
+                    tracing::error!(target: "dim::migrate", key = %t.key, error = %e, "store error after a clean-up; it resumes from cleaning");
+                }
+                crate::engine::sync::lock(&me.cleaning).remove(&t.id);
+            });
+            return Ok(Step::End(Outcome::Switched));
+        }
+        let v = t.src_version.as_deref();
+        let deleted = self.retry(&t.key, &t.src, || self.cleaner.delete(src, &t.key, v)).await;
+        self.cleaned(t, deleted).await
+    }
+
+    /// Finishes a task whose source is deleted, or schedules the clean-up again.
+    async fn cleaned(&self, t: &Task, deleted: Result<(), OpError>) -> Result<Step, StoreError> {
         match deleted {
             Ok(()) => {
                 let next = self.step(t, TaskState::Done, Change::default()).await?;

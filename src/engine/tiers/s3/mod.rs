@@ -256,6 +256,15 @@ impl ObjectStore for S3Tier {
         Ok(self.head_full(key, None).await?.map(|(m, _)| m))
     }
 
+    async fn describe(&self, key: &str) -> Result<Option<(ObjectMeta, Attributes)>, OpError> {
+        let Some((meta, mut attrs)) = self.head_full(key, None).await? else {
+            return Ok(None);
+        };
+        attrs.keep_mtime(meta.last_modified_ms);
+        attrs.tags = self.tags(key, meta.version_id.as_deref()).await?;
+        Ok(Some((meta, attrs)))
+    }
+
     async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
         let Some((meta, mut attrs)) = self.head_full(key, version).await? else {
             return Err(OpError::new(

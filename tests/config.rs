@@ -252,3 +252,37 @@ fn the_shipped_storage_class_config_is_valid_and_is_what_its_scenario_runs() {
         "scenario and config/aws-classes.toml differ"
     );
 }
+
+/// An S3 tier named `name` in bucket `data`, with `extra` lines.
+fn s3(name: &str, extra: &str) -> String {
+    format!(
+        "[[tiers]]\nname = \"{name}\"\nbackend = \"s3\"\nbucket = \"data\"\nstorage_gb_month = 0.02\nlatency_ms = 20\ncapacity_gb = 10\n{extra}"
+    )
+}
+
+#[test]
+fn tiers_of_one_bucket_need_their_own_classes() {
+    let same = format!("{}\n{}", s3("a", ""), s3("b", ""));
+    let e = err(&same);
+    assert!(e.contains("tiers[1].storage_class") && e.contains("same storage class STANDARD"), "{e}");
+    assert!(e.contains("its own storage_class"), "{e}");
+    // One class each: accepted, and a catalog class names the S3 class.
+    let ok = format!(
+        "{}\n{}",
+        s3("a", ""),
+        s3("b", "class = \"aws:s3-glacier-deep-archive\"\n")
+    );
+    let cfg = load_str(Some(Path::new("my.toml")), &ok).unwrap();
+    assert_eq!(cfg.tiers[1].storage_class.as_deref(), Some("DEEP_ARCHIVE"));
+    assert!(cfg.tiers[1].restore_hours > 0.0, "an archive class restores before reads");
+}
+
+#[test]
+fn bad_restore_and_encryption_settings_are_refused() {
+    let e = err(&s3("a", "restore = { tier = \"Fast\", days = 1 }\n"));
+    assert!(e.contains("Expedited, Standard or Bulk"), "{e}");
+    let e = err(&s3("a", "sse_kms_key_id = \"k\"\n"));
+    assert!(e.contains("tiers[0].sse_kms_key_id") && e.contains("add sse = \"aws:kms\""), "{e}");
+    let e = err(&s3("a", "sse = \"rot13\"\n"));
+    assert!(e.contains("unknown variant `rot13`, expected `AES256` or `aws:kms`"), "{e}");
+}

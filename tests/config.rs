@@ -264,7 +264,10 @@ fn s3(name: &str, extra: &str) -> String {
 fn tiers_of_one_bucket_need_their_own_classes() {
     let same = format!("{}\n{}", s3("a", ""), s3("b", ""));
     let e = err(&same);
-    assert!(e.contains("tiers[1].storage_class") && e.contains("same storage class STANDARD"), "{e}");
+    assert!(
+        e.contains("tiers[1].storage_class") && e.contains("same storage class STANDARD"),
+        "{e}"
+    );
     assert!(e.contains("its own storage_class"), "{e}");
     // One class each: accepted, and a catalog class names the S3 class.
     let ok = format!(
@@ -274,7 +277,10 @@ fn tiers_of_one_bucket_need_their_own_classes() {
     );
     let cfg = load_str(Some(Path::new("my.toml")), &ok).unwrap();
     assert_eq!(cfg.tiers[1].storage_class.as_deref(), Some("DEEP_ARCHIVE"));
-    assert!(cfg.tiers[1].restore_hours > 0.0, "an archive class restores before reads");
+    assert!(
+        cfg.tiers[1].restore_hours > 0.0,
+        "an archive class restores before reads"
+    );
 }
 
 #[test]
@@ -282,7 +288,13 @@ fn bad_restore_and_encryption_settings_are_refused() {
     let e = err(&s3("a", "restore = { tier = \"Fast\", days = 1 }\n"));
     assert!(e.contains("Expedited, Standard or Bulk"), "{e}");
     let e = err(&s3("a", "sse_kms_key_id = \"k\"\n"));
-    assert!(e.contains("tiers[0].sse_kms_key_id") && e.contains("add sse = \"aws:kms\""), "{e}");
+    assert!(
+        e.contains("tiers[0].sse_kms_key_id") && e.contains("add sse = \"aws:kms\""),
+        "{e}"
+    );
     let e = err(&s3("a", "sse = \"rot13\"\n"));
-    assert!(e.contains("unknown variant `rot13`, expected `AES256` or `aws:kms`"), "{e}");
+    assert!(
+        e.contains("unknown variant `rot13`, expected `AES256` or `aws:kms`"),
+        "{e}"
+    );
 }

@@ -114,9 +114,20 @@ async fn fill(tiers: &Tiers, tier: &str, keys: &[String], size: u64, workers: us
     for k in keys {
         let (t, k, permit) = (t.clone(), k.clone(), sem.clone().acquire_owned().await?);
         set.spawn(async move {
-            let r = t
-                .put(&k, Box::new(Pattern::new(&k, size)), size, &Attributes::default())
-                .await;
+            // A busy server may shed load (503) while the set-up writes: try again a few times.
+            let mut attempt = 0;
+            let r = loop {
+                attempt += 1;
+                let r = t
+                    .put(&k, Box::new(Pattern::new(&k, size)), size, &Attributes::default())
+                    .await;
+                match r {
+                    Err(e) if e.kind.retryable() && attempt < 5 => {
+                        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                    }
+                    r => break r,
+                }
+            };
             drop(permit);
             r
         });

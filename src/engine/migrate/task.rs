@@ -158,7 +158,8 @@ pub fn enqueue(conn: &Connection, key: &str, src: &str, dst: &str, now: Millis) 
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<Task>, StoreError> {
     Ok(conn
-        .query_row(&format!("SELECT {COLS} FROM tasks WHERE id = ?1"), [id], from_row)
+        .prepare_cached(&format!("SELECT {COLS} FROM tasks WHERE id = ?1"))?
+        .query_row([id], from_row)
         .optional()?)
 }
 
@@ -208,8 +209,10 @@ pub fn transition(
     now: Millis,
 ) -> Result<bool, StoreError> {
     let written = c.written.as_ref().map(|w| serde_json::to_string(w).unwrap_or_default());
-    let n = conn.execute(
-        "UPDATE tasks SET state = ?3, updated = ?4,
+    // Prepared once per connection: every step of every move runs this.
+    let n = conn
+        .prepare_cached(
+            "UPDATE tasks SET state = ?3, updated = ?4,
              reason = ?5,
              attempts = coalesce(?6, attempts),
              not_before = ?7,
@@ -218,7 +221,8 @@ pub fn transition(
              written = coalesce(?10, written),
              src_version = coalesce(?11, src_version)
          WHERE id = ?1 AND state = ?2",
-        params![
+        )?
+        .execute(params![
             id,
             from.as_str(),
             to.as_str(),
@@ -230,8 +234,7 @@ pub fn transition(
             c.src_etag,
             written,
             c.src_version
-        ],
-    )?;
+        ])?;
     Ok(n == 1)
 }
 
@@ -276,10 +279,8 @@ pub fn switch_pointer(
                 now,
             )?;
             if moved {
-                tx.execute(
-                    "UPDATE objects SET tier = ?2, etag = ?3, size = ?4, moved_at = ?5 WHERE key = ?1",
-                    params![t.key, t.dst, w.etag, w.size as i64, now],
-                )?;
+                tx.prepare_cached("UPDATE objects SET tier = ?2, etag = ?3, size = ?4, moved_at = ?5 WHERE key = ?1")?
+                    .execute(params![t.key, t.dst, w.etag, w.size as i64, now])?;
                 Switch::Switched
             } else {
                 Switch::Lost

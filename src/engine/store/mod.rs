@@ -43,7 +43,8 @@ pub enum StoreError {
 pub fn placement(conn: &rusqlite::Connection, key: &str) -> Result<Option<Option<String>>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| r.get(0))
+        .prepare_cached("SELECT tier FROM objects WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?)
 }
 

@@ -15,6 +15,25 @@ use crate::engine::ingest::{Item, ObjectRecord, apply_items};
 use crate::engine::store::Store;
 use crate::engine::tiers::{self, Attributes, ObjectStore};
 
+/// What a seeded object carries besides its bytes, derived from its key (so a check after any
+/// number of moves knows what it must still carry): a Content-Type and who wrote it.
+pub fn seed_attributes(key: &str) -> Attributes {
+    let content_type = match key.rsplit('.').next() {
+        Some("jpg") => "image/jpeg",
+        Some("pdf") => "application/pdf",
+        Some("mp4") => "video/mp4",
+        Some("gz") => "application/gzip",
+        _ => "application/octet-stream",
+    };
+    let mut a = Attributes {
+        content_type: Some(content_type.into()),
+        cache_control: Some("private, max-age=86400".into()),
+        ..Attributes::default()
+    };
+    a.user.insert("seeded-by".into(), "dim seed".into());
+    a
+}
+
 /// Writes in flight at once.
 const CONCURRENCY: usize = 8;
 /// Registrations per store transaction.
@@ -99,7 +118,7 @@ async fn seed(
                         &o.key,
                         Box::new(std::io::Cursor::new(body)),
                         o.size,
-                        &Attributes::default(),
+                        &seed_attributes(&o.key),
                     )
                     .await;
                 r.map(|w| ObjectRecord {

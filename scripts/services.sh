@@ -10,6 +10,21 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Waits until URL answers HTTP (any status), trying up to TRIES times 0.2 s apart.
+answers_http() {
+    local url=$1 tries=$2 i
+    for i in $(seq 1 "$tries"); do
+        if python3 -c "import urllib.request,sys
+try: urllib.request.urlopen('$url', timeout=1)
+except urllib.error.HTTPError: sys.exit(0)
+except Exception: sys.exit(1)" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
 stop_services() {
     for pid in "${SERVICE_PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
@@ -82,16 +97,7 @@ TOML
         "${g[@]}" bucket allow --read --write --owner "$b" --key dim-test >/dev/null
     done
     # Ready when the S3 API answers.
-    for i in $(seq 1 50); do
-        if python3 -c "import urllib.request,sys
-try: urllib.request.urlopen('http://127.0.0.1:$s3_port/', timeout=1)
-except urllib.error.HTTPError: sys.exit(0)
-except Exception: sys.exit(1)" 2>/dev/null; then
-            break
-        fi
-        sleep 0.2
-        [ "$i" = 50 ] && { echo "FAILED: Garage's S3 API did not answer" >&2; return 1; }
-    done
+    answers_http "http://127.0.0.1:$s3_port/" 50 || { echo "FAILED: Garage's S3 API did not answer" >&2; return 1; }
     export DIM_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
     export DIM_TEST_S3_REGION=garage
     export DIM_TEST_S3_ACCESS_KEY="$key_id"
@@ -176,21 +182,11 @@ start_moto() {
     port=$(free_port)
     (cd "$dir" && exec "$DIM_TEST_S3_PYTHON" -m moto.server -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1) &
     SERVICE_PIDS+=($!)
-    local i
-    for i in $(seq 1 100); do
-        if python3 -c "import urllib.request,sys
-try: urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)
-except urllib.error.HTTPError: sys.exit(0)
-except Exception: sys.exit(1)" 2>/dev/null; then
-            break
-        fi
-        sleep 0.2
-        if [ "$i" = 100 ]; then
-            tail -20 "$dir/moto.log"
-            echo "FAILED: the moto S3 server did not start" >&2
-            return 1
-        fi
-    done
+    if ! answers_http "http://127.0.0.1:$port/moto-api/" 100; then
+        tail -20 "$dir/moto.log"
+        echo "FAILED: the moto S3 server did not start" >&2
+        return 1
+    fi
     export DIM_TEST_S3X_ENDPOINT="http://127.0.0.1:$port"
     echo "moto S3 (storage classes, versioning, restore, tagging, SSE) on $DIM_TEST_S3X_ENDPOINT"
 }

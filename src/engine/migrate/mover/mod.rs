@@ -3,6 +3,7 @@
 //! delete the exact source version. Between two storage classes of one bucket the copy is in
 //! place and there is nothing to delete.
 
+mod clean;
 mod failure;
 mod restore;
 
@@ -421,50 +422,6 @@ impl MoveCtx {
             Switch::Lost => {
                 self.remove_copy(t).await;
                 Ok(Step::End(Outcome::Cancelled))
-            }
-        }
-    }
-
-    async fn clean(&self, t: &Task, src: &Arc<ChaosStore>) -> Result<Step, StoreError> {
-        if self.in_place(t) {
-            return self.cleaned(t, Ok(())).await;
-        }
-        if self.background_clean {
-            crate::engine::sync::lock(&self.cleaning).insert(t.id);
-            let (me, t, src) = (self.clone(), t.clone(), src.clone());
-            tokio::spawn(async move {
-                let v = t.src_version.as_deref();
-                let deleted = me.retry(&t.key, &t.src, || me.cleaner.delete(&src, &t.key, v)).await;
-                if let Err(e) = me.cleaned(&t, deleted).await {
-                    tracing::error!(target: "dim::migrate", key = %t.key, error = %e, "store error after a clean-up; it resumes from cleaning");
-                }
-                crate::engine::sync::lock(&me.cleaning).remove(&t.id);
-            });
-            return Ok(Step::End(Outcome::Switched));
-        }
-        let v = t.src_version.as_deref();
-        let deleted = self.retry(&t.key, &t.src, || self.cleaner.delete(src, &t.key, v)).await;
-        self.cleaned(t, deleted).await
-    }
-
-    /// Finishes a task whose source is deleted, or schedules the clean-up again.
-    async fn cleaned(&self, t: &Task, deleted: Result<(), OpError>) -> Result<Step, StoreError> {
-        match deleted {
-            Ok(()) => {
-                let next = self.step(t, TaskState::Done, Change::default()).await?;
-                Ok(next.map_or(Step::End(Outcome::Cancelled), |_| Step::End(Outcome::Done)))
-            }
-            // The pointer has moved: the task must finish cleaning, never restart. Try again later.
-            Err(e) => {
-                let reason = format!("source not deleted yet: {e}");
-                let later = wall_now_ms() + self.policy.cap.as_millis() as Millis;
-                let change = Change {
-                    reason: Some(reason.clone()),
-                    not_before: Some(later),
-                    ..Change::default()
-                };
-                self.step(t, TaskState::Cleaning, change).await?;
-                Ok(Step::End(Outcome::Later(reason)))
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod batch;
 pub(super) mod read;
+mod tags;
 mod wire;
 mod write;
 

@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use aws_sdk_s3::primitives::DateTime;
 use aws_smithy_types::date_time::Format;
 
-use super::S3Tier;
 use super::wire::trim_etag;
-use crate::engine::tiers::{Attributes, ObjectMeta, OpError};
+use crate::engine::tiers::{Attributes, ObjectMeta};
 
 /// The headers HEAD and GET share, borrowed from either output.
 pub(super) struct Headers<'a> {
@@ -98,45 +97,6 @@ pub(super) fn normal_http_date(s: &str) -> String {
 
 pub(super) fn http_date(s: &str) -> Option<DateTime> {
     DateTime::from_str(s.trim(), Format::HttpDate).ok()
-}
-
-impl S3Tier {
-    /// The object's tags; none where the server has no tagging.
-    pub(super) async fn tags(
-        &self,
-        key: &str,
-        version: Option<&str>,
-    ) -> Result<std::collections::BTreeMap<String, String>, OpError> {
-        use std::sync::atomic::Ordering;
-        if !self.tagging.load(Ordering::Relaxed) {
-            return Ok(Default::default());
-        }
-        let r = self
-            .client
-            .get_object_tagging()
-            .bucket(&self.bucket)
-            .key(key)
-            .set_version_id(version.map(str::to_string))
-            .send()
-            .await;
-        match r {
-            Ok(o) => Ok(o
-                .tag_set()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect()),
-            Err(e) => {
-                let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).map(str::to_string);
-                let status = e.raw_response().map(|r| r.status().as_u16());
-                if code.as_deref() == Some("NotImplemented") || status == Some(501) {
-                    tracing::info!(target: "dim::tiers", tier = %self.name, "the server has no object tagging: no tags to keep");
-                    self.tagging.store(false, Ordering::Relaxed);
-                    return Ok(Default::default());
-                }
-                Err(self.err("tags", key, e))
-            }
-        }
-    }
 }
 
 #[cfg(test)]

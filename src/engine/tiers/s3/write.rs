@@ -113,53 +113,63 @@ impl S3Tier {
         attrs: &Attributes,
     ) -> Result<Written, OpError> {
         let part_size = self.multipart_threshold.max(size.div_ceil(MAX_PARTS));
+        let mut sha = Sha256::new();
+        let (etag, version) = self
+            .in_parts("put", key, attrs, async |upload_id: &str| {
+                let mut parts = Vec::new();
+                let mut sent = 0u64;
+                let mut number = 1;
+                while sent < size {
+                    let want = part_size.min(size - sent) as usize;
+                    let mut buf = vec![0u8; want];
+                    body.read_exact(&mut buf)
+                        .await
+                        .map_err(|e| self.io_err("put", key, e))?;
+                    sha.update(&buf);
+                    let md5 = Md5::digest(&buf);
+                    let out = self
+                        .client
+                        .upload_part()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .part_number(number)
+                        .content_length(want as i64)
+                        .content_md5(b64(&md5))
+                        .body(ByteStream::from(buf))
+                        .send()
+                        .await
+                        .map_err(|e| self.err("put", key, e))?;
+                    let etag = self.check_md5(key, out.e_tag(), &md5, &format!("part {number}: "))?;
+                    parts.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
+                    sent += want as u64;
+                    number += 1;
+                }
+                Ok(parts)
+            })
+            .await?;
+        Ok(self.written(size, etag, Some(hex(&sha.finalize())), attrs, version.as_deref()))
+    }
+
+    /// A multipart upload with `attrs`: started, its parts written by `parts`, completed — or
+    /// aborted if anything failed, so no orphan parts stay billed. The ETag and version made.
+    async fn in_parts(
+        &self,
+        op: &'static str,
+        key: &str,
+        attrs: &Attributes,
+        parts: impl AsyncFnOnce(&str) -> Result<Vec<CompletedPart>, OpError>,
+    ) -> Result<(String, Option<String>), OpError> {
         let req = self.client.create_multipart_upload().bucket(&self.bucket).key(key);
         let up = with_attrs!(req, self, attrs)
             .send()
             .await
-            .map_err(|e| self.err("put", key, e))?;
+            .map_err(|e| self.err(op, key, e))?;
         let upload_id = up.upload_id().unwrap_or_default().to_string();
-        let result = async {
-            let mut sha = Sha256::new();
-            let mut parts = Vec::new();
-            let mut sent = 0u64;
-            let mut number = 1;
-            while sent < size {
-                let want = part_size.min(size - sent) as usize;
-                let mut buf = vec![0u8; want];
-                body.read_exact(&mut buf)
-                    .await
-                    .map_err(|e| self.io_err("put", key, e))?;
-                sha.update(&buf);
-                let md5 = Md5::digest(&buf);
-                let out = self
-                    .client
-                    .upload_part()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .part_number(number)
-                    .content_length(want as i64)
-                    .content_md5(b64(&md5))
-                    .body(ByteStream::from(buf))
-                    .send()
-                    .await
-                    .map_err(|e| self.err("put", key, e))?;
-                let etag = self.check_md5(key, out.e_tag(), &md5, &format!("part {number}: "))?;
-                parts.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
-                sent += want as u64;
-                number += 1;
-            }
-            let done = self.complete(key, &upload_id, parts).await?;
-            Ok(self.written(
-                size,
-                trim_etag(done.0.as_deref()),
-                Some(hex(&sha.finalize())),
-                attrs,
-                done.1.as_deref(),
-            ))
-        }
-        .await;
+        let result = match parts(&upload_id).await {
+            Ok(parts) => self.complete(key, &upload_id, parts).await,
+            Err(e) => Err(e),
+        };
         if result.is_err() {
             self.abort(key, &upload_id).await;
         }
@@ -172,7 +182,7 @@ impl S3Tier {
         key: &str,
         upload_id: &str,
         parts: Vec<CompletedPart>,
-    ) -> Result<(Option<String>, Option<String>), OpError> {
+    ) -> Result<(String, Option<String>), OpError> {
         let done = self
             .client
             .complete_multipart_upload()
@@ -183,7 +193,7 @@ impl S3Tier {
             .send()
             .await
             .map_err(|e| self.err("put", key, e))?;
-        Ok((done.e_tag().map(str::to_string), done.version_id().map(str::to_string)))
+        Ok((trim_etag(done.e_tag()), done.version_id().map(str::to_string)))
     }
 
     async fn abort(&self, key: &str, upload_id: &str) {
@@ -253,44 +263,35 @@ impl S3Tier {
             .max(size.div_ceil(MAX_PARTS))
             // S3's smallest part (but the last).
             .max(5 << 20);
-        let req = self.client.create_multipart_upload().bucket(&self.bucket).key(key);
-        let up = with_attrs!(req, self, attrs)
-            .send()
-            .await
-            .map_err(|e| self.err("copy", key, e))?;
-        let upload_id = up.upload_id().unwrap_or_default().to_string();
         let source = Self::copy_source_header(src, key, from);
-        let result = async {
-            let mut parts = Vec::new();
-            let mut start = 0u64;
-            let mut number = 1;
-            while start < size {
-                let end = (start + part_size).min(size) - 1;
-                let out = self
-                    .client
-                    .upload_part_copy()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .part_number(number)
-                    .copy_source(&source)
-                    .copy_source_if_match(format!("\"{}\"", from.etag))
-                    .copy_source_range(format!("bytes={start}-{end}"))
-                    .send()
-                    .await
-                    .map_err(|e| self.err("copy", key, e))?;
-                let etag = trim_etag(out.copy_part_result().and_then(|r| r.e_tag()));
-                parts.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
-                start = end + 1;
-                number += 1;
-            }
-            let done = self.complete(key, &upload_id, parts).await?;
-            Ok(self.written(size, trim_etag(done.0.as_deref()), None, attrs, done.1.as_deref()))
-        }
-        .await;
-        if result.is_err() {
-            self.abort(key, &upload_id).await;
-        }
-        result
+        let (etag, version) = self
+            .in_parts("copy", key, attrs, async |upload_id: &str| {
+                let mut parts = Vec::new();
+                let mut start = 0u64;
+                let mut number = 1;
+                while start < size {
+                    let end = (start + part_size).min(size) - 1;
+                    let out = self
+                        .client
+                        .upload_part_copy()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .part_number(number)
+                        .copy_source(&source)
+                        .copy_source_if_match(format!("\"{}\"", from.etag))
+                        .copy_source_range(format!("bytes={start}-{end}"))
+                        .send()
+                        .await
+                        .map_err(|e| self.err("copy", key, e))?;
+                    let etag = trim_etag(out.copy_part_result().and_then(|r| r.e_tag()));
+                    parts.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
+                    start = end + 1;
+                    number += 1;
+                }
+                Ok(parts)
+            })
+            .await?;
+        Ok(self.written(size, etag, None, attrs, version.as_deref()))
     }
 }

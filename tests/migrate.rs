@@ -355,8 +355,8 @@ impl ObjectStore for Writer {
     async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
         self.inner.put(key, body, size, attrs).await
     }
-    async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
-        self.inner.verify(key, expected).await
+    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError> {
+        self.inner.difference(key, expected).await
     }
     async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
         self.inner.delete(key, version).await
@@ -559,8 +559,8 @@ impl ObjectStore for Broken {
         std::fs::write(&path, d).unwrap();
         Ok(w)
     }
-    async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
-        self.inner.verify(key, expected).await
+    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError> {
+        self.inner.difference(key, expected).await
     }
     async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
         self.inner.delete(key, version).await

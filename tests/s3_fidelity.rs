@@ -498,3 +498,37 @@ async fn deletes_go_in_batches() {
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert!(m.tiers["hot"].list(&format!("{p}/")).await.unwrap().is_empty());
 }
+
+/// A destination that cannot keep what the object carries (Garage has no tagging) fails the
+/// move with what differed; the source stays where it was, whole.
+#[ignore = "needs the test services (scripts/test.sh)"]
+#[tokio::test]
+async fn a_destination_that_drops_tags_fails_the_move() {
+    let moto = moto_env("a_destination_that_drops_tags_fails_the_move");
+    let garage = s3_env("a_destination_that_drops_tags_fails_the_move");
+    let boto = Boto::of(&moto);
+    let bucket = unique("tagged");
+    boto.mkbucket(&bucket, false);
+    let m = Mover::new(
+        vec![
+            s3_tier(&moto, "tagged", &bucket),
+            s3_tier(&garage, "untagged", "dim-cool"),
+        ],
+        |_| {},
+    );
+    let key = format!("{}/labelled.bin", unique("drop"));
+    let data = content(31, 120_000);
+    boto.put(&bucket, &key, &data, &carried(true));
+    let id = m.enqueue(&key, "tagged", "untagged", data.len() as u64);
+    let Outcome::Failed(why) = m.run(id).await else {
+        panic!("the move must fail")
+    };
+    assert!(why.starts_with("tags mismatch on untagged after"), "{why}");
+    let still = boto.describe(&bucket, &key);
+    assert_eq!(still["sha256"].as_str(), Some(sha256(&data).as_str()));
+    assert_eq!(still["tags"], carried(true)["tags"]);
+    assert!(
+        m.tiers["untagged"].head(&key).await.unwrap().is_none(),
+        "no copy left behind"
+    );
+}

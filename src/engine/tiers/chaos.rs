@@ -222,8 +222,8 @@ impl ObjectStore for ChaosStore {
         self.timed("restore", key, self.inner.restore(key, version)).await
     }
 
-    async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
-        self.timed("verify", key, self.inner.verify(key, expected)).await
+    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError> {
+        self.timed("verify", key, self.inner.difference(key, expected)).await
     }
 
     async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {

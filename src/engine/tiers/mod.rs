@@ -261,7 +261,14 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     /// Checks that the object at `key` is exactly what `expected` describes: bytes (by checksum),
     /// attributes, and the store's class and encryption.
-    async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError>;
+    async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
+        Ok(self.difference(key, expected).await?.is_none())
+    }
+
+    /// What differs between the object at `key` and what `expected` describes, `None` when
+    /// nothing does: "missing", "checksum" (the bytes), "storage class", "encryption", or which
+    /// attribute ("Content-Type", "tags", …). Never the values: they may be private.
+    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError>;
 
     /// Deletes `key` (exactly `version` on a versioned bucket, so no delete marker hides a
     /// version that keeps being billed); a missing object is not an error.

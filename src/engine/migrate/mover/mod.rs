@@ -329,22 +329,22 @@ impl MoveCtx {
         };
         if self.in_place(t) {
             // One object: checking it as the destination is all there is.
-            return match self.retry(&t.key, &t.dst, || dst.verify(&t.key, &w)).await {
-                Ok(true) => Ok(Self::or_cancelled(
+            return match self.retry(&t.key, &t.dst, || dst.difference(&t.key, &w)).await {
+                Ok(None) => Ok(Self::or_cancelled(
                     self.step(t, TaskState::Switching, Change::default()).await?,
                 )),
-                Ok(false) => self.verify_failed(t).await,
+                Ok(Some(what)) => self.verify_failed(t, what).await,
                 Err(e) => self.fail_op(t, e).await.map(Step::End),
             };
         }
         // The destination is checked and, at the same time, the source is checked for a write
         // that landed after the copy (which would make the copy stale).
-        let (ok, now_src) = tokio::join!(
-            self.retry(&t.key, &t.dst, || dst.verify(&t.key, &w)),
+        let (differs, now_src) = tokio::join!(
+            self.retry(&t.key, &t.dst, || dst.difference(&t.key, &w)),
             self.retry(&t.key, &t.src, || src.head(&t.key))
         );
-        let ok = match ok {
-            Ok(ok) => ok,
+        let differs = match differs {
+            Ok(d) => d,
             Err(e) => return self.fail_op(t, e).await.map(Step::End),
         };
         let now_src = match now_src {
@@ -357,8 +357,8 @@ impl MoveCtx {
                 .defer_growing(t, wall_now_ms() + self.growing_window.as_millis() as Millis)
                 .await;
         }
-        if !ok {
-            return self.verify_failed(t).await;
+        if let Some(what) = differs {
+            return self.verify_failed(t, what).await;
         }
         Ok(Self::or_cancelled(
             self.step(t, TaskState::Switching, Change::default()).await?,
@@ -366,12 +366,13 @@ impl MoveCtx {
     }
 
     /// The destination is not what was written: copy again, or give up after the last attempt.
-    async fn verify_failed(&self, t: &Task) -> Result<Step, StoreError> {
+    /// `what` is what differed: "checksum" (the bytes), an attribute, the class, the encryption.
+    async fn verify_failed(&self, t: &Task, what: &str) -> Result<Step, StoreError> {
         {
             let attempts = t.attempts + 1;
-            tracing::warn!(target: "dim::migrate", key = %t.key, tier = %t.dst, attempts, "verification failed: destination does not match what was written");
+            tracing::warn!(target: "dim::migrate", key = %t.key, tier = %t.dst, attempts, what, "verification failed: destination does not match what was written");
             if attempts >= self.policy.max_attempts {
-                let why = format!("checksum mismatch on {} after {attempts} attempts", t.dst);
+                let why = format!("{what} mismatch on {} after {attempts} attempts", t.dst);
                 return self.fail(t, why, attempts).await.map(Step::End);
             }
             let next = self

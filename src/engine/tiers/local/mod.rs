@@ -316,31 +316,30 @@ impl ObjectStore for LocalTier {
         result
     }
 
-    async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
+    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError> {
         let k = key.to_string();
         let want = expected.clone();
-        self.blocking("verify", key, move |t| {
-            let path = t.path_for(&k)?;
-            if !path.exists() {
-                return Ok(false);
-            }
-            if let Some(what) = want.attrs.difference(&stored_attrs(&path)?) {
-                tracing::warn!(target: "dim::tiers", key = %k, what, "the object differs from what was written");
-                return Ok(false);
-            }
-            match &want.sha256 {
-                Some(sha) => {
-                    let (n, got) = sha256_of_file(&path)?;
-                    Ok(n == want.size && &got == sha)
+        let why = self
+            .blocking("verify", key, move |t| {
+                let path = t.path_for(&k)?;
+                if !path.exists() {
+                    return Ok(Some("missing"));
                 }
-                // Nothing to check the bytes against: never accept on size alone.
-                None => {
-                    tracing::warn!(target: "dim::tiers", key = %k, "no checksum to verify the bytes against");
-                    Ok(false)
+                if let Some(what) = want.attrs.difference(&stored_attrs(&path)?) {
+                    return Ok(Some(what));
                 }
-            }
-        })
-        .await
+                // Nothing to check the bytes against is a failure: never accept on size alone.
+                let Some(sha) = &want.sha256 else {
+                    return Ok(Some("checksum"));
+                };
+                let (n, got) = sha256_of_file(&path)?;
+                Ok((n != want.size || &got != sha).then_some("checksum"))
+            })
+            .await?;
+        if let Some(what) = why {
+            tracing::warn!(target: "dim::tiers", tier = %self.name, key, what, "the object differs from what was written");
+        }
+        Ok(why)
     }
 
     async fn delete(&self, key: &str, _version: Option<&str>) -> Result<(), OpError> {

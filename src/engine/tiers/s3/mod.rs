@@ -347,13 +347,14 @@ impl ObjectStore for S3Tier {
         }
     }
 
-    async fn verify(&self, key: &str, expected: &Written) -> Result<bool, OpError> {
+    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError> {
         let Some((meta, mut attrs)) = self.head_full(key, None).await? else {
-            return Ok(false);
+            return Ok(Some("missing"));
         };
         let why;
         if meta.size != expected.size || meta.etag != expected.etag {
-            why = Some("size or ETag");
+            // The ETag is the MD5 of the bytes (per part for multipart uploads).
+            why = Some("checksum");
         } else if meta.class() != self.class() {
             why = Some("storage class");
         } else if self.sse.is_some_and(|s| meta.sse.as_deref() != Some(s.as_str())) {
@@ -365,7 +366,7 @@ impl ObjectStore for S3Tier {
         if let Some(what) = why {
             tracing::warn!(target: "dim::tiers", tier = %self.name, key, what, "the object differs from what was written");
         }
-        Ok(why.is_none())
+        Ok(why)
     }
 
     async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {

@@ -201,6 +201,22 @@ pub struct TierConfig {
 }
 
 impl TierConfig {
+    /// The S3 storage class of this tier's objects (S3's default when unset).
+    pub fn s3_class(&self) -> &str {
+        self.storage_class
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .unwrap_or("STANDARD")
+    }
+
+    /// Both are S3 tiers of one bucket on one endpoint (told apart by their storage class).
+    pub fn shares_bucket_with(&self, other: &TierConfig) -> bool {
+        self.backend == Backend::S3
+            && other.backend == Backend::S3
+            && self.bucket == other.bucket
+            && self.endpoint.as_deref().unwrap_or("") == other.endpoint.as_deref().unwrap_or("")
+    }
+
     pub fn capacity_bytes(&self) -> u64 {
         (self.capacity_gb * 1e9) as u64
     }
@@ -271,6 +287,16 @@ pub struct RestoreConfig {
     /// How often a restore in progress is checked.
     #[serde(default = "default_restore_poll_secs")]
     pub poll_secs: u64,
+}
+
+impl Default for RestoreConfig {
+    fn default() -> Self {
+        Self {
+            tier: default_restore_tier(),
+            days: default_restore_days(),
+            poll_secs: default_restore_poll_secs(),
+        }
+    }
 }
 
 fn default_restore_tier() -> String {

@@ -155,12 +155,7 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
     // Tiers sharing a bucket are told apart by their storage class.
     for (i, a) in c.tiers.iter().enumerate() {
         for (j, b) in c.tiers.iter().enumerate().skip(i + 1) {
-            let shared = a.backend == Backend::S3
-                && b.backend == Backend::S3
-                && a.bucket == b.bucket
-                && a.endpoint.as_deref().unwrap_or("") == b.endpoint.as_deref().unwrap_or("");
-            let class = |t: &super::TierConfig| t.storage_class.clone().unwrap_or_else(|| "STANDARD".into());
-            if shared && class(a) == class(b) {
+            if a.shares_bucket_with(b) && a.s3_class() == b.s3_class() {
                 return Err(bad(
                     format!("tiers[{j}].storage_class"),
                     format!(
@@ -168,7 +163,7 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
                         a.name,
                         b.name,
                         b.bucket.as_deref().unwrap_or(""),
-                        class(b)
+                        b.s3_class()
                     ),
                     "give each tier of one bucket its own storage_class (or class), or its own bucket",
                 ));

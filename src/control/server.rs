@@ -100,10 +100,10 @@ struct TasksQuery {
 }
 
 async fn tasks(State(api): State<Api>, Query(q): Query<TasksQuery>) -> Response {
-    let states: Vec<TaskState> = match q.state.as_deref() {
-        None => TaskState::ALL.to_vec(),
+    let state = match q.state.as_deref() {
+        None => None,
         Some(s) => match TaskState::parse(s) {
-            Some(st) => vec![st],
+            Some(st) => Some(st),
             None => {
                 let all: Vec<&str> = TaskState::ALL.iter().map(|s| s.as_str()).collect();
                 return error(
@@ -115,16 +115,7 @@ async fn tasks(State(api): State<Api>, Query(q): Query<TasksQuery>) -> Response 
         },
     };
     let limit = q.limit.unwrap_or(100).min(10_000);
-    read(api.store.clone(), move |conn| {
-        let mut out = Vec::new();
-        for st in states {
-            out.extend(task::in_state(conn, st, limit)?);
-        }
-        out.sort_by_key(|t| std::cmp::Reverse(t.id));
-        out.truncate(limit);
-        Ok(out)
-    })
-    .await
+    read(api.store.clone(), move |conn| task::newest(conn, state, limit)).await
 }
 
 #[derive(Deserialize)]

@@ -186,6 +186,15 @@ pub fn in_state(conn: &Connection, state: TaskState, limit: usize) -> Result<Vec
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The newest tasks (by id), of `state` or of every state, in one query (the control API).
+pub fn newest(conn: &Connection, state: Option<TaskState>, limit: usize) -> Result<Vec<Task>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM tasks WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![state.map(TaskState::as_str), limit as i64], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// What a transition changes besides the state.
 #[derive(Debug, Default, Clone)]
 pub struct Change {

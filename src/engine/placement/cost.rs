@@ -326,9 +326,6 @@ impl CostModel {
     }
 }
 
-/// Expected remaining life of an object, hours, from what a population lived: `exposure_ms` of
-/// object-time in which `deletes` objects were deleted (the maximum-likelihood mean of
-/// exponential lifetimes); infinite before any deletion.
 /// The expected remaining life of an object from what the store saw live and die: deleted
 /// objects' lifetimes (counters kept by ingest) and the ages of those alive. Reads every object.
 pub fn life_hours_of(conn: &rusqlite::Connection, now: Millis) -> Result<f64, StoreError> {
@@ -341,6 +338,9 @@ pub fn life_hours_of(conn: &rusqlite::Connection, now: Millis) -> Result<f64, St
     Ok(life_hours(lived_ms + alive_ms, deleted))
 }
 
+/// Expected remaining life of an object, hours, from what a population lived: `exposure_ms` of
+/// object-time in which `deletes` objects were deleted (the maximum-likelihood mean of
+/// exponential lifetimes); infinite before any deletion.
 pub fn life_hours(exposure_ms: f64, deletes: u64) -> f64 {
     if deletes == 0 {
         f64::INFINITY

@@ -9,7 +9,7 @@ use crate::engine::clock::Millis;
 
 /// User-metadata key holding the original modification time, as rclone writes it (seconds since
 /// the epoch with a fraction), so stores that set their own Last-Modified keep the first one.
-pub const MTIME_KEY: &str = "mtime";
+const MTIME_KEY: &str = "mtime";
 
 /// User-metadata keys dim writes for itself; they are not the user's and are not compared.
 pub(super) const DIM_PREFIX: &str = "dim-";
@@ -103,11 +103,11 @@ impl Attributes {
 }
 
 /// `1700000000.123` — seconds with milliseconds, as rclone reads and writes its `mtime`.
-pub fn format_mtime(ms: Millis) -> String {
+fn format_mtime(ms: Millis) -> String {
     format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }
 
-pub fn parse_mtime(s: &str) -> Option<Millis> {
+fn parse_mtime(s: &str) -> Option<Millis> {
     let secs: f64 = s.trim().parse().ok()?;
     secs.is_finite().then_some((secs * 1000.0).round() as Millis)
 }

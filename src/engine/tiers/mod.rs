@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 use tokio::io::AsyncRead;
 
-pub use attrs::{Attributes, MTIME_KEY, format_mtime, parse_mtime};
+pub use attrs::Attributes;
 pub use hashing::{HashingReader, ProgressReader};
 
 use crate::config::{Backend, Config};
@@ -330,39 +330,28 @@ pub fn local_root(t: &crate::config::TierConfig, data_dir: &Path) -> std::path::
 pub type Tiers = HashMap<String, Arc<chaos::ChaosStore>>;
 
 /// Builds every configured tier: local directories under `data_dir`, S3 buckets via the SDK.
-/// Tiers sharing a bucket each list the objects of their storage class; the first of them also
-/// lists objects of a class no tier of the bucket names, so every object has a tier.
+/// Tiers sharing a bucket each list the objects of their storage class; the first of them lists
+/// every class the others do not name, so every object has exactly one tier.
 pub fn build(cfg: &Config, data_dir: &Path) -> Result<Tiers, TierError> {
     let mut out = HashMap::new();
-    let same_bucket = |a: &crate::config::TierConfig, b: &crate::config::TierConfig| {
-        a.backend == Backend::S3
-            && b.backend == Backend::S3
-            && a.bucket == b.bucket
-            && a.endpoint.as_deref().unwrap_or("") == b.endpoint.as_deref().unwrap_or("")
-    };
-    let class_of = |t: &crate::config::TierConfig| t.storage_class.clone().unwrap_or_else(|| STANDARD.into());
-    for (i, t) in cfg.tiers.iter().enumerate() {
+    for t in &cfg.tiers {
         let inner: Arc<dyn ObjectStore> = match t.backend {
             Backend::Local => Arc::new(local::LocalTier::new(&t.name, local_root(t, data_dir))?),
             Backend::S3 => {
                 let tier = s3::S3Tier::new(t, &cfg.migrator)?;
-                let sharing: Vec<_> = cfg.tiers.iter().filter(|o| same_bucket(t, o)).collect();
-                if sharing.len() > 1 {
-                    let first = cfg.tiers.iter().position(|o| same_bucket(t, o)) == Some(i);
-                    let mut classes = vec![class_of(t)];
-                    if first {
-                        let named: Vec<String> = sharing.iter().map(|o| class_of(o)).collect();
-                        classes.extend(
-                            s3::KNOWN_CLASSES
-                                .iter()
-                                .map(|c| c.to_string())
-                                .filter(|c| !named.contains(c)),
-                        );
-                    }
-                    Arc::new(tier.list_only(classes))
-                } else {
-                    Arc::new(tier)
-                }
+                let mut sharing = cfg.tiers.iter().filter(|o| t.shares_bucket_with(o));
+                let first = sharing.next().is_some_and(|o| o.name == t.name);
+                let others: Vec<String> = cfg
+                    .tiers
+                    .iter()
+                    .filter(|o| o.name != t.name && t.shares_bucket_with(o))
+                    .map(|o| o.s3_class().to_string())
+                    .collect();
+                Arc::new(match (others.is_empty(), first) {
+                    (true, _) => tier,
+                    (false, true) => tier.listing(s3::Listed::AllBut(others)),
+                    (false, false) => tier.listing(s3::Listed::Only(t.s3_class().to_string())),
+                })
             }
         };
         out.insert(t.name.clone(), Arc::new(chaos::ChaosStore::new(inner)));

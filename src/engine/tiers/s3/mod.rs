@@ -29,19 +29,24 @@ use crate::config::{MigratorConfig, RestoreConfig, Sse, TierConfig};
 use read::headers_of;
 use wire::{classify, env, trim_etag};
 
-/// S3's storage classes, for a shared bucket's first tier to list the ones no tier names.
-pub const KNOWN_CLASSES: [&str; 10] = [
-    "STANDARD",
-    "REDUCED_REDUNDANCY",
-    "STANDARD_IA",
-    "ONEZONE_IA",
-    "INTELLIGENT_TIERING",
-    "GLACIER",
-    "GLACIER_IR",
-    "DEEP_ARCHIVE",
-    "EXPRESS_ONEZONE",
-    "OUTPOSTS",
-];
+/// Which objects of its bucket a tier lists (tiers sharing a bucket split it by class).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listed {
+    All,
+    Only(String),
+    /// Every class but those the bucket's other tiers name.
+    AllBut(Vec<String>),
+}
+
+impl Listed {
+    fn keeps(&self, class: &str) -> bool {
+        match self {
+            Listed::All => true,
+            Listed::Only(c) => c == class,
+            Listed::AllBut(others) => !others.iter().any(|c| c == class),
+        }
+    }
+}
 
 /// Keys per `DeleteObjects` request (S3's limit).
 const DELETE_BATCH: usize = 1000;
@@ -57,7 +62,7 @@ pub struct S3Tier {
     /// The class objects written here get (`None`: STANDARD).
     storage_class: Option<String>,
     /// On a bucket shared by several tiers: the classes this tier's listing keeps.
-    listed_classes: Option<Vec<String>>,
+    listed: Listed,
     restore: Option<RestoreConfig>,
     sse: Option<Sse>,
     kms_key: Option<String>,
@@ -129,12 +134,12 @@ impl S3Tier {
             multipart_threshold: m.multipart_threshold_bytes.max(5 << 20),
             max_copy_bytes: m.max_copy_bytes.max(1),
             storage_class: t.storage_class.clone().filter(|c| !c.is_empty()),
-            listed_classes: None,
+            listed: Listed::All,
             // An archive class (the catalog gives it a restore time) restores before reads.
             restore: t
                 .restore
                 .clone()
-                .or_else(|| (t.restore_hours > 0.0).then(default_restore)),
+                .or_else(|| (t.restore_hours > 0.0).then(RestoreConfig::default)),
             sse: t.sse,
             kms_key: t.sse_kms_key_id.clone(),
             tagging: std::sync::atomic::AtomicBool::new(true),
@@ -146,15 +151,10 @@ impl S3Tier {
         self.storage_class.as_deref().unwrap_or(STANDARD)
     }
 
-    /// Lists only objects of these classes (for tiers sharing a bucket).
-    pub fn list_only(mut self, classes: Vec<String>) -> Self {
-        self.listed_classes = Some(classes);
+    /// Lists only the objects `listed` keeps (for tiers sharing a bucket).
+    pub fn listing(mut self, listed: Listed) -> Self {
+        self.listed = listed;
         self
-    }
-
-    /// Where the bucket is, to find tiers sharing it.
-    pub fn location(&self) -> (&str, &str) {
-        (&self.endpoint, &self.bucket)
     }
 
     pub fn bucket(&self) -> &str {
@@ -200,14 +200,6 @@ impl S3Tier {
     }
 }
 
-fn default_restore() -> RestoreConfig {
-    RestoreConfig {
-        tier: "Standard".into(),
-        days: 1,
-        poll_secs: 60,
-    }
-}
-
 impl S3Tier {
     fn not_found_is_none<T>(&self, r: Result<T, OpError>) -> Result<Option<T>, OpError> {
         match r {
@@ -215,6 +207,18 @@ impl S3Tier {
             Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The object (current, or `version`) as a move reads it: its metadata, and its attributes
+    /// with tags and with its Last-Modified kept as the original mtime (the store sets its own
+    /// on a copy).
+    async fn described(&self, key: &str, version: Option<&str>) -> Result<Option<(ObjectMeta, Attributes)>, OpError> {
+        let Some((meta, mut attrs)) = self.head_full(key, version).await? else {
+            return Ok(None);
+        };
+        attrs.keep_mtime(meta.last_modified_ms);
+        attrs.tags = self.tags(key, meta.version_id.as_deref().or(version)).await?;
+        Ok(Some((meta, attrs)))
     }
 
     /// HEAD of the current object or of `version`: its metadata and attributes (without tags).
@@ -258,28 +262,20 @@ impl ObjectStore for S3Tier {
     }
 
     async fn describe(&self, key: &str) -> Result<Option<(ObjectMeta, Attributes)>, OpError> {
-        let Some((meta, mut attrs)) = self.head_full(key, None).await? else {
-            return Ok(None);
-        };
-        attrs.keep_mtime(meta.last_modified_ms);
-        attrs.tags = self.tags(key, meta.version_id.as_deref()).await?;
-        Ok(Some((meta, attrs)))
+        self.described(key, None).await
     }
 
     async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
-        let Some((meta, mut attrs)) = self.head_full(key, version).await? else {
-            return Err(OpError::new(
+        match self.described(key, version).await? {
+            Some((_, attrs)) => Ok(attrs),
+            None => Err(OpError::new(
                 ErrorKind::NotFound,
                 &self.name,
                 "head",
                 key,
                 "no such object",
-            ));
-        };
-        // The store sets its own Last-Modified on a copy: keep this one as metadata.
-        attrs.keep_mtime(meta.last_modified_ms);
-        attrs.tags = self.tags(key, version).await?;
-        Ok(attrs)
+            )),
+        }
     }
 
     async fn get(&self, key: &str, from: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
@@ -321,7 +317,7 @@ impl ObjectStore for S3Tier {
     }
 
     async fn restore(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
-        let cfg = self.restore.clone().unwrap_or_else(default_restore);
+        let cfg = self.restore.clone().unwrap_or_default();
         let req = RestoreRequest::builder()
             .days(cfg.days as i32)
             .glacier_job_parameters(
@@ -406,9 +402,7 @@ impl ObjectStore for S3Tier {
                 let Some(key) = o.key() else { continue };
                 let class = o.storage_class().map(|c| c.as_str().to_string());
                 let class_name = class.as_deref().unwrap_or(STANDARD);
-                if let Some(keep) = &self.listed_classes
-                    && !keep.iter().any(|c| c == class_name)
-                {
+                if !self.listed.keeps(class_name) {
                     continue;
                 }
                 out.push((

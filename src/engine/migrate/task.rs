@@ -1,5 +1,7 @@
 //! Migration tasks in SQLite: the state machine, and every transition persisted before what depends on it.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
@@ -166,15 +168,34 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Task>, StoreError> {
 /// Tasks a worker may take now: unfinished ones (resumed from their persisted state), deferred
 /// ones and those waiting to retry whose time has come, oldest first.
 pub fn claimable(conn: &Connection, now: Millis, limit: usize) -> Result<Vec<Task>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
+    let mut stmt = conn.prepare_cached(&claimable_sql())?;
+    let rows = stmt.query_map(params![now, limit as i64], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Walks the `tasks_open` index: the finished tasks of weeks are never read.
+fn claimable_sql() -> String {
+    format!(
         "SELECT {COLS} FROM tasks
          WHERE state NOT IN {}
            AND coalesce(not_before, 0) <= ?1
          ORDER BY id LIMIT ?2",
         TaskState::sql(&TaskState::FINISHED)
-    ))?;
-    let rows = stmt.query_map(params![now, limit as i64], from_row)?;
+    )
+}
+
+/// The destination of every object with an unfinished task (the planner leaves them be).
+pub fn unfinished(conn: &Connection) -> Result<HashMap<String, String>, StoreError> {
+    let mut stmt = conn.prepare_cached(&unfinished_sql())?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn unfinished_sql() -> String {
+    format!(
+        "SELECT key, dst_tier FROM tasks WHERE state NOT IN {}",
+        TaskState::sql(&TaskState::FINISHED)
+    )
 }
 
 /// Tasks in `state`, newest first (for the dashboard).
@@ -326,4 +347,42 @@ pub fn cancel(conn: &Connection, id: i64, now: Millis) -> Result<bool, StoreErro
         ),
         params![id, now],
     )? == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::store::Store;
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    }
+
+    /// A daemon keeps its finished tasks: claiming and planning must not read them. SQLite uses
+    /// the partial index only while the queries spell its WHERE exactly.
+    #[test]
+    fn unfinished_tasks_are_found_through_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), 8).unwrap();
+        let conn = store.writer();
+        conn.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+             INSERT INTO tasks(key, src_tier, dst_tier, state, created, updated)
+             SELECT 'old/' || i, 'a', 'b', 'done', i, i FROM n;",
+        )
+        .unwrap();
+        enqueue(&conn, "new", "a", "b", 1).unwrap();
+        for sql in [claimable_sql(), unfinished_sql()] {
+            let p = plan(&conn, &sql);
+            assert!(p.contains("tasks_open"), "{sql}\n=> {p}");
+        }
+        let claimed = claimable(&conn, 2, 10).unwrap();
+        assert_eq!(claimed.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(), ["new"]);
+        assert_eq!(unfinished(&conn).unwrap().get("new").map(String::as_str), Some("b"));
+    }
 }

@@ -1,7 +1,6 @@
 //! The planner: scores every placed object, lets only those whose best tier could change into the
 //! MILP, and turns the difference between placement and plan into pending migration tasks.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension};
@@ -11,7 +10,7 @@ use super::cost::{CostModel, PlanObject};
 use super::problem::{Item, Problem, Solution, SolveError};
 use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
-use crate::engine::migrate::task::{self, TaskState};
+use crate::engine::migrate::task;
 use crate::engine::model::Model;
 use crate::engine::model::dataset::row_from;
 use crate::engine::model::features::{StatsRow, recent};
@@ -86,13 +85,7 @@ pub fn load_objects(
 ) -> Result<Vec<PlanObject>, StoreError> {
     let idx = |name: &str| cfg.tiers.iter().position(|t| t.name == name);
     let residency_ms = (cfg.optimizer.min_residency_secs * 1000) as Millis;
-    let busy: HashMap<String, String> = conn
-        .prepare(&format!(
-            "SELECT key, dst_tier FROM tasks WHERE state NOT IN {}",
-            TaskState::sql(&TaskState::FINISHED)
-        ))?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    let busy = task::unfinished(conn)?;
     let mut stmt = conn.prepare(
         "SELECT key, tier, moved_at, pinned, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
          FROM objects WHERE tier IS NOT NULL",

@@ -146,6 +146,13 @@ CREATE TABLE models (
 -- Migrator: the exact source version a move copies and then deletes (versioned buckets).
 ALTER TABLE tasks ADD COLUMN src_version TEXT;
 "#,
+    r#"
+-- Unfinished tasks by id: what workers claim and the planner treats as busy. Finished tasks
+-- pile up over weeks; without this a claim walked all of them, holding the writer. The WHERE
+-- must read exactly as the queries' `state NOT IN` (TaskState::sql(&FINISHED)) for SQLite to
+-- use it (tested).
+CREATE INDEX tasks_open ON tasks(id) WHERE state NOT IN ('done', 'failed', 'cancelled');
+"#,
 ];
 
 /// The schema version this build writes.

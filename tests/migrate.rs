@@ -1,5 +1,6 @@
 //! The migrator on local tiers: every state, resume after a crash at each, growing files, conditional
-//! copy, backoff, non-retryable failures, cancellation and a chaos run. The S3 side is in s3.rs.
+//! copy, backoff, non-retryable failures, cancellation, a chaos run and forgetting old finished tasks.
+//! The S3 side is in s3.rs.
 
 mod common;
 
@@ -742,4 +743,64 @@ async fn a_source_deleted_by_its_owner_cancels_the_move_and_a_missing_one_fails_
     }
     assert_eq!(fx.pointer("missing.bin").as_deref(), Some("hot"));
     assert!(fx.read("cool", "missing.bin").is_none());
+}
+
+/// Inserts a task in `state` last updated `age_ms` ago.
+fn finished_task(fx: &Fx, key: &str, state: &str, age_ms: i64) {
+    let at = wall_now_ms() - age_ms;
+    fx.store
+        .writer()
+        .execute(
+            "INSERT INTO tasks(key, src_tier, dst_tier, state, created, updated) VALUES (?1, 'hot', 'cool', ?2, ?3, ?3)",
+            rusqlite::params![key, state, at],
+        )
+        .unwrap();
+}
+
+fn task_keys(fx: &Fx) -> Vec<String> {
+    let w = fx.store.writer();
+    let mut stmt = w.prepare("SELECT key FROM tasks ORDER BY key").unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn old_done_and_cancelled_tasks_are_forgotten_in_batches_failed_ones_stay() {
+    let fx = fixture();
+    let day = 24 * 3600 * 1000;
+    for i in 0..5 {
+        finished_task(&fx, &format!("old-done-{i}"), "done", 10 * day);
+    }
+    finished_task(&fx, "old-cancelled", "cancelled", 10 * day);
+    finished_task(&fx, "old-failed", "failed", 10 * day);
+    finished_task(&fx, "recent-done", "done", day);
+    fx.object("hot", "pending", b"x", OLD);
+    fx.enqueue("pending", "hot", "cool");
+    let before = wall_now_ms() - 7 * day;
+    // Batches of 4: 4, then the other 2, then nothing.
+    let batches: Vec<usize> = (0..3)
+        .map(|_| task::forget_finished(&fx.store.writer(), before, 4).unwrap())
+        .collect();
+    assert_eq!(batches, [4, 2, 0]);
+    assert_eq!(task_keys(&fx), ["old-failed", "pending", "recent-done"]);
+}
+
+#[tokio::test]
+async fn the_migrator_forgets_finished_tasks_past_their_keep() {
+    let fx = fixture();
+    finished_task(&fx, "two-hours-old", "done", 2 * 3600 * 1000);
+    finished_task(&fx, "a-minute-old", "done", 60 * 1000);
+    let mut cfg = data_in_motion::config::Config::embedded_default().unwrap().migrator;
+    cfg.keep_finished_secs = 3600;
+    let m = Migrator::start(cfg, fx.store.clone(), fx.tiers.clone());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while task_keys(&fx).len() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not forgotten: {:?}",
+            task_keys(&fx)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    m.shutdown().await;
+    assert_eq!(task_keys(&fx), ["a-minute-old"]);
 }

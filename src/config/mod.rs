@@ -268,10 +268,18 @@ pub struct MigratorConfig {
     /// single `CopyObject` above 5 GiB.
     #[serde(default = "default_max_copy_bytes")]
     pub max_copy_bytes: u64,
+    /// Done and cancelled tasks are forgotten this many seconds after they ended (failed ones
+    /// stay until they are retried or cancelled); 0 keeps every task.
+    #[serde(default = "default_keep_finished_secs")]
+    pub keep_finished_secs: u64,
 }
 
 fn default_max_copy_bytes() -> u64 {
     5 << 30
+}
+
+fn default_keep_finished_secs() -> u64 {
+    7 * 24 * 3600
 }
 
 /// How an archive tier's objects are restored before a move can read them.

@@ -107,9 +107,12 @@ impl Migrator {
             in_flight: Mutex::new(HashMap::new()),
             stats,
         });
-        let workers = (0..cfg.workers.max(1))
+        let mut workers: Vec<JoinHandle<()>> = (0..cfg.workers.max(1))
             .map(|i| tokio::spawn(worker(shared.clone(), i)))
             .collect();
+        if cfg.keep_finished_secs > 0 {
+            workers.push(tokio::spawn(forget_finished(shared.clone())));
+        }
         Self {
             shared,
             workers: Mutex::new(workers),
@@ -173,6 +176,45 @@ impl Migrator {
         for w in workers {
             let _ = w.await;
         }
+    }
+}
+
+/// How often finished tasks past `keep_finished_secs` are forgotten, and how many per transaction
+/// (a short hold of the writer each, so ingest and moves go on meanwhile).
+const FORGET_EVERY: Duration = Duration::from_secs(600);
+const FORGET_BATCH: usize = 5000;
+
+/// Forgets old done and cancelled tasks at start and then every `FORGET_EVERY`: a daemon that runs
+/// for months would otherwise keep every move it ever made.
+async fn forget_finished(shared: Arc<Shared>) {
+    let keep_ms = (shared.cfg.keep_finished_secs as i64).saturating_mul(1000);
+    loop {
+        let before = wall_now_ms().saturating_sub(keep_ms);
+        let mut forgotten = 0;
+        loop {
+            let s = shared.clone();
+            let r =
+                tokio::task::spawn_blocking(move || task::forget_finished(&s.ctx.store.writer(), before, FORGET_BATCH))
+                    .await;
+            match r {
+                Ok(Ok(n)) => {
+                    forgotten += n;
+                    if n < FORGET_BATCH {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(target: "dim::migrate", error = %e, "could not forget finished tasks; trying again later");
+                    break;
+                }
+                Err(_) => return,
+            }
+        }
+        if forgotten > 0 {
+            tracing::info!(target: "dim::migrate", forgotten, keep_secs = shared.cfg.keep_finished_secs, "finished tasks forgotten");
+        }
+        tokio::time::sleep(FORGET_EVERY).await;
     }
 }
 

@@ -184,6 +184,17 @@ fn claimable_sql() -> String {
     )
 }
 
+/// Forgets up to `limit` done and cancelled tasks last updated before `before`; how many it did.
+/// Failed tasks stay: they wait for an operator.
+pub fn forget_finished(conn: &Connection, before: Millis, limit: usize) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM tasks WHERE id IN (
+                SELECT id FROM tasks WHERE state IN ('done', 'cancelled') AND updated < ?1 LIMIT ?2)",
+        )?
+        .execute(params![before, limit as i64])?)
+}
+
 /// The destination of every object with an unfinished task (the planner leaves them be).
 pub fn unfinished(conn: &Connection) -> Result<HashMap<String, String>, StoreError> {
     let mut stmt = conn.prepare_cached(&unfinished_sql())?;

@@ -188,10 +188,11 @@ fn claimable_sql() -> String {
 /// Failed tasks stay: they wait for an operator.
 pub fn forget_finished(conn: &Connection, before: Millis, limit: usize) -> Result<usize, StoreError> {
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "DELETE FROM tasks WHERE id IN (
-                SELECT id FROM tasks WHERE state IN ('done', 'cancelled') AND updated < ?1 LIMIT ?2)",
-        )?
+                SELECT id FROM tasks WHERE state IN {} AND updated < ?1 LIMIT ?2)",
+            TaskState::sql(&[TaskState::Done, TaskState::Cancelled])
+        ))?
         .execute(params![before, limit as i64])?)
 }
 
@@ -374,7 +375,7 @@ mod tests {
         rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
     }
 
-    /// A daemon keeps its finished tasks: claiming and planning must not read them. SQLite uses
+    /// A daemon keeps a week of finished tasks: claiming and planning must not read them. SQLite uses
     /// the partial index only while the queries spell its WHERE exactly.
     #[test]
     fn unfinished_tasks_are_found_through_their_index() {

@@ -181,6 +181,20 @@ pub struct ReplayArgs {
     /// configured tiers); otherwise a rule that overflows a tier never counts as the best rule.
     #[arg(long)]
     pub ignore_capacity: bool,
+    /// Dollars per read served slower than the SLA, for every policy and both oracles
+    /// (default: sla.miss_cost of the config, 0.0001).
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_miss_cost)]
+    pub sla_miss_cost: Option<f64>,
+}
+
+/// A price per slow read: a number of dollars, 0 or more.
+pub fn parse_miss_cost(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a price: give dollars per slow read, 0 or more (e.g. 0.0001)"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,6 +276,14 @@ pub enum BenchTarget {
         /// Price every policy as if the tiers had no capacity.
         #[arg(long)]
         ignore_capacity: bool,
+        /// Dollars per read served slower than the SLA (default: sla.miss_cost).
+        #[arg(long, value_name = "DOLLARS", value_parser = parse_miss_cost)]
+        sla_miss_cost: Option<f64>,
+        /// Share of new objects that follow the object-store shape: written, read within their
+        /// first hours, then never again; large; some deleted (default:
+        /// events.embedded.object_store_share).
+        #[arg(long, value_name = "SHARE")]
+        object_store_share: Option<f64>,
         #[arg(long)]
         json: bool,
     },

@@ -47,14 +47,23 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::R
             .map(|d| format!("; expected remaining life {d:.0} days"))
             .unwrap_or_default()
     );
+    println!("\n{} — the chance of a read:", e.forecast_serving);
+    for c in &e.chance_of_read {
+        println!(
+            "  within a {:<8} prior {:>6.3}   learned {}",
+            c.within,
+            c.prior,
+            c.learned.map_or_else(|| "—".to_string(), |p| format!("{p:>6.3}"))
+        );
+    }
     println!("\nfeatures");
     for (n, v) in &e.features {
         println!("  {n:<24} {v:>10.4}");
     }
     if !e.costs.is_empty() {
         println!(
-            "\n{:<14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  sla",
-            "tier", "storage", "requests", "retrieval", "restore", "move", "min-days", "return", "margin", "total $"
+            "\n{:<14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  allowed",
+            "tier", "storage", "requests", "retrieval", "restore", "SLA", "move", "min-days", "return", "margin", "total $"
         );
         for c in &e.costs {
             let mark = if Some(&c.tier) == e.chosen.as_ref() {
@@ -63,12 +72,13 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::R
                 ""
             };
             println!(
-                "{:<14} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6}  {}{}",
+                "{:<14} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6}  {}{}",
                 c.tier,
                 c.storage,
                 c.requests,
                 c.retrieval,
                 c.restore,
+                c.sla,
                 c.migration,
                 c.min_duration,
                 c.return_trip,

@@ -48,6 +48,15 @@ fn with_digits(x: f64, steps: [(f64, usize); 2], small: usize) -> String {
     format!("{x:.digits$}")
 }
 
+/// A span of hours as people say it: `1 h`, `6 h`, `1 d`, `7 d`, `365 d`.
+pub fn hours(h: f64) -> String {
+    if h < 24.0 {
+        format!("{h:.0} h")
+    } else {
+        format!("{:.0} d", h / 24.0)
+    }
+}
+
 /// Engine time as `YYYY-MM-DD HH:MM`.
 pub fn engine_time(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
@@ -75,5 +84,6 @@ mod tests {
         assert_eq!(money(0.02507462), "0.0250746");
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!((hours(6.0), hours(168.0), hours(8760.0)), ("6 h".into(), "7 d".into(), "365 d".into()));
     }
 }

@@ -107,6 +107,9 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Replay(args)) => {
             logging::to_stderr();
+            if let Some(c) = args.sla_miss_cost {
+                cfg.sla.miss_cost = c;
+            }
             replay::cmd::run(&cfg, args)
         }
         Some(Cmd::Bench {
@@ -116,11 +119,26 @@ fn main() -> ExitCode {
                     objects,
                     days,
                     ignore_capacity,
+                    sla_miss_cost,
+                    object_store_share,
                     json,
                 },
         }) => {
             logging::to_stderr();
-            bench::replay::run(&cfg, events, objects, days, ignore_capacity, json)
+            if let Some(c) = sla_miss_cost {
+                cfg.sla.miss_cost = c;
+            }
+            match object_store_share {
+                Some(s) if !(0.0..=1.0).contains(&s) => Err(anyhow::anyhow!(
+                    "--object-store-share must be a share from 0 to 1 (e.g. 0.5), got {s}"
+                )),
+                _ => {
+                    if let Some(s) = object_store_share {
+                        cfg.events.embedded.object_store_share = s;
+                    }
+                    bench::replay::run(&cfg, events, objects, days, ignore_capacity, json)
+                }
+            }
         }
         Some(Cmd::Bench {
             target:

@@ -5,6 +5,7 @@ use std::process::Command;
 
 use data_in_motion::config::{Config, TierConfig};
 use data_in_motion::engine::events::Op;
+use data_in_motion::engine::placement::billing::SlaPrice;
 use data_in_motion::replay::meter::Meter;
 use data_in_motion::replay::oracle::Oracle;
 use data_in_motion::replay::trace::{self, Format, Trace, TraceEvent};
@@ -74,7 +75,10 @@ fn all_hot_and_all_cold_cost_what_the_hand_computation_says() {
     // Retrieval: a read twice (2 × 1 GB) and b once (2 GB), 0.03/GB; HEAD retrieves nothing.
     assert!(close(cold.retrieval_cost, 4.0 * 0.03), "{}", cold.retrieval_cost);
     assert_eq!(cold.sla_violations, 4, "three GETs and a HEAD on a 150 ms tier");
-    assert!(close(cold.total_cost, 0.12808), "{}", cold.total_cost);
+    assert!(close(cold.bill, 0.12808), "{}", cold.bill);
+    // The total adds the four slow reads at sla.miss_cost each.
+    assert_eq!(cold.sla_misses, 4);
+    assert!(close(cold.total_cost, 0.12808 + 4.0 * cfg.sla.miss_cost), "{}", cold.total_cost);
     let oracle = r.policy("oracle").unwrap();
     assert!(oracle.total_cost <= hot.total_cost.min(cold.total_cost));
     assert!(
@@ -116,7 +120,7 @@ fn random_tiers(rng: &mut StdRng) -> Vec<TierConfig> {
 /// The cheapest of every schedule for one object on a grid of whole days: the tier serving each
 /// access and the tier it waits on in each day (moves at the day's start; at an access, after
 /// it), written to `landing` first when given, frozen after the trace, priced by the meter.
-fn brute_force(w: &Workload, tiers: &[TierConfig], tail: i64, landing: Option<usize>) -> f64 {
+fn brute_force(w: &Workload, tiers: &[TierConfig], sla: SlaPrice, tail: i64, landing: Option<usize>) -> f64 {
     let (n, n_t) = (w.events.len(), tiers.len());
     let days = (w.end / DAY) as usize + 1;
     let choices = n + days;
@@ -129,7 +133,7 @@ fn brute_force(w: &Workload, tiers: &[TierConfig], tail: i64, landing: Option<us
             c /= n_t;
         }
         let (serve, wait) = pick.split_at(n);
-        let mut m = Meter::new(tiers, 50.0, w.sizes.clone());
+        let mut m = Meter::priced(tiers, sla, w.sizes.clone());
         let mut k = 0;
         for (d, &wait_on) in wait.iter().enumerate() {
             let now = d as i64 * DAY;
@@ -160,9 +164,9 @@ fn brute_force(w: &Workload, tiers: &[TierConfig], tail: i64, landing: Option<us
 }
 
 #[test]
-fn both_oracles_equal_a_brute_force_optimum_on_tiny_traces_with_minimum_durations() {
+fn both_oracles_equal_a_brute_force_optimum_on_tiny_traces_with_minimum_durations_and_priced_misses() {
     let mut rng = StdRng::seed_from_u64(11);
-    for case in 0..30 {
+    for case in 0..40 {
         let tiers = random_tiers(&mut rng);
         let n = rng.random_range(1..=3);
         let size = rng.random_range(1..20_000_000_000u64);
@@ -194,15 +198,20 @@ fn both_oracles_equal_a_brute_force_optimum_on_tiny_traces_with_minimum_duration
         // Days after the last access within the trace, so waiting somewhere cheap matters there too.
         w.end += rng.random_range(0..3) * DAY;
         let tail = rng.random_range(0..3) * DAY;
-        let brute = brute_force(&w, &tiers, tail, None);
-        let oracle = Oracle::solve(&w, &tiers, tail);
+        // Half the cases price a slow read (the SLA is 50 ms: the second and third tiers miss it).
+        let sla = SlaPrice {
+            latency_ms: 50.0,
+            miss_cost: if case % 2 == 0 { 0.0 } else { rng.random_range(0.0..0.5) },
+        };
+        let brute = brute_force(&w, &tiers, sla, tail, None);
+        let oracle = Oracle::solve(&w, &tiers, sla, tail);
         assert!(
             close(oracle.cost, brute),
             "case {case}: oracle {} vs brute force {brute}",
             oracle.cost
         );
-        let brute = brute_force(&w, &tiers, tail, Some(0));
-        let landing = Oracle::solve_landing(&w, &tiers, tail, 0);
+        let brute = brute_force(&w, &tiers, sla, tail, Some(0));
+        let landing = Oracle::solve_landing(&w, &tiers, sla, tail, 0);
         assert!(
             close(landing.cost, brute),
             "case {case}: oracle-landing {} vs brute force {brute}",
@@ -274,7 +283,13 @@ fn no_policy_beats_the_oracle_on_any_test_trace() {
                 p.total_cost
             );
             let parts = p.storage_cost + p.request_cost + p.retrieval_cost + p.migration_cost + p.min_duration_cost;
-            assert!(close(parts, p.total_cost), "{name}: {} parts do not add up", p.policy);
+            assert!(close(parts, p.bill), "{name}: {} parts do not add up to the bill", p.policy);
+            assert!(
+                close(p.bill + p.sla_cost, p.total_cost)
+                    && close(p.sla_cost, p.sla_misses as f64 * cfg.sla.miss_cost),
+                "{name}: {}: total = bill + misses × miss_cost",
+                p.policy
+            );
         }
         reports.push(r);
     }
@@ -578,13 +593,13 @@ fn no_policy_beats_the_oracles_on_storage_classes() {
             "{name}: {landing} vs {}",
             r.oracle.landing_planned_cost
         );
+        // A product metered on its own classes (S3 Intelligent-Tiering's access tiers here) is
+        // not bounded by oracles that plan on the configured tiers.
+        let bounded = || r.policies.iter().filter(|p| !p.own_classes);
+        assert!(r.policy("s3-intelligent-tiering").unwrap().own_classes);
         // all-cold writes straight to the cold tier: a write-time placement, bounded by the free oracle.
-        assert!(r.policies.iter().all(|p| p.total_cost >= oracle * (1.0 - 1e-9)));
-        for p in r
-            .policies
-            .iter()
-            .filter(|p| !["oracle", "all-cold"].contains(&p.policy.as_str()))
-        {
+        assert!(bounded().all(|p| p.total_cost >= oracle * (1.0 - 1e-9)));
+        for p in bounded().filter(|p| !["oracle", "all-cold"].contains(&p.policy.as_str())) {
             assert!(
                 p.total_cost >= landing * (1.0 - 1e-9),
                 "{name}: {} costs {} below oracle-landing's {landing}",

@@ -234,6 +234,7 @@ fn fixture() -> Snapshot {
             heuristic_holdout: Some(metrics(0.783)),
             note: String::new(),
             label_k: 3,
+            forecast: Default::default(),
         },
         plan: Some(PlanSummary {
             at: T0 - 60_000,
@@ -296,6 +297,8 @@ fn explanation() -> Explanation {
             ("month".into(), 9_428.5),
             ("365 days".into(), 105_120.0),
         ],
+        chance_of_read: Vec::new(),
+        forecast_serving: String::new(),
         life_days: None,
         horizon_days: 365.0,
         costs: vec![

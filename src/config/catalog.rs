@@ -39,6 +39,10 @@ pub struct StorageClass {
     pub restore_per_1k: f64,
     #[serde(default)]
     pub restore_gb: f64,
+    #[serde(default)]
+    pub object_fee_per_1k_month: f64,
+    #[serde(default)]
+    pub object_fee_min_bytes: u64,
 }
 
 #[derive(Deserialize)]

@@ -118,6 +118,11 @@ pub struct EmbeddedConfig {
     pub size_median_bytes: u64,
     pub size_sigma: f64,
     pub size_max_bytes: u64,
+    /// Share of new objects that follow the object-store shape: written, read a few times
+    /// within their first hours, then never again; large; some deleted after weeks (uploads,
+    /// logs, backups, build artifacts). 0 leaves every object to popularity.
+    #[serde(default)]
+    pub object_store_share: f64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -185,6 +190,12 @@ pub struct TierConfig {
     pub restore_per_1k: f64,
     #[serde(default)]
     pub restore_gb: f64,
+    /// A fee per 1,000 objects per month on this tier (S3 Intelligent-Tiering's monitoring, GCS
+    /// Autoclass's management), charged for objects of at least `object_fee_min_bytes`.
+    #[serde(default)]
+    pub object_fee_per_1k_month: f64,
+    #[serde(default)]
+    pub object_fee_min_bytes: u64,
     /// The S3 storage class objects on this tier have (`STANDARD_IA`, `GLACIER_IR`, …). Filled
     /// from the catalog class; several tiers may share a bucket, one class each.
     #[serde(default)]
@@ -227,6 +238,29 @@ impl TierConfig {
 pub struct SlaConfig {
     pub hot_latency_ms: f64,
     pub hot_threshold: f64,
+    /// Dollars per read served slower than `hot_latency_ms` (a restore wait included): what the
+    /// planner, the replay's meter, both oracles and capture add to the bill, so "good" means
+    /// one thing everywhere. 0 prices latency at nothing.
+    #[serde(default = "default_miss_cost")]
+    pub miss_cost: f64,
+    /// Keys under these prefixes must never be served slower than the SLA (a hard constraint,
+    /// as for pinned objects), whatever it costs.
+    #[serde(default)]
+    pub hard_prefixes: Vec<String>,
+}
+
+/// The default price of a slow read: see `config/default.toml` for the reasoning.
+pub const DEFAULT_MISS_COST: f64 = 0.0001;
+
+fn default_miss_cost() -> f64 {
+    DEFAULT_MISS_COST
+}
+
+impl SlaConfig {
+    /// `key` must never be served slower than the SLA.
+    pub fn is_hard(&self, key: &str) -> bool {
+        self.hard_prefixes.iter().any(|p| key.starts_with(p.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

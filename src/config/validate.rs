@@ -188,6 +188,20 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
         ));
     }
     fraction("sla.hot_threshold", c.sla.hot_threshold)?;
+    if !(c.sla.miss_cost.is_finite() && c.sla.miss_cost >= 0.0) {
+        return Err(bad(
+            "sla.miss_cost",
+            format!("must be 0 or more dollars per slow read, got {}", c.sla.miss_cost),
+            "e.g. miss_cost = 0.0001 (a hundredth of a cent per read served slower than the SLA), or 0 to price latency at nothing",
+        ));
+    }
+    if let Some(i) = c.sla.hard_prefixes.iter().position(|p| p.is_empty()) {
+        return Err(bad(
+            format!("sla.hard_prefixes[{i}]"),
+            "an empty prefix would make every key hard",
+            "name a key prefix such as \"invoices/\", or remove it",
+        ));
+    }
     if !(c.optimizer.move_margin.is_finite() && c.optimizer.move_margin >= 0.0) {
         return Err(bad(
             "optimizer.move_margin",
@@ -223,6 +237,7 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
         ("diurnal_amplitude", e.diurnal_amplitude),
         ("flash_share", e.flash_share),
         ("dormant_share", e.dormant_share),
+        ("object_store_share", e.object_store_share),
     ] {
         fraction(&ek(f), v)?;
     }

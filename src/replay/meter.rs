@@ -7,9 +7,7 @@ use serde::Serialize;
 use crate::config::TierConfig;
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
-use crate::engine::placement::billing::{self, early_exit, move_cost, storage_rate_ms};
-
-use crate::engine::placement::billing::serve_cost;
+use crate::engine::placement::billing::{SlaPrice, early_exit, move_cost, serve_cost, storage_rate_ms};
 
 /// What a policy cost, by part, in dollars.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -21,11 +19,20 @@ pub struct Costs {
     /// Storage charged for the rest of a tier's minimum duration when an object left it early
     /// (deleted, overwritten or moved away).
     pub min_duration: f64,
+    /// Reads served slower than the SLA, priced at `sla.miss_cost` each: not on the cloud's
+    /// bill, but what a slow read costs the user.
+    pub sla: f64,
 }
 
 impl Costs {
-    pub fn total(&self) -> f64 {
+    /// What the cloud bills: storage, minimum durations, requests, retrieval, moves.
+    pub fn bill(&self) -> f64 {
         self.storage + self.requests + self.retrieval + self.migration + self.min_duration
+    }
+
+    /// The bill plus the price of the slow reads: what every policy is judged on.
+    pub fn total(&self) -> f64 {
+        self.bill() + self.sla
     }
 }
 
@@ -33,7 +40,7 @@ impl Costs {
 #[derive(Debug, Clone)]
 pub struct Meter {
     tiers: Vec<TierConfig>,
-    sla_latency_ms: f64,
+    sla: SlaPrice,
     /// Per object: its tier and since when it is stored there (None: not stored yet).
     placed: Vec<Option<(usize, Millis)>>,
     /// Per object: when its current stay on its tier began (for minimum durations).
@@ -54,11 +61,24 @@ pub struct Meter {
 }
 
 impl Meter {
-    /// A meter for objects of `sizes` (index = object id) on `tiers`.
+    /// A meter for objects of `sizes` (index = object id) on `tiers`, slow reads counted against
+    /// an SLA of `sla_latency_ms` and priced at nothing (see `priced`).
     pub fn new(tiers: &[TierConfig], sla_latency_ms: f64, sizes: Vec<u64>) -> Self {
+        Self::priced(
+            tiers,
+            SlaPrice {
+                latency_ms: sla_latency_ms,
+                miss_cost: 0.0,
+            },
+            sizes,
+        )
+    }
+
+    /// A meter whose slow reads cost `sla.miss_cost` each.
+    pub fn priced(tiers: &[TierConfig], sla: SlaPrice, sizes: Vec<u64>) -> Self {
         Self {
             tiers: tiers.to_vec(),
-            sla_latency_ms,
+            sla,
             placed: vec![None; sizes.len()],
             entered: vec![0; sizes.len()],
             sizes,
@@ -169,8 +189,9 @@ impl Meter {
         let (requests, retrieval) = serve_cost(tier, op, self.sizes[obj]);
         self.costs.requests += requests;
         self.costs.retrieval += retrieval;
-        if matches!(op, Op::Get | Op::Head) && billing::misses_sla(tier, self.sla_latency_ms) {
+        if self.sla.missed(tier, op) {
             self.sla_violations += 1;
+            self.costs.sla += self.sla.miss_cost;
         }
     }
 

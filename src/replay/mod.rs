@@ -3,10 +3,12 @@
 
 pub mod chart;
 pub mod cmd;
+pub mod history;
 pub mod meter;
 pub mod oracle;
 pub mod planned;
 pub mod policy;
+pub mod products;
 pub mod report;
 pub mod rules;
 pub mod trace;
@@ -18,16 +20,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Config;
 use crate::engine::clock::Millis;
+use crate::engine::placement::billing::SlaPrice;
 use oracle::Oracle;
 use policy::{ORACLES, Policy, Run, coldest};
 use report::{PolicyResult, Report};
 use workload::Workload;
 
 /// Every policy `--policies all` runs, in report order (the two bounds last).
-pub const POLICIES: [&str; 10] = [
+pub const POLICIES: [&str; 13] = [
     "dim",
     "heuristic-milp",
+    "ski-rental",
     "s3-intelligent-tiering",
+    "gcs-autoclass",
+    "azure-last-access",
     "fabricpool-auto",
     "age-lifecycle",
     "lru-hot-tier",
@@ -79,14 +85,17 @@ fn build(name: &str, cfg: &Config, w: &Workload, oracles: &[Oracle; 2]) -> Box<d
     let r = &cfg.replay;
     let rules = rules::RuleLimits::new(cfg);
     match name {
-        "dim" => Box::new(planned::Planned::new("dim", true, cfg, &w.sizes)),
-        "heuristic-milp" => Box::new(planned::Planned::new("heuristic-milp", false, cfg, &w.sizes)),
+        "dim" => Box::new(planned::Planned::new("dim", true, cfg, &w.sizes, &w.keys)),
+        "heuristic-milp" => Box::new(planned::Planned::new("heuristic-milp", false, cfg, &w.sizes, &w.keys)),
+        "ski-rental" => Box::new(rules::Timed::ski_rental(&cfg.tiers, SlaPrice::of(&cfg.sla), 0, &w.sizes)),
         "s3-intelligent-tiering" => Box::new(rules::Timed::intelligent_tiering(
             &r.intelligent_tiering_days,
-            n_t,
+            products::intelligent_tiering(cfg),
             &w.sizes,
             &rules,
         )),
+        "gcs-autoclass" => Box::new(rules::Timed::autoclass(products::autoclass(cfg), &w.sizes)),
+        "azure-last-access" => Box::new(rules::Timed::azure_last_access(products::azure(cfg), objects)),
         "fabricpool-auto" => Box::new(rules::Timed::fabricpool(r.fabricpool_cooling_days, cold, objects)),
         "age-lifecycle" => Box::new(rules::Timed::lifecycle(&r.lifecycle_days, n_t, &w.sizes, &rules)),
         "lru-hot-tier" => Box::new(rules::Lru::new(
@@ -136,10 +145,11 @@ pub fn compare(cfg: &Config, w: &Workload, names: &[&str]) -> Result<Report, Rep
         .position(|t| t.name == cfg.landing_tier().name)
         .unwrap_or(0);
     // The two bounds are independent: one thread each.
+    let sla = SlaPrice::of(&cfg.sla);
     let oracles = std::thread::scope(|s| {
-        let free = s.spawn(|| Oracle::solve(w, &cfg.tiers, tail));
-        let landing = Oracle::solve_landing(w, &cfg.tiers, tail, landing);
-        let free = free.join().unwrap_or_else(|_| Oracle::solve(w, &cfg.tiers, tail));
+        let free = s.spawn(|| Oracle::solve(w, &cfg.tiers, sla, tail));
+        let landing = Oracle::solve_landing(w, &cfg.tiers, sla, tail, landing);
+        let free = free.join().unwrap_or_else(|_| Oracle::solve(w, &cfg.tiers, sla, tail));
         [landing, free]
     });
     let span = (w.end + tail) as f64;
@@ -165,7 +175,7 @@ pub fn compare(cfg: &Config, w: &Workload, names: &[&str]) -> Result<Report, Rep
                     }
                     let taken = sync::lock(&policies[i]).take();
                     if let Some(mut p) = taken {
-                        let run = policy::run(p.as_mut(), w, &cfg.tiers, cfg.sla.hot_latency_ms, tail, &points);
+                        let run = policy::run(p.as_mut(), w, &cfg.tiers, sla, tail, &points);
                         *sync::lock(&runs[i]) = Some(run);
                     }
                 }
@@ -187,7 +197,7 @@ pub fn compare(cfg: &Config, w: &Workload, names: &[&str]) -> Result<Report, Rep
         .map_or(oracles[1].cost, |(_, r)| r.meter.costs.total());
     let results = runs
         .into_iter()
-        .map(|(name, run)| PolicyResult::new(name, run, cfg, oracle_total))
+        .map(|(name, run)| PolicyResult::new(name, run, oracle_total))
         .collect();
     Ok(Report::new(
         cfg,

@@ -27,7 +27,7 @@ use super::workload::{Ev, Workload};
 use crate::config::TierConfig;
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
-use crate::engine::placement::billing::{min_storage_ms, move_cost, serve_cost, storage_rate_ms};
+use crate::engine::placement::billing::{SlaPrice, min_storage_ms, move_cost, serve_cost, storage_rate_ms};
 
 /// No move after this access (`r` = the tier served on).
 const STAY: Millis = Millis::MIN;
@@ -43,6 +43,8 @@ pub struct Oracle {
     /// Total cost by the dynamic programme's own arithmetic.
     pub cost: f64,
     tiers: Vec<TierConfig>,
+    /// Each slow read costs its `miss_cost` on top of the bill, as the meter charges it.
+    sla: SlaPrice,
     sizes: Vec<u64>,
     /// `oracle-landing`: every object is first written here.
     fixed_landing: Option<usize>,
@@ -161,17 +163,23 @@ fn times(from: Millis, to: Millis, deadline: f64, min_wait: f64, later: &[Millis
 }
 
 impl Oracle {
-    /// The optimum with a free choice of each object's first tier.
-    pub fn solve(w: &Workload, tiers: &[TierConfig], tail_ms: Millis) -> Self {
-        Self::solve_with(w, tiers, tail_ms, None)
+    /// The optimum with a free choice of each object's first tier, slow reads priced by `sla`.
+    pub fn solve(w: &Workload, tiers: &[TierConfig], sla: SlaPrice, tail_ms: Millis) -> Self {
+        Self::solve_with(w, tiers, sla, tail_ms, None)
     }
 
     /// The optimum when every object is first written to `landing`.
-    pub fn solve_landing(w: &Workload, tiers: &[TierConfig], tail_ms: Millis, landing: usize) -> Self {
-        Self::solve_with(w, tiers, tail_ms, Some(landing))
+    pub fn solve_landing(w: &Workload, tiers: &[TierConfig], sla: SlaPrice, tail_ms: Millis, landing: usize) -> Self {
+        Self::solve_with(w, tiers, sla, tail_ms, Some(landing))
     }
 
-    fn solve_with(w: &Workload, tiers: &[TierConfig], tail_ms: Millis, fixed_landing: Option<usize>) -> Self {
+    fn solve_with(
+        w: &Workload,
+        tiers: &[TierConfig],
+        sla: SlaPrice,
+        tail_ms: Millis,
+        fixed_landing: Option<usize>,
+    ) -> Self {
         let mut by_obj: Vec<Vec<u32>> = vec![Vec::new(); w.objects()];
         for (i, e) in w.events.iter().enumerate() {
             by_obj[e.obj as usize].push(i as u32);
@@ -186,6 +194,7 @@ impl Oracle {
             after: vec![(STAY, 0); w.events.len()],
             cost: 0.0,
             tiers: tiers.to_vec(),
+            sla,
             sizes: w.sizes.clone(),
             fixed_landing,
             landing: fixed_landing.unwrap_or(0),
@@ -220,7 +229,7 @@ impl Oracle {
         let size = self.sizes[ev(0).obj as usize];
         let serve = |t: usize, op: Op| {
             let (r, q) = serve_cost(&self.tiers[t], op, size);
-            r + q
+            r + q + self.sla.penalty(&self.tiers[t], op)
         };
         // Serving `op` at `ts` on tier q entered by then with deadline `d`: the request, and an
         // overwrite ends the stored version's stay (paying the rest of its minimum).

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use super::history::{self, History};
 use super::meter::Meter;
 use super::policy::Policy;
 use super::workload::Ev;
@@ -18,7 +19,8 @@ use crate::engine::model::Model;
 use crate::engine::model::dataset::Sample;
 use crate::engine::model::features::{StatsRow, features};
 use crate::engine::model::forest::ForestParams;
-use crate::engine::placement::cost::{CostModel, PlanObject};
+use crate::engine::model::forecast::ForecastInfo;
+use crate::engine::placement::cost::{CostModel, Learned, PlanObject};
 use crate::engine::placement::planner::{self, plan_object};
 
 /// A feature snapshot waiting for its horizon to pass.
@@ -51,6 +53,10 @@ pub struct Planned {
     is_touched: Vec<bool>,
     live: Vec<u32>,
     model: Model,
+    /// Objects under `sla.hard_prefixes`: never planned onto a tier slower than the SLA.
+    hard: Vec<bool>,
+    /// Past states and what followed them, for the learned forecast.
+    history: History,
     pending: VecDeque<Pending>,
     labelled: VecDeque<Sample>,
     horizon_ms: Millis,
@@ -61,13 +67,15 @@ pub struct Planned {
     plans: usize,
     trainings: usize,
     forest_served: usize,
+    /// Trainings after which the learned forecast served.
+    forecast_served: usize,
     plan_secs: f64,
     train_secs: f64,
     failures: usize,
 }
 
 impl Planned {
-    pub fn new(name: &'static str, learn: bool, cfg: &Config, sizes: &[u64]) -> Self {
+    pub fn new(name: &'static str, learn: bool, cfg: &Config, sizes: &[u64], keys: &[String]) -> Self {
         let n = sizes.len();
         let landing = cfg
             .tiers
@@ -93,6 +101,8 @@ impl Planned {
             is_touched: vec![false; n],
             live: Vec::new(),
             model: Model::heuristic(&cfg.model, if learn { "not trained yet" } else { "heuristic policy" }),
+            hard: keys.iter().map(|k| cfg.sla.is_hard(k)).collect(),
+            history: History::new(if learn { n } else { 0 }),
             pending: VecDeque::new(),
             labelled: VecDeque::new(),
             horizon_ms: (cfg.model.horizon_secs * 1000) as Millis,
@@ -103,6 +113,7 @@ impl Planned {
             plans: 0,
             trainings: 0,
             forest_served: 0,
+            forecast_served: 0,
             plan_secs: 0.0,
             train_secs: 0.0,
             failures: 0,
@@ -117,6 +128,17 @@ impl Planned {
         let mut objs = std::mem::take(&mut self.touched);
         for o in &objs {
             self.is_touched[*o as usize] = false;
+        }
+        if self.learn {
+            // The forecast's states: random live objects, and as many just touched.
+            for k in 0..2 * history::PER_TICK {
+                let pool = if k % 2 == 0 { &self.live } else { &objs };
+                if pool.is_empty() {
+                    continue;
+                }
+                let o = pool[self.rng.random_range(0..pool.len())];
+                self.history.keep(o, t, &self.rows[o as usize]);
+            }
         }
         if !self.live.is_empty() {
             for _ in 0..self.cfg.model.sample_cold.min(self.live.len() as u32) {
@@ -163,6 +185,12 @@ impl Planned {
         let started = std::time::Instant::now();
         let samples = self.labelled.make_contiguous();
         self.model = Model::train(samples, &self.cfg.model, &self.cfg.sla, t, ForestParams::default());
+        let observed = self.history.observed(t);
+        let cm = &self.cm;
+        self.model.learn_forecast(&observed, &|row, at, hours| {
+            cm.prior_p_any(&plan_object(String::new(), row, 0, 0.0, at), hours)
+        });
+        self.forecast_served += usize::from(self.model.learned().is_some());
         self.trainings += 1;
         self.train_secs += started.elapsed().as_secs_f64();
     }
@@ -176,12 +204,15 @@ impl Planned {
         self.cm.life_hours = crate::engine::placement::cost::life_hours(exposure_ms, self.deletes);
         let rows: Vec<&StatsRow> = ids.iter().map(|o| &self.rows[*o]).collect();
         let p = self.model.p_hot(&rows, t);
+        let horizon_h = self.cfg.optimizer.horizon_days * 24.0;
         let objs: Vec<PlanObject> = ids
             .iter()
             .zip(p)
             .map(|(o, p_hot)| {
                 let current = m.tier_of(*o).unwrap_or(self.landing);
                 let mut po = plan_object(String::new(), &self.rows[*o], current, p_hot, t);
+                po.hard = self.hard[*o];
+                po.learned = self.model.learned().map(|f| Learned::of(f, &self.rows[*o], t, horizon_h));
                 po.fixed = self.moved_at[*o].is_some_and(|at| t - at < residency);
                 if let Some(at) = self.moved_at[*o] {
                     po.stayed_ms = (t - at).max(0) as f64;
@@ -249,8 +280,14 @@ impl Policy for Planned {
 
     fn after(&mut self, _m: &mut Meter, _i: usize, ev: &Ev) {
         let o = ev.obj as usize;
+        if self.learn && matches!(ev.op, Op::Get | Op::Head) {
+            self.history.read(o, ev.ts);
+        }
         if ev.op == Op::Delete {
             if self.alive[o] {
+                if self.learn {
+                    self.history.deleted(o, ev.ts);
+                }
                 self.deletes += 1;
                 self.lived_ms += (ev.ts - self.born[o]) as f64;
                 self.born_sum -= self.born[o] as f64;
@@ -299,9 +336,23 @@ impl Policy for Planned {
                 }
             ));
         }
+        if self.learn {
+            let f = &self.model.info.forecast;
+            v.push(format!(
+                "the learned forecast served after {} of {} trainings; last: {} ({})",
+                self.forecast_served,
+                self.trainings,
+                f.line(),
+                f.why
+            ));
+        }
         if self.failures > 0 {
             v.push(format!("{} plans failed", self.failures));
         }
         v
+    }
+
+    fn forecast(&self) -> Option<ForecastInfo> {
+        self.learn.then(|| self.model.info.forecast.clone())
     }
 }

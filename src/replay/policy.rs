@@ -5,6 +5,8 @@ use super::meter::Meter;
 use super::workload::{Ev, Workload};
 use crate::config::TierConfig;
 use crate::engine::clock::Millis;
+use crate::engine::model::forecast::ForecastInfo;
+use crate::engine::placement::billing::SlaPrice;
 
 /// The bounds: not policies anyone can run, the yardstick for those that can.
 pub const ORACLES: [&str; 2] = ["oracle-landing", "oracle"];
@@ -26,6 +28,15 @@ pub trait Policy: Send {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The tiers it is metered on when they are not the configured ones (a product on its own
+    /// classes).
+    fn tiers(&self) -> Option<&[TierConfig]> {
+        None
+    }
+    /// How its forecast of reads was calibrated, for a policy that learns one.
+    fn forecast(&self) -> Option<ForecastInfo> {
+        None
+    }
 }
 
 /// A policy's run: its meter at the end and its cumulative cost at each of `points` times.
@@ -34,6 +45,9 @@ pub struct Run {
     pub curve: Vec<f64>,
     pub secs: f64,
     pub notes: Vec<String>,
+    pub forecast: Option<ForecastInfo>,
+    /// Metered on its own tiers, not the configured ones.
+    pub own_classes: bool,
 }
 
 /// Replays `w` through `p` on `tiers`; the final placement is charged for `tail_ms` more after
@@ -43,12 +57,12 @@ pub fn run(
     p: &mut dyn Policy,
     w: &Workload,
     tiers: &[TierConfig],
-    sla_latency_ms: f64,
+    sla: SlaPrice,
     tail_ms: Millis,
     points: &[Millis],
 ) -> Run {
     let started = std::time::Instant::now();
-    let mut m = Meter::new(tiers, sla_latency_ms, w.sizes.clone());
+    let mut m = Meter::priced(p.tiers().unwrap_or(tiers), sla, w.sizes.clone());
     let mut curve = Vec::with_capacity(points.len());
     let mut next_point = 0;
     for (i, ev) in w.events.iter().enumerate() {
@@ -83,6 +97,8 @@ pub fn run(
         curve,
         secs: started.elapsed().as_secs_f64(),
         notes: p.notes(),
+        forecast: p.forecast(),
+        own_classes: p.tiers().is_some_and(|t| t.len() != tiers.len() || t.iter().zip(tiers).any(|(a, b)| a.name != b.name)),
     }
 }
 

@@ -10,11 +10,19 @@ use super::policy::Run;
 use super::trace::BadLine;
 use super::workload::Workload;
 use crate::config::Config;
+use crate::engine::model::forecast::ForecastInfo;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyResult {
     pub policy: String,
+    /// `bill` + `sla_cost`: what every policy is judged on (capture, ratios, the best rule).
     pub total_cost: f64,
+    /// What the cloud bills: storage, minimum durations, requests, retrieval, moves.
+    pub bill: f64,
+    /// Reads served slower than the SLA (a restore wait included).
+    pub sla_misses: u64,
+    /// `sla_misses` × `sla.miss_cost`.
+    pub sla_cost: f64,
     pub storage_cost: f64,
     pub request_cost: f64,
     pub retrieval_cost: f64,
@@ -41,14 +49,23 @@ pub struct PolicyResult {
     pub cumulative_cost: Vec<f64>,
     pub secs: f64,
     pub notes: Vec<String>,
+    /// For a policy that learns its forecast of reads (dim): which forecast served at the end
+    /// and how both were calibrated on held-out objects (reliability bands, Brier per horizon).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<ForecastInfo>,
+    /// Metered on its product's own classes (S3 Intelligent-Tiering's access tiers, GCS
+    /// Autoclass), not the configured tiers: the oracles, which plan on the configured tiers, do
+    /// not bound it.
+    pub own_classes: bool,
 }
 
 impl PolicyResult {
-    pub fn new(policy: String, run: Run, cfg: &Config, oracle_total: f64) -> Self {
+    pub fn new(policy: String, run: Run, oracle_total: f64) -> Self {
         let m = &run.meter;
         let total = m.costs.total();
-        let over_capacity = cfg
-            .tiers
+        // A product metered on its own classes has their (unbounded) capacities.
+        let over_capacity = m
+            .tiers()
             .iter()
             .zip(&m.peak)
             .filter(|(t, peak)| **peak > t.capacity_bytes())
@@ -57,6 +74,9 @@ impl PolicyResult {
         Self {
             policy,
             total_cost: total,
+            bill: m.costs.bill(),
+            sla_misses: m.sla_violations,
+            sla_cost: m.costs.sla,
             storage_cost: m.costs.storage,
             request_cost: m.costs.requests,
             retrieval_cost: m.costs.retrieval,
@@ -68,8 +88,8 @@ impl PolicyResult {
             vs_oracle: if oracle_total > 0.0 { total / oracle_total } else { 1.0 },
             vs_oracle_landing: 1.0,
             capture: None,
-            peak_bytes: cfg
-                .tiers
+            peak_bytes: m
+                .tiers()
                 .iter()
                 .map(|t| t.name.clone())
                 .zip(m.peak.iter().copied())
@@ -78,6 +98,8 @@ impl PolicyResult {
             cumulative_cost: run.curve,
             secs: run.secs,
             notes: run.notes,
+            forecast: run.forecast,
+            own_classes: run.own_classes,
         }
     }
 }
@@ -119,6 +141,8 @@ pub struct Report {
     pub replay_days: f64,
     pub tiers: Vec<String>,
     pub sla_latency_ms: f64,
+    /// Dollars per read served slower than the SLA (`sla.miss_cost`, `--sla-miss-cost`).
+    pub sla_miss_cost: f64,
     pub policies: Vec<PolicyResult>,
     pub oracle: OracleInfo,
     /// The cheapest rule within capacity, the yardstick of `capture`.
@@ -171,6 +195,7 @@ impl Report {
             replay_days: w.end as f64 / 86_400_000.0,
             tiers: cfg.tiers.iter().map(|t| t.name.clone()).collect(),
             sla_latency_ms: cfg.sla.hot_latency_ms,
+            sla_miss_cost: cfg.sla.miss_cost,
             policies,
             oracle: OracleInfo {
                 exact: over_capacity.is_empty(),
@@ -212,20 +237,23 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "{} objects, {}; trace spans {:.1} h × time scale {} = {:.1} days replayed; tiers {}; SLA {} ms",
+            "{} objects, {}; trace spans {:.1} h × time scale {} = {:.1} days replayed; tiers {}; SLA {} ms, {} $ per slow read",
             self.objects,
             bytesize::ByteSize(self.bytes),
             self.trace_hours,
             self.time_scale,
             self.replay_days,
             self.tiers.join(" → "),
-            self.sla_latency_ms
+            self.sla_latency_ms,
+            self.sla_miss_cost
         );
         let _ = writeln!(
             s,
-            "\n{:<24} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8}",
+            "\n{:<24} {:>12} {:>12} {:>10} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8}",
             "policy",
             "total $",
+            "bill",
+            "SLA $",
             "storage",
             "min-days",
             "requests",
@@ -242,9 +270,11 @@ impl Report {
             let mark = if p.over_capacity.is_empty() { "" } else { " !cap" };
             let _ = writeln!(
                 s,
-                "{:<24} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>10} {:>8} {:>8.3} {:>8.3} {:>8}",
+                "{:<24} {:>12} {:>12} {:>10} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>10} {:>8} {:>8.3} {:>8.3} {:>8}",
                 format!("{}{mark}", p.policy),
                 money(p.total_cost),
+                money(p.bill),
+                money(p.sla_cost),
                 money(p.storage_cost),
                 money(p.min_duration_cost),
                 money(p.request_cost),
@@ -252,7 +282,7 @@ impl Report {
                 money(p.migration_cost),
                 p.migrations,
                 bytesize::ByteSize(p.bytes_moved).to_string(),
-                p.sla_violations,
+                p.sla_misses,
                 p.vs_oracle_landing,
                 p.vs_oracle,
                 p.capture.map_or_else(|| "—".to_string(), |c| format!("{c:.3}"))
@@ -270,6 +300,11 @@ impl Report {
                     p.policy,
                     p.over_capacity.join(", ")
                 );
+            }
+        }
+        for p in &self.policies {
+            if let Some(f) = &p.forecast {
+                s.push_str(&forecast_table(&p.policy, f));
             }
         }
         for (name, exact, over) in [
@@ -292,7 +327,8 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "oracle-landing writes every object to the landing tier first, as every policy must; oracle may write it anywhere. capture = (best rule − policy) / (best rule − oracle-landing)"
+            "oracle-landing writes every object to the landing tier first, as every policy must; oracle may write it anywhere. total = bill + SLA misses × {} $; capture = (best rule − policy) / (best rule − oracle-landing), on total",
+            self.sla_miss_cost
         );
         if self.ignore_capacity {
             let _ = writeln!(s, "capacities ignored (--ignore-capacity)");
@@ -325,6 +361,49 @@ impl Report {
         let _ = writeln!(s, "replayed in {:.1} s", self.secs);
         s
     }
+}
+
+/// The calibration of a policy's forecast, per horizon: learned against the prior on held-out
+/// objects, and the reliability bands of the longest horizon measured.
+fn forecast_table(policy: &str, f: &ForecastInfo) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{policy}: {} — {}", f.line(), f.why);
+    if f.horizons.is_empty() {
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "  {:>8} {:>9} {:>9} {:>13} {:>11}",
+        "read in", "held out", "read", "Brier learned", "Brier prior"
+    );
+    for h in &f.horizons {
+        let _ = writeln!(
+            s,
+            "  {:>8} {:>9} {:>8.1}% {:>13.4} {:>11.4}",
+            crate::format::hours(h.hours),
+            h.learned.samples,
+            h.base_rate * 100.0,
+            h.learned.brier,
+            h.prior.brier
+        );
+    }
+    if let Some(h) = f.horizons.last() {
+        let _ = writeln!(
+            s,
+            "  reliability within {} (predicted → observed, samples): learned {} | prior {}",
+            crate::format::hours(h.hours),
+            bands(&h.learned.bands),
+            bands(&h.prior.bands)
+        );
+    }
+    s
+}
+
+fn bands(b: &[crate::engine::model::forecast::Band]) -> String {
+    b.iter()
+        .map(|b| format!("{:.2}→{:.2} ({})", b.predicted, b.observed, b.samples))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn best_rule_of(policies: &[PolicyResult]) -> Option<&PolicyResult> {

@@ -6,9 +6,12 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use super::meter::Meter;
 use super::policy::Policy;
+use super::products::PriceSet;
 use super::workload::Ev;
+use crate::config::TierConfig;
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
+use crate::engine::placement::billing::{SlaPrice, min_storage_ms, move_cost, serve_cost, storage_rate_ms};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -65,10 +68,15 @@ impl Policy for Fixed {
 /// an access that `returns` brings the object back to the first tier.
 pub struct Timed {
     name: &'static str,
-    /// (delay, tier) per step, delays rising.
-    steps: Vec<(Millis, usize)>,
+    /// (delay, tier) per step, delays rising: one list for every object, or one per object.
+    steps: Vec<Vec<(Millis, usize)>>,
     from_creation: bool,
     returns: fn(Op) -> bool,
+    /// Tiers an access does not bring an object back from (Azure's auto-tier to hot acts on
+    /// Cool only).
+    stays_on: Vec<usize>,
+    /// The product's own price set, when it is metered on one.
+    price: Option<PriceSet>,
     /// Objects the rule never moves (too small for it).
     exempt: Vec<bool>,
     /// Per object: when its clock started, and a generation that voids older timers.
@@ -91,13 +99,16 @@ impl Timed {
         Self {
             exempt: vec![false; objects],
             name,
-            steps: days
-                .iter()
-                .zip(tiers)
-                .map(|(d, t)| ((d * DAY_MS) as Millis, *t))
-                .collect(),
+            steps: vec![
+                days.iter()
+                    .zip(tiers)
+                    .map(|(d, t)| ((d * DAY_MS) as Millis, *t))
+                    .collect(),
+            ],
             from_creation,
             returns,
+            stays_on: Vec::new(),
+            price: None,
             base: vec![0; objects],
             generation: vec![0; objects],
             creating: false,
@@ -106,12 +117,55 @@ impl Timed {
     }
 
     /// S3 Intelligent-Tiering: after `days[k]` without access, tier k + 1; any access, back to
-    /// the first. Objects under the monitoring minimum (128 KB) stay on the first tier.
-    pub fn intelligent_tiering(days: &[f64], n_tiers: usize, sizes: &[u64], limits: &RuleLimits) -> Self {
-        let tiers: Vec<usize> = (1..n_tiers).collect();
+    /// the first. Objects under the monitoring minimum (128 KB) stay on the first tier, and the
+    /// others pay the monitoring fee: on its own access tiers where the configured tiers are
+    /// AWS's (`products.rs`), else on the configured tiers.
+    pub fn intelligent_tiering(days: &[f64], price: PriceSet, sizes: &[u64], limits: &RuleLimits) -> Self {
+        let tiers: Vec<usize> = (1..price.tiers.len()).collect();
         let mut r = Self::new("s3-intelligent-tiering", days, &tiers, false, sizes.len(), |_| true);
         r.exempt = sizes.iter().map(|s| *s < limits.it_min_bytes).collect();
+        r.price = Some(price);
         r
+    }
+
+    /// GCS Autoclass: after 30 days without access Nearline, 90 Coldline, 365 Archive; a read
+    /// brings an object back to Standard; objects under 128 KiB stay in Standard.
+    pub fn autoclass(price: PriceSet, sizes: &[u64]) -> Self {
+        let tiers: Vec<usize> = (1..price.tiers.len()).collect();
+        let mut r = Self::new("gcs-autoclass", &[30.0, 90.0, 365.0], &tiers, false, sizes.len(), |op| {
+            matches!(op, Op::Get | Op::Head)
+        });
+        r.exempt = sizes.iter().map(|s| *s < super::products::OBJECT_FEE_MIN_BYTES).collect();
+        r.price = Some(price);
+        r
+    }
+
+    /// Azure Blob lifecycle on last access time: Cool after 30 days without access, Cold after
+    /// 90; with `enableAutoTierToHotFromCool`, a read of a Cool blob brings it back to Hot (a
+    /// Cold one stays).
+    pub fn azure_last_access(price: PriceSet, objects: usize) -> Self {
+        let tiers: Vec<usize> = (1..price.tiers.len().min(3)).collect();
+        let mut r = Self::new("azure-last-access", &[30.0, 90.0], &tiers, false, objects, |op| {
+            matches!(op, Op::Get | Op::Head)
+        });
+        r.stays_on = (2..price.tiers.len()).collect();
+        r.price = Some(price);
+        r
+    }
+
+    /// The price-derived idle timer (`ski-rental`): an object idle long enough that the storage
+    /// it would have saved on a cheaper tier pays the move there, that tier's minimum duration
+    /// and one return (with its read there) moves there — per object size and tier pair, from
+    /// the billing model; then on down the same way; a read brings it back to `home`. The
+    /// break-even rule, 2-competitive against the offline optimum for one tier pair.
+    pub fn ski_rental(tiers: &[TierConfig], sla: SlaPrice, home: usize, sizes: &[u64]) -> Self {
+        let mut r = Self::new("ski-rental", &[], &[], false, sizes.len(), |op| matches!(op, Op::Get | Op::Head));
+        r.steps = sizes.iter().map(|s| break_even_steps(tiers, sla, home, *s)).collect();
+        r
+    }
+
+    fn steps_of(&self, obj: usize) -> &[(Millis, usize)] {
+        if self.steps.len() == 1 { &self.steps[0] } else { &self.steps[obj] }
     }
 
     /// FabricPool `auto`: after the cooling period without access, the cheapest tier; a read
@@ -141,7 +195,7 @@ impl Timed {
         if self.exempt[obj] {
             return;
         }
-        if let Some((delay, _)) = self.steps.get(step) {
+        if let Some((delay, _)) = self.steps_of(obj).get(step) {
             let due = self.base[obj] + delay;
             self.timers
                 .push(Reverse((due, obj as u32, self.generation[obj], step as u8)));
@@ -168,8 +222,8 @@ impl Policy for Timed {
             if generation != self.generation[obj] {
                 continue;
             }
-            let to = self.steps[step as usize].1;
-            if m.tier_of(obj).is_some_and(|t| t < to) {
+            let to = self.steps_of(obj)[step as usize].1;
+            if m.tier_of(obj).is_some_and(|t| t != to) {
                 m.migrate(obj, to, due);
             }
             self.arm(obj, step as usize + 1);
@@ -194,7 +248,7 @@ impl Policy for Timed {
             }
             return;
         }
-        if (self.returns)(ev.op) && m.tier_of(obj).is_some_and(|t| t != 0) {
+        if (self.returns)(ev.op) && m.tier_of(obj).is_some_and(|t| t != 0 && !self.stays_on.contains(&t)) {
             m.migrate(obj, 0, ev.ts);
         }
         if m.tier_of(obj) == Some(0) {
@@ -204,12 +258,19 @@ impl Policy for Timed {
         }
     }
 
+    fn tiers(&self) -> Option<&[TierConfig]> {
+        self.price.as_ref().map(|p| p.tiers.as_slice())
+    }
+
     fn notes(&self) -> Vec<String> {
-        let days: Vec<String> = self
-            .steps
-            .iter()
-            .map(|(d, t)| format!("{:.0} d → tier {}", *d as f64 / DAY_MS, t + 1))
-            .collect();
+        let days: Vec<String> = if self.steps.len() == 1 {
+            self.steps[0]
+                .iter()
+                .map(|(d, t)| format!("{:.0} d → tier {}", *d as f64 / DAY_MS, t + 1))
+                .collect()
+        } else {
+            vec!["per object size and tier pair, at break-even".into()]
+        };
         let from = if self.from_creation {
             "after creation"
         } else {
@@ -217,6 +278,9 @@ impl Policy for Timed {
         };
         let exempt = self.exempt.iter().filter(|e| **e).count();
         let mut v = vec![format!("{} {from}", days.join(", "))];
+        if let Some(p) = &self.price {
+            v.push(p.note.clone());
+        }
         if exempt > 0 {
             v.push(format!("{exempt} objects too small for the rule stay on tier 1"));
         }
@@ -326,4 +390,36 @@ impl Policy for Lru {
             self.hot + 1
         )]
     }
+}
+
+/// The idle times (cumulative from the last access) at which the break-even rule moves an
+/// object of `size` bytes down from `home`, and where to: from the tier it is on, to the tier
+/// whose saving pays soonest for the move, the rest of that tier's minimum duration and one
+/// return home with a read there; each next tier cheaper to store than the last.
+pub fn break_even_steps(tiers: &[TierConfig], sla: SlaPrice, home: usize, size: u64) -> Vec<(Millis, usize)> {
+    let rate = |j: usize| storage_rate_ms(&tiers[j], size);
+    let (mut at, mut from, mut idle) = (home, Vec::new(), 0.0f64);
+    loop {
+        let best = (0..tiers.len())
+            .filter(|j| *j != at && rate(*j) < rate(at))
+            .map(|j| {
+                let (get, retrieval) = serve_cost(&tiers[j], Op::Get, size);
+                let once = move_cost(&tiers[at], &tiers[j], size)
+                    + rate(j) * min_storage_ms(&tiers[j])
+                    + move_cost(&tiers[j], &tiers[home], size)
+                    + get
+                    + retrieval
+                    + sla.penalty(&tiers[j], Op::Get);
+                (j, once / (rate(at) - rate(j)))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let Some((j, wait)) = best else { break };
+        idle += wait;
+        if !idle.is_finite() || idle > 1e15 {
+            break;
+        }
+        from.push((idle as Millis, j));
+        at = j;
+    }
+    from
 }

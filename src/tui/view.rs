@@ -245,12 +245,17 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         if serving == "forest" { theme.ok() } else { theme.warn() },
     ));
     match (&s.model.holdout, &s.model.heuristic_holdout) {
-        (Some(f), Some(h)) => l4.push(Span::styled(
-            format!(" PR-AUC {:.2} (heuristic {:.2})", f.pr_auc, h.pr_auc),
-            theme.text(),
-        )),
+        // Which model serves and why, then which forecast of reads prices the plan and why.
+        (Some(_), Some(_)) => l4.push(Span::styled(format!(": {}", s.model.serving_line()), theme.text())),
         _ if !s.model.note.is_empty() => l4.push(Span::styled(format!(" ({})", s.model.note), theme.dim())),
         _ => l4.push(Span::styled(" (not trained yet)", theme.dim())),
+    }
+    if s.model.forecast.brier_learned.is_some() {
+        l4.push(sep());
+        l4.push(Span::styled(
+            s.model.forecast.line(),
+            if s.model.forecast.serving == "learned" { theme.ok() } else { theme.warn() },
+        ));
     }
     l4.push(sep());
     let active: Vec<String> = s

@@ -2,6 +2,7 @@
 
 pub mod dataset;
 pub mod features;
+pub mod forecast;
 pub mod forest;
 pub mod heuristic;
 pub mod metrics;
@@ -43,12 +44,39 @@ pub struct ModelInfo {
     /// horizon), so both classes exist and the forest is trained and judged on every trace.
     #[serde(default)]
     pub label_k: u32,
+    /// What forecasts future reads for the cost model (learned or the prior), why, and how well
+    /// each was calibrated on held-out objects.
+    #[serde(default)]
+    pub forecast: forecast::ForecastInfo,
+}
+
+impl ModelInfo {
+    /// Which model serves p_hot and why, in a person's words.
+    pub fn serving_line(&self) -> String {
+        match (&self.holdout, &self.heuristic_holdout) {
+            (Some(f), Some(h)) if self.serving == "forest" => {
+                format!("forest serving: PR-AUC {:.2} ≥ heuristic {:.2}", f.pr_auc, h.pr_auc)
+            }
+            (Some(f), Some(h)) => format!("heuristic serving: forest PR-AUC {:.2} < heuristic {:.2}", f.pr_auc, h.pr_auc),
+            _ if self.note.is_empty() => format!("{} serving", self.serving),
+            _ => format!("{} serving: {}", self.serving, self.note),
+        }
+    }
+}
+
+/// What `models.forest` holds: the forest and the learned forecast, either absent.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Persisted {
+    forest: Option<Forest>,
+    learned: Option<forecast::Learner>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Model {
     pub info: ModelInfo,
     forest: Option<Forest>,
+    /// The learned forecast of reads, when it is better calibrated than the prior.
+    learned: Option<forecast::Learner>,
     hot_k: u32,
     horizon_secs: f64,
 }
@@ -85,9 +113,11 @@ impl Model {
                 serving: "heuristic".into(),
                 note: note.into(),
                 label_k: m.hot_k,
+                forecast: forecast::ForecastInfo::prior("not trained yet"),
                 ..ModelInfo::default()
             },
             forest: None,
+            learned: None,
             hot_k: m.hot_k,
             horizon_secs: m.horizon_secs as f64,
         }
@@ -174,20 +204,39 @@ impl Model {
                 )
             },
             label_k: k,
+            forecast: forecast::ForecastInfo::prior("not trained yet"),
         };
         Self {
             info,
             forest: wins.then_some(forest),
+            learned: None,
             // The heuristic that serves in the forest's place predicts the same label it was judged on.
             hot_k: k,
             horizon_secs: m.horizon_secs as f64,
         }
     }
 
+    /// Learns the forecast of reads from `obs` and serves it if it is better calibrated than
+    /// `prior` on held-out objects.
+    pub fn learn_forecast(&mut self, obs: &[forecast::Observed], prior: forecast::Prior<'_>) {
+        let (learned, info) = forecast::fit(obs, prior);
+        self.learned = learned;
+        self.info.forecast = info;
+    }
+
+    /// The learned forecast, when it serves.
+    pub fn learned(&self) -> Option<&forecast::Learner> {
+        self.learned.as_ref()
+    }
+
     /// Persists the model (keeping only the newest).
     pub fn save(&self, conn: &Connection) -> Result<(), StoreError> {
         let info = serde_json::to_string(&self.info).unwrap_or_default();
-        let forest = self.forest.as_ref().and_then(|f| serde_json::to_string(f).ok());
+        let forest = serde_json::to_string(&Persisted {
+            forest: self.forest.clone(),
+            learned: self.learned.clone(),
+        })
+        .ok();
         conn.execute(
             "INSERT INTO models(trained_at, info, forest) VALUES (?1, ?2, ?3)",
             params![self.info.trained_at.unwrap_or(0), info, forest],
@@ -205,11 +254,22 @@ impl Model {
             .optional()?;
         Ok(row.and_then(|(info, forest)| {
             let info: ModelInfo = serde_json::from_str(&info).ok()?;
-            let forest: Option<Forest> = forest.and_then(|f| serde_json::from_str(&f).ok());
+            // Models saved before the learned forecast hold the forest alone.
+            let saved: Persisted = forest
+                .and_then(|f| {
+                    serde_json::from_str::<Persisted>(&f).ok().or_else(|| {
+                        serde_json::from_str::<Forest>(&f).ok().map(|forest| Persisted {
+                            forest: Some(forest),
+                            learned: None,
+                        })
+                    })
+                })
+                .unwrap_or_default();
             let hot_k = if info.label_k > 0 { info.label_k } else { m.hot_k };
             Some(Self {
                 info,
-                forest,
+                forest: saved.forest,
+                learned: saved.learned,
                 hot_k,
                 horizon_secs: m.horizon_secs as f64,
             })

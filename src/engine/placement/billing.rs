@@ -17,9 +17,15 @@ pub fn billable_bytes(t: &TierConfig, size: u64) -> u64 {
     size.max(t.min_billable_bytes) + t.overhead_bytes
 }
 
-/// Storage price of an object of `size` bytes on `t`, $ per ms.
+/// Storage price of an object of `size` bytes on `t`, $ per ms: its billed bytes, and the
+/// tier's per-object monthly fee (monitoring, management) where the object is large enough.
 pub fn storage_rate_ms(t: &TierConfig, size: u64) -> f64 {
-    billable_bytes(t, size) as f64 / GB * t.storage_gb_month / MONTH_MS
+    let fee = if t.object_fee_per_1k_month > 0.0 && size >= t.object_fee_min_bytes {
+        t.object_fee_per_1k_month / 1000.0
+    } else {
+        0.0
+    };
+    (billable_bytes(t, size) as f64 / GB * t.storage_gb_month + fee) / MONTH_MS
 }
 
 /// Storage price of an object of `size` bytes on `t`, $ per month.
@@ -55,6 +61,34 @@ pub fn restore_cost(t: &TierConfig, size: u64) -> f64 {
 /// A read from `t` misses a latency SLA of `sla_ms`: the tier is slower, or must restore first.
 pub fn misses_sla(t: &TierConfig, sla_ms: f64) -> bool {
     t.latency_ms > sla_ms || needs_restore(t)
+}
+
+/// The SLA as a price: a read served from a tier slower than `latency_ms` (or one that must
+/// restore first) costs `miss_cost` on top of the bill. The planner, the replay's meter and both
+/// oracles price misses through this one type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlaPrice {
+    pub latency_ms: f64,
+    pub miss_cost: f64,
+}
+
+impl SlaPrice {
+    pub fn of(sla: &crate::config::SlaConfig) -> Self {
+        Self {
+            latency_ms: sla.hot_latency_ms,
+            miss_cost: sla.miss_cost,
+        }
+    }
+
+    /// Serving `op` from `t` is a read slower than the SLA.
+    pub fn missed(&self, t: &TierConfig, op: Op) -> bool {
+        matches!(op, Op::Get | Op::Head) && misses_sla(t, self.latency_ms)
+    }
+
+    /// What serving `op` from `t` adds for latency: `miss_cost` for a slow read, else 0.
+    pub fn penalty(&self, t: &TierConfig, op: Op) -> f64 {
+        if self.missed(t, op) { self.miss_cost } else { 0.0 }
+    }
 }
 
 /// Request and retrieval cost (a restore included) of serving `op` on an object of `size` bytes

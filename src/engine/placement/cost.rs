@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::billing::{self, early_exit, move_cost, restore_cost, storage_month};
 use crate::config::{Config, TierConfig};
 use crate::engine::clock::Millis;
+use crate::engine::model::features::StatsRow;
+use crate::engine::model::forecast::{Learner, State};
 use crate::engine::model::heuristic::poisson_at_least;
 use crate::engine::store::{self, StoreError};
 
@@ -42,6 +44,34 @@ pub struct PlanObject {
     /// Index of the tier a move in flight takes it to: its bytes count there, not where it is
     /// (or a tier being drained would look fuller than it will be and be drained twice).
     pub heading: Option<usize>,
+    /// Must never be served slower than the SLA (`sla.hard_prefixes`, pinned).
+    #[serde(default)]
+    pub hard: bool,
+    /// The learned forecast of its reads, when that serves (else the prior's shape prices it).
+    #[serde(default)]
+    pub learned: Option<Learned>,
+}
+
+/// What the learned forecast says of an object's reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Learned {
+    /// The chance of a read within the planning horizon, and within a month.
+    pub p_horizon: f64,
+    pub p_month: f64,
+    /// Reads expected when there is one (what the longest learned window shows).
+    pub reads_if_any: f64,
+}
+
+impl Learned {
+    /// The learned forecast of the object in `row` at `t` over `horizon_hours`.
+    pub fn of(l: &Learner, row: &StatsRow, t: Millis, horizon_hours: f64) -> Self {
+        let s = State::of(row, t);
+        Self {
+            p_horizon: l.p_any(&s, horizon_hours),
+            p_month: l.p_any(&s, MONTH_H),
+            reads_if_any: l.reads_if_any(&s, horizon_hours),
+        }
+    }
 }
 
 /// One tier's cost for one object, by part, over the horizon ($).
@@ -64,12 +94,15 @@ pub struct TierCost {
     /// turns hot again while it sits on a tier that misses the SLA.
     #[serde(default)]
     pub return_trip: f64,
+    /// Its expected reads here that miss the SLA, at `sla.miss_cost` each.
+    #[serde(default)]
+    pub sla: f64,
     /// What a move must save on top, as a safety margin against a wrong forecast
     /// (`optimizer.move_margin` × the one-time costs); counted in `total`, not a charge.
     #[serde(default)]
     pub margin: f64,
     pub total: f64,
-    /// Latency SLA allows a hot object here.
+    /// Allowed here: not a hard-SLA object on a tier slower than the SLA.
     pub sla_ok: bool,
 }
 
@@ -91,6 +124,8 @@ pub struct CostModel {
     pub label_horizon_hours: f64,
     pub hot_threshold: f64,
     pub sla_latency_ms: f64,
+    /// Dollars per read served slower than the SLA.
+    pub miss_cost: f64,
     /// Expected remaining life of an object, hours (objects get deleted); infinite until the
     /// caller has seen deletions to estimate it from.
     pub life_hours: f64,
@@ -106,6 +141,7 @@ impl CostModel {
             label_horizon_hours: c.model.horizon_secs as f64 / 3600.0,
             hot_threshold: c.sla.hot_threshold,
             sla_latency_ms: c.sla.hot_latency_ms,
+            miss_cost: c.sla.miss_cost,
             life_hours: f64::INFINITY,
             margin: c.optimizer.move_margin,
         }
@@ -213,16 +249,43 @@ impl CostModel {
             .unwrap_or(0)
     }
 
-    /// What `o`'s cost on any tier depends on besides the tier: computed once per object.
+    /// The prior's chance that `o` is read within `hours`: the hand-shaped expected reads as a
+    /// Poisson count (what the learned forecast is measured against).
+    pub fn prior_p_any(&self, o: &PlanObject, hours: f64) -> f64 {
+        self.p_return_of(self.expected_reads(o, hours))
+    }
+
+    /// What `o`'s cost on any tier depends on besides the tier: computed once per object. With
+    /// a learned forecast, the chance of any read is learned, and the reads it brings are the
+    /// prior's count given a read (at least what the learned windows show).
     pub fn forecast(&self, o: &PlanObject) -> Forecast {
         let h = self.horizon_hours();
-        let gets = self.expected_reads(o, h);
+        let prior = self.expected_reads(o, h);
+        let month_scale = MONTH_H / self.alive_hours(MONTH_H).max(1e-9);
+        let prior_month = self.expected_reads(o, MONTH_H);
+        let Some(l) = o.learned else {
+            return Forecast {
+                gets: prior,
+                alive_hours: self.alive_hours(h),
+                month_gets: prior_month * month_scale,
+                p_return: self.p_return_of(prior),
+            };
+        };
+        let given_any = |reads: f64| {
+            let p = self.p_return_of(reads);
+            if p > 1e-9 { (reads / p).max(l.reads_if_any) } else { l.reads_if_any }
+        };
         Forecast {
-            gets,
+            gets: l.p_horizon * given_any(prior),
             alive_hours: self.alive_hours(h),
-            month_gets: self.expected_reads(o, MONTH_H) * MONTH_H / self.alive_hours(MONTH_H).max(1e-9),
-            p_return: self.p_return_of(gets),
+            month_gets: l.p_month * given_any(prior_month) * month_scale,
+            p_return: l.p_horizon,
         }
+    }
+
+    /// The expected reads of `o` over the planning horizon that `forecast` prices.
+    pub fn forecast_gets(&self, o: &PlanObject) -> f64 {
+        self.forecast(o).gets
     }
 
     /// Total cost of `o` on tier `j` over the horizon (move included) and whether the SLA
@@ -259,8 +322,10 @@ impl CostModel {
         let requests = gets * t.get_per_1k / 1000.0;
         let retrieval = gets * gb * t.retrieval_gb;
         let restore = gets * restore_cost(t, o.size);
-        let sla_ok = !self.is_hot(o) || !billing::misses_sla(t, self.sla_latency_ms);
-        let running = storage + requests + retrieval + restore;
+        let slow = billing::misses_sla(t, self.sla_latency_ms);
+        let sla_ok = !(o.hard && slow);
+        let sla = if slow { gets * self.miss_cost } else { 0.0 };
+        let running = storage + requests + retrieval + restore + sla;
         if j == o.current {
             return TierCost {
                 tier: String::new(),
@@ -268,6 +333,7 @@ impl CostModel {
                 requests,
                 retrieval,
                 restore,
+                sla,
                 total: running,
                 sla_ok,
                 ..TierCost::default()
@@ -297,6 +363,7 @@ impl CostModel {
             requests,
             retrieval,
             restore,
+            sla,
             migration,
             min_duration,
             return_trip,

@@ -3,7 +3,8 @@
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::cost::{CostModel, TierCost};
+use super::cost::{CostModel, Learned, TierCost};
+use crate::engine::model::forecast::State;
 use super::planner;
 use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
@@ -35,6 +36,12 @@ pub struct Explanation {
     /// Reads expected within the next day, week, month and horizon (the forecast fading).
     #[serde(default)]
     pub expected_reads: Vec<(String, f64)>,
+    /// The chance of a read within each horizon: the prior's, the learned forecast's (None
+    /// until one is fitted), and which of the two serves.
+    #[serde(default)]
+    pub chance_of_read: Vec<ChanceOfRead>,
+    #[serde(default)]
+    pub forecast_serving: String,
     /// The expected remaining life the model prices storage with (None: no deletions seen).
     #[serde(default)]
     pub life_days: Option<f64>,
@@ -44,6 +51,14 @@ pub struct Explanation {
     pub chosen: Option<String>,
     pub constraints: Vec<String>,
     pub tasks: Vec<Task>,
+}
+
+/// One horizon of the read forecast, prior beside learned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChanceOfRead {
+    pub within: String,
+    pub prior: f64,
+    pub learned: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,16 +133,33 @@ pub fn explain_with(
     if let Some(m) = moved_at {
         priced.stayed_ms = (now - m).max(0) as f64;
     }
+    let horizon_h = cfg.optimizer.horizon_days * 24.0;
+    priced.hard = pinned || cfg.sla.is_hard(key);
+    priced.learned = model.learned().map(|f| Learned::of(f, &stats, now, horizon_h));
+    let state = State::of(&stats, now);
+    let chance_of_read = [("day", 24.0), ("week", 168.0), ("month", 720.0), ("horizon", horizon_h)]
+        .into_iter()
+        .map(|(n, h)| ChanceOfRead {
+            within: n.to_string(),
+            prior: cm.prior_p_any(&priced, h),
+            learned: model.learned().map(|f| f.p_any(&state, h)),
+        })
+        .collect();
     let mut constraints = Vec::new();
     let (costs, chosen, expected_gets) = match current {
         Some(cur) => {
             let o = &priced;
             let costs = cm.costs(o);
-            let hot = cm.is_hot(o);
-            if hot {
+            if o.hard {
                 constraints.push(format!(
-                    "sla: p_hot {p_hot:.2} >= {} so only tiers at or under {} ms",
-                    cfg.sla.hot_threshold, cfg.sla.hot_latency_ms
+                    "sla: hard ({}) so only tiers at or under {} ms",
+                    if pinned { "pinned" } else { "sla.hard_prefixes" },
+                    cfg.sla.hot_latency_ms
+                ));
+            } else {
+                constraints.push(format!(
+                    "sla: each read slower than {} ms costs {} $ (sla.miss_cost), priced in the SLA column",
+                    cfg.sla.hot_latency_ms, cfg.sla.miss_cost
                 ));
             }
             let residency = (cfg.optimizer.min_residency_secs * 1000) as Millis;
@@ -161,7 +193,7 @@ pub fn explain_with(
                     constraints.push(format!("last plan: {b} was binding"));
                 }
             }
-            (costs, Some(cfg.tiers[best].name.clone()), cm.expected_gets(o))
+            (costs, Some(cfg.tiers[best].name.clone()), cm.forecast_gets(o))
         }
         None => {
             constraints.push("on no tier yet: seen in events only, not placed".into());
@@ -190,6 +222,8 @@ pub fn explain_with(
                 cm.expected_reads(&priced, cfg.optimizer.horizon_days * 24.0),
             )])
             .collect(),
+        chance_of_read,
+        forecast_serving: model.info.forecast.line(),
         life_days: cm.life_hours.is_finite().then(|| cm.life_hours / 24.0),
         horizon_days: cfg.optimizer.horizon_days,
         costs,

@@ -6,7 +6,7 @@ use std::time::Instant;
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::cost::{CostModel, PlanObject};
+use super::cost::{CostModel, Learned, PlanObject};
 use super::problem::{Item, Problem, Solution, SolveError};
 use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
@@ -71,6 +71,7 @@ pub enum PlanError {
 struct Loaded {
     current: usize,
     fixed: bool,
+    pinned: bool,
     heading: Option<usize>,
     moved_at: Option<Millis>,
     row: StatsRow,
@@ -105,6 +106,7 @@ pub fn load_objects(
         rows.push(Loaded {
             current,
             fixed,
+            pinned,
             heading,
             moved_at,
             row: row_from(r, 4)?,
@@ -113,12 +115,15 @@ pub fn load_objects(
     }
     let refs: Vec<&StatsRow> = rows.iter().map(|r| &r.row).collect();
     let p = model.p_hot(&refs, now);
+    let horizon_h = cfg.optimizer.horizon_days * 24.0;
     Ok(keys
         .into_iter()
         .zip(rows)
         .zip(p)
         .map(|((key, l), p_hot)| {
             let mut o = plan_object(key, &l.row, l.current, p_hot, now);
+            o.hard = l.pinned || cfg.sla.is_hard(&o.key);
+            o.learned = model.learned().map(|f| Learned::of(f, &l.row, now, horizon_h));
             o.fixed = l.fixed;
             o.heading = l.heading;
             if let Some(m) = l.moved_at {
@@ -155,6 +160,8 @@ pub fn plan_object(key: String, row: &StatsRow, current: usize, p_hot: f64, now:
         stayed_ms: age_ms,
         fixed: false,
         heading: None,
+        hard: false,
+        learned: None,
     }
 }
 

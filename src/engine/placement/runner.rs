@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::planner::{self, PlanSummary};
+use super::cost::{CostModel, life_hours_of};
+use super::planner::{self, PlanSummary, plan_object};
 use crate::config::Config;
 use crate::engine::clock::Clock;
 use crate::engine::migrate::Migrator;
@@ -108,7 +109,11 @@ pub fn start(
                         let conn = store2.reader()?;
                         let h = (cfg2.model.horizon_secs * 1000) as i64;
                         let samples = dataset::samples(&conn, now, h, MAX_SAMPLES)?;
-                        let m = Model::train(&samples, &cfg2.model, &cfg2.sla, now, ForestParams::default());
+                        let mut m = Model::train(&samples, &cfg2.model, &cfg2.sla, now, ForestParams::default());
+                        let observed = dataset::forecast_samples(&conn, now, MAX_SAMPLES)?;
+                        let mut cm = CostModel::new(&cfg2);
+                        cm.life_hours = life_hours_of(&conn, now)?;
+                        m.learn_forecast(&observed, &|row, t, hours| cm.prior_p_any(&plan_object(String::new(), row, 0, 0.0, t), hours));
                         m.save(&store2.writer())?;
                         Ok::<_, crate::engine::store::StoreError>(m)
                     };
@@ -128,6 +133,8 @@ pub fn start(
                             pr_auc = m.info.holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
                             heuristic_pr_auc = m.info.heuristic_holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
                             note = %m.info.note,
+                            forecast = %m.info.forecast.line(),
+                            forecast_why = %m.info.forecast.why,
                             "model trained"
                         );
                         *sync::write(&b.model) = Arc::new(m);

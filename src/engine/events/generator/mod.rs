@@ -3,8 +3,10 @@
 mod pick;
 #[cfg(test)]
 mod tests;
+mod uploads;
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -74,6 +76,9 @@ pub struct Workload {
     flash: Option<Flash>,
     next_flash_ms: Millis,
     next_id: u64,
+    /// Scheduled accesses of the object-store population (`uploads.rs`), soonest first.
+    due: BinaryHeap<Reverse<uploads::Due>>,
+    due_seq: u64,
 }
 
 /// Key prefixes by size class, so listings look like a real bucket.
@@ -122,6 +127,8 @@ impl Workload {
             flash: None,
             next_flash_ms: 0,
             next_id: 0,
+            due: BinaryHeap::new(),
+            due_seq: 0,
         }
     }
 
@@ -256,6 +263,9 @@ impl Workload {
     }
 
     fn create(&mut self, now_ms: Millis, out: &mut Vec<Generated>) {
+        if self.p.object_store_share > 0.0 && self.rng.random::<f64>() < self.p.object_store_share {
+            return self.create_upload(now_ms, out);
+        }
         if self.free.is_empty() {
             self.retire_oldest(now_ms, out);
         }
@@ -277,6 +287,9 @@ impl Workload {
 
     /// Generates the next access (and any object it creates or retires) at engine time `now_ms`.
     pub fn next(&mut self, now_ms: Millis, out: &mut Vec<Generated>) {
+        if self.take_due(now_ms, out) {
+            return;
+        }
         self.maybe_start_flash(now_ms);
         let u = self.rng.random::<f64>();
         if u < self.p.put_fraction {

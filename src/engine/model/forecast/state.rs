@@ -1,0 +1,94 @@
+//! What the forecast knows of an object at a time: reads so far, hours idle, age, size; and the
+//! cells of ever finer strata it falls in (idle; × reads; × idle over its usual gap; × size).
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::clock::Millis;
+use crate::engine::model::features::StatsRow;
+
+const HOUR_MS: f64 = 3_600_000.0;
+
+/// An object's state as the forecast sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Reads (GET, HEAD) so far.
+    pub reads: u64,
+    /// Hours since the last access (read or write).
+    pub idle_h: f64,
+    /// Hours since it was first seen.
+    pub age_h: f64,
+    pub size: u64,
+}
+
+impl State {
+    /// The state of `row` at `t`.
+    pub fn of(row: &StatsRow, t: Millis) -> Self {
+        let hours = |from: Option<Millis>| from.map_or(0.0, |f| ((t - f).max(0) as f64) / HOUR_MS);
+        let age_h = hours(row.first_seen);
+        Self {
+            reads: row.reads,
+            idle_h: if row.last_access.is_some() { hours(row.last_access) } else { age_h },
+            age_h,
+            size: row.size,
+        }
+    }
+
+    /// The same object `hours` later, nothing having happened to it.
+    pub fn later(self, hours: f64) -> Self {
+        Self {
+            idle_h: self.idle_h + hours,
+            age_h: self.age_h + hours,
+            ..self
+        }
+    }
+
+    /// Its cell at each level, coarsest first (level 0 is everything).
+    pub fn cells(&self) -> [u32; LEVELS] {
+        let idle = bucket(self.idle_h, &IDLE_EDGES_H);
+        let reads = bucket(self.reads as f64, &READ_EDGES);
+        // Hours idle over the mean gap between its accesses: "overdue" against its own habit.
+        let gap = self.age_h.max(1.0 / 60.0) / (self.reads.max(1) as f64);
+        let overdue = bucket(self.idle_h / gap, &OVERDUE_EDGES);
+        let size = bucket(self.size as f64, &SIZE_EDGES);
+        let l1 = idle;
+        let l2 = l1 * 16 + reads;
+        let l3 = l2 * 8 + overdue;
+        let l4 = l3 * 8 + size;
+        [0, 1 << 28 | l1, 2 << 28 | l2, 3 << 28 | l3, 4 << 28 | l4]
+    }
+}
+
+/// Strata from everything (0) to idle × reads × overdue × size (4).
+pub const LEVELS: usize = 5;
+
+const IDLE_EDGES_H: [f64; 7] = [1.0, 6.0, 24.0, 72.0, 168.0, 720.0, 2160.0];
+const READ_EDGES: [f64; 6] = [1.0, 2.0, 3.0, 5.0, 9.0, 17.0];
+const OVERDUE_EDGES: [f64; 3] = [0.5, 2.0, 8.0];
+const SIZE_EDGES: [f64; 3] = [65_536.0, 1_048_576.0, 16_777_216.0];
+
+/// Index of the first edge above `v` (the number of edges at or below it).
+fn bucket(v: f64, edges: &[f64]) -> u32 {
+    edges.iter().take_while(|e| v >= **e).count() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_nest_and_follow_idle_time() {
+        let s = State {
+            reads: 3,
+            idle_h: 30.0,
+            age_h: 40.0,
+            size: 2_000_000,
+        };
+        let c = s.cells();
+        assert_eq!(c[0], 0);
+        assert_eq!(c[1] & 0xfff_ffff, 3, "30 h idle: the 1–3 day bucket");
+        assert_ne!(s.later(200.0).cells()[1], c[1]);
+        assert_eq!(s.later(0.1).cells(), c);
+        assert_eq!(bucket(0.0, &READ_EDGES), 0);
+        assert_eq!(bucket(17.0, &READ_EDGES), 6);
+    }
+}

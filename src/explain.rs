@@ -63,7 +63,17 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::R
     if !e.costs.is_empty() {
         println!(
             "\n{:<14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  allowed",
-            "tier", "storage", "requests", "retrieval", "restore", "SLA", "move", "min-days", "return", "margin", "total $"
+            "tier",
+            "storage",
+            "requests",
+            "retrieval",
+            "restore",
+            "SLA",
+            "move",
+            "min-days",
+            "return",
+            "margin",
+            "total $"
         );
         for c in &e.costs {
             let mark = if Some(&c.tier) == e.chosen.as_ref() {

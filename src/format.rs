@@ -84,6 +84,9 @@ mod tests {
         assert_eq!(money(0.02507462), "0.0250746");
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(thousands(1234567), "1,234,567");
-        assert_eq!((hours(6.0), hours(168.0), hours(8760.0)), ("6 h".into(), "7 d".into(), "365 d".into()));
+        assert_eq!(
+            (hours(6.0), hours(168.0), hours(8760.0)),
+            ("6 h".into(), "7 d".into(), "365 d".into())
+        );
     }
 }

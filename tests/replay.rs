@@ -78,7 +78,11 @@ fn all_hot_and_all_cold_cost_what_the_hand_computation_says() {
     assert!(close(cold.bill, 0.12808), "{}", cold.bill);
     // The total adds the four slow reads at sla.miss_cost each.
     assert_eq!(cold.sla_misses, 4);
-    assert!(close(cold.total_cost, 0.12808 + 4.0 * cfg.sla.miss_cost), "{}", cold.total_cost);
+    assert!(
+        close(cold.total_cost, 0.12808 + 4.0 * cfg.sla.miss_cost),
+        "{}",
+        cold.total_cost
+    );
     let oracle = r.policy("oracle").unwrap();
     assert!(oracle.total_cost <= hot.total_cost.min(cold.total_cost));
     assert!(
@@ -283,10 +287,13 @@ fn no_policy_beats_the_oracle_on_any_test_trace() {
                 p.total_cost
             );
             let parts = p.storage_cost + p.request_cost + p.retrieval_cost + p.migration_cost + p.min_duration_cost;
-            assert!(close(parts, p.bill), "{name}: {} parts do not add up to the bill", p.policy);
             assert!(
-                close(p.bill + p.sla_cost, p.total_cost)
-                    && close(p.sla_cost, p.sla_misses as f64 * cfg.sla.miss_cost),
+                close(parts, p.bill),
+                "{name}: {} parts do not add up to the bill",
+                p.policy
+            );
+            assert!(
+                close(p.bill + p.sla_cost, p.total_cost) && close(p.sla_cost, p.sla_misses as f64 * cfg.sla.miss_cost),
                 "{name}: {}: total = bill + misses × miss_cost",
                 p.policy
             );

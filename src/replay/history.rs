@@ -49,7 +49,9 @@ impl History {
     /// Reads of `obj` in (from, to], within the life it had at `from` (a delete ends it).
     fn reads_in(&self, obj: usize, from: Millis, to: Millis) -> u32 {
         let d = &self.deaths[obj];
-        let end = d.get(d.partition_point(|x| *x <= from)).map_or(to, |death| to.min(*death));
+        let end = d
+            .get(d.partition_point(|x| *x <= from))
+            .map_or(to, |death| to.min(*death));
         let r = &self.reads[obj];
         (r.partition_point(|x| *x <= end) - r.partition_point(|x| *x <= from)) as u32
     }

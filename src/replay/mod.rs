@@ -87,7 +87,12 @@ fn build(name: &str, cfg: &Config, w: &Workload, oracles: &[Oracle; 2]) -> Box<d
     match name {
         "dim" => Box::new(planned::Planned::new("dim", true, cfg, &w.sizes, &w.keys)),
         "heuristic-milp" => Box::new(planned::Planned::new("heuristic-milp", false, cfg, &w.sizes, &w.keys)),
-        "ski-rental" => Box::new(rules::Timed::ski_rental(&cfg.tiers, SlaPrice::of(&cfg.sla), 0, &w.sizes)),
+        "ski-rental" => Box::new(rules::Timed::ski_rental(
+            &cfg.tiers,
+            SlaPrice::of(&cfg.sla),
+            0,
+            &w.sizes,
+        )),
         "s3-intelligent-tiering" => Box::new(rules::Timed::intelligent_tiering(
             &r.intelligent_tiering_days,
             products::intelligent_tiering(cfg),

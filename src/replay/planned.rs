@@ -18,8 +18,8 @@ use crate::engine::events::Op;
 use crate::engine::model::Model;
 use crate::engine::model::dataset::Sample;
 use crate::engine::model::features::{StatsRow, features};
-use crate::engine::model::forest::ForestParams;
 use crate::engine::model::forecast::ForecastInfo;
+use crate::engine::model::forest::ForestParams;
 use crate::engine::placement::cost::{CostModel, Learned, PlanObject};
 use crate::engine::placement::planner::{self, plan_object};
 
@@ -212,7 +212,10 @@ impl Planned {
                 let current = m.tier_of(*o).unwrap_or(self.landing);
                 let mut po = plan_object(String::new(), &self.rows[*o], current, p_hot, t);
                 po.hard = self.hard[*o];
-                po.learned = self.model.learned().map(|f| Learned::of(f, &self.rows[*o], t, horizon_h));
+                po.learned = self
+                    .model
+                    .learned()
+                    .map(|f| Learned::of(f, &self.rows[*o], t, horizon_h));
                 po.fixed = self.moved_at[*o].is_some_and(|at| t - at < residency);
                 if let Some(at) = self.moved_at[*o] {
                     po.stayed_ms = (t - at).max(0) as f64;

@@ -98,7 +98,9 @@ pub fn run(
         secs: started.elapsed().as_secs_f64(),
         notes: p.notes(),
         forecast: p.forecast(),
-        own_classes: p.tiers().is_some_and(|t| t.len() != tiers.len() || t.iter().zip(tiers).any(|(a, b)| a.name != b.name)),
+        own_classes: p
+            .tiers()
+            .is_some_and(|t| t.len() != tiers.len() || t.iter().zip(tiers).any(|(a, b)| a.name != b.name)),
     }
 }
 

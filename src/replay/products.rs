@@ -80,7 +80,12 @@ pub fn intelligent_tiering(cfg: &Config) -> PriceSet {
 /// retrieval fee, no minimum duration, no charge for its moves, operations at Standard's rates,
 /// and the management fee.
 pub fn autoclass(cfg: &Config) -> PriceSet {
-    let classes = ["gcp:gcs-standard", "gcp:gcs-nearline", "gcp:gcs-coldline", "gcp:gcs-archive"];
+    let classes = [
+        "gcp:gcs-standard",
+        "gcp:gcs-nearline",
+        "gcp:gcs-coldline",
+        "gcp:gcs-archive",
+    ];
     let Some(mut set) = all_of(cfg, "gcp").then(|| own(&classes, "GCS Autoclass")).flatten() else {
         return configured(cfg, "GCS Autoclass", true);
     };

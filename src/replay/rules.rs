@@ -132,10 +132,18 @@ impl Timed {
     /// brings an object back to Standard; objects under 128 KiB stay in Standard.
     pub fn autoclass(price: PriceSet, sizes: &[u64]) -> Self {
         let tiers: Vec<usize> = (1..price.tiers.len()).collect();
-        let mut r = Self::new("gcs-autoclass", &[30.0, 90.0, 365.0], &tiers, false, sizes.len(), |op| {
-            matches!(op, Op::Get | Op::Head)
-        });
-        r.exempt = sizes.iter().map(|s| *s < super::products::OBJECT_FEE_MIN_BYTES).collect();
+        let mut r = Self::new(
+            "gcs-autoclass",
+            &[30.0, 90.0, 365.0],
+            &tiers,
+            false,
+            sizes.len(),
+            |op| matches!(op, Op::Get | Op::Head),
+        );
+        r.exempt = sizes
+            .iter()
+            .map(|s| *s < super::products::OBJECT_FEE_MIN_BYTES)
+            .collect();
         r.price = Some(price);
         r
     }
@@ -159,13 +167,19 @@ impl Timed {
     /// the billing model; then on down the same way; a read brings it back to `home`. The
     /// break-even rule, 2-competitive against the offline optimum for one tier pair.
     pub fn ski_rental(tiers: &[TierConfig], sla: SlaPrice, home: usize, sizes: &[u64]) -> Self {
-        let mut r = Self::new("ski-rental", &[], &[], false, sizes.len(), |op| matches!(op, Op::Get | Op::Head));
+        let mut r = Self::new("ski-rental", &[], &[], false, sizes.len(), |op| {
+            matches!(op, Op::Get | Op::Head)
+        });
         r.steps = sizes.iter().map(|s| break_even_steps(tiers, sla, home, *s)).collect();
         r
     }
 
     fn steps_of(&self, obj: usize) -> &[(Millis, usize)] {
-        if self.steps.len() == 1 { &self.steps[0] } else { &self.steps[obj] }
+        if self.steps.len() == 1 {
+            &self.steps[0]
+        } else {
+            &self.steps[obj]
+        }
     }
 
     /// FabricPool `auto`: after the cooling period without access, the cheapest tier; a read

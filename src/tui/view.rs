@@ -254,7 +254,11 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         l4.push(sep());
         l4.push(Span::styled(
             s.model.forecast.line(),
-            if s.model.forecast.serving == "learned" { theme.ok() } else { theme.warn() },
+            if s.model.forecast.serving == "learned" {
+                theme.ok()
+            } else {
+                theme.warn()
+            },
         ));
     }
     l4.push(sep());

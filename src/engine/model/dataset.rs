@@ -101,14 +101,22 @@ pub fn forecast_samples(conn: &Connection, now: Millis, limit: usize) -> Result<
         "SELECT object_id, ts, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
          FROM history WHERE ts <= ?1 ORDER BY random() LIMIT ?2",
     )?;
-    let picked = stmt.query_map(params![now, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Millis>(1)?, row_from(r, 2)?)))?;
+    let picked = stmt.query_map(params![now, limit as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Millis>(1)?, row_from(r, 2)?))
+    })?;
     let mut out = Vec::new();
     for p in picked {
         let (id, ts, row) = p?;
         let Some(t) = trail.get(&id) else { continue };
         // Cumulative reads at `at`: the latest point known at or before it.
-        let at = |x: Millis| t[..t.partition_point(|(ts, _)| *ts <= x)].last().map_or(row.reads, |p| p.1);
-        let outcome = forecast::outcome(State::of(&row, ts), ts, now, |a, b| at(b).saturating_sub(at(a)).min(u64::from(u32::MAX)) as u32);
+        let at = |x: Millis| {
+            t[..t.partition_point(|(ts, _)| *ts <= x)]
+                .last()
+                .map_or(row.reads, |p| p.1)
+        };
+        let outcome = forecast::outcome(State::of(&row, ts), ts, now, |a, b| {
+            at(b).saturating_sub(at(a)).min(u64::from(u32::MAX)) as u32
+        });
         out.push(Observed {
             outcome,
             row,

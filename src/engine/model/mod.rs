@@ -57,7 +57,10 @@ impl ModelInfo {
             (Some(f), Some(h)) if self.serving == "forest" => {
                 format!("forest serving: PR-AUC {:.2} ≥ heuristic {:.2}", f.pr_auc, h.pr_auc)
             }
-            (Some(f), Some(h)) => format!("heuristic serving: forest PR-AUC {:.2} < heuristic {:.2}", f.pr_auc, h.pr_auc),
+            (Some(f), Some(h)) => format!(
+                "heuristic serving: forest PR-AUC {:.2} < heuristic {:.2}",
+                f.pr_auc, h.pr_auc
+            ),
             _ if self.note.is_empty() => format!("{} serving", self.serving),
             _ => format!("{} serving: {}", self.serving, self.note),
         }

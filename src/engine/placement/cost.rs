@@ -273,7 +273,11 @@ impl CostModel {
         };
         let given_any = |reads: f64| {
             let p = self.p_return_of(reads);
-            if p > 1e-9 { (reads / p).max(l.reads_if_any) } else { l.reads_if_any }
+            if p > 1e-9 {
+                (reads / p).max(l.reads_if_any)
+            } else {
+                l.reads_if_any
+            }
         };
         Forecast {
             gets: l.p_horizon * given_any(prior),

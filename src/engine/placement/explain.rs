@@ -4,13 +4,13 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::cost::{CostModel, Learned, TierCost};
-use crate::engine::model::forecast::State;
 use super::planner;
 use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
 use crate::engine::migrate::task::{self, Task};
 use crate::engine::model::dataset::row_from;
 use crate::engine::model::features::{self, NAMES};
+use crate::engine::model::forecast::State;
 use crate::engine::model::{Model, ModelInfo};
 use crate::engine::store::{StoreError, get_setting};
 

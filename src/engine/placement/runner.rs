@@ -113,7 +113,9 @@ pub fn start(
                         let observed = dataset::forecast_samples(&conn, now, MAX_SAMPLES)?;
                         let mut cm = CostModel::new(&cfg2);
                         cm.life_hours = life_hours_of(&conn, now)?;
-                        m.learn_forecast(&observed, &|row, t, hours| cm.prior_p_any(&plan_object(String::new(), row, 0, 0.0, t), hours));
+                        m.learn_forecast(&observed, &|row, t, hours| {
+                            cm.prior_p_any(&plan_object(String::new(), row, 0, 0.0, t), hours)
+                        });
                         m.save(&store2.writer())?;
                         Ok::<_, crate::engine::store::StoreError>(m)
                     };

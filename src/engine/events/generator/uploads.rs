@@ -58,10 +58,7 @@ impl Workload {
         let key = format!("{}/{id:07}.bin", prefix(id));
         out.push(Generated {
             event: Self::event(now_ms, &key, Op::Put, Some(size)),
-            effect: Some(Effect::Create {
-                key: key.clone(),
-                size,
-            }),
+            effect: Some(Effect::Create { key: key.clone(), size }),
         });
         let reads = Exp::new(1.0 / READ_WITHIN_MS).ok();
         let mut n = 1;
@@ -94,7 +91,7 @@ impl Workload {
 
     /// The next scheduled upload access due by `now_ms`, if any.
     pub(super) fn take_due(&mut self, now_ms: Millis, out: &mut Vec<Generated>) -> bool {
-        if !self.due.peek().is_some_and(|d| d.0.at <= now_ms) {
+        if self.due.peek().is_none_or(|d| d.0.at > now_ms) {
             return false;
         }
         let Some(Reverse(d)) = self.due.pop() else {
@@ -144,7 +141,12 @@ mod tests {
                 }
                 Op::Get => {
                     let at = written[&e.key];
-                    assert!(e.ts - at <= day, "{} read {} h after its write", e.key, (e.ts - at) / HOUR_MS);
+                    assert!(
+                        e.ts - at <= day,
+                        "{} read {} h after its write",
+                        e.key,
+                        (e.ts - at) / HOUR_MS
+                    );
                     *reads.entry(e.key.clone()).or_default() += 1;
                 }
                 Op::Delete => {

@@ -60,8 +60,8 @@ fn parent(c: u32) -> u32 {
     let id = c & 0x0fff_ffff;
     match level {
         0 | 1 => 0,
-        2 => 1 << 28 | id / 16,
-        l => (l - 1) << 28 | id / 8,
+        2 => (1 << 28) | (id / 16),
+        l => ((l - 1) << 28) | (id / 8),
     }
 }
 
@@ -144,12 +144,12 @@ impl Learner {
     fn survival_within(&self, e: &Estimate, h: f64) -> f64 {
         let ln_s = |k: usize| (1.0 - e.p[k]).max(1e-12).ln();
         let (mut from_h, mut from_ln) = (0.0, 0.0);
-        for k in 0..self.learned {
-            if h <= WINDOWS_H[k] {
-                let share = (h - from_h) / (WINDOWS_H[k] - from_h);
+        for (k, w) in WINDOWS_H.iter().enumerate().take(self.learned) {
+            if h <= *w {
+                let share = (h - from_h) / (w - from_h);
                 return (from_ln + (ln_s(k) - from_ln) * share).exp();
             }
-            (from_h, from_ln) = (WINDOWS_H[k], ln_s(k));
+            (from_h, from_ln) = (*w, ln_s(k));
         }
         from_ln.exp()
     }

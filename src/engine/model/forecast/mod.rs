@@ -90,10 +90,7 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
     let Some(train) = Learner::fit(obs.iter().filter(|o| !held_out(o.object)).map(|o| &o.outcome)) else {
         return (
             None,
-            ForecastInfo::prior(format!(
-                "{} samples, none yet observed for an hour after it",
-                obs.len()
-            )),
+            ForecastInfo::prior(format!("{} samples, none yet observed for an hour after it", obs.len())),
         );
     };
     let hold: Vec<&Observed> = obs.iter().filter(|o| held_out(o.object)).collect();
@@ -104,7 +101,10 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
         if known.len() < MIN_EVAL / 4 {
             continue;
         }
-        let y: Vec<bool> = known.iter().map(|o| o.outcome.reads[k].is_some_and(|r| r > 0)).collect();
+        let y: Vec<bool> = known
+            .iter()
+            .map(|o| o.outcome.reads[k].is_some_and(|r| r > 0))
+            .collect();
         let pl: Vec<f64> = known.iter().map(|o| train.p_any(&o.outcome.state, *hours)).collect();
         let pp: Vec<f64> = known.iter().map(|o| prior(&o.row, o.ts, *hours)).collect();
         let (learned, prior) = (reliability(&pl, &y), reliability(&pp, &y));
@@ -135,7 +135,10 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
     info.brier_prior = Some(bp);
     if bl < bp {
         info.serving = "learned".into();
-        info.why = format!("learned Brier {bl:.3} < prior {bp:.3} on {} held-out objects' samples", hold.len());
+        info.why = format!(
+            "learned Brier {bl:.3} < prior {bp:.3} on {} held-out objects' samples",
+            hold.len()
+        );
         (Learner::fit(obs.iter().map(|o| &o.outcome)), info)
     } else {
         info.serving = "prior".into();

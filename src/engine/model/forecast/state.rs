@@ -27,7 +27,11 @@ impl State {
         let age_h = hours(row.first_seen);
         Self {
             reads: row.reads,
-            idle_h: if row.last_access.is_some() { hours(row.last_access) } else { age_h },
+            idle_h: if row.last_access.is_some() {
+                hours(row.last_access)
+            } else {
+                age_h
+            },
             age_h,
             size: row.size,
         }
@@ -54,7 +58,7 @@ impl State {
         let l2 = l1 * 16 + reads;
         let l3 = l2 * 8 + overdue;
         let l4 = l3 * 8 + size;
-        [0, 1 << 28 | l1, 2 << 28 | l2, 3 << 28 | l3, 4 << 28 | l4]
+        [0, (1 << 28) | l1, (2 << 28) | l2, (3 << 28) | l3, (4 << 28) | l4]
     }
 }
 

@@ -40,7 +40,10 @@ fn population(days: i64, now: Millis, rng: &mut StdRng) -> (Vec<Life>, Vec<Obser
         let reads = if i % 2 == 0 {
             vec![born + rng.random_range(1..H)]
         } else {
-            (1..).map(|w| born + w * 168 * H).take_while(|t| *t <= now + 400 * 24 * H).collect()
+            (1..)
+                .map(|w| born + w * 168 * H)
+                .take_while(|t| *t <= now + 400 * 24 * H)
+                .collect()
         };
         lives.push(Life { born, reads });
     }
@@ -78,7 +81,11 @@ fn recovers_read_once_then_never_against_read_weekly_and_is_calibrated() {
     let t = once.reads[0] + 48 * H;
     let s = State::of(&once.row(t), t);
     for hours in [24.0, 720.0, 8760.0] {
-        assert!(learner.p_any(&s, hours) < 0.05, "read-once at {hours} h: {}", learner.p_any(&s, hours));
+        assert!(
+            learner.p_any(&s, hours) < 0.05,
+            "read-once at {hours} h: {}",
+            learner.p_any(&s, hours)
+        );
     }
     // A weekly object three days after a read: read within the week, surely within the year.
     let weekly = &lives[1];
@@ -86,7 +93,10 @@ fn recovers_read_once_then_never_against_read_weekly_and_is_calibrated() {
     let s = State::of(&weekly.row(t), t);
     assert!(learner.p_any(&s, 168.0) > 0.9, "{}", learner.p_any(&s, 168.0));
     assert!(learner.p_any(&s, 8760.0) > 0.95);
-    assert!(learner.p_any(&s, 24.0) < 0.5, "weekly, read 3 days ago: not within a day");
+    assert!(
+        learner.p_any(&s, 24.0) < 0.5,
+        "weekly, read 3 days ago: not within a day"
+    );
     // Calibration within 0.1 in every band holding 50+ held-out samples, at every horizon measured.
     assert!(!info.horizons.is_empty());
     for h in &info.horizons {
@@ -119,7 +129,9 @@ fn censored_samples_are_not_counted_as_never_read() {
             ..StatsRow::default()
         };
         let read_at = t + 240 * H;
-        let outcome = outcome(State::of(&row, t), t, now, |a, b| u32::from(read_at > a && read_at <= b));
+        let outcome = outcome(State::of(&row, t), t, now, |a, b| {
+            u32::from(read_at > a && read_at <= b)
+        });
         obs.push(Observed {
             outcome,
             row,
@@ -133,7 +145,11 @@ fn censored_samples_are_not_counted_as_never_read() {
     assert!(learner.p_any(&s, 720.0) > 0.97, "{}", learner.p_any(&s, 720.0));
     assert!(learner.p_any(&s, 168.0) < 0.03, "{}", learner.p_any(&s, 168.0));
     // The samples of the last 30 days know nothing of 30 days yet.
-    assert!(obs.iter().filter(|o| o.ts > now - 720 * H).all(|o| o.outcome.reads[4].is_none()));
+    assert!(
+        obs.iter()
+            .filter(|o| o.ts > now - 720 * H)
+            .all(|o| o.outcome.reads[4].is_none())
+    );
 }
 
 /// With history of a week only, a year is chained through ever idler states.

@@ -245,8 +245,10 @@ fn draw_header(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         if serving == "forest" { theme.ok() } else { theme.warn() },
     ));
     match (&s.model.holdout, &s.model.heuristic_holdout) {
-        // Which model serves and why, then which forecast of reads prices the plan and why.
-        (Some(_), Some(_)) => l4.push(Span::styled(format!(": {}", s.model.serving_line()), theme.text())),
+        (Some(f), Some(h)) => l4.push(Span::styled(
+            format!(" PR-AUC {:.2} (heuristic {:.2})", f.pr_auc, h.pr_auc),
+            theme.text(),
+        )),
         _ if !s.model.note.is_empty() => l4.push(Span::styled(format!(" ({})", s.model.note), theme.dim())),
         _ => l4.push(Span::styled(" (not trained yet)", theme.dim())),
     }

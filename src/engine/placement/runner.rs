@@ -129,7 +129,7 @@ pub fn start(
                     Ok(Ok(m)) => {
                         tracing::info!(
                             target: "dim::model",
-                            serving = %m.info.serving,
+                            serving = %m.info.serving_line(),
                             samples = m.info.train_samples,
                             secs = format!("{:.2}", m.info.train_secs),
                             pr_auc = m.info.holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),

@@ -174,11 +174,52 @@ fn every_plan_respects_capacity_budget_sla_and_residency() {
     }
     assert!(mb <= cfg.optimizer.migration_budget_bytes as f64 + 1.0);
     assert!(mc as u64 <= cfg.optimizer.migration_budget_count);
-    assert!(plan.summary.moves > 0 && plan.summary.monthly_after < plan.summary.monthly_now);
+    // Every move pays for itself over the horizon (bill plus slow reads at sla.miss_cost), or
+    // drains a tier that is over capacity (here the fast one: draining it may raise the bill).
+    assert!(plan.summary.moves > 0);
+    for (i, to) in &plan.moves {
+        let o = &objs[*i];
+        let before: f64 = objs
+            .iter()
+            .filter(|p| p.current == o.current)
+            .map(|p| p.size as f64)
+            .sum();
+        let over = before > cfg.tiers[o.current].capacity_bytes() as f64;
+        assert!(
+            over || cm.total(o, *to).0 < cm.total(o, o.current).0,
+            "{} moved {} → {to} at a loss, its tier not over capacity",
+            o.key,
+            o.current
+        );
+    }
     assert!(
         plan.summary.binding.iter().any(|b| b == "capacity:aws-hot"),
         "{:?}",
         plan.summary.binding
+    );
+    // With room everywhere, every move pays for itself and the month costs less after.
+    for t in &mut cfg.tiers {
+        t.capacity_gb = total * 10.0 / 1e9;
+    }
+    let cm = CostModel::new(&cfg);
+    let plan = planner::plan(&objs, &cm, &cfg).unwrap();
+    assert!(plan.summary.moves > 0);
+    for (i, to) in &plan.moves {
+        let o = &objs[*i];
+        assert!(
+            cm.total(o, *to).0 < cm.total(o, o.current).0,
+            "{} moved at a loss",
+            o.key
+        );
+    }
+    let s = &plan.summary;
+    assert!(
+        s.monthly_after + s.sla_monthly_after < s.monthly_now + s.sla_monthly_now,
+        "bill {} → {}, slow reads {} → {}",
+        s.monthly_now,
+        s.monthly_after,
+        s.sla_monthly_now,
+        s.sla_monthly_after
     );
 }
 

@@ -350,8 +350,19 @@ fn time_based_rules_act_on_the_days_they_name() {
     let it = r.policy("s3-intelligent-tiering").unwrap();
     assert_eq!(it.migrations, 3, "down at 30 and 90 days, back up on the read");
     let month = 30.0;
-    let storage = 0.023 * 30.0 / month + 0.01 * 60.0 / month + 0.004 * 10.0 / month;
+    // Storage by tier, and the monitoring fee of one object (1 GB ≥ 128 KiB) for 100 days:
+    // $0.0025 per 1,000 objects a month (the default tiers are not all AWS, so the rule runs on
+    // them, with the fee).
+    let fee = 0.0025 / 1000.0 * 100.0 / month;
+    let storage = 0.023 * 30.0 / month + 0.01 * 60.0 / month + 0.004 * 10.0 / month + fee;
     assert!(close(it.storage_cost, storage), "{} vs {storage}", it.storage_cost);
+    assert!(
+        it.notes
+            .iter()
+            .any(|n| n.contains("configured tiers plus its per-object fee")),
+        "{:?}",
+        it.notes
+    );
     assert_eq!(
         it.sla_violations, 1,
         "the read is served from the archive tier before it moves back"

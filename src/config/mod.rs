@@ -121,7 +121,6 @@ pub struct EmbeddedConfig {
     /// Share of new objects that follow the object-store shape: written, read a few times
     /// within their first hours, then never again; large; some deleted after weeks (uploads,
     /// logs, backups, build artifacts). 0 leaves every object to popularity.
-    #[serde(default)]
     pub object_store_share: f64,
 }
 
@@ -240,20 +239,12 @@ pub struct SlaConfig {
     pub hot_threshold: f64,
     /// Dollars per read served slower than `hot_latency_ms` (a restore wait included): what the
     /// planner, the replay's meter, both oracles and capture add to the bill, so "good" means
-    /// one thing everywhere. 0 prices latency at nothing.
-    #[serde(default = "default_miss_cost")]
+    /// one thing everywhere. 0 prices latency at nothing. The default and why:
+    /// `config/default.toml`.
     pub miss_cost: f64,
     /// Keys under these prefixes must never be served slower than the SLA (a hard constraint,
     /// as for pinned objects), whatever it costs.
-    #[serde(default)]
     pub hard_prefixes: Vec<String>,
-}
-
-/// The default price of a slow read: see `config/default.toml` for the reasoning.
-pub const DEFAULT_MISS_COST: f64 = 0.0001;
-
-fn default_miss_cost() -> f64 {
-    DEFAULT_MISS_COST
 }
 
 impl SlaConfig {

@@ -187,9 +187,8 @@ impl Planned {
         self.model = Model::train(samples, &self.cfg.model, &self.cfg.sla, t, ForestParams::default());
         let observed = self.history.observed(t);
         let cm = &self.cm;
-        self.model.learn_forecast(&observed, &|row, at, hours| {
-            cm.prior_p_any(&plan_object(String::new(), row, 0, 0.0, at), hours)
-        });
+        self.model
+            .learn_forecast(&observed, &|row, at, hours| planner::prior_p_any(cm, row, at, hours));
         self.forecast_served += usize::from(self.model.learned().is_some());
         self.trainings += 1;
         self.train_secs += started.elapsed().as_secs_f64();

@@ -2,6 +2,7 @@
 //! events through its own cost meter.
 
 use super::meter::Meter;
+use super::products::PriceSet;
 use super::workload::{Ev, Workload};
 use crate::config::TierConfig;
 use crate::engine::clock::Millis;
@@ -28,9 +29,8 @@ pub trait Policy: Send {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
-    /// The tiers it is metered on when they are not the configured ones (a product on its own
-    /// classes).
-    fn tiers(&self) -> Option<&[TierConfig]> {
+    /// The price set a product is metered on, when not simply the configured tiers.
+    fn price_set(&self) -> Option<&PriceSet> {
         None
     }
     /// How its forecast of reads was calibrated, for a policy that learns one.
@@ -62,7 +62,7 @@ pub fn run(
     points: &[Millis],
 ) -> Run {
     let started = std::time::Instant::now();
-    let mut m = Meter::priced(p.tiers().unwrap_or(tiers), sla, w.sizes.clone());
+    let mut m = Meter::priced(p.price_set().map_or(tiers, |s| &s.tiers), sla, w.sizes.clone());
     let mut curve = Vec::with_capacity(points.len());
     let mut next_point = 0;
     for (i, ev) in w.events.iter().enumerate() {
@@ -98,9 +98,7 @@ pub fn run(
         secs: started.elapsed().as_secs_f64(),
         notes: p.notes(),
         forecast: p.forecast(),
-        own_classes: p
-            .tiers()
-            .is_some_and(|t| t.len() != tiers.len() || t.iter().zip(tiers).any(|(a, b)| a.name != b.name)),
+        own_classes: p.price_set().is_some_and(|s| s.own),
     }
 }
 

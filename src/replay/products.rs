@@ -34,14 +34,14 @@ fn all_of(cfg: &Config, provider: &str) -> bool {
     cfg.tiers.iter().all(|t| t.provider == provider)
 }
 
-/// The configured tiers with the product's per-object fee added, for a product whose own
-/// classes the configuration does not use.
-fn configured(cfg: &Config, product: &str, fee: bool) -> PriceSet {
+/// The configured tiers, with the product's per-object fee on objects of at least `fee_from`
+/// bytes where it has one, for a product whose own classes the configuration does not use.
+fn configured(cfg: &Config, product: &str, fee_from: Option<u64>) -> PriceSet {
     let mut tiers = cfg.tiers.clone();
-    if fee {
+    if let Some(min) = fee_from {
         for t in &mut tiers {
             t.object_fee_per_1k_month = OBJECT_FEE_PER_1K_MONTH;
-            t.object_fee_min_bytes = OBJECT_FEE_MIN_BYTES;
+            t.object_fee_min_bytes = min;
         }
     }
     PriceSet {
@@ -49,7 +49,11 @@ fn configured(cfg: &Config, product: &str, fee: bool) -> PriceSet {
         own: false,
         note: format!(
             "priced on the configured tiers{} (they are not all of {product}'s provider)",
-            if fee { " plus its per-object fee" } else { "" }
+            if fee_from.is_some() {
+                " plus its per-object fee"
+            } else {
+                ""
+            }
         ),
     }
 }
@@ -73,7 +77,13 @@ pub fn intelligent_tiering(cfg: &Config) -> PriceSet {
     all_of(cfg, "aws")
         .then(|| own(&classes, "S3 Intelligent-Tiering"))
         .flatten()
-        .unwrap_or_else(|| configured(cfg, "S3 Intelligent-Tiering", true))
+        .unwrap_or_else(|| {
+            configured(
+                cfg,
+                "S3 Intelligent-Tiering",
+                Some(cfg.replay.intelligent_tiering_min_bytes),
+            )
+        })
 }
 
 /// GCS Autoclass: Standard, Nearline, Coldline, Archive, billed as Autoclass bills them: no
@@ -87,7 +97,7 @@ pub fn autoclass(cfg: &Config) -> PriceSet {
         "gcp:gcs-archive",
     ];
     let Some(mut set) = all_of(cfg, "gcp").then(|| own(&classes, "GCS Autoclass")).flatten() else {
-        return configured(cfg, "GCS Autoclass", true);
+        return configured(cfg, "GCS Autoclass", Some(OBJECT_FEE_MIN_BYTES));
     };
     let (get, put) = (set.tiers[0].get_per_1k, set.tiers[0].put_per_1k);
     for t in &mut set.tiers {
@@ -108,7 +118,7 @@ pub fn azure(cfg: &Config) -> PriceSet {
     all_of(cfg, "azure")
         .then(|| own(&classes, "Azure Blob Storage"))
         .flatten()
-        .unwrap_or_else(|| configured(cfg, "Azure Blob Storage", false))
+        .unwrap_or_else(|| configured(cfg, "Azure Blob Storage", None))
 }
 
 #[cfg(test)]

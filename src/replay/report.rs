@@ -31,7 +31,8 @@ pub struct PolicyResult {
     pub min_duration_cost: f64,
     pub migrations: u64,
     pub bytes_moved: u64,
-    /// Reads (GET, HEAD) served from a tier slower than the SLA.
+    /// The same count as `sla_misses`, under the name reports had before SLA was priced (kept
+    /// for scripts that read it).
     pub sla_violations: u64,
     /// Total cost over the oracle's.
     pub vs_oracle: f64,
@@ -340,8 +341,8 @@ impl Report {
                 d.total_cost / b.total_cost.max(f64::MIN_POSITIVE),
                 b.policy,
                 d.capture.map_or_else(|| "—".to_string(), |c| format!("{c:.3}")),
-                d.sla_violations,
-                b.sla_violations,
+                d.sla_misses,
+                b.sla_misses,
                 d.vs_oracle_landing,
                 d.vs_oracle
             );

@@ -63,13 +63,39 @@ impl Policy for Fixed {
     }
 }
 
+/// When a `Timed` rule moves an object, as (idle or age, tier) steps with rising times.
+enum Steps {
+    /// One schedule for every object (days named by the rule).
+    Shared(Vec<(Millis, usize)>),
+    /// One per object (break-even times depend on its size).
+    PerObject(Vec<Vec<(Millis, usize)>>),
+}
+
+impl Steps {
+    /// Step k after `days[k]`, to `tiers[k]`.
+    fn days(days: &[f64], tiers: &[usize]) -> Self {
+        Self::Shared(
+            days.iter()
+                .zip(tiers)
+                .map(|(d, t)| ((d * DAY_MS) as Millis, *t))
+                .collect(),
+        )
+    }
+
+    fn of(&self, obj: usize) -> &[(Millis, usize)] {
+        match self {
+            Self::Shared(s) => s,
+            Self::PerObject(v) => &v[obj],
+        }
+    }
+}
+
 /// Objects start on the first tier and step down a list of tiers after a number of days, counted
 /// from the last access (Intelligent-Tiering, FabricPool) or from creation (lifecycle rules);
 /// an access that `returns` brings the object back to the first tier.
 pub struct Timed {
     name: &'static str,
-    /// (delay, tier) per step, delays rising: one list for every object, or one per object.
-    steps: Vec<Vec<(Millis, usize)>>,
+    steps: Steps,
     from_creation: bool,
     returns: fn(Op) -> bool,
     /// Tiers an access does not bring an object back from (Azure's auto-tier to hot acts on
@@ -88,23 +114,11 @@ pub struct Timed {
 }
 
 impl Timed {
-    fn new(
-        name: &'static str,
-        days: &[f64],
-        tiers: &[usize],
-        from_creation: bool,
-        objects: usize,
-        returns: fn(Op) -> bool,
-    ) -> Self {
+    fn new(name: &'static str, steps: Steps, from_creation: bool, objects: usize, returns: fn(Op) -> bool) -> Self {
         Self {
             exempt: vec![false; objects],
             name,
-            steps: vec![
-                days.iter()
-                    .zip(tiers)
-                    .map(|(d, t)| ((d * DAY_MS) as Millis, *t))
-                    .collect(),
-            ],
+            steps,
             from_creation,
             returns,
             stays_on: Vec::new(),
@@ -122,7 +136,13 @@ impl Timed {
     /// AWS's (`products.rs`), else on the configured tiers.
     pub fn intelligent_tiering(days: &[f64], price: PriceSet, sizes: &[u64], limits: &RuleLimits) -> Self {
         let tiers: Vec<usize> = (1..price.tiers.len()).collect();
-        let mut r = Self::new("s3-intelligent-tiering", days, &tiers, false, sizes.len(), |_| true);
+        let mut r = Self::new(
+            "s3-intelligent-tiering",
+            Steps::days(days, &tiers),
+            false,
+            sizes.len(),
+            |_| true,
+        );
         r.exempt = sizes.iter().map(|s| *s < limits.it_min_bytes).collect();
         r.price = Some(price);
         r
@@ -134,8 +154,7 @@ impl Timed {
         let tiers: Vec<usize> = (1..price.tiers.len()).collect();
         let mut r = Self::new(
             "gcs-autoclass",
-            &[30.0, 90.0, 365.0],
-            &tiers,
+            Steps::days(&[30.0, 90.0, 365.0], &tiers),
             false,
             sizes.len(),
             |op| matches!(op, Op::Get | Op::Head),
@@ -153,9 +172,13 @@ impl Timed {
     /// Cold one stays).
     pub fn azure_last_access(price: PriceSet, objects: usize) -> Self {
         let tiers: Vec<usize> = (1..price.tiers.len().min(3)).collect();
-        let mut r = Self::new("azure-last-access", &[30.0, 90.0], &tiers, false, objects, |op| {
-            matches!(op, Op::Get | Op::Head)
-        });
+        let mut r = Self::new(
+            "azure-last-access",
+            Steps::days(&[30.0, 90.0], &tiers),
+            false,
+            objects,
+            |op| matches!(op, Op::Get | Op::Head),
+        );
         r.stays_on = (2..price.tiers.len()).collect();
         r.price = Some(price);
         r
@@ -167,27 +190,22 @@ impl Timed {
     /// the billing model; then on down the same way; a read brings it back to `home`. The
     /// break-even rule, 2-competitive against the offline optimum for one tier pair.
     pub fn ski_rental(tiers: &[TierConfig], sla: SlaPrice, home: usize, sizes: &[u64]) -> Self {
-        let mut r = Self::new("ski-rental", &[], &[], false, sizes.len(), |op| {
+        let steps = Steps::PerObject(sizes.iter().map(|s| break_even_steps(tiers, sla, home, *s)).collect());
+        Self::new("ski-rental", steps, false, sizes.len(), |op| {
             matches!(op, Op::Get | Op::Head)
-        });
-        r.steps = sizes.iter().map(|s| break_even_steps(tiers, sla, home, *s)).collect();
-        r
-    }
-
-    fn steps_of(&self, obj: usize) -> &[(Millis, usize)] {
-        if self.steps.len() == 1 {
-            &self.steps[0]
-        } else {
-            &self.steps[obj]
-        }
+        })
     }
 
     /// FabricPool `auto`: after the cooling period without access, the cheapest tier; a read
     /// (or an overwrite) brings the object back to the performance tier.
     pub fn fabricpool(cooling_days: f64, cold: usize, objects: usize) -> Self {
-        Self::new("fabricpool-auto", &[cooling_days], &[cold], false, objects, |op| {
-            matches!(op, Op::Get | Op::Put)
-        })
+        Self::new(
+            "fabricpool-auto",
+            Steps::days(&[cooling_days], &[cold]),
+            false,
+            objects,
+            |op| matches!(op, Op::Get | Op::Put),
+        )
     }
 
     /// Lifecycle transitions: `days[k]` after creation, tier k + 1; never back. Objects under
@@ -200,7 +218,9 @@ impl Timed {
             .zip(&tiers)
             .map(|(d, t)| d.max(limits.lc_min_days.get(*t).copied().unwrap_or(0.0)))
             .collect();
-        let mut r = Self::new("age-lifecycle", &days, &tiers, true, sizes.len(), |_| false);
+        let mut r = Self::new("age-lifecycle", Steps::days(&days, &tiers), true, sizes.len(), |_| {
+            false
+        });
         r.exempt = sizes.iter().map(|s| *s < limits.lc_min_bytes).collect();
         r
     }
@@ -209,7 +229,7 @@ impl Timed {
         if self.exempt[obj] {
             return;
         }
-        if let Some((delay, _)) = self.steps_of(obj).get(step) {
+        if let Some((delay, _)) = self.steps.of(obj).get(step) {
             let due = self.base[obj] + delay;
             self.timers
                 .push(Reverse((due, obj as u32, self.generation[obj], step as u8)));
@@ -236,7 +256,7 @@ impl Policy for Timed {
             if generation != self.generation[obj] {
                 continue;
             }
-            let to = self.steps_of(obj)[step as usize].1;
+            let to = self.steps.of(obj)[step as usize].1;
             if m.tier_of(obj).is_some_and(|t| t != to) {
                 m.migrate(obj, to, due);
             }
@@ -272,18 +292,17 @@ impl Policy for Timed {
         }
     }
 
-    fn tiers(&self) -> Option<&[TierConfig]> {
-        self.price.as_ref().map(|p| p.tiers.as_slice())
+    fn price_set(&self) -> Option<&PriceSet> {
+        self.price.as_ref()
     }
 
     fn notes(&self) -> Vec<String> {
-        let days: Vec<String> = if self.steps.len() == 1 {
-            self.steps[0]
+        let days: Vec<String> = match &self.steps {
+            Steps::Shared(s) => s
                 .iter()
                 .map(|(d, t)| format!("{:.0} d → tier {}", *d as f64 / DAY_MS, t + 1))
-                .collect()
-        } else {
-            vec!["per object size and tier pair, at break-even".into()]
+                .collect(),
+            Steps::PerObject(_) => vec!["per object size and tier pair, at break-even".into()],
         };
         let from = if self.from_creation {
             "after creation"

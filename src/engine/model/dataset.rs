@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::features::{N, StatsRow, features};
 use super::forecast::{self, Observed, State};
@@ -73,57 +73,61 @@ pub fn samples(conn: &Connection, now: Millis, horizon_ms: Millis, limit: usize)
 /// Past states for the learned forecast: up to `limit` history snapshots at random (over the
 /// whole retention, not only the newest: long windows need old samples), each with the reads
 /// that followed it within each window that ended by `now`, counted from the object's later
-/// snapshots and its current row (exact since its last access).
+/// snapshots and its current row (exact since its last access). Only the sampled objects'
+/// snapshots are read, each through the history's primary key.
 pub fn forecast_samples(conn: &Connection, now: Millis, limit: usize) -> Result<Vec<Observed>, StoreError> {
-    let mut trail: HashMap<i64, Vec<(Millis, u64)>> = HashMap::new();
-    let mut stmt = conn.prepare_cached("SELECT object_id, ts, reads FROM history ORDER BY object_id, ts")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let reads: i64 = r.get(2)?;
-        trail
-            .entry(r.get(0)?)
-            .or_default()
-            .push((r.get(1)?, reads.max(0) as u64));
-    }
-    // The current row is the cumulative count at its last access, exactly.
-    let mut stmt = conn.prepare_cached("SELECT id, last_access, reads FROM objects WHERE last_access IS NOT NULL")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        if let Some(t) = trail.get_mut(&id) {
-            let reads: i64 = r.get(2)?;
-            let at: Millis = r.get(1)?;
-            let i = t.partition_point(|(ts, _)| *ts <= at);
-            t.insert(i, (at, reads.max(0) as u64));
-        }
-    }
     let mut stmt = conn.prepare_cached(
         "SELECT object_id, ts, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
          FROM history WHERE ts <= ?1 ORDER BY random() LIMIT ?2",
     )?;
-    let picked = stmt.query_map(params![now, limit as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, Millis>(1)?, row_from(r, 2)?))
-    })?;
-    let mut out = Vec::new();
-    for p in picked {
-        let (id, ts, row) = p?;
-        let Some(t) = trail.get(&id) else { continue };
-        // Cumulative reads at `at`: the latest point known at or before it.
-        let at = |x: Millis| {
-            t[..t.partition_point(|(ts, _)| *ts <= x)]
-                .last()
-                .map_or(row.reads, |p| p.1)
-        };
-        let outcome = forecast::outcome(State::of(&row, ts), ts, now, |a, b| {
-            at(b).saturating_sub(at(a)).min(u64::from(u32::MAX)) as u32
-        });
-        out.push(Observed {
-            outcome,
-            row,
-            ts,
-            object: id as u64,
-        });
+    let picked: Vec<(i64, Millis, StatsRow)> = stmt
+        .query_map(params![now, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, row_from(r, 2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut trails: HashMap<i64, Vec<(Millis, u64)>> = HashMap::new();
+    for (id, _, _) in &picked {
+        if let std::collections::hash_map::Entry::Vacant(e) = trails.entry(*id) {
+            e.insert(trail(conn, *id)?);
+        }
     }
+    let mut out: Vec<Observed> = picked
+        .into_iter()
+        .map(|(id, ts, row)| {
+            let t = &trails[&id];
+            // Cumulative reads at `x`: the latest point known at or before it.
+            let at = |x: Millis| {
+                t[..t.partition_point(|(ts, _)| *ts <= x)]
+                    .last()
+                    .map_or(row.reads, |p| p.1)
+            };
+            let outcome = forecast::outcome(State::of(&row, ts), ts, now, |a, b| {
+                at(b).saturating_sub(at(a)).min(u64::from(u32::MAX)) as u32
+            });
+            Observed {
+                outcome,
+                row,
+                ts,
+                object: id as u64,
+            }
+        })
+        .collect();
     out.sort_by_key(|o| o.ts);
     Ok(out)
+}
+
+/// An object's cumulative reads over time: its snapshots, and its current row as the count at
+/// its last access (none once it is deleted).
+fn trail(conn: &Connection, id: i64) -> Result<Vec<(Millis, u64)>, StoreError> {
+    let mut snaps = conn.prepare_cached("SELECT ts, reads FROM history WHERE object_id = ?1 ORDER BY ts")?;
+    let mut t: Vec<(Millis, u64)> = snaps
+        .query_map([id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?
+        .collect::<Result<_, _>>()?;
+    let mut current = conn.prepare_cached("SELECT last_access, reads FROM objects WHERE id = ?1")?;
+    let now: Option<(Option<Millis>, i64)> = current.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    if let Some((Some(at), reads)) = now {
+        let i = t.partition_point(|(ts, _)| *ts <= at);
+        t.insert(i, (at, reads.max(0) as u64));
+    }
+    Ok(t)
 }

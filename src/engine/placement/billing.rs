@@ -80,9 +80,14 @@ impl SlaPrice {
         }
     }
 
+    /// Every read from `t` is slower than the SLA.
+    pub fn slow(&self, t: &TierConfig) -> bool {
+        misses_sla(t, self.latency_ms)
+    }
+
     /// Serving `op` from `t` is a read slower than the SLA.
     pub fn missed(&self, t: &TierConfig, op: Op) -> bool {
-        matches!(op, Op::Get | Op::Head) && misses_sla(t, self.latency_ms)
+        matches!(op, Op::Get | Op::Head) && self.slow(t)
     }
 
     /// What serving `op` from `t` adds for latency: `miss_cost` for a slow read, else 0.

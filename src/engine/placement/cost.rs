@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::billing::{self, early_exit, move_cost, restore_cost, storage_month};
+use super::billing::{self, SlaPrice, early_exit, move_cost, restore_cost, storage_month};
 use crate::config::{Config, TierConfig};
 use crate::engine::clock::Millis;
 use crate::engine::model::features::StatsRow;
@@ -109,7 +109,8 @@ pub struct TierCost {
 /// An object's forecast over the horizon, the same on every tier.
 #[derive(Debug, Clone, Copy)]
 pub struct Forecast {
-    gets: f64,
+    /// Reads expected over the planning horizon.
+    pub gets: f64,
     alive_hours: f64,
     /// Reads in a month while it lives.
     month_gets: f64,
@@ -123,9 +124,8 @@ pub struct CostModel {
     pub hot_k: f64,
     pub label_horizon_hours: f64,
     pub hot_threshold: f64,
-    pub sla_latency_ms: f64,
-    /// Dollars per read served slower than the SLA.
-    pub miss_cost: f64,
+    /// Which tiers are too slow for the SLA, and what a read served there costs.
+    pub sla: SlaPrice,
     /// Expected remaining life of an object, hours (objects get deleted); infinite until the
     /// caller has seen deletions to estimate it from.
     pub life_hours: f64,
@@ -140,8 +140,7 @@ impl CostModel {
             hot_k: f64::from(c.model.hot_k),
             label_horizon_hours: c.model.horizon_secs as f64 / 3600.0,
             hot_threshold: c.sla.hot_threshold,
-            sla_latency_ms: c.sla.hot_latency_ms,
-            miss_cost: c.sla.miss_cost,
+            sla: SlaPrice::of(&c.sla),
             life_hours: f64::INFINITY,
             margin: c.optimizer.move_margin,
         }
@@ -239,7 +238,7 @@ impl CostModel {
 
     /// The cheapest tier a hot object may be served from (where it would come back to).
     fn fast_home(&self, o: &PlanObject) -> usize {
-        let ok = |j: &usize| !billing::misses_sla(&self.tiers[*j], self.sla_latency_ms);
+        let ok = |j: &usize| !self.sla.slow(&self.tiers[*j]);
         if ok(&o.current) {
             return o.current;
         }
@@ -287,11 +286,6 @@ impl CostModel {
         }
     }
 
-    /// The expected reads of `o` over the planning horizon that `forecast` prices.
-    pub fn forecast_gets(&self, o: &PlanObject) -> f64 {
-        self.forecast(o).gets
-    }
-
     /// Total cost of `o` on tier `j` over the horizon (move included) and whether the SLA
     /// allows it there.
     pub fn total(&self, o: &PlanObject, j: usize) -> (f64, bool) {
@@ -326,9 +320,9 @@ impl CostModel {
         let requests = gets * t.get_per_1k / 1000.0;
         let retrieval = gets * gb * t.retrieval_gb;
         let restore = gets * restore_cost(t, o.size);
-        let slow = billing::misses_sla(t, self.sla_latency_ms);
+        let slow = self.sla.slow(t);
         let sla_ok = !(o.hard && slow);
-        let sla = if slow { gets * self.miss_cost } else { 0.0 };
+        let sla = if slow { gets * self.sla.miss_cost } else { 0.0 };
         let running = storage + requests + retrieval + restore + sla;
         if j == o.current {
             return TierCost {
@@ -349,7 +343,7 @@ impl CostModel {
         let min_h = t.min_storage_days * 24.0;
         let min_duration = early_exit(cur, o.size, o.stayed_ms)
             + storage_month(t, o.size) * (min_h - self.alive_hours(min_h)) / MONTH_H;
-        let return_trip = if billing::misses_sla(t, self.sla_latency_ms) {
+        let return_trip = if slow {
             let home = self.fast_home(o);
             let back = if home == j {
                 0.0
@@ -394,6 +388,16 @@ impl CostModel {
         storage_month(t, o.size)
             + f.month_gets
                 * (t.get_per_1k / 1000.0 + o.size as f64 / billing::GB * t.retrieval_gb + restore_cost(t, o.size))
+    }
+
+    /// What a month of `o`'s slow reads on tier `j` costs at `sla.miss_cost` (0 on a fast tier):
+    /// beside `monthly`, what the planner trades the bill against.
+    pub fn monthly_sla(&self, j: usize, f: &Forecast) -> f64 {
+        if self.sla.slow(&self.tiers[j]) {
+            f.month_gets * self.sla.miss_cost
+        } else {
+            0.0
+        }
     }
 }
 

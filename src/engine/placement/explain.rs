@@ -193,7 +193,7 @@ pub fn explain_with(
                     constraints.push(format!("last plan: {b} was binding"));
                 }
             }
-            (costs, Some(cfg.tiers[best].name.clone()), cm.forecast_gets(o))
+            (costs, Some(cfg.tiers[best].name.clone()), cm.forecast(o).gets)
         }
         None => {
             constraints.push("on no tier yet: seen in events only, not placed".into());

@@ -32,6 +32,12 @@ pub struct PlanSummary {
     #[serde(default)]
     pub monthly_all_fast: f64,
     pub monthly_after_by_tier: Vec<(String, f64)>,
+    /// The slow reads of a month at `sla.miss_cost`, now and after the plan's moves: what the
+    /// plan trades the bill against (the total it minimises is bill + this).
+    #[serde(default)]
+    pub sla_monthly_now: f64,
+    #[serde(default)]
+    pub sla_monthly_after: f64,
     /// One-time cost of the planned moves.
     pub migration_cost: f64,
     pub hot_objects: usize,
@@ -132,6 +138,13 @@ pub fn load_objects(
             o
         })
         .collect())
+}
+
+/// The prior the learned forecast is measured against: the chance the cost model's hand-shaped
+/// forecast gives an object with stats `row` at `t` of a read within `hours` (p_hot left out:
+/// it is what the forest says, not the prior's shape).
+pub fn prior_p_any(cm: &CostModel, row: &StatsRow, t: Millis, hours: f64) -> f64 {
+    cm.prior_p_any(&plan_object(String::new(), row, 0, 0.0, t), hours)
 }
 
 /// The planner's view at `now` of an object on tier `current` with stats `row` and `p_hot`
@@ -330,6 +343,8 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
         now_by[o.current] += cm.monthly(o, o.current, &f);
         s.monthly_all_fast += cm.monthly(o, 0, &f);
         after_by[target[i]] += cm.monthly(o, target[i], &f);
+        s.sla_monthly_now += cm.monthly_sla(o.current, &f);
+        s.sla_monthly_after += cm.monthly_sla(target[i], &f);
         bytes_after[o.heading.unwrap_or(target[i])] += o.size;
         let hot = cm.is_hot(o);
         s.hot_objects += usize::from(hot);
@@ -337,10 +352,10 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
         if hot {
             s.hot_bytes += o.size;
         }
-        if hot && cm.tiers[o.current].latency_ms > cm.sla_latency_ms {
+        if hot && cm.tiers[o.current].latency_ms > cm.sla.latency_ms {
             s.sla_violations_now += 1;
         }
-        if hot && cm.tiers[target[i]].latency_ms > cm.sla_latency_ms {
+        if hot && cm.tiers[target[i]].latency_ms > cm.sla.latency_ms {
             s.sla_violations_after += 1;
         }
         if target[i] != o.current {

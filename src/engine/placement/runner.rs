@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::cost::{CostModel, life_hours_of};
-use super::planner::{self, PlanSummary, plan_object};
+use super::planner::{self, PlanSummary};
 use crate::config::Config;
 use crate::engine::clock::Clock;
 use crate::engine::migrate::Migrator;
@@ -113,9 +113,7 @@ pub fn start(
                         let observed = dataset::forecast_samples(&conn, now, MAX_SAMPLES)?;
                         let mut cm = CostModel::new(&cfg2);
                         cm.life_hours = life_hours_of(&conn, now)?;
-                        m.learn_forecast(&observed, &|row, t, hours| {
-                            cm.prior_p_any(&plan_object(String::new(), row, 0, 0.0, t), hours)
-                        });
+                        m.learn_forecast(&observed, &|row, t, hours| planner::prior_p_any(&cm, row, t, hours));
                         m.save(&store2.writer())?;
                         Ok::<_, crate::engine::store::StoreError>(m)
                     };

@@ -60,13 +60,15 @@ impl Workload {
             event: Self::event(now_ms, &key, Op::Put, Some(size)),
             effect: Some(Effect::Create { key: key.clone(), size }),
         });
-        let reads = Exp::new(1.0 / READ_WITHIN_MS).ok();
+        let after_write = Exp::new(1.0 / READ_WITHIN_MS).ok();
         let mut n = 1;
         while n < MAX_READS && self.rng.random_bool(0.5) {
             n += 1;
         }
         for _ in 0..n {
-            let after = reads.map_or(HOUR_MS, |d| d.sample(&mut self.rng) as Millis).max(1);
+            let after = after_write
+                .map_or(HOUR_MS, |d| d.sample(&mut self.rng) as Millis)
+                .max(1);
             self.schedule(now_ms + after, &key, Op::Get, size);
         }
         if self.rng.random_bool(DELETED_SHARE) {

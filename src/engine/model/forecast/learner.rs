@@ -1,14 +1,15 @@
 //! The learned forecast: from past states of objects and what followed them, the chance of a
 //! read within each window and the reads it brings, per stratum, each stratum shrunk towards the
 //! coarser one it sits in. Horizons longer than what history has seen are chained: the chance
-//! of no read over a long horizon is the chance of none over the longest window learned, times
-//! the chance of none over the next from the state the object will then be in (idle longer).
+//! of no read over a long horizon is the chance of none over the longest window its idle band
+//! has seen, times the chance of none over the next from the state the object will then be in
+//! (idle longer); beyond the idlest band seen, an object is as likely to be read as the idlest.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{LEVELS, State};
+use super::state::{IDLE_BANDS, State};
 
 /// The windows after a sample whose outcomes are counted, hours: 1 h, 6 h, a day, a week,
 /// 30, 90 and 365 days (the minimum durations of most storage classes and the planning horizon).
@@ -51,6 +52,10 @@ pub struct Learner {
     cells: HashMap<u32, Estimate>,
     /// Windows learned: 0..learned have at least `MIN_SEEN` fully observed samples.
     learned: usize,
+    /// The same per idle band (0: no sample that idle was ever observed for a whole hour):
+    /// chaining steps by the longest window the state's own band has seen, so a long window
+    /// unseen for idle objects is not taken from the busier objects that saw it.
+    bands: [usize; IDLE_BANDS],
     pub samples: usize,
 }
 
@@ -115,9 +120,16 @@ impl Learner {
             }
             cells.insert(c, e);
         }
+        let mut bands = [0; IDLE_BANDS];
+        for (b, n) in bands.iter_mut().enumerate() {
+            if let Some(t) = tallies.get(&((1 << 28) | b as u32)) {
+                *n = t.seen.iter().take_while(|s| **s >= MIN_SEEN).count();
+            }
+        }
         Some(Self {
             cells,
             learned,
+            bands,
             samples,
         })
     }
@@ -128,23 +140,22 @@ impl Learner {
     }
 
     /// The finest stratum of `s` that the history has seen.
-    fn estimate(&self, s: &State) -> (u32, &Estimate) {
+    fn estimate(&self, s: &State) -> &Estimate {
         let cells = s.cells();
-        for c in cells.iter().rev() {
-            if let Some(e) = self.cells.get(c) {
-                return (*c, e);
-            }
-        }
-        // The root always exists once fitted.
-        (0, &self.cells[&0])
+        // The root (cell 0) always exists once fitted.
+        cells
+            .iter()
+            .rev()
+            .find_map(|c| self.cells.get(c))
+            .unwrap_or(&self.cells[&0])
     }
 
-    /// The chance of no read within `h` hours of `e`'s state, `h` within the windows learned:
+    /// The chance of no read within `h` hours of `e`'s state, `h` within its first `windows`:
     /// log-survival linear in time between windows.
-    fn survival_within(&self, e: &Estimate, h: f64) -> f64 {
+    fn survival_within(e: &Estimate, windows: usize, h: f64) -> f64 {
         let ln_s = |k: usize| (1.0 - e.p[k]).max(1e-12).ln();
         let (mut from_h, mut from_ln) = (0.0, 0.0);
-        for (k, w) in WINDOWS_H.iter().enumerate().take(self.learned) {
+        for (k, w) in WINDOWS_H.iter().enumerate().take(windows) {
             if h <= *w {
                 let share = (h - from_h) / (w - from_h);
                 return (from_ln + (ln_s(k) - from_ln) * share).exp();
@@ -154,34 +165,43 @@ impl Learner {
         from_ln.exp()
     }
 
-    /// The chance `s` is read at least once within the next `hours`.
+    /// The state whose estimates stand for `s`, and how many windows they hold: `s` itself
+    /// where its idle band was observed, else as idle as the idlest band observed (no data says
+    /// idler objects are read less), else the whole population's.
+    fn seen_as(&self, s: &State) -> (State, usize, bool) {
+        let band = s.idle_band();
+        if self.bands[band] > 0 {
+            return (*s, self.bands[band], false);
+        }
+        match (0..band).rev().find(|b| self.bands[*b] > 0) {
+            Some(b) => (s.in_idle_band(b), self.bands[b], true),
+            None => (*s, self.learned, true),
+        }
+    }
+
+    /// The chance `s` is read at least once within the next `hours`. Beyond the longest window
+    /// its idle band has seen, the object unread grows idler: it keeps its stratum's chance per
+    /// window for as long as it stays in its band (at least one window), then goes on from the
+    /// next band — a handful of steps whatever the horizon.
     pub fn p_any(&self, s: &State, hours: f64) -> f64 {
-        let step = self.longest_h();
         let (mut st, mut left, mut survive) = (*s, hours.max(0.0), 1.0);
-        loop {
-            let (_, e) = self.estimate(&st);
+        while left > 0.0 && survive > 1e-9 {
+            let (seen, windows, beyond) = self.seen_as(&st);
+            let e = self.estimate(&seen);
+            let step = WINDOWS_H[windows - 1];
             if left <= step {
-                survive *= self.survival_within(e, left);
+                survive *= Self::survival_within(e, windows, left);
                 break;
             }
-            // Steps of the longest window, at its chance, for as long as the state stays in
-            // this stratum (the state only grows idler); then on from the next stratum.
-            let q = (1.0 - e.p[self.learned - 1]).max(0.0);
-            let mut steps = 1.0;
-            while steps * step < left && st.later(steps * step).cells()[LEVELS - 1] == st.cells()[LEVELS - 1] {
-                steps += 1.0;
-                if steps > 64.0 {
-                    steps = (left / step).floor().max(1.0);
-                    break;
-                }
-            }
-            let stride = (steps * step).min(left);
-            survive *= q.powf(stride / step);
+            // Beyond the idlest band seen, nothing changes any more: the rest at one rate.
+            let stride = if beyond {
+                left
+            } else {
+                st.hours_left_in_idle_band().max(step).min(left)
+            };
+            survive *= (1.0 - e.p[windows - 1]).max(0.0).powf(stride / step);
             st = st.later(stride);
             left -= stride;
-            if left <= 0.0 || survive < 1e-9 {
-                break;
-            }
         }
         (1.0 - survive).clamp(0.0, 1.0)
     }
@@ -189,7 +209,7 @@ impl Learner {
     /// Reads expected within `hours` of `s` when there is at least one: what the longest
     /// learned window within `hours` shows (at least 1).
     pub fn reads_if_any(&self, s: &State, hours: f64) -> f64 {
-        let (_, e) = self.estimate(s);
+        let e = self.estimate(s);
         let k = (0..self.learned)
             .take_while(|k| WINDOWS_H[*k] <= hours.max(WINDOWS_H[0]))
             .last()

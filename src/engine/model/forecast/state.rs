@@ -46,6 +46,28 @@ impl State {
         }
     }
 
+    /// Its idle band: 0 (idle under an hour) to `IDLE_BANDS - 1` (90 days or more).
+    pub fn idle_band(&self) -> usize {
+        bucket(self.idle_h, &IDLE_EDGES_H) as usize
+    }
+
+    /// The same object as idle as the start of idle band `band` (no idler than now).
+    pub fn in_idle_band(self, band: usize) -> Self {
+        let from = if band == 0 { 0.0 } else { IDLE_EDGES_H[band - 1] };
+        Self {
+            idle_h: self.idle_h.min(from),
+            ..self
+        }
+    }
+
+    /// Hours until it is idle long enough to enter the next idle band (infinite in the last).
+    pub fn hours_left_in_idle_band(&self) -> f64 {
+        IDLE_EDGES_H
+            .iter()
+            .find(|e| **e > self.idle_h)
+            .map_or(f64::INFINITY, |e| e - self.idle_h)
+    }
+
     /// Its cell at each level, coarsest first (level 0 is everything).
     pub fn cells(&self) -> [u32; LEVELS] {
         let idle = bucket(self.idle_h, &IDLE_EDGES_H);
@@ -64,6 +86,8 @@ impl State {
 
 /// Strata from everything (0) to idle × reads × overdue × size (4).
 pub const LEVELS: usize = 5;
+/// Idle bands: under 1 h, 6 h, a day, 3 days, a week, 30 days, 90 days, and beyond.
+pub const IDLE_BANDS: usize = IDLE_EDGES_H.len() + 1;
 
 const IDLE_EDGES_H: [f64; 7] = [1.0, 6.0, 24.0, 72.0, 168.0, 720.0, 2160.0];
 const READ_EDGES: [f64; 6] = [1.0, 2.0, 3.0, 5.0, 9.0, 17.0];
@@ -91,6 +115,8 @@ mod tests {
         assert_eq!(c[0], 0);
         assert_eq!(c[1] & 0xfff_ffff, 3, "30 h idle: the 1–3 day bucket");
         assert_ne!(s.later(200.0).cells()[1], c[1]);
+        assert_eq!(s.hours_left_in_idle_band(), 42.0, "72 h starts the next band");
+        assert_eq!(s.later(3000.0).hours_left_in_idle_band(), f64::INFINITY);
         assert_eq!(s.later(0.1).cells(), c);
         assert_eq!(bucket(0.0, &READ_EDGES), 0);
         assert_eq!(bucket(17.0, &READ_EDGES), 6);

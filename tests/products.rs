@@ -5,8 +5,8 @@
 use data_in_motion::config::{Config, load_str};
 use data_in_motion::engine::events::Op;
 use data_in_motion::engine::placement::billing::SlaPrice;
+use data_in_motion::replay::break_even::break_even_steps;
 use data_in_motion::replay::compare;
-use data_in_motion::replay::rules::break_even_steps;
 use data_in_motion::replay::trace::{Trace, TraceEvent};
 use data_in_motion::replay::workload::Workload;
 

@@ -1,6 +1,7 @@
 //! Trace replay and policy comparison: a real access trace through dim's placement and through
 //! the rules users run today, each charged by the same cost meter, against the offline optimum.
 
+pub mod break_even;
 pub mod chart;
 pub mod cmd;
 pub mod history;

@@ -18,6 +18,8 @@
 //! tail. Capacity is ignored: each object is planned alone, so the result is exact when no tier
 //! overflows, and a lower bound otherwise.
 
+mod prices;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -27,7 +29,8 @@ use super::workload::{Ev, Workload};
 use crate::config::TierConfig;
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
-use crate::engine::placement::billing::{SlaPrice, min_storage_ms, move_cost, serve_cost, storage_rate_ms};
+use crate::engine::placement::billing::{SlaPrice, serve_cost};
+use prices::Prices;
 
 /// No move after this access (`r` = the tier served on).
 const STAY: Millis = Millis::MIN;
@@ -50,50 +53,6 @@ pub struct Oracle {
     fixed_landing: Option<usize>,
     landing: usize,
     timed: BinaryHeap<Reverse<(Millis, u32, u8)>>,
-}
-
-/// Per object size: storage rates, minimum durations, and the cheapest chain of moves between
-/// any two tiers with its first hop.
-struct Prices {
-    rate: Vec<f64>,
-    min: Vec<f64>,
-    mc: Vec<Vec<f64>>,
-    next: Vec<Vec<usize>>,
-}
-
-impl Prices {
-    fn new(tiers: &[TierConfig], size: u64) -> Self {
-        let n = tiers.len();
-        let rate: Vec<f64> = tiers.iter().map(|t| storage_rate_ms(t, size)).collect();
-        let min: Vec<f64> = tiers.iter().map(min_storage_ms).collect();
-        let mut mc: Vec<Vec<f64>> = (0..n)
-            .map(|i| {
-                (0..n)
-                    .map(|j| {
-                        if i == j {
-                            0.0
-                        } else {
-                            move_cost(&tiers[i], &tiers[j], size)
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut next: Vec<Vec<usize>> = (0..n).map(|_| (0..n).collect()).collect();
-        for k in 0..n {
-            // Passing through k stays there 0 ms and pays its whole minimum.
-            let pass = rate[k] * min[k];
-            for i in 0..n {
-                for j in 0..n {
-                    if i != j && mc[i][k] + pass + mc[k][j] < mc[i][j] {
-                        mc[i][j] = mc[i][k] + pass + mc[k][j];
-                        next[i][j] = next[i][k];
-                    }
-                }
-            }
-        }
-        Self { rate, min, mc, next }
-    }
 }
 
 /// A state after serving an access: on `tier` until at least `deadline` (or charged the rest).

@@ -159,10 +159,22 @@ pub enum Cmd {
 pub struct ReplayArgs {
     /// The trace file.
     pub trace: PathBuf,
-    /// clf (Common/Combined Log Format), jsonl (dim's access events) or csv (ts,key,size,op;
-    /// ts in seconds or ms since the epoch). Default: from the extension (.jsonl, .csv), else clf.
-    #[arg(long, value_parser = ["clf", "jsonl", "csv"])]
+    /// clf (Common/Combined Log Format), s3-access-log (S3 server access logs), cloudfront
+    /// (CloudFront standard logs), jsonl (dim's access events) or csv (ts,key,size,op; ts in
+    /// seconds or ms since the epoch). Default: from the extension (.jsonl, .csv), else clf.
+    /// A file ending in .gz is gunzipped.
+    #[arg(long, value_parser = crate::replay::trace::Format::NAMES)]
     pub format: Option<String>,
+    /// An S3 Inventory report (CSV, .csv.gz too; repeat for a report in several files): objects
+    /// the trace never reads are stored, priced and placed from the trace's start (or their
+    /// last-modified time), without a PUT on the bill.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Vec<PathBuf>,
+    /// The inventory's columns, as its manifest.json's fileSchema says (e.g. "Bucket, Key,
+    /// Size, LastModifiedDate, StorageClass"). Default: a header row, or the manifest.json beside
+    /// the file.
+    #[arg(long, value_name = "FIELDS")]
+    pub inventory_schema: Option<String>,
     /// Multiply trace time by this, so day-based rules can act (720 turns 12 h into 360 days).
     /// Default: replay.time_scale of the config (1).
     #[arg(long, value_name = "X")]

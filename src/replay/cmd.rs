@@ -1,12 +1,12 @@
-//! `dim replay TRACE`: read the trace, replay it through the policies, print the table or JSON,
-//! draw the chart.
+//! `dim replay TRACE`: read the trace (and the inventory), replay it through the policies, print
+//! the table or JSON, draw the chart.
 
-use std::io::BufReader;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::report::TraceInfo;
+use super::inventory;
+use super::report::{InventoryInfo, TraceInfo};
 use super::trace::{self, Format};
 use super::workload::Workload;
 use crate::cli::ReplayArgs;
@@ -15,9 +15,12 @@ use crate::config::Config;
 /// The format named, or the one the file's extension suggests (CLF otherwise).
 fn format_of(path: &Path, named: Option<&str>) -> anyhow::Result<Format> {
     if let Some(n) = named {
-        return Format::parse(n).with_context(|| format!("unknown trace format {n:?}: use clf, jsonl or csv"));
+        return Format::parse(n)
+            .with_context(|| format!("unknown trace format {n:?}: use one of {}", Format::NAMES.join(", ")));
     }
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    // `log.csv.gz` is a CSV.
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let ext = name.trim_end_matches(".gz").rsplit('.').next().unwrap_or("");
     Ok(match ext {
         "jsonl" | "ndjson" => Format::Jsonl,
         "csv" => Format::Csv,
@@ -32,24 +35,45 @@ pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
         bail!("--time-scale must be a number > 0 (e.g. 720 turns 12 trace hours into 360 days), got {scale}");
     }
     let format = format_of(&o.trace, o.format.as_deref())?;
-    let file = std::fs::File::open(&o.trace).with_context(|| format!("cannot open the trace {}", o.trace.display()))?;
-    let t = trace::read(BufReader::new(file), format)
+    let t = trace::open(&o.trace)
+        .and_then(|input| trace::read(input, format))
         .with_context(|| format!("cannot read the trace {}", o.trace.display()))?;
-    if t.events.is_empty() {
+    let inv = if o.inventory.is_empty() {
+        None
+    } else {
+        Some(inventory::read(&o.inventory, o.inventory_schema.as_deref())?)
+    };
+    let listed = inv.as_ref().map_or(0, |i| i.objects.len());
+    if t.events.is_empty() && listed == 0 {
         let first = t
             .first_bad
             .first()
             .map(|b| format!("; line {}: {}", b.line, b.reason))
             .unwrap_or_default();
         bail!(
-            "{}: no usable events in {} lines ({} bad{first}); is --format right ({:?})?",
+            "{}: no usable events in {} lines ({} bad{first}); is --format right ({})?",
             o.trace.display(),
             t.lines,
             t.bad,
-            format
+            format.name()
         );
     }
-    let w = Workload::from_trace(&t, scale);
+    let (w, inventory) = match &inv {
+        None => (Workload::from_trace(&t, scale), None),
+        Some(i) => {
+            let (w, listing) = Workload::with_inventory(&t, i, scale);
+            let info = InventoryInfo {
+                paths: o.inventory.iter().map(|p| p.display().to_string()).collect(),
+                rows: i.rows,
+                bad_rows: i.bad,
+                first_bad: i.first_bad.clone(),
+                delete_markers: i.delete_markers,
+                by_class: i.by_class(),
+                listing,
+            };
+            (w, Some(info))
+        }
+    };
     tracing::info!(target: "dim::replay", events = w.events.len(), objects = w.objects(), policies = names.len(), "replaying");
     let lifted;
     let cfg = if o.ignore_capacity {
@@ -62,11 +86,13 @@ pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
     r.ignore_capacity = o.ignore_capacity;
     r.trace = Some(TraceInfo {
         path: o.trace.display().to_string(),
-        format: format!("{format:?}").to_lowercase(),
+        format: format.name().to_string(),
         lines: t.lines,
         bad_lines: t.bad,
         first_bad: t.first_bad.clone(),
-        failed_requests: t.failed_requests,
+        failed_requests: t.requests.failed,
+        requests: t.requests,
+        inventory,
     });
     if let Some(path) = &o.chart {
         super::chart::draw(&r, path)?;

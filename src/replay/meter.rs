@@ -46,6 +46,8 @@ pub struct Meter {
     /// Per object: when its current stay on its tier began (for minimum durations).
     entered: Vec<Millis>,
     sizes: Vec<u64>,
+    /// Per object: stored before the trace, so its first write is not billed (see `listed`).
+    listed: Vec<bool>,
     pub costs: Costs,
     pub migrations: u64,
     pub bytes_moved: u64,
@@ -82,6 +84,7 @@ impl Meter {
             placed: vec![None; sizes.len()],
             entered: vec![0; sizes.len()],
             sizes,
+            listed: Vec::new(),
             costs: Costs::default(),
             migrations: 0,
             bytes_moved: 0,
@@ -91,6 +94,13 @@ impl Meter {
             rate: 0.0,
             rate_since: 0.0,
         }
+    }
+
+    /// Objects an inventory lists as stored before the trace: their first write places them
+    /// without a PUT on the bill.
+    pub fn listed(mut self, listed: Vec<bool>) -> Self {
+        self.listed = listed;
+        self
     }
 
     pub fn tiers(&self) -> &[TierConfig] {
@@ -158,7 +168,10 @@ impl Meter {
         self.leave(obj, now);
         self.place(obj, Some((tier, now)));
         self.entered[obj] = now;
-        self.costs.requests += self.tiers[tier].put_per_1k / 1000.0;
+        match self.listed.get_mut(obj) {
+            Some(l) if *l => *l = false,
+            _ => self.costs.requests += self.tiers[tier].put_per_1k / 1000.0,
+        }
     }
 
     /// An access to a stored object, served by its tier. An access to an object not stored yet

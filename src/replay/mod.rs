@@ -3,8 +3,11 @@
 
 pub mod break_even;
 pub mod chart;
+pub mod cloudfront;
 pub mod cmd;
 pub mod history;
+pub mod inventory;
+pub mod log_line;
 pub mod meter;
 pub mod oracle;
 pub mod planned;
@@ -12,7 +15,9 @@ pub mod policy;
 pub mod products;
 pub mod report;
 pub mod rules;
+pub mod s3_log;
 pub mod trace;
+pub mod trace_info;
 pub mod workload;
 
 use crate::engine::sync;

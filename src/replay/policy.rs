@@ -62,7 +62,7 @@ pub fn run(
     points: &[Millis],
 ) -> Run {
     let started = std::time::Instant::now();
-    let mut m = Meter::priced(p.price_set().map_or(tiers, |s| &s.tiers), sla, w.sizes.clone());
+    let mut m = Meter::priced(p.price_set().map_or(tiers, |s| &s.tiers), sla, w.sizes.clone()).listed(w.listed.clone());
     let mut curve = Vec::with_capacity(points.len());
     let mut next_point = 0;
     for (i, ev) in w.events.iter().enumerate() {

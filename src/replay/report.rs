@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::policy::Run;
-use super::trace::BadLine;
+pub use super::trace_info::{InventoryInfo, TraceInfo};
 use super::workload::Workload;
 use crate::config::Config;
 use crate::engine::model::forecast::ForecastInfo;
@@ -103,18 +103,6 @@ impl PolicyResult {
             own_classes: run.own_classes,
         }
     }
-}
-
-/// The trace as read (filled in by the command; absent for generated traces).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TraceInfo {
-    pub path: String,
-    pub format: String,
-    pub lines: usize,
-    pub bad_lines: usize,
-    pub first_bad: Vec<BadLine>,
-    /// Requests that failed (4xx/5xx), skipped.
-    pub failed_requests: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -227,14 +215,7 @@ impl Report {
     pub fn table(&self) -> String {
         let mut s = String::new();
         if let Some(t) = &self.trace {
-            let _ = writeln!(
-                s,
-                "trace {} ({}): {} lines, {} events, {} bad lines, {} failed requests skipped",
-                t.path, t.format, t.lines, self.events, t.bad_lines, t.failed_requests
-            );
-            for b in &t.first_bad {
-                let _ = writeln!(s, "  line {}: {} — {}", b.line, b.reason, b.text);
-            }
+            s.push_str(&t.describe(self.events));
         }
         let _ = writeln!(
             s,

@@ -1,9 +1,12 @@
 //! Access traces for replay: Common/Combined Log Format (with the Internet Traffic Archive's
-//! `[DD:HH:MM:SS]` dates too), JSONL of dim's access events, and `ts,key,size,op` CSV. Bad lines
-//! are counted and the first few kept with their line numbers; nothing panics on bad input.
+//! `[DD:HH:MM:SS]` dates too), S3 server access logs, CloudFront standard logs, JSONL of dim's
+//! access events, and `ts,key,size,op` CSV, plain or gzipped. Bad lines are counted and the first
+//! few kept with their line numbers; nothing panics on bad input.
 
 use std::io::BufRead;
 
+use super::log_line::clf_date;
+pub use super::log_line::{Line, TraceEvent};
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
 use crate::engine::events::codec::{self, DecodeContext};
@@ -16,26 +19,51 @@ pub enum Format {
     Clf,
     Jsonl,
     Csv,
+    S3AccessLog,
+    Cloudfront,
 }
 
 impl Format {
+    /// The names `--format` takes.
+    pub const NAMES: [&str; 5] = ["clf", "jsonl", "csv", "s3-access-log", "cloudfront"];
+
     pub fn parse(s: &str) -> Option<Format> {
         match s {
             "clf" => Some(Format::Clf),
             "jsonl" => Some(Format::Jsonl),
             "csv" => Some(Format::Csv),
+            "s3-access-log" => Some(Format::S3AccessLog),
+            "cloudfront" => Some(Format::Cloudfront),
             _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Clf => "clf",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::S3AccessLog => "s3-access-log",
+            Format::Cloudfront => "cloudfront",
         }
     }
 }
 
-/// One access in a trace: when (ms, trace time), which object, how big if known, what.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TraceEvent {
-    pub ts_ms: Millis,
-    pub key: String,
-    pub size: Option<u64>,
-    pub op: Op,
+/// The requests of a log that are not object accesses, or not whole ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Requests {
+    /// Answered with an error (4xx/5xx): skipped, no object served.
+    pub failed: usize,
+    /// Of those, the ones the bill still counts (S3: 4xx). The same for every policy, so not
+    /// in any policy's cost.
+    pub billed_errors: usize,
+    /// Range reads, replayed as whole GETs (the request is billed the same; retrieval per GB is
+    /// charged on the whole object, an upper bound).
+    pub partial_reads: usize,
+    /// CDN edge-cache hits: never reached the bucket, skipped.
+    pub edge_hits: usize,
+    /// Bucket-level and other non-object operations, skipped.
+    pub other: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -53,8 +81,7 @@ pub struct Trace {
     pub lines: usize,
     pub bad: usize,
     pub first_bad: Vec<BadLine>,
-    /// Requests that were answered with an error (4xx/5xx): no object was served; skipped.
-    pub failed_requests: usize,
+    pub requests: Requests,
 }
 
 impl Trace {
@@ -73,26 +100,39 @@ impl Trace {
 /// Reads a whole trace. I/O errors end it; malformed lines are counted and skipped.
 pub fn read(input: impl BufRead, format: Format) -> std::io::Result<Trace> {
     let mut t = Trace::default();
-    match format {
-        Format::Csv => read_csv(input, &mut t)?,
-        Format::Clf | Format::Jsonl => {
-            for (i, line) in input.split(b'\n').enumerate() {
-                let raw = line?;
-                t.lines += 1;
-                let text = String::from_utf8_lossy(&raw);
-                let text = text.trim_end_matches('\r');
-                if text.trim().is_empty() {
-                    continue;
+    let mut cloudfront = super::cloudfront::Fields::default();
+    if format == Format::Csv {
+        read_csv(input, &mut t)?;
+    } else {
+        for (i, line) in input.split(b'\n').enumerate() {
+            let raw = line?;
+            t.lines += 1;
+            let text = String::from_utf8_lossy(&raw);
+            let text = text.trim_end_matches('\r');
+            if text.trim().is_empty() {
+                continue;
+            }
+            let parsed = match format {
+                Format::Clf => clf_line(text),
+                Format::S3AccessLog => super::s3_log::line(text),
+                Format::Cloudfront => cloudfront.line(text),
+                _ => jsonl_line(text).map(Line::Access),
+            };
+            let r = &mut t.requests;
+            match parsed {
+                Ok(Line::Access(e)) => t.events.push(e),
+                Ok(Line::Partial(e)) => {
+                    r.partial_reads += 1;
+                    t.events.push(e);
                 }
-                let parsed = match format {
-                    Format::Clf => clf_line(text),
-                    _ => jsonl_line(text),
-                };
-                match parsed {
-                    Ok(Some(e)) => t.events.push(e),
-                    Ok(None) => t.failed_requests += 1,
-                    Err(why) => t.reject(i + 1, why, text),
+                Ok(Line::Failed { billed }) => {
+                    r.failed += 1;
+                    r.billed_errors += usize::from(billed);
                 }
+                Ok(Line::EdgeHit) => r.edge_hits += 1,
+                Ok(Line::Other) => r.other += 1,
+                Ok(Line::Header) => {}
+                Err(why) => t.reject(i + 1, why, text),
             }
         }
     }
@@ -101,9 +141,19 @@ pub fn read(input: impl BufRead, format: Format) -> std::io::Result<Trace> {
     Ok(t)
 }
 
+/// Opens a trace file, gunzipping it when its name ends in `.gz` (CloudFront delivers its logs
+/// so, S3 Inventory its CSVs).
+pub fn open(path: &std::path::Path) -> std::io::Result<Box<dyn BufRead>> {
+    let file = std::fs::File::open(path)?;
+    Ok(if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    })
+}
+
 /// One CLF line: `host [ident user] [date] "METHOD path PROTO" status bytes [referer agent]`.
-/// Ok(None): the request failed (status ≥ 400), nothing was served.
-fn clf_line(line: &str) -> Result<Option<TraceEvent>, String> {
+fn clf_line(line: &str) -> Result<Line, String> {
     let open = line.find('[').ok_or("no [date]")?;
     let close = open + line[open..].find(']').ok_or("unclosed [date]")?;
     let ts_ms = clf_date(&line[open + 1..close])?;
@@ -141,14 +191,14 @@ fn clf_line(line: &str) -> Result<Option<TraceEvent>, String> {
         .map_err(|_| "status is not a number")?;
     let bytes = tail.next().ok_or("no size")?;
     if status >= 400 {
-        return Ok(None);
+        return Ok(Line::Failed { billed: false });
     }
-    // `-` (no body) and 304 Not Modified say nothing about the object's size.
+    // `-` (no body), 304 Not Modified and 206 Partial Content say nothing of the object's size.
     let size = match bytes {
         "-" => None,
         b => {
             let n: u64 = b.parse().map_err(|_| format!("size {b:?} is not a number"))?;
-            (status != 304).then_some(n)
+            (status != 304 && status != 206).then_some(n)
         }
     };
     // The query string is part of the request, not of the object.
@@ -156,39 +206,21 @@ fn clf_line(line: &str) -> Result<Option<TraceEvent>, String> {
     if key.is_empty() {
         return Err("empty path".into());
     }
-    Ok(Some(TraceEvent {
+    let e = TraceEvent {
         ts_ms,
         key: key.to_string(),
         size,
         op,
-    }))
-}
-
-/// `10/Oct/2000:13:55:36 -0700` (CLF) or `30:00:00:02` (day:hh:mm:ss, the Internet Traffic
-/// Archive's EPA and SDSC traces; ms from the start of that month's day 0).
-fn clf_date(s: &str) -> Result<Millis, String> {
-    let fields: Vec<&str> = s.split(':').collect();
-    if fields.len() == 4
-        && fields
-            .iter()
-            .all(|f| f.chars().all(|c| c.is_ascii_digit()) && !f.is_empty())
-    {
-        let n: Vec<i64> = fields.iter().map(|f| f.parse().unwrap_or(0)).collect();
-        if n[1] > 23 || n[2] > 59 || n[3] > 60 {
-            return Err(format!("bad time {s}"));
-        }
-        return Ok((((n[0] * 24 + n[1]) * 60 + n[2]) * 60 + n[3]) * 1000);
-    }
-    let fmt = time::macros::format_description!(
-        "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
-    );
-    time::OffsetDateTime::parse(s, &fmt)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as Millis)
-        .map_err(|e| format!("bad date {s:?}: {e}"))
+    };
+    Ok(if status == 206 {
+        Line::Partial(e)
+    } else {
+        Line::Access(e)
+    })
 }
 
 /// One JSON access event, decoded by the same codec as live ingest; it must carry a timestamp.
-fn jsonl_line(line: &str) -> Result<Option<TraceEvent>, String> {
+fn jsonl_line(line: &str) -> Result<TraceEvent, String> {
     // The codec fills a missing ts with "now": make now a value no real timestamp has.
     const NOW: Millis = Millis::MAX / 4;
     let ctx = DecodeContext {
@@ -199,12 +231,12 @@ fn jsonl_line(line: &str) -> Result<Option<TraceEvent>, String> {
     if e.ts == NOW {
         return Err("no ts".into());
     }
-    Ok(Some(TraceEvent {
+    Ok(TraceEvent {
         ts_ms: e.ts,
         key: e.key,
         size: e.size,
         op: e.op,
-    }))
+    })
 }
 
 /// `ts,key,size,op` with an optional header row; ts in epoch seconds or ms (told apart by
@@ -312,7 +344,8 @@ h10 [30:00:00:11] "GET /h.gifalt="" HTTP/1.0" 200 5"#,
         assert_eq!(idx.size, None, "304 says nothing about the size");
         assert_eq!(idx.ts_ms, 809_755_201_000, "30 Aug 1995 04:00:01 UTC");
         assert_eq!(t.events.iter().find(|e| e.key == "/b").unwrap().op, Op::Head);
-        assert_eq!(t.failed_requests, 1);
+        assert_eq!(t.requests.failed, 1);
+        assert_eq!(t.requests.billed_errors, 0);
         assert_eq!(t.bad, 4);
         assert_eq!(t.lines, 12);
         let lines: Vec<usize> = t.first_bad.iter().map(|b| b.line).collect();

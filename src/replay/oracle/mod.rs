@@ -163,11 +163,14 @@ impl Oracle {
             let p = Prices::new(tiers, w.sizes[obj]);
             // Lives: runs of accesses ended by a DELETE (or the end of the trace and its tail).
             let mut life: Vec<u32> = Vec::new();
+            // An object stored before the trace: its first write is not billed.
+            let mut put_billed = !w.is_listed(obj);
             for &i in evs {
                 let e = &w.events[i as usize];
                 if e.op == Op::Delete {
                     if !life.is_empty() {
-                        o.cost += o.plan_life(w, &life, e.ts, true, &p);
+                        o.cost += o.plan_life(w, &life, (e.ts, true), put_billed, &p);
+                        put_billed = true;
                         life.clear();
                     }
                 } else {
@@ -175,14 +178,22 @@ impl Oracle {
                 }
             }
             if !life.is_empty() {
-                o.cost += o.plan_life(w, &life, w.end + tail_ms, false, &p);
+                o.cost += o.plan_life(w, &life, (w.end + tail_ms, false), put_billed, &p);
             }
         }
         o
     }
 
-    /// Plans one life (accesses `life`, until `end`, deleted then or not) and returns its cost.
-    fn plan_life(&mut self, w: &Workload, life: &[u32], end: Millis, deleted: bool, p: &Prices) -> f64 {
+    /// Plans one life (accesses `life`, until `end`, deleted then or not; its first write
+    /// billed or not) and returns its cost.
+    fn plan_life(
+        &mut self,
+        w: &Workload,
+        life: &[u32],
+        (end, deleted): (Millis, bool),
+        put_billed: bool,
+        p: &Prices,
+    ) -> f64 {
         let n_t = self.tiers.len();
         let ev = |k: usize| w.events[life[k] as usize];
         let size = self.sizes[ev(0).obj as usize];
@@ -210,7 +221,11 @@ impl Oracle {
         let mut layer = Vec::new();
         for q in 0..n_t {
             let created = self.fixed_landing.unwrap_or(q);
-            let put = self.tiers[created].put_per_1k / 1000.0;
+            let put = if put_billed {
+                self.tiers[created].put_per_1k / 1000.0
+            } else {
+                0.0
+            };
             let cost = if first.op == Op::Put {
                 if q != created {
                     continue;

@@ -63,9 +63,14 @@ pub struct Learned {
 }
 
 impl Learned {
-    /// The learned forecast of the object in `row` at `t` over `horizon_hours`.
-    pub fn of(l: &Learner, row: &StatsRow, t: Millis, horizon_hours: f64) -> Self {
-        let s = State::of(row, t);
+    /// The learned forecast of the object `key` of `row` at `t` over `horizon_hours`.
+    pub fn of(l: &Learner, row: &StatsRow, key: &str, t: Millis, horizon_hours: f64) -> Self {
+        Self::of_state(l, &State::of(row, t).with_key(key), horizon_hours)
+    }
+
+    /// The learned forecast of an object in state `s`.
+    pub fn of_state(l: &Learner, s: &State, horizon_hours: f64) -> Self {
+        let s = *s;
         Self {
             p_horizon: l.p_any(&s, horizon_hours),
             p_month: l.p_any(&s, MONTH_H),
@@ -255,8 +260,12 @@ impl CostModel {
     }
 
     /// What `o`'s cost on any tier depends on besides the tier: computed once per object. With
-    /// a learned forecast, the chance of any read is learned, and the reads it brings are the
-    /// prior's count given a read (at least what the learned windows show).
+    /// a learned forecast, the chance of any read is learned, and the reads it brings are its
+    /// own rate's count given a read — the pooled count of its stratum only for an object never
+    /// read: that count is a mean over every object of the stratum that was read, which the
+    /// busiest few dominate, and taking it for an object with a rate of its own made objects
+    /// near the break-even of two tiers look busy after one training and idle after the next,
+    /// moving them back and forth.
     pub fn forecast(&self, o: &PlanObject) -> Forecast {
         let h = self.horizon_hours();
         let prior = self.expected_reads(o, h);
@@ -272,8 +281,8 @@ impl CostModel {
         };
         let given_any = |reads: f64| {
             let p = self.p_return_of(reads);
-            if p > 1e-9 {
-                (reads / p).max(l.reads_if_any)
+            if o.accesses > 0.0 && p > 1e-9 {
+                (reads / p).max(1.0)
             } else {
                 l.reads_if_any
             }

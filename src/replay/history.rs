@@ -56,12 +56,17 @@ impl History {
         (r.partition_point(|x| *x <= end) - r.partition_point(|x| *x <= from)) as u32
     }
 
-    /// Every kept state with what followed it by `now`.
-    pub fn observed(&self, now: Millis) -> Vec<Observed> {
+    /// Every kept state with what followed it by `now`; `groups` are the objects' siblings.
+    pub fn observed(&self, now: Millis, groups: &[u16]) -> Vec<Observed> {
         self.states
             .iter()
             .map(|(obj, t, row)| Observed {
-                outcome: forecast::outcome(State::of(row, *t), *t, now, |a, b| self.reads_in(*obj as usize, a, b)),
+                outcome: forecast::outcome(
+                    State::of(row, *t).in_group(groups.get(*obj as usize).copied().unwrap_or(0)),
+                    *t,
+                    now,
+                    |a, b| self.reads_in(*obj as usize, a, b),
+                ),
                 row: row.clone(),
                 ts: *t,
                 object: u64::from(*obj),

@@ -18,10 +18,13 @@ use crate::engine::events::Op;
 use crate::engine::model::Model;
 use crate::engine::model::dataset::Sample;
 use crate::engine::model::features::{StatsRow, features};
-use crate::engine::model::forecast::ForecastInfo;
+use crate::engine::model::forecast::{ForecastInfo, State, group_of};
 use crate::engine::model::forest::ForestParams;
 use crate::engine::placement::cost::{CostModel, Learned, PlanObject};
 use crate::engine::placement::planner::{self, plan_object};
+
+/// The first training, engine time: a day of history.
+const FIRST_RETRAIN_MS: Millis = 86_400_000;
 
 /// A feature snapshot waiting for its horizon to pass.
 struct Pending {
@@ -55,6 +58,8 @@ pub struct Planned {
     model: Model,
     /// Objects under `sla.hard_prefixes`: never planned onto a tier slower than the SLA.
     hard: Vec<bool>,
+    /// Each object's siblings (`forecast::group_of` its key).
+    groups: Vec<u16>,
     /// Past states and what followed them, for the learned forecast.
     history: History,
     pending: VecDeque<Pending>,
@@ -102,12 +107,13 @@ impl Planned {
             live: Vec::new(),
             model: Model::heuristic(&cfg.model, if learn { "not trained yet" } else { "heuristic policy" }),
             hard: keys.iter().map(|k| cfg.sla.is_hard(k)).collect(),
+            groups: keys.iter().map(|k| group_of(k)).collect(),
             history: History::new(if learn { n } else { 0 }),
             pending: VecDeque::new(),
             labelled: VecDeque::new(),
             horizon_ms: (cfg.model.horizon_secs * 1000) as Millis,
             next_sample: (cfg.model.sample_every_secs * 1000) as Millis,
-            next_retrain: (cfg.replay.retrain_every_secs * 1000) as Millis,
+            next_retrain: FIRST_RETRAIN_MS.min((cfg.replay.retrain_every_secs * 1000) as Millis),
             next_plan: (cfg.replay.plan_every_secs * 1000) as Millis,
             rng: StdRng::seed_from_u64(cfg.events.embedded.seed),
             plans: 0,
@@ -185,7 +191,7 @@ impl Planned {
         let started = std::time::Instant::now();
         let samples = self.labelled.make_contiguous();
         self.model = Model::train(samples, &self.cfg.model, &self.cfg.sla, t, ForestParams::default());
-        let observed = self.history.observed(t);
+        let observed = self.history.observed(t, &self.groups);
         let cm = &self.cm;
         self.model
             .learn_forecast(&observed, &|row, at, hours| planner::prior_p_any(cm, row, at, hours));
@@ -204,31 +210,32 @@ impl Planned {
         let rows: Vec<&StatsRow> = ids.iter().map(|o| &self.rows[*o]).collect();
         let p = self.model.p_hot(&rows, t);
         let horizon_h = self.cfg.optimizer.horizon_days * 24.0;
-        let objs: Vec<PlanObject> = ids
-            .iter()
-            .zip(p)
-            .map(|(o, p_hot)| {
-                let current = m.tier_of(*o).unwrap_or(self.landing);
-                let mut po = plan_object(String::new(), &self.rows[*o], current, p_hot, t);
-                po.hard = self.hard[*o];
-                po.learned = self
-                    .model
-                    .learned()
-                    .map(|f| Learned::of(f, &self.rows[*o], t, horizon_h));
-                po.fixed = self.moved_at[*o].is_some_and(|at| t - at < residency);
-                if let Some(at) = self.moved_at[*o] {
-                    po.stayed_ms = (t - at).max(0) as f64;
-                }
-                po
-            })
-            .collect();
+        let objs: Vec<PlanObject> =
+            ids.iter()
+                .zip(p)
+                .map(|(o, p_hot)| {
+                    let current = m.tier_of(*o).unwrap_or(self.landing);
+                    let mut po = plan_object(String::new(), &self.rows[*o], current, p_hot, t);
+                    po.hard = self.hard[*o];
+                    po.learned = self.model.learned().map(|f| {
+                        Learned::of_state(f, &State::of(&self.rows[*o], t).in_group(self.groups[*o]), horizon_h)
+                    });
+                    po.fixed = self.moved_at[*o].is_some_and(|at| t - at < residency);
+                    if let Some(at) = self.moved_at[*o] {
+                        po.stayed_ms = (t - at).max(0) as f64;
+                    }
+                    po
+                })
+                .collect();
         match planner::plan(&objs, &self.cm, &self.cfg) {
             Ok(plan) => {
                 for (k, to) in plan.moves {
                     let o = &objs[k];
                     tracing::debug!(target: "dim::replay", policy = self.name, obj = ids[k], size = o.size, from = o.current, to, day = t as f64 / 86_400_000.0,
                         p_hot = o.p_hot, rate_recent = o.rate_recent, rate_day = o.rate_day, rate_week = o.rate_week, rate_long = o.rate_long,
-                        stay = self.cm.total(o, o.current).0, go = self.cm.total(o, to).0, "move");
+                        stay = self.cm.total(o, o.current).0, go = self.cm.total(o, to).0, age_h = o.age_hours, accesses = o.accesses,
+                        gets = self.cm.forecast(o).gets, p_return = ?o.learned.map(|l| l.p_horizon), totals = ?self.cm.totals(o).iter().map(|c| c.0).collect::<Vec<_>>(),
+                        parts = ?self.cm.costs(o).iter().map(|c| (c.storage, c.requests + c.retrieval + c.restore, c.migration, c.min_duration, c.return_trip, c.sla, c.margin)).collect::<Vec<_>>(), "move");
                     m.migrate(ids[k], to, t);
                     self.moved_at[ids[k]] = Some(t);
                 }
@@ -272,7 +279,10 @@ impl Policy for Planned {
                 self.next_sample += (self.cfg.model.sample_every_secs * 1000) as Millis;
             } else if t == retrain {
                 self.retrain(t);
-                self.next_retrain += (self.cfg.replay.retrain_every_secs * 1000) as Millis;
+                // The gap doubles from a day up to the cadence: a new deployment learns its
+                // own decay within days, when each day of history adds most to what it knows.
+                let every = (self.cfg.replay.retrain_every_secs * 1000) as Millis;
+                self.next_retrain += t.clamp(FIRST_RETRAIN_MS, every.max(FIRST_RETRAIN_MS));
             } else {
                 self.plan(m, t);
                 self.next_plan += (self.cfg.replay.plan_every_secs * 1000) as Millis;

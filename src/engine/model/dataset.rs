@@ -85,7 +85,7 @@ pub fn forecast_samples(conn: &Connection, now: Millis, limit: usize) -> Result<
             Ok((r.get(0)?, r.get(1)?, row_from(r, 2)?))
         })?
         .collect::<Result<_, _>>()?;
-    let mut trails: HashMap<i64, Vec<(Millis, u64)>> = HashMap::new();
+    let mut trails: HashMap<i64, (Vec<(Millis, u64)>, u16)> = HashMap::new();
     for (id, _, _) in &picked {
         if let std::collections::hash_map::Entry::Vacant(e) = trails.entry(*id) {
             e.insert(trail(conn, *id)?);
@@ -94,14 +94,14 @@ pub fn forecast_samples(conn: &Connection, now: Millis, limit: usize) -> Result<
     let mut out: Vec<Observed> = picked
         .into_iter()
         .map(|(id, ts, row)| {
-            let t = &trails[&id];
+            let (t, group) = &trails[&id];
             // Cumulative reads at `x`: the latest point known at or before it.
             let at = |x: Millis| {
                 t[..t.partition_point(|(ts, _)| *ts <= x)]
                     .last()
                     .map_or(row.reads, |p| p.1)
             };
-            let outcome = forecast::outcome(State::of(&row, ts), ts, now, |a, b| {
+            let outcome = forecast::outcome(State::of(&row, ts).in_group(*group), ts, now, |a, b| {
                 at(b).saturating_sub(at(a)).min(u64::from(u32::MAX)) as u32
             });
             Observed {
@@ -117,17 +117,21 @@ pub fn forecast_samples(conn: &Connection, now: Millis, limit: usize) -> Result<
 }
 
 /// An object's cumulative reads over time: its snapshots, and its current row as the count at
-/// its last access (none once it is deleted).
-fn trail(conn: &Connection, id: i64) -> Result<Vec<(Millis, u64)>, StoreError> {
+/// its last access (none once it is deleted); and its siblings' group (of its key, while it
+/// exists).
+fn trail(conn: &Connection, id: i64) -> Result<(Vec<(Millis, u64)>, u16), StoreError> {
     let mut snaps = conn.prepare_cached("SELECT ts, reads FROM history WHERE object_id = ?1 ORDER BY ts")?;
     let mut t: Vec<(Millis, u64)> = snaps
         .query_map([id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?
         .collect::<Result<_, _>>()?;
-    let mut current = conn.prepare_cached("SELECT last_access, reads FROM objects WHERE id = ?1")?;
-    let now: Option<(Option<Millis>, i64)> = current.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-    if let Some((Some(at), reads)) = now {
+    let mut current = conn.prepare_cached("SELECT last_access, reads, key FROM objects WHERE id = ?1")?;
+    let now: Option<(Option<Millis>, i64, String)> = current
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let group = now.as_ref().map_or(0, |(_, _, key)| forecast::group_of(key));
+    if let Some((Some(at), reads, _)) = now {
         let i = t.partition_point(|(ts, _)| *ts <= at);
         t.insert(i, (at, reads.max(0) as u64));
     }
-    Ok(t)
+    Ok((t, group))
 }

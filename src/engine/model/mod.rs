@@ -272,7 +272,8 @@ impl Model {
             Some(Self {
                 info,
                 forest: saved.forest,
-                learned: saved.learned,
+                // Another build's cells mean other strata: the prior serves until the next training.
+                learned: saved.learned.filter(|l| l.is_current()),
                 hot_k,
                 horizon_secs: m.horizon_secs as f64,
             })

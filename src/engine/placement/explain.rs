@@ -135,8 +135,8 @@ pub fn explain_with(
     }
     let horizon_h = cfg.optimizer.horizon_days * 24.0;
     priced.hard = pinned || cfg.sla.is_hard(key);
-    priced.learned = model.learned().map(|f| Learned::of(f, &stats, now, horizon_h));
-    let state = State::of(&stats, now);
+    priced.learned = model.learned().map(|f| Learned::of(f, &stats, key, now, horizon_h));
+    let state = State::of(&stats, now).with_key(key);
     let chance_of_read = [("day", 24.0), ("week", 168.0), ("month", 720.0), ("horizon", horizon_h)]
         .into_iter()
         .map(|(n, h)| ChanceOfRead {

@@ -129,7 +129,7 @@ pub fn load_objects(
         .map(|((key, l), p_hot)| {
             let mut o = plan_object(key, &l.row, l.current, p_hot, now);
             o.hard = l.pinned || cfg.sla.is_hard(&o.key);
-            o.learned = model.learned().map(|f| Learned::of(f, &l.row, now, horizon_h));
+            o.learned = model.learned().map(|f| Learned::of(f, &l.row, &o.key, now, horizon_h));
             o.fixed = l.fixed;
             o.heading = l.heading;
             if let Some(m) = l.moved_at {

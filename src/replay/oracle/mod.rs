@@ -367,6 +367,7 @@ impl Oracle {
         if at == to {
             return;
         }
+        tracing::debug!(target: "dim::replay", policy = self.name, obj, size = self.sizes[obj], from = at, to, day = now as f64 / 86_400_000.0, "move");
         let p = Prices::new(&self.tiers, self.sizes[obj]);
         while at != to {
             let hop = p.next[at][to];

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{IDLE_BANDS, State};
+use super::state::{FAN, IDLE_BANDS, State};
 
 /// The windows after a sample whose outcomes are counted, hours: 1 h, 6 h, a day, a week,
 /// 30, 90 and 365 days (the minimum durations of most storage classes and the planning horizon).
@@ -57,18 +57,22 @@ pub struct Learner {
     /// unseen for idle objects is not taken from the busier objects that saw it.
     bands: [usize; IDLE_BANDS],
     pub samples: usize,
+    #[serde(default)]
+    layout: u32,
 }
 
 /// The cell one level coarser than `c`.
 fn parent(c: u32) -> u32 {
-    let level = c >> 28;
+    let level = (c >> 28) as usize;
     let id = c & 0x0fff_ffff;
     match level {
         0 | 1 => 0,
-        2 => (1 << 28) | (id / 16),
-        l => ((l - 1) << 28) | (id / 8),
+        l => (((l - 1) as u32) << 28) | (id / FAN[l]),
     }
 }
+
+/// The layout of the cells (`State::cells`): a persisted forecast of another layout is not used.
+const LAYOUT: u32 = 2;
 
 impl Learner {
     /// Fits on `outcomes`; None when no window has enough fully observed samples yet.
@@ -131,7 +135,13 @@ impl Learner {
             learned,
             bands,
             samples,
+            layout: LAYOUT,
         })
+    }
+
+    /// Fitted on the cells this build computes (a forecast persisted by an older one is not).
+    pub fn is_current(&self) -> bool {
+        self.layout == LAYOUT
     }
 
     /// The longest window learned, hours.

@@ -15,7 +15,7 @@ use crate::engine::clock::Millis;
 use crate::engine::model::features::StatsRow;
 pub use calibration::{Band, Reliability, reliability};
 pub use learner::{Learner, NW, Outcome, WINDOWS_H};
-pub use state::State;
+pub use state::{State, group_of};
 
 /// A past state of an object and what followed it.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,6 @@
-//! What the forecast knows of an object at a time: reads so far, hours idle, age, size; and the
-//! cells of ever finer strata it falls in (idle; × reads; × idle over its usual gap; × size).
+//! What the forecast knows of an object at a time: reads so far, hours idle, age, size, its
+//! siblings (the group of keys sharing its top-level prefix and extension); and the cells of
+//! ever finer strata it falls in (idle; × reads; × siblings; × idle over its usual gap; × size).
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,35 @@ pub struct State {
     /// Hours since it was first seen.
     pub age_h: f64,
     pub size: u64,
+    /// Its siblings' group (`group_of` its key): objects written by the same application
+    /// (`logs/*.gz`, `uploads/*.bin`) tend to share a fate at the same age.
+    #[serde(default)]
+    pub group: u16,
+}
+
+/// Groups of siblings told apart (keys hash into this many).
+pub const GROUPS: u32 = 1024;
+
+/// The siblings' group of `key`: its first path segment and its extension, hashed (FNV-1a, so
+/// the same key lands in the same group in every build and a persisted forecast stays valid).
+pub fn group_of(key: &str) -> u16 {
+    let key = key.trim_start_matches('/');
+    let (top, rest) = key.split_once('/').unwrap_or(("", key));
+    let name = rest.rsplit('/').next().unwrap_or(rest);
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e)
+        .filter(|e| e.len() <= 8 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or("");
+    let mut h: u32 = 0x811c_9dc5;
+    for b in top
+        .bytes()
+        .chain([b'|'])
+        .chain(ext.bytes().map(|b| b.to_ascii_lowercase()))
+    {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    (h % GROUPS) as u16
 }
 
 impl State {
@@ -34,7 +64,17 @@ impl State {
             },
             age_h,
             size: row.size,
+            group: 0,
         }
+    }
+
+    /// The same state, among the siblings of `key`.
+    pub fn with_key(self, key: &str) -> Self {
+        self.in_group(group_of(key))
+    }
+
+    pub fn in_group(self, group: u16) -> Self {
+        Self { group, ..self }
     }
 
     /// The same object `hours` later, nothing having happened to it.
@@ -77,15 +117,25 @@ impl State {
         let overdue = bucket(self.idle_h / gap, &OVERDUE_EDGES);
         let size = bucket(self.size as f64, &SIZE_EDGES);
         let l1 = idle;
-        let l2 = l1 * 16 + reads;
-        let l3 = l2 * 8 + overdue;
-        let l4 = l3 * 8 + size;
-        [0, (1 << 28) | l1, (2 << 28) | l2, (3 << 28) | l3, (4 << 28) | l4]
+        let l2 = l1 * FAN[2] + reads;
+        let l3 = l2 * FAN[3] + u32::from(self.group) % GROUPS;
+        let l4 = l3 * FAN[4] + overdue;
+        let l5 = l4 * FAN[5] + size;
+        [
+            0,
+            (1 << 28) | l1,
+            (2 << 28) | l2,
+            (3 << 28) | l3,
+            (4 << 28) | l4,
+            (5 << 28) | l5,
+        ]
     }
 }
 
-/// Strata from everything (0) to idle × reads × overdue × size (4).
-pub const LEVELS: usize = 5;
+/// Strata from everything (0) to idle × reads × siblings × overdue × size (5).
+pub const LEVELS: usize = 6;
+/// How many cells of level `l` each cell of level `l - 1` holds (level 1: the idle bands).
+pub const FAN: [u32; LEVELS] = [1, 8, 16, GROUPS, 8, 8];
 /// Idle bands: under 1 h, 6 h, a day, 3 days, a week, 30 days, 90 days, and beyond.
 pub const IDLE_BANDS: usize = IDLE_EDGES_H.len() + 1;
 
@@ -110,6 +160,7 @@ mod tests {
             idle_h: 30.0,
             age_h: 40.0,
             size: 2_000_000,
+            group: group_of("logs/2026/11/app.log.gz"),
         };
         let c = s.cells();
         assert_eq!(c[0], 0);
@@ -120,5 +171,20 @@ mod tests {
         assert_eq!(s.later(0.1).cells(), c);
         assert_eq!(bucket(0.0, &READ_EDGES), 0);
         assert_eq!(bucket(17.0, &READ_EDGES), 6);
+        assert_ne!(
+            s.in_group(group_of("thumbs/a.jpg")).cells()[3],
+            c[3],
+            "siblings split at level 3"
+        );
+        assert_eq!(s.in_group(group_of("thumbs/a.jpg")).cells()[2], c[2]);
+    }
+
+    #[test]
+    fn siblings_share_a_prefix_and_an_extension() {
+        assert_eq!(group_of("logs/2026/11/a.gz"), group_of("/logs/2027/b.GZ"));
+        assert_ne!(group_of("logs/a.gz"), group_of("logs/a.json"));
+        assert_ne!(group_of("logs/a.gz"), group_of("backups/a.gz"));
+        assert_eq!(group_of("readme"), group_of("license"), "no prefix, no extension");
+        assert!(u32::from(group_of("x/y.z")) < GROUPS);
     }
 }

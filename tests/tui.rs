@@ -13,7 +13,7 @@ use data_in_motion::engine::migrate::task::{Task, TaskState};
 use data_in_motion::engine::model::ModelInfo;
 use data_in_motion::engine::model::metrics::Metrics;
 use data_in_motion::engine::placement::cost::TierCost;
-use data_in_motion::engine::placement::explain::Explanation;
+use data_in_motion::engine::placement::explain::{ChanceOfRead, Explanation};
 use data_in_motion::engine::placement::planner::PlanSummary;
 use data_in_motion::engine::snapshot::{MigrationView, Snapshot, SourceView, TierView};
 use data_in_motion::engine::store::summary::{EventTotals, HotObject, StoreSummary, TierTotals};
@@ -297,8 +297,20 @@ fn explanation() -> Explanation {
             ("month".into(), 9_428.5),
             ("365 days".into(), 105_120.0),
         ],
-        chance_of_read: Vec::new(),
-        forecast_serving: String::new(),
+        chance_of_read: [
+            ("day", 1.0, 0.99),
+            ("week", 1.0, 1.0),
+            ("month", 1.0, 1.0),
+            ("horizon", 1.0, 1.0),
+        ]
+        .into_iter()
+        .map(|(w, prior, learned)| ChanceOfRead {
+            within: w.into(),
+            prior,
+            learned: Some(learned),
+        })
+        .collect(),
+        forecast_serving: "forecast: learned, Brier 0.065 vs prior 0.149".into(),
         life_days: None,
         horizon_days: 365.0,
         costs: vec![

@@ -1,5 +1,6 @@
-//! Detail: why the selected object is where it is — features, p_hot, cost per tier by part,
-//! the chosen tier, binding constraints and its task history (the engine's `explain`).
+//! Detail: why the selected object is where it is — features, p_hot, the forecast serving and
+//! its chance of a read beside the prior's, cost per tier by part, the chosen tier, binding
+//! constraints and its task history (the engine's `explain`).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -79,6 +80,24 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
             ),
             theme.text(),
         ),
+    ];
+    if !e.chance_of_read.is_empty() {
+        // Which forecast prices the object, and its chance of a read beside the prior's.
+        lines.push(Line::styled(e.forecast_serving.clone(), theme.dim()));
+        let chances: Vec<String> = e
+            .chance_of_read
+            .iter()
+            .map(|c| match c.learned {
+                Some(l) => format!("{} {l:.2}/{:.2}", c.within, c.prior),
+                None => format!("{} —/{:.2}", c.within, c.prior),
+            })
+            .collect();
+        lines.push(Line::styled(
+            format!("chance of a read, learned/prior: {}", chances.join(", ")),
+            theme.text(),
+        ));
+    }
+    lines.extend([
         Line::raw(""),
         Line::styled(
             format!(
@@ -87,7 +106,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
             ),
             theme.header_row(),
         ),
-    ];
+    ]);
     for c in &e.costs {
         let chosen = Some(&c.tier) == e.chosen.as_ref();
         let current = Some(&c.tier) == e.tier.as_ref();

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::recalibrate::Recalibration;
 use super::state::{FAN, IDLE_BANDS, State};
 
 /// The windows after a sample whose outcomes are counted, hours: 1 h, 6 h, a day, a week,
@@ -59,6 +60,9 @@ pub struct Learner {
     pub samples: usize,
     #[serde(default)]
     layout: u32,
+    /// Per window, the map of its chances to what held-out objects did (`forecast::fit`).
+    #[serde(default)]
+    recalibration: Vec<Option<Recalibration>>,
 }
 
 /// The cell one level coarser than `c`.
@@ -136,7 +140,31 @@ impl Learner {
             bands,
             samples,
             layout: LAYOUT,
+            recalibration: Vec::new(),
         })
+    }
+
+    /// The same forecast, its chances within each window mapped through `maps`.
+    pub fn recalibrated(self, maps: Vec<Option<Recalibration>>) -> Self {
+        Self {
+            recalibration: maps,
+            ..self
+        }
+    }
+
+    /// `p` within `hours`, recalibrated by the map of the longest window within `hours` that
+    /// has one (the shortest that has one, for less than an hour).
+    fn calibrate(&self, p: f64, hours: f64) -> f64 {
+        let maps = || {
+            self.recalibration
+                .iter()
+                .enumerate()
+                .filter_map(|(k, m)| m.as_ref().map(|m| (k, m)))
+        };
+        let chosen = maps()
+            .rfind(|(k, _)| WINDOWS_H.get(*k).is_some_and(|w| *w <= hours))
+            .or_else(|| maps().next());
+        chosen.map_or(p, |(_, m)| m.apply(p))
     }
 
     /// Fitted on the cells this build computes (a forecast persisted by an older one is not).
@@ -189,11 +217,16 @@ impl Learner {
         }
     }
 
-    /// The chance `s` is read at least once within the next `hours`. Beyond the longest window
+    /// The chance `s` is read at least once within the next `hours`, recalibrated. Beyond the longest window
     /// its idle band has seen, the object unread grows idler: it keeps its stratum's chance per
     /// window for as long as it stays in its band (at least one window), then goes on from the
     /// next band — a handful of steps whatever the horizon.
     pub fn p_any(&self, s: &State, hours: f64) -> f64 {
+        self.calibrate(self.p_any_raw(s, hours), hours)
+    }
+
+    /// `p_any` as the strata say it, before recalibration.
+    pub fn p_any_raw(&self, s: &State, hours: f64) -> f64 {
         let (mut st, mut left, mut survive) = (*s, hours.max(0.0), 1.0);
         while left > 0.0 && survive > 1e-9 {
             let (seen, windows, beyond) = self.seen_as(&st);

@@ -1,10 +1,11 @@
 //! Forecasts of future reads learned from the bucket's own history: for a past state of an
 //! object, what followed (censored at the present); per stratum the chance of a read within each
-//! window; calibrated on objects held out, against the hand-shaped prior, and served only when
-//! it is the better calibrated of the two.
+//! window; recalibrated on half the objects held out and measured on the other half against the
+//! hand-shaped prior, and served only when it is the better calibrated of the two.
 
 pub mod calibration;
 pub mod learner;
+pub mod recalibrate;
 pub mod state;
 #[cfg(test)]
 mod tests;
@@ -81,6 +82,11 @@ fn held_out(object: u64) -> bool {
     object.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61 == 0
 }
 
+/// Of the held-out objects, the half the chances are recalibrated on (the other half measures).
+fn calibrates(object: u64) -> bool {
+    (object.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60) & 1 == 0
+}
+
 /// Fewest held-out (sample, horizon) pairs before the two forecasts are compared.
 const MIN_EVAL: usize = 100;
 
@@ -95,17 +101,33 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
     };
     let hold: Vec<&Observed> = obs.iter().filter(|o| held_out(o.object)).collect();
     let mut horizons = Vec::new();
+    let mut maps = vec![None; NW];
     let (mut sq_l, mut sq_p, mut pairs) = (0.0, 0.0, 0usize);
+    let read = |o: &Observed, k: usize| o.outcome.reads[k].is_some_and(|r| r > 0);
     for (k, hours) in WINDOWS_H.iter().enumerate() {
-        let known: Vec<&&Observed> = hold.iter().filter(|o| o.outcome.reads[k].is_some()).collect();
-        if known.len() < MIN_EVAL / 4 {
+        let (calib, known): (Vec<&Observed>, Vec<&Observed>) = hold
+            .iter()
+            .copied()
+            .filter(|o| o.outcome.reads[k].is_some())
+            .partition(|o| calibrates(o.object));
+        if known.len() < MIN_EVAL / 4 || calib.len() < MIN_EVAL / 4 {
             continue;
         }
-        let y: Vec<bool> = known
+        let pc: Vec<f64> = calib
             .iter()
-            .map(|o| o.outcome.reads[k].is_some_and(|r| r > 0))
+            .map(|o| train.p_any_raw(&o.outcome.state, *hours))
             .collect();
-        let pl: Vec<f64> = known.iter().map(|o| train.p_any(&o.outcome.state, *hours)).collect();
+        let yc: Vec<bool> = calib.iter().map(|o| read(o, k)).collect();
+        let map = recalibrate::Recalibration::fit(&pc, &yc);
+        let y: Vec<bool> = known.iter().map(|o| read(o, k)).collect();
+        let pl: Vec<f64> = known
+            .iter()
+            .map(|o| {
+                let p = train.p_any_raw(&o.outcome.state, *hours);
+                map.as_ref().map_or(p, |m| m.apply(p))
+            })
+            .collect();
+        maps[k] = map;
         let pp: Vec<f64> = known.iter().map(|o| prior(&o.row, o.ts, *hours)).collect();
         let (learned, prior) = (reliability(&pl, &y), reliability(&pp, &y));
         sq_l += learned.brier * known.len() as f64;
@@ -139,7 +161,10 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
             "learned Brier {bl:.3} < prior {bp:.3} on {} held-out objects' samples",
             hold.len()
         );
-        (Learner::fit(obs.iter().map(|o| &o.outcome)), info)
+        (
+            Learner::fit(obs.iter().map(|o| &o.outcome)).map(|l| l.recalibrated(maps)),
+            info,
+        )
     } else {
         info.serving = "prior".into();
         info.why = format!("learned Brier {bl:.3} ≥ prior {bp:.3}: the prior stays");

@@ -152,19 +152,13 @@ impl Learner {
         }
     }
 
-    /// `p` within `hours`, recalibrated by the map of the longest window within `hours` that
-    /// has one (the shortest that has one, for less than an hour).
-    fn calibrate(&self, p: f64, hours: f64) -> f64 {
-        let maps = || {
-            self.recalibration
-                .iter()
-                .enumerate()
-                .filter_map(|(k, m)| m.as_ref().map(|m| (k, m)))
-        };
-        let chosen = maps()
-            .rfind(|(k, _)| WINDOWS_H.get(*k).is_some_and(|w| *w <= hours))
-            .or_else(|| maps().next());
-        chosen.map_or(p, |(_, m)| m.apply(p))
+    /// The chance of a read within window `k` the strata say, `p`, as objects held out showed
+    /// it (`cal`), or as said (not `cal`, or no map for the window).
+    fn within(&self, k: usize, p: f64, cal: bool) -> f64 {
+        match self.recalibration.get(k) {
+            Some(Some(m)) if cal => m.apply(p),
+            _ => p,
+        }
     }
 
     /// Fitted on the cells this build computes (a forecast persisted by an older one is not).
@@ -189,16 +183,17 @@ impl Learner {
     }
 
     /// The chance of no read within `h` hours of `e`'s state, `h` within its first `windows`:
-    /// log-survival linear in time between windows.
-    fn survival_within(e: &Estimate, windows: usize, h: f64) -> f64 {
-        let ln_s = |k: usize| (1.0 - e.p[k]).max(1e-12).ln();
+    /// log-survival linear in time between windows (never rising: a longer window holds the
+    /// shorter one).
+    fn survival_within(&self, e: &Estimate, windows: usize, h: f64, cal: bool) -> f64 {
         let (mut from_h, mut from_ln) = (0.0, 0.0);
         for (k, w) in WINDOWS_H.iter().enumerate().take(windows) {
+            let ln_s = (1.0 - self.within(k, e.p[k], cal)).max(1e-12).ln().min(from_ln);
             if h <= *w {
                 let share = (h - from_h) / (w - from_h);
-                return (from_ln + (ln_s(k) - from_ln) * share).exp();
+                return (from_ln + (ln_s - from_ln) * share).exp();
             }
-            (from_h, from_ln) = (*w, ln_s(k));
+            (from_h, from_ln) = (*w, ln_s);
         }
         from_ln.exp()
     }
@@ -222,18 +217,24 @@ impl Learner {
     /// window for as long as it stays in its band (at least one window), then goes on from the
     /// next band — a handful of steps whatever the horizon.
     pub fn p_any(&self, s: &State, hours: f64) -> f64 {
-        self.calibrate(self.p_any_raw(s, hours), hours)
+        self.chance(s, hours, true)
     }
 
-    /// `p_any` as the strata say it, before recalibration.
+    /// `p_any` as the strata say it, each window's chance before recalibration.
     pub fn p_any_raw(&self, s: &State, hours: f64) -> f64 {
+        self.chance(s, hours, false)
+    }
+
+    /// Each window's chance is recalibrated (`cal`) before the windows are chained, so a long
+    /// horizon is not built from chances each too low.
+    fn chance(&self, s: &State, hours: f64, cal: bool) -> f64 {
         let (mut st, mut left, mut survive) = (*s, hours.max(0.0), 1.0);
         while left > 0.0 && survive > 1e-9 {
             let (seen, windows, beyond) = self.seen_as(&st);
             let e = self.estimate(&seen);
             let step = WINDOWS_H[windows - 1];
             if left <= step {
-                survive *= Self::survival_within(e, windows, left);
+                survive *= self.survival_within(e, windows, left, cal);
                 break;
             }
             // Beyond the idlest band seen, nothing changes any more: the rest at one rate.
@@ -242,7 +243,9 @@ impl Learner {
             } else {
                 st.hours_left_in_idle_band().max(step).min(left)
             };
-            survive *= (1.0 - e.p[windows - 1]).max(0.0).powf(stride / step);
+            survive *= (1.0 - self.within(windows - 1, e.p[windows - 1], cal))
+                .max(0.0)
+                .powf(stride / step);
             st = st.later(stride);
             left -= stride;
         }

@@ -118,16 +118,21 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
             .map(|o| train.p_any_raw(&o.outcome.state, *hours))
             .collect();
         let yc: Vec<bool> = calib.iter().map(|o| read(o, k)).collect();
-        let map = recalibrate::Recalibration::fit(&pc, &yc);
-        let y: Vec<bool> = known.iter().map(|o| read(o, k)).collect();
-        let pl: Vec<f64> = known
+        maps[k] = recalibrate::Recalibration::fit(&pc, &yc);
+    }
+    // Measured as it serves: every window's chance recalibrated before they are chained.
+    let train = train.recalibrated(maps.clone());
+    for (k, hours) in WINDOWS_H.iter().enumerate() {
+        let known: Vec<&Observed> = hold
             .iter()
-            .map(|o| {
-                let p = train.p_any_raw(&o.outcome.state, *hours);
-                map.as_ref().map_or(p, |m| m.apply(p))
-            })
+            .copied()
+            .filter(|o| o.outcome.reads[k].is_some() && !calibrates(o.object))
             .collect();
-        maps[k] = map;
+        if maps[k].is_none() || known.len() < MIN_EVAL / 4 {
+            continue;
+        }
+        let y: Vec<bool> = known.iter().map(|o| read(o, k)).collect();
+        let pl: Vec<f64> = known.iter().map(|o| train.p_any(&o.outcome.state, *hours)).collect();
         let pp: Vec<f64> = known.iter().map(|o| prior(&o.row, o.ts, *hours)).collect();
         let (learned, prior) = (reliability(&pl, &y), reliability(&pp, &y));
         sq_l += learned.brier * known.len() as f64;

@@ -165,3 +165,49 @@ fn long_horizons_are_chained_from_short_history() {
     let s = State::of(&once.row(t), t);
     assert!(learner.p_any(&s, 8760.0) < 0.1, "{}", learner.p_any(&s, 8760.0));
 }
+
+/// Two applications write objects that look the same (one read, the same age, the same size):
+/// `logs/*.gz` are never read again, `reports/*.pdf` a week after their first read. Only the
+/// siblings tell them apart, and the learner does.
+#[test]
+fn siblings_tell_apart_objects_that_look_the_same() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let now = 120 * 24 * H;
+    let mut obs = Vec::new();
+    for i in 0..4000u64 {
+        let (key, again) = if i % 2 == 0 {
+            ("logs/2026/app.gz", None)
+        } else {
+            ("reports/q3.pdf", Some(168 * H))
+        };
+        let born = rng.random_range(0..100 * 24 * H);
+        let first = born + H;
+        let t = first + rng.random_range(1..72) * H;
+        let life = Life {
+            born,
+            reads: [Some(first), again.map(|a| first + a)].into_iter().flatten().collect(),
+        };
+        let row = life.row(t);
+        let outcome = outcome(State::of(&row, t).with_key(key), t, now, |a, b| life.reads_in(a, b));
+        obs.push(Observed {
+            outcome,
+            row,
+            ts: t,
+            object: i,
+        });
+    }
+    let learner = Learner::fit(obs.iter().map(|o| &o.outcome)).unwrap();
+    let row = Life {
+        born: 0,
+        reads: vec![H],
+    }
+    .row(25 * H);
+    let logs = State::of(&row, 25 * H).with_key("logs/2027/other.gz");
+    let reports = State::of(&row, 25 * H).with_key("reports/q4.pdf");
+    assert!(learner.p_any(&logs, 720.0) < 0.05, "{}", learner.p_any(&logs, 720.0));
+    assert!(
+        learner.p_any(&reports, 720.0) > 0.95,
+        "{}",
+        learner.p_any(&reports, 720.0)
+    );
+}

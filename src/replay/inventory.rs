@@ -176,14 +176,7 @@ fn read_one(path: &Path, schema: Option<&str>, inv: &mut Inventory) -> Result<()
 }
 
 fn reject(inv: &mut Inventory, line: usize, reason: String, text: &str) {
-    inv.bad += 1;
-    if inv.first_bad.len() < 5 {
-        inv.first_bad.push(BadLine {
-            line,
-            reason,
-            text: text.chars().take(200).collect(),
-        });
-    }
+    BadLine::keep(&mut inv.first_bad, &mut inv.bad, line, reason, text);
 }
 
 /// One row: the object it lists, or None for a delete marker.

@@ -86,9 +86,16 @@ pub struct Trace {
 
 impl Trace {
     fn reject(&mut self, line: usize, reason: impl Into<String>, text: &str) {
-        self.bad += 1;
-        if self.first_bad.len() < KEPT {
-            self.first_bad.push(BadLine {
+        BadLine::keep(&mut self.first_bad, &mut self.bad, line, reason, text);
+    }
+}
+
+impl BadLine {
+    /// Counts a bad line in `count` and keeps the first few of them in `kept`.
+    pub fn keep(kept: &mut Vec<BadLine>, count: &mut usize, line: usize, reason: impl Into<String>, text: &str) {
+        *count += 1;
+        if kept.len() < KEPT {
+            kept.push(BadLine {
                 line,
                 reason: reason.into(),
                 text: text.chars().take(200).collect(),

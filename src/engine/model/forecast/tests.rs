@@ -31,6 +31,23 @@ impl Life {
     }
 }
 
+/// The sample of object `object` at `t` (its row, in `state`) and what followed it by `now`.
+fn observed(
+    state: State,
+    row: StatsRow,
+    t: Millis,
+    now: Millis,
+    object: u64,
+    reads_in: impl Fn(Millis, Millis) -> u32,
+) -> Observed {
+    Observed {
+        outcome: outcome(state, t, now, reads_in),
+        row,
+        ts: t,
+        object,
+    }
+}
+
 /// Half the objects are read once within their first hour and never again; the other half
 /// are read every week. Objects are born over `days`; each is sampled at random times.
 fn population(days: i64, now: Millis, rng: &mut StdRng) -> (Vec<Life>, Vec<Observed>) {
@@ -56,13 +73,9 @@ fn population(days: i64, now: Millis, rng: &mut StdRng) -> (Vec<Life>, Vec<Obser
         }
         let t = rng.random_range(l.born..now);
         let row = l.row(t);
-        let outcome = outcome(State::of(&row, t), t, now, |a, b| l.reads_in(a, b));
-        obs.push(Observed {
-            outcome,
-            row,
-            ts: t,
-            object: i as u64,
-        });
+        obs.push(observed(State::of(&row, t), row, t, now, i as u64, |a, b| {
+            l.reads_in(a, b)
+        }));
     }
     (lives, obs)
 }
@@ -129,15 +142,9 @@ fn censored_samples_are_not_counted_as_never_read() {
             ..StatsRow::default()
         };
         let read_at = t + 240 * H;
-        let outcome = outcome(State::of(&row, t), t, now, |a, b| {
+        obs.push(observed(State::of(&row, t), row, t, now, i, |a, b| {
             u32::from(read_at > a && read_at <= b)
-        });
-        obs.push(Observed {
-            outcome,
-            row,
-            ts: t,
-            object: i,
-        });
+        }));
     }
     let learner = Learner::fit(obs.iter().map(|o| &o.outcome)).unwrap();
     let s = obs[0].outcome.state;
@@ -188,13 +195,9 @@ fn siblings_tell_apart_objects_that_look_the_same() {
             reads: [Some(first), again.map(|a| first + a)].into_iter().flatten().collect(),
         };
         let row = life.row(t);
-        let outcome = outcome(State::of(&row, t).with_key(key), t, now, |a, b| life.reads_in(a, b));
-        obs.push(Observed {
-            outcome,
-            row,
-            ts: t,
-            object: i,
-        });
+        obs.push(observed(State::of(&row, t).with_key(key), row, t, now, i, |a, b| {
+            life.reads_in(a, b)
+        }));
     }
     let learner = Learner::fit(obs.iter().map(|o| &o.outcome)).unwrap();
     let row = Life {

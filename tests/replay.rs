@@ -516,6 +516,45 @@ fn dim_replay_refuses_bad_arguments_with_a_reason() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/trace.log"));
 }
 
+/// A chart that cannot be written (its folder is missing) does not lose the report: the table
+/// is printed, then the error says why in plain words and the command fails.
+#[test]
+fn a_chart_into_a_missing_folder_still_prints_the_report() {
+    let out = dim()
+        .args(["replay", &format!("{FIXTURES}/tiny.csv"), "--policies", "all-hot"])
+        .args(["--chart", "/nonexistent/dim-charts/cost.png"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("all-hot") && table.contains("oracle-landing"), "{table}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the folder /nonexistent/dim-charts does not exist"),
+        "{err}"
+    );
+    assert!(!err.contains("Os {") && !err.contains("IoError"), "{err}");
+}
+
+/// The advice under a short replay names a flag of the command that printed it.
+#[test]
+fn a_short_bench_replay_advises_a_flag_it_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dim()
+        .args(["bench", "replay", "--events", "2000", "--objects", "200", "--days", "1"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--days spreads the generated events"), "{text}");
+    assert!(
+        !text.contains("--time-scale"),
+        "bench replay takes no --time-scale: {text}"
+    );
+}
+
 /// A rule that overflows a tier is marked and never the best rule; `--ignore-capacity` lifts
 /// every capacity so each policy is priced alone.
 #[test]

@@ -35,6 +35,13 @@ pub fn draw(r: &Report, path: &Path) -> Result<(), ChartError> {
         message: e,
     };
     font().map_err(err)?;
+    // Plotters would say this in its Debug form only after drawing everything.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+        return Err(err(format!(
+            "the folder {} does not exist: create it, or give --chart a path in an existing folder",
+            dir.display()
+        )));
+    }
     let root = BitMapBackend::new(path, (1280, 720)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
     let x_max = r.curve_hours.last().copied().unwrap_or(1.0).max(1e-9);

@@ -94,14 +94,15 @@ pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
         requests: t.requests,
         inventory,
     });
-    if let Some(path) = &o.chart {
-        super::chart::draw(&r, path)?;
-        eprintln!("chart written to {}", path.display());
-    }
+    // The report first: a chart that cannot be written must not lose it.
     if o.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         print!("{}", r.table());
+    }
+    if let Some(path) = &o.chart {
+        super::chart::draw(&r, path)?;
+        eprintln!("chart written to {}", path.display());
     }
     Ok(())
 }

@@ -334,9 +334,16 @@ impl Report {
             self.tail_days
         );
         if self.replay_days < 31.0 {
+            // The advice names a flag the command that printed this takes: a trace file is
+            // stretched, generated events are spread over more days.
+            let how = if self.trace.is_some() {
+                "--time-scale stretches the trace (e.g. 720 turns 12 h into 360 days)"
+            } else {
+                "--days spreads the generated events over more days (e.g. --days 360)"
+            };
             let _ = writeln!(
                 s,
-                "note: {:.1} days replayed: rules that wait 30+ days never act; --time-scale stretches the trace (e.g. 720 turns 12 h into 360 days)",
+                "note: {:.1} days replayed: rules that wait 30+ days never act; {how}",
                 self.replay_days
             );
         }

@@ -18,6 +18,7 @@ pub mod format;
 pub mod logging;
 pub mod metrics;
 pub mod pin;
+pub mod pipe;
 pub mod replay;
 pub mod scenario_cmd;
 pub mod seed;

@@ -9,11 +9,18 @@ use std::time::Duration;
 use clap::Parser;
 use data_in_motion::cli::{BenchTarget, Cli, Cmd, LogFormat, ScenarioAction};
 use data_in_motion::{
-    bench, catalog, config, ctl, daemon, explain, logging, pin, replay, scenario_cmd, seed, simulate, status, tui,
+    bench, catalog, config, ctl, daemon, explain, logging, pin, pipe, replay, scenario_cmd, seed, simulate, status, tui,
 };
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that only print end quietly when their reader goes away (`| head`).
+    if matches!(
+        cli.command,
+        Some(Cmd::Scenario { .. } | Cmd::Catalog { .. } | Cmd::Status { .. } | Cmd::Explain { .. } | Cmd::Replay(_))
+    ) {
+        pipe::end_quietly_on_closed_pipe();
+    }
     let mut cfg = match config::load_with(cli.config.as_deref(), tui::CONFIG_CHECKS) {
         Ok(c) => c,
         Err(e) => {

@@ -12,8 +12,19 @@ use data_in_motion::{
     bench, catalog, config, ctl, daemon, explain, logging, pin, pipe, replay, scenario_cmd, seed, simulate, status, tui,
 };
 
+/// The exit code of a command line dim does not understand (sysexits' EX_USAGE).
+const USAGE: u8 = 64;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors get their own code (sysexits' EX_USAGE), not clap's 2, which `dim ctl`
+        // uses for "no engine reachable": a script can tell the two apart.
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { USAGE } else { 0 });
+        }
+    };
     // Commands that only print end quietly when their reader goes away (`| head`).
     if matches!(
         cli.command,

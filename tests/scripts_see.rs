@@ -1,5 +1,6 @@
-//! Commands that print end quietly when their reader goes away (`dim catalog | head -1`): no
-//! panic, no backtrace; exit 0 or the usual SIGPIPE status, as every Unix tool does.
+//! What a script sees of dim: printing commands end quietly when their reader goes away (`dim
+//! catalog | head -1`): no panic, no backtrace; exit 0 or the usual SIGPIPE status, as every Unix tool
+//! does; and usage errors have an exit code of their own.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
@@ -37,4 +38,23 @@ fn printing_commands_end_quietly_on_a_closed_pipe() {
             "{args:?}: {err}"
         );
     }
+}
+
+/// A command line dim does not understand exits 64 (sysexits' EX_USAGE), apart from `dim
+/// ctl`'s 2 for "no engine reachable"; help and version exit 0.
+#[test]
+fn usage_errors_have_their_own_exit_code() {
+    let dim = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_dim")).args(args).output().unwrap();
+    for args in [&["--no-such-flag"][..], &["ctl", "frobnicate"], &["replay"]] {
+        let out = dim(args);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Usage"), "{args:?}");
+    }
+    for args in [&["--help"][..], &["--version"], &["ctl", "--help"]] {
+        assert_eq!(dim(args).status.code(), Some(0), "{args:?}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("nobody.sock");
+    let out = dim(&["ctl", "--socket", sock.to_str().unwrap(), "status"]);
+    assert_eq!(out.status.code(), Some(2), "no engine: {out:?}");
 }

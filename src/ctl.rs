@@ -250,7 +250,8 @@ pub async fn run(ep: &Endpoint, cmd: &CtlCmd) -> ExitCode {
             }
         }),
         CtlCmd::Tasks { state, limit, json } => {
-            let mut path = format!("/v1/tasks?limit={limit}");
+            // One more than shown: whether the list was cut short.
+            let mut path = format!("/v1/tasks?limit={}", limit + 1);
             if let Some(s) = state {
                 path.push_str(&format!("&state={s}"));
             }
@@ -258,10 +259,13 @@ pub async fn run(ep: &Endpoint, cmd: &CtlCmd) -> ExitCode {
                 if a.status != 200 {
                     return report(&a, "");
                 }
+                let all = a.json();
+                let tasks: Vec<&serde_json::Value> = all.as_array().into_iter().flatten().take(*limit).collect();
+                let more = all.as_array().is_some_and(|v| v.len() > *limit);
                 if *json {
-                    println!("{}", String::from_utf8_lossy(&a.body));
+                    println!("{}", serde_json::Value::Array(tasks.into_iter().cloned().collect()));
                 } else {
-                    for t in a.json().as_array().into_iter().flatten() {
+                    for t in tasks {
                         println!(
                             "{:>6} {:<10} {} → {}  {}{}",
                             t["id"],
@@ -272,6 +276,9 @@ pub async fn run(ep: &Endpoint, cmd: &CtlCmd) -> ExitCode {
                             t["reason"].as_str().map(|r| format!("  ({r})")).unwrap_or_default(),
                         );
                     }
+                }
+                if more {
+                    eprintln!("the newest {limit} shown; there are more: --limit N shows N");
                 }
                 ExitCode::SUCCESS
             })

@@ -15,7 +15,9 @@ pub fn list() {
     for (name, text) in library::SHIPPED {
         println!("  {name:<16} {}", library::blurb(text));
     }
-    println!("\nA scenario file of your own: dim --scenario path/to/file.toml (format: scenarios/README.md)");
+    println!(
+        "\nA scenario file of your own: dim --scenario path/to/file.toml (format: the Scenarios section of README.md; the shipped ones are in scenarios/)"
+    );
 }
 
 pub fn check(spec: &str, cfg: &Config) -> anyhow::Result<()> {

@@ -537,6 +537,12 @@ fn dim_ctl_runs_each_command_with_its_exit_code() {
     wait_for(&ep, "cancelled", |s| {
         s["store"]["tasks"]["cancelled"].as_u64().unwrap_or(0) >= 1
     });
+    // A list cut short says so; a whole one does not.
+    let (code, out, err) = ctl(&dir, &["tasks", "--limit", "0"]);
+    assert_eq!((code, out.trim()), (Some(0), ""), "{err}");
+    assert!(err.contains("there are more: --limit N"), "{err}");
+    let (_, out, err) = ctl(&dir, &["tasks", "--limit", "10000"]);
+    assert!(out.contains(&key) && !err.contains("there are more"), "{out}{err}");
     wait_for(&ep, "the inventory scan done", |s| {
         s["inventory"]["state"] != "scanning"
     });

@@ -78,6 +78,10 @@ fn main() -> ExitCode {
                     eprintln!("error: invalid theme\n{e}");
                     return ExitCode::from(2);
                 }
+                Ok(_) if !tui::has_terminal() => {
+                    eprintln!("error: {}", tui::NO_TERMINAL_ATTACH);
+                    return ExitCode::FAILURE;
+                }
                 Ok(themes) => tokio::runtime::Runtime::new()
                     .map_err(anyhow::Error::from)
                     .and_then(|rt| {
@@ -286,6 +290,11 @@ fn main() -> ExitCode {
                             Err(e) => {
                                 eprintln!("error: invalid theme\n{e}");
                                 return ExitCode::from(2);
+                            }
+                            Ok(_) if !tui::has_terminal() => {
+                                eprintln!("error: {}", tui::NO_TERMINAL);
+                                rt.shutdown_timeout(Duration::from_millis(200));
+                                return ExitCode::FAILURE;
                             }
                             Ok(themes) => logging::to_tui(&cli.data_dir)
                                 .and_then(|()| tui::run(&rt, cfg, &cli.data_dir, duration, themes, scenario)),

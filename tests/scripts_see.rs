@@ -1,6 +1,6 @@
 //! What a script sees of dim: printing commands end quietly when their reader goes away (`dim
 //! catalog | head -1`): no panic, no backtrace; exit 0 or the usual SIGPIPE status, as every Unix tool
-//! does; and usage errors have an exit code of their own.
+//! does; usage errors have an exit code of their own; the dashboard says when it has no terminal.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
@@ -57,4 +57,35 @@ fn usage_errors_have_their_own_exit_code() {
     let sock = dir.path().join("nobody.sock");
     let out = dim(&["ctl", "--socket", sock.to_str().unwrap(), "status"]);
     assert_eq!(out.status.code(), Some(2), "no engine: {out:?}");
+}
+
+/// Without a terminal (a service manager, a pipe), the dashboard and `dim attach` say so before
+/// they touch the screen: no escape sequences, no panic, nothing written to the data directory.
+#[test]
+fn the_dashboard_and_attach_refuse_without_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (&[][..], "no terminal: use --daemon, or run it in a terminal"),
+        (&["attach"][..], "no terminal: dim attach draws the dashboard"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dim"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, err) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(
+            !stdout.contains('\u{1b}') && !err.contains('\u{1b}'),
+            "{args:?}: escape sequences"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
 }

@@ -25,6 +25,7 @@ use crate::engine::{Engine, EngineOptions};
 use app::{App, Overlay};
 use keymap::Keymap;
 use link::{Link, Remote};
+pub use terminal::{NO_TERMINAL, NO_TERMINAL_ATTACH, has_terminal};
 use theme::Theme;
 
 /// The dashboard's checks of its own configuration sections (`[ui] theme`, `[keymap]`), run by

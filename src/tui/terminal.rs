@@ -6,6 +6,18 @@ use std::ops::{Deref, DerefMut};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::DefaultTerminal;
 
+/// What the dashboard says, before it touches the screen, when it has no terminal to draw on.
+pub const NO_TERMINAL: &str = "no terminal: use --daemon, or run it in a terminal";
+/// The same for `dim attach`.
+pub const NO_TERMINAL_ATTACH: &str =
+    "no terminal: dim attach draws the dashboard, so run it in a terminal (dim ctl status answers without one)";
+
+/// Whether there is a terminal to draw on and read keys from (stdin and stdout both).
+pub fn has_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
 pub(crate) struct Term {
     inner: DefaultTerminal,
 }

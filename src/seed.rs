@@ -73,11 +73,23 @@ async fn seed(
         .get(tier_name)
         .cloned()
         .with_context(|| format!("tier {tier_name} is not configured"))?;
-    // New keys continue after what the tier holds, so seeding twice adds objects.
-    let existing = tier
+    // New keys continue after what every tier holds, so seeding twice adds objects — on the
+    // same tier or another — instead of writing the same keys again.
+    let mut existing = tier
         .list("")
         .await
         .with_context(|| format!("listing tier {tier_name} (is it reachable, and are its credentials set?)"))?;
+    let mut seen: std::collections::HashSet<String> = existing.iter().map(|(k, _)| k.clone()).collect();
+    for other in cfg.tiers.iter().filter(|t| t.name != tier_name) {
+        let Some(t) = tiers.get(&other.name) else { continue };
+        match t.list("").await {
+            Ok(listed) => existing.extend(listed.into_iter().filter(|(k, _)| seen.insert(k.clone()))),
+            Err(e) => eprintln!(
+                "warning: cannot list tier {} ({e}); new keys may repeat keys it holds",
+                other.name
+            ),
+        }
+    }
     let mut params = cfg.events.embedded.clone();
     params.max_objects = existing.len() + n;
     let mut w = Workload::new(&params);
@@ -97,7 +109,7 @@ async fn seed(
         if existing.is_empty() {
             String::new()
         } else {
-            format!(" beside the {} already there", existing.len())
+            format!(" beside the {} already on the tiers", existing.len())
         }
     );
     let store = Arc::new(Store::open(&data_dir.join(&cfg.store.file), cfg.store.cache_mib)?);

@@ -89,3 +89,46 @@ fn the_dashboard_and_attach_refuse_without_a_terminal() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
 }
+
+/// Seeding again, on another tier, adds new keys: the store then holds both seeds' objects,
+/// each on the tier it was written to, and no key is on two tiers.
+#[test]
+fn a_second_seed_on_another_tier_adds_new_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dim"))
+            .args(["seed", "--objects", "10"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    seed(&[]);
+    seed(&["--tier", "azure-cool"]);
+    let mut keys = std::collections::BTreeMap::new();
+    for tier in ["aws-hot", "azure-cool"] {
+        let root = dir.path().join("tiers").join(tier);
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let key = p.strip_prefix(&root).unwrap().display().to_string();
+                    assert!(keys.insert(key.clone(), tier).is_none(), "{key} on two tiers");
+                }
+            }
+        }
+    }
+    assert_eq!(keys.len(), 20, "{keys:?}");
+    let status = Command::new(env!("CARGO_BIN_EXE_dim"))
+        .args(["status", "--json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(v["objects"], 20, "{v}");
+}

@@ -155,6 +155,9 @@ fn explain_after_a_daemon_run() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let log = String::from_utf8_lossy(&out.stdout);
+    // A fresh store is one line, not one per schema step.
+    assert_eq!(log.matches("store created").count(), 1, "{log}");
+    assert!(!log.contains("schema step"), "{log}");
     assert!(log.contains("placement planned"), "the optimizer ran:\n{log}");
     assert!(
         log.contains("model trained") || log.contains("training failed"),

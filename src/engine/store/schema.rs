@@ -172,7 +172,13 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
-        tracing::info!(target: "dim::store", version = i + 1, "schema migrated");
+        tracing::debug!(target: "dim::store", version = i + 1, "schema step applied");
+    }
+    // One line a person reads: a new store, or an old one brought up to date.
+    if current == 0 {
+        tracing::info!(target: "dim::store", schema = VERSION, "store created");
+    } else if current < VERSION {
+        tracing::info!(target: "dim::store", from = current, to = VERSION, "store schema migrated");
     }
     Ok(())
 }

@@ -260,10 +260,10 @@ pub async fn run(ep: &Endpoint, cmd: &CtlCmd) -> ExitCode {
                     return report(&a, "");
                 }
                 let all = a.json();
-                let tasks: Vec<&serde_json::Value> = all.as_array().into_iter().flatten().take(*limit).collect();
-                let more = all.as_array().is_some_and(|v| v.len() > *limit);
+                let listed = all.as_array().map_or(&[][..], |v| v.as_slice());
+                let (tasks, more) = (&listed[..listed.len().min(*limit)], listed.len() > *limit);
                 if *json {
-                    println!("{}", serde_json::Value::Array(tasks.into_iter().cloned().collect()));
+                    println!("{}", serde_json::Value::Array(tasks.to_vec()));
                 } else {
                     for t in tasks {
                         println!(

@@ -218,7 +218,7 @@ impl Planned {
                     let mut po = plan_object(String::new(), &self.rows[*o], current, p_hot, t);
                     po.hard = self.hard[*o];
                     po.learned = self.model.learned().map(|f| {
-                        Learned::of_state(f, &State::of(&self.rows[*o], t).in_group(self.groups[*o]), horizon_h)
+                        Learned::of_state(f, State::of(&self.rows[*o], t).in_group(self.groups[*o]), horizon_h)
                     });
                     po.fixed = self.moved_at[*o].is_some_and(|at| t - at < residency);
                     if let Some(at) = self.moved_at[*o] {

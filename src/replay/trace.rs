@@ -27,15 +27,16 @@ impl Format {
     /// The names `--format` takes.
     pub const NAMES: [&str; 5] = ["clf", "jsonl", "csv", "s3-access-log", "cloudfront"];
 
+    const ALL: [Format; 5] = [
+        Format::Clf,
+        Format::Jsonl,
+        Format::Csv,
+        Format::S3AccessLog,
+        Format::Cloudfront,
+    ];
+
     pub fn parse(s: &str) -> Option<Format> {
-        match s {
-            "clf" => Some(Format::Clf),
-            "jsonl" => Some(Format::Jsonl),
-            "csv" => Some(Format::Csv),
-            "s3-access-log" => Some(Format::S3AccessLog),
-            "cloudfront" => Some(Format::Cloudfront),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|f| f.name() == s)
     }
 
     pub fn name(self) -> &'static str {
@@ -361,6 +362,16 @@ h10 [30:00:00:11] "GET /h.gifalt="" HTTP/1.0" 200 5"#,
         // Sorted by time: the CLF-dated line (1995 epoch) sorts by its own clock, the archive
         // style by its day offset; a trace mixes neither in practice.
         assert!(t.events.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms));
+    }
+
+    #[test]
+    fn every_format_has_the_name_format_takes() {
+        assert_eq!(Format::ALL.map(Format::name), Format::NAMES);
+        assert!(
+            Format::NAMES
+                .iter()
+                .all(|n| Format::parse(n).is_some_and(|f| f.name() == *n))
+        );
     }
 
     #[test]

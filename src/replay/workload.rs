@@ -45,6 +45,11 @@ pub struct Listing {
 
 impl Workload {
     pub fn from_trace(t: &Trace, time_scale: f64) -> Self {
+        Self::numbered(t, time_scale).0
+    }
+
+    /// The workload of `t`, and the number of each key (borrowed from the trace).
+    fn numbered(t: &Trace, time_scale: f64) -> (Self, HashMap<&str, u32>) {
         let mut order: Vec<usize> = (0..t.events.len()).collect();
         order.sort_by_key(|i| t.events[*i].ts_ms);
         let start = order.first().map_or(0, |i| t.events[*i].ts_ms);
@@ -73,14 +78,13 @@ impl Workload {
             });
         }
         w.end = w.events.last().map_or(0, |e| e.ts);
-        w
+        (w, ids)
     }
 
     /// The trace, and the objects of `inv` stored from the trace's start (or from their
     /// last-modified time, when later) even if the trace never reads them.
-    pub fn with_inventory(t: &Trace, inv: &Inventory, time_scale: f64) -> (Self, Listing) {
-        let mut w = Self::from_trace(t, time_scale);
-        let mut ids: HashMap<String, u32> = w.keys.iter().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
+    pub fn with_inventory<'a>(t: &'a Trace, inv: &'a Inventory, time_scale: f64) -> (Self, Listing) {
+        let (mut w, mut ids) = Self::numbered(t, time_scale);
         let log_objects = w.keys.len();
         // Without a log, time starts at the newest write the inventory lists.
         if t.events.is_empty() {
@@ -97,7 +101,7 @@ impl Workload {
             let at = o.last_modified_ms.map_or(0, |m| {
                 (((m - w.trace_start_ms) as f64 * time_scale).round() as Millis).max(0)
             });
-            let obj = match ids.get(&o.key) {
+            let obj = match ids.get(o.key.as_str()) {
                 Some(&obj) => obj,
                 None if at > w.end => {
                     listing.after_trace += 1;
@@ -105,7 +109,7 @@ impl Workload {
                 }
                 None => {
                     let obj = w.keys.len() as u32;
-                    ids.insert(o.key.clone(), obj);
+                    ids.insert(o.key.as_str(), obj);
                     w.keys.push(o.key.clone());
                     w.sizes.push(0);
                     w.listed.push(false);
@@ -117,8 +121,10 @@ impl Workload {
             };
             let size = &mut w.sizes[obj as usize];
             *size = (*size).max(o.size);
-            // The log writes it itself, or it was there before the log's first access to it.
+            // Listed once already (two reports naming it), or the log writes it itself, or it
+            // was there before the log's first access to it.
             let at = match first[obj as usize] {
+                _ if w.listed[obj as usize] => continue,
                 Some(f) if f.op == Op::Put => continue,
                 Some(f) => at.min(f.ts),
                 None => at,

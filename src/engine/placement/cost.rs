@@ -65,12 +65,11 @@ pub struct Learned {
 impl Learned {
     /// The learned forecast of the object `key` of `row` at `t` over `horizon_hours`.
     pub fn of(l: &Learner, row: &StatsRow, key: &str, t: Millis, horizon_hours: f64) -> Self {
-        Self::of_state(l, &State::of(row, t).with_key(key), horizon_hours)
+        Self::of_state(l, State::of(row, t).with_key(key), horizon_hours)
     }
 
     /// The learned forecast of an object in state `s`.
-    pub fn of_state(l: &Learner, s: &State, horizon_hours: f64) -> Self {
-        let s = *s;
+    pub fn of_state(l: &Learner, s: State, horizon_hours: f64) -> Self {
         Self {
             p_horizon: l.p_any(&s, horizon_hours),
             p_month: l.p_any(&s, MONTH_H),

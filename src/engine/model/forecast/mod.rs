@@ -104,6 +104,9 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
     let mut maps = vec![None; NW];
     let (mut sq_l, mut sq_p, mut pairs) = (0.0, 0.0, 0usize);
     let read = |o: &Observed, k: usize| o.outcome.reads[k].is_some_and(|r| r > 0);
+    // Per window with enough outcomes: one half of the held-out samples fits its map, the other
+    // half is kept to measure.
+    let mut measured: Vec<(usize, f64, Vec<&Observed>)> = Vec::new();
     for (k, hours) in WINDOWS_H.iter().enumerate() {
         let (calib, known): (Vec<&Observed>, Vec<&Observed>) = hold
             .iter()
@@ -119,27 +122,22 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
             .collect();
         let yc: Vec<bool> = calib.iter().map(|o| read(o, k)).collect();
         maps[k] = recalibrate::Recalibration::fit(&pc, &yc);
+        if maps[k].is_some() {
+            measured.push((k, *hours, known));
+        }
     }
     // Measured as it serves: every window's chance recalibrated before they are chained.
     let train = train.recalibrated(maps.clone());
-    for (k, hours) in WINDOWS_H.iter().enumerate() {
-        let known: Vec<&Observed> = hold
-            .iter()
-            .copied()
-            .filter(|o| o.outcome.reads[k].is_some() && !calibrates(o.object))
-            .collect();
-        if maps[k].is_none() || known.len() < MIN_EVAL / 4 {
-            continue;
-        }
+    for (k, hours, known) in measured {
         let y: Vec<bool> = known.iter().map(|o| read(o, k)).collect();
-        let pl: Vec<f64> = known.iter().map(|o| train.p_any(&o.outcome.state, *hours)).collect();
-        let pp: Vec<f64> = known.iter().map(|o| prior(&o.row, o.ts, *hours)).collect();
+        let pl: Vec<f64> = known.iter().map(|o| train.p_any(&o.outcome.state, hours)).collect();
+        let pp: Vec<f64> = known.iter().map(|o| prior(&o.row, o.ts, hours)).collect();
         let (learned, prior) = (reliability(&pl, &y), reliability(&pp, &y));
         sq_l += learned.brier * known.len() as f64;
         sq_p += prior.brier * known.len() as f64;
         pairs += known.len();
         horizons.push(Horizon {
-            hours: *hours,
+            hours,
             base_rate: y.iter().filter(|v| **v).count() as f64 / y.len() as f64,
             learned,
             prior,

@@ -70,6 +70,22 @@ fn assert_no_cycles(label: &str, within: impl Fn(&Path) -> bool) {
     assert!(cycles.is_empty(), "import cycles in {label}:\n{}", report.join("\n"));
 }
 
+/// The checker sees a circle closed by a call through a child module's path (`parse::load()`
+/// beside `mod parse;`), planted in a fixture crate.
+#[test]
+fn the_cycle_checker_follows_child_module_paths() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/planted_cycle/src");
+    let krate = imports::Crate::load(&src);
+    let cycles = krate.cycles(|_| true);
+    assert_eq!(cycles.len(), 1, "one circle");
+    let mut names: Vec<String> = cycles[0]
+        .iter()
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["snapshot.rs", "view/mod.rs", "view/parse.rs"]);
+}
+
 #[test]
 fn no_import_cycle_among_the_engine_files() {
     let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("engine");

@@ -221,7 +221,14 @@ impl Crate {
                         p.extend(segments[1..].iter().cloned());
                         Some(p)
                     }
-                    None if matches!(first.as_str(), "crate" | "self" | "super") => self.absolute(id, &segments),
+                    // `crate::…`, `super::…`, and a child module's or an own item's path
+                    // (`parse::load(…)` beside `mod parse;`): all lead to a file of ours.
+                    None if matches!(first.as_str(), "crate" | "self" | "super")
+                        || module.children.contains_key(first)
+                        || module.items.contains(first) =>
+                    {
+                        self.absolute(id, &segments)
+                    }
                     None => None,
                 };
                 if let Some(t) = absolute.and_then(|p| self.resolve(&p, 0)) {

@@ -82,10 +82,12 @@ fn check(e: &Expectation, s: &Snapshot, track: &Track, audit: Option<&audit::Aud
 }
 
 fn log_result(r: &ExpectResult) {
+    // The figure as the report prints it, never Rust's `Some(7.0)`.
+    let actual = super::value(r.actual);
     if r.ok {
-        tracing::info!(target: "dim::scenario", expectation = %r.text, actual = ?r.actual, "expectation holds");
+        tracing::info!(target: "dim::scenario", expectation = %r.text, actual = %actual, "expectation holds");
     } else {
-        tracing::warn!(target: "dim::scenario", expectation = %r.text, actual = ?r.actual, line = r.line, "expectation does not hold");
+        tracing::warn!(target: "dim::scenario", expectation = %r.text, actual = %actual, line = r.line, "expectation does not hold");
     }
 }
 

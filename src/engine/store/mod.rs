@@ -1,5 +1,7 @@
 //! The SQLite state store: one writer connection (WAL), read-only connections for snapshots and status.
 
+mod error;
+pub mod listing;
 mod schema;
 pub mod summary;
 
@@ -9,34 +11,14 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
-use thiserror::Error;
 
+pub use error::StoreError;
 pub use schema::VERSION as SCHEMA_VERSION;
 
 use crate::engine::clock::Millis;
 
 /// Time constants of the decayed access scores: 1 hour, 1 day, 1 week (engine seconds).
 pub const DECAY_TAUS_SECS: [f64; 3] = [3_600.0, 86_400.0, 604_800.0];
-
-#[derive(Debug, Error)]
-pub enum StoreError {
-    #[error("SQLite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("no dim store at {0}: run `dim --daemon --data-dir DIR` (or `dim`) there first")]
-    Missing(String),
-    #[error("no object named {0:?} in the store")]
-    NoObject(String),
-    #[error("a store task did not finish: {0}")]
-    Join(String),
-    #[error("the store was written by a newer dim (schema {found}, this build knows {supported}): upgrade dim")]
-    TooNew { found: i64, supported: i64 },
-}
 
 /// Where the store places `key`: `None` when it has no such object, `Some(None)` when the object
 /// is known but on no tier. The pointer every move checks and switches.
@@ -190,6 +172,11 @@ pub fn set_setting(conn: &Connection, name: &str, value: &str) -> Result<(), Sto
         [name, value],
     )?;
     Ok(())
+}
+
+/// The engine time last recorded (None in a store no engine has run on).
+pub fn engine_time(conn: &Connection) -> Result<Option<Millis>, StoreError> {
+    Ok(get_setting(conn, "engine_time_ms")?.and_then(|v| v.parse().ok()))
 }
 
 /// Records engine time `now_ms` unless a later time is already recorded: engine time never runs

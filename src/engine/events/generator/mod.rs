@@ -1,5 +1,6 @@
 //! A seedable generator of realistic object access: Zipf popularity, ageing, office hours, flash crowds, PUT churn.
 
+mod due;
 mod pick;
 #[cfg(test)]
 mod tests;
@@ -77,7 +78,7 @@ pub struct Workload {
     next_flash_ms: Millis,
     next_id: u64,
     /// Scheduled accesses of the object-store population (`uploads.rs`), soonest first.
-    due: BinaryHeap<Reverse<uploads::Due>>,
+    due: BinaryHeap<Reverse<due::Due>>,
     due_seq: u64,
 }
 

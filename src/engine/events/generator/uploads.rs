@@ -7,6 +7,7 @@ use std::cmp::Reverse;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
+use super::due::Due;
 use super::{Effect, Generated, HOUR_MS, Workload};
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
@@ -21,28 +22,6 @@ const DELETED_SHARE: f64 = 1.0 / 3.0;
 const SIZE_FACTOR: f64 = 16.0;
 /// Most reads one upload gets.
 const MAX_READS: u32 = 4;
-
-/// One scheduled access to an upload, ordered by time (then by when it was scheduled).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Due {
-    pub at: Millis,
-    pub seq: u64,
-    pub key: String,
-    pub op: Op,
-    pub size: u64,
-}
-
-impl Ord for Due {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
-    }
-}
-
-impl PartialOrd for Due {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
 
 fn prefix(id: u64) -> &'static str {
     ["uploads", "logs", "builds"][(id % 3) as usize]

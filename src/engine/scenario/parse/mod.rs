@@ -5,7 +5,7 @@ mod reader;
 mod step;
 
 use super::Scenario;
-use crate::config::{self, Config};
+use crate::config::{self, Config, ConfigError};
 
 use expectation::expectation;
 use reader::Err;
@@ -103,7 +103,7 @@ pub(crate) fn load(
                 let tier = r.tier(&key, &toml::Value::String(tier.clone()), &tiers)?;
                 let bytes = r.size(&key, v)?;
                 if let Some(tc) = cfg.tiers.iter_mut().find(|t| t.name == tier) {
-                    tc.capacity_gb = bytes as f64 / 1e9;
+                    tc.capacity_gb = Some(bytes as f64 / 1e9);
                 }
             }
         }
@@ -160,4 +160,23 @@ pub(crate) fn load(
         expects,
     };
     Ok((sc, cfg))
+}
+
+// Loading is the parser's: the scenario's types stay free of it (no import circle).
+impl Scenario {
+    /// Reads `text` against `base`; returns the scenario and the configuration it runs with.
+    pub fn load(file: &str, text: &str, base: &Config) -> Result<(Scenario, Config), Box<ConfigError>> {
+        load(file, text, base, &[])
+    }
+
+    /// `load`, also running `checks` of configuration sections the engine does not own (the
+    /// dashboard's keymap and theme) on the scenario's `[config]`.
+    pub fn load_with(
+        file: &str,
+        text: &str,
+        base: &Config,
+        checks: &[config::SectionCheck],
+    ) -> Result<(Scenario, Config), Box<ConfigError>> {
+        load(file, text, base, checks)
+    }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use data_in_motion::config::Config;
 use data_in_motion::engine::command::{Command, Refusal};
+use data_in_motion::engine::migrate::task::TaskState;
 use data_in_motion::engine::snapshot::Snapshot;
 use data_in_motion::engine::tiers::chaos::ChaosSettings;
 use data_in_motion::engine::{Engine, EngineOptions};
@@ -87,13 +88,17 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
         .await
         .unwrap();
     wait_for(&mut snaps, "task queued", |s| {
-        s.store.tasks["pending"] + s.store.tasks["deferred"] == 1
+        s.store.tasks[&TaskState::Pending] + s.store.tasks[&TaskState::Deferred] == 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(snaps.borrow().store.tasks["done"], 0, "nothing moves while paused");
+    assert_eq!(
+        snaps.borrow().store.tasks[&TaskState::Done],
+        0,
+        "nothing moves while paused"
+    );
     engine.commands.send(Command::ResumeMigrations).await.unwrap();
-    wait_for(&mut snaps, "manual move done", |s| s.store.tasks["done"] == 1).await;
+    wait_for(&mut snaps, "manual move done", |s| s.store.tasks[&TaskState::Done] == 1).await;
     let s = snaps.borrow().clone();
     assert_eq!(s.tiers.iter().find(|t| t.name == "gcp-archive").unwrap().objects, 1);
     assert!(dir.path().join("tiers/gcp-archive").join(&key).exists());

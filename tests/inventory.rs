@@ -11,6 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use common::{local_tier, s3_env, s3_tier};
 use data_in_motion::engine::clock::wall_now_ms;
 use data_in_motion::engine::command::Command;
+use data_in_motion::engine::inventory::ScanState;
 use data_in_motion::engine::tiers::chaos::ChaosSettings;
 use data_in_motion::engine::tiers::local::LocalTier;
 use data_in_motion::engine::tiers::s3::S3Tier;
@@ -112,13 +113,13 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
     let mut ingested_during_scan = Vec::new();
     loop {
         let s = h.build_snapshot().unwrap();
-        if s.inventory.state == "scanning" {
+        if s.inventory.state == ScanState::Scanning {
             ingested_during_scan.push(s.store.events.ingested);
         }
-        if s.inventory.state == "done" {
+        if s.inventory.state == ScanState::Done {
             break;
         }
-        assert!(s.inventory.state != "failed", "{:?}", s.inventory);
+        assert!(s.inventory.state != ScanState::Failed, "{:?}", s.inventory);
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "scan did not finish: {:?}",
@@ -179,12 +180,12 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
     let mut seen_scanning = false;
     loop {
         let s = h.build_snapshot().unwrap();
-        match s.inventory.state.as_str() {
-            "scanning" => {
+        match s.inventory.state {
+            ScanState::Scanning => {
                 seen_scanning = true;
                 during.push(s.store.events.ingested);
             }
-            "done" if seen_scanning => break,
+            ScanState::Done if seen_scanning => break,
             _ => {}
         }
         assert!(

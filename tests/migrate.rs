@@ -694,7 +694,7 @@ async fn chaos_storm_on_the_destination_loses_nothing() {
     let deadline = std::time::Instant::now() + Duration::from_secs(240);
     loop {
         let s = data_in_motion::engine::store::summary::summary(&fx.store.reader().unwrap()).unwrap();
-        if s.tasks["done"] + s.tasks["failed"] == n {
+        if s.tasks[&TaskState::Done] + s.tasks[&TaskState::Failed] == n {
             break;
         }
         assert!(
@@ -706,7 +706,12 @@ async fn chaos_storm_on_the_destination_loses_nothing() {
     }
     m.shutdown().await;
     let s = data_in_motion::engine::store::summary::summary(&fx.store.reader().unwrap()).unwrap();
-    assert_eq!(s.tasks["done"], n, "all 200 migrations end done: {:?}", s.tasks);
+    assert_eq!(
+        s.tasks[&TaskState::Done],
+        n,
+        "all 200 migrations end done: {:?}",
+        s.tasks
+    );
     assert!(m.stats().retries.load(Ordering::Relaxed) > 0);
     assert!(logs.text().contains("Retrying in"), "retries are logged");
     for (key, data) in &originals {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::config::{Backend, Config, TierConfig};
 use crate::engine::clock::wall_now_ms;
 use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
+use crate::engine::migrate::task::TaskState;
 use crate::engine::migrate::{Migrator, task};
 use crate::engine::store::Store;
 use crate::engine::store::summary::summary;
@@ -67,7 +68,7 @@ fn tier(name: &str, kind: &str, bucket: &str, o: &Options) -> TierConfig {
         retrieval_gb: 0.0,
         egress_gb: 0.0,
         latency_ms: 10.0,
-        capacity_gb: 1000.0,
+        capacity_gb: Some(1000.0),
         ..TierConfig::default()
     }
 }
@@ -190,10 +191,11 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
         let reader = store.reader()?;
         loop {
             let s = summary(&reader)?;
-            let finished = s.tasks["done"] + s.tasks["failed"] + s.tasks["cancelled"];
+            let finished = s.tasks[&TaskState::Done] + s.tasks[&TaskState::Failed] + s.tasks[&TaskState::Cancelled];
             if finished >= o.objects as u64 {
-                if s.tasks["done"] != o.objects as u64 {
-                    bail!("not every move succeeded: {:?}", s.tasks);
+                if s.tasks[&TaskState::Done] != o.objects as u64 {
+                    let per_state: Vec<String> = s.tasks.iter().map(|(st, n)| format!("{st} {n}")).collect();
+                    bail!("not every move succeeded: {}", per_state.join(", "));
                 }
                 break;
             }

@@ -20,11 +20,24 @@ pub const SOURCE: &str = "inventory";
 /// Duplicates listed by name in the snapshot (all are counted and logged).
 const DUPLICATES_SHOWN: usize = 20;
 
+/// Where the inventory scan is; spelled in lower case in the snapshot's JSON.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanState {
+    #[default]
+    Idle,
+    Scanning,
+    Done,
+    /// A tier could not be listed (`errors` says which and why).
+    Failed,
+    /// The engine stopped it.
+    Stopped,
+}
+
 /// Progress and findings of the current or last scan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InventoryView {
-    /// "idle", "scanning", "done" or "failed".
-    pub state: String,
+    pub state: ScanState,
     /// The tier being listed.
     pub tier: Option<String>,
     pub listed: u64,
@@ -47,7 +60,7 @@ async fn scan(sc: &Scanner) -> u64 {
     let started = Instant::now();
     let started_ms = wall_now_ms();
     *lock(view) = InventoryView {
-        state: "scanning".into(),
+        state: ScanState::Scanning,
         started_ms: Some(started_ms),
         ..InventoryView::default()
     };
@@ -99,7 +112,7 @@ async fn scan(sc: &Scanner) -> u64 {
         };
         let (listed, forwarded) = tokio::join!(listing, forward);
         if !forwarded || stop.load(Ordering::Relaxed) {
-            lock(view).state = "stopped".into();
+            lock(view).state = ScanState::Stopped;
             return lock(view).listed;
         }
         if let Err(e) = listed {
@@ -134,7 +147,11 @@ async fn scan(sc: &Scanner) -> u64 {
     v.duplicate_keys = dups.into_iter().take(DUPLICATES_SHOWN).collect();
     v.tier = None;
     v.secs = started.elapsed().as_secs_f64();
-    v.state = if v.errors.is_empty() { "done" } else { "failed" }.into();
+    v.state = if v.errors.is_empty() {
+        ScanState::Done
+    } else {
+        ScanState::Failed
+    };
     tracing::info!(
         target: "dim::inventory",
         objects = v.listed,

@@ -126,8 +126,14 @@ impl Collector for SnapshotCollector {
         family(
             e,
             "dim_capacity_bytes",
-            "Capacity the optimizer plans each tier with",
-            per_tier(&|t| t.capacity_bytes as f64),
+            "Capacity the optimizer plans each tier with (tiers without a capacity are not listed)",
+            s.tiers
+                .iter()
+                .filter_map(|t| {
+                    t.capacity_bytes
+                        .map(|c| (vec![("tier", t.name.clone())], gauge(c as f64)))
+                })
+                .collect(),
         )?;
         family(
             e,
@@ -227,7 +233,7 @@ impl Collector for SnapshotCollector {
             s.store
                 .tasks
                 .iter()
-                .map(|(st, n)| (vec![("state", st.clone())], gauge(*n as f64)))
+                .map(|(st, n)| (vec![("state", st.to_string())], gauge(*n as f64)))
                 .collect(),
         )?;
         let mut auc = Vec::new();

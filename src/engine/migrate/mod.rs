@@ -40,7 +40,7 @@ pub struct InFlightView {
     pub key: String,
     pub src: String,
     pub dst: String,
-    pub state: String,
+    pub state: task::TaskState,
     pub size: u64,
     pub bytes_done: u64,
     pub elapsed_ms: u64,
@@ -153,9 +153,7 @@ impl Migrator {
                 dst: f.task.dst.clone(),
                 state: task::TaskState::ALL
                     .get(f.state.load(Ordering::Relaxed))
-                    .map_or(f.task.state, |s| *s)
-                    .as_str()
-                    .to_string(),
+                    .map_or(f.task.state, |s| *s),
                 size: f.task.size,
                 bytes_done: f.bytes.load(Ordering::Relaxed),
                 elapsed_ms: f.started.elapsed().as_millis() as u64,

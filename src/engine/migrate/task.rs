@@ -9,7 +9,9 @@ use crate::engine::clock::Millis;
 use crate::engine::store::StoreError;
 use crate::engine::tiers::{Attributes, Written};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A task's state; ordered as a task passes through them, spelled by `as_str` everywhere (SQL,
+/// JSON, panes, metrics labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     Pending,
@@ -77,6 +79,12 @@ impl TaskState {
     pub fn sql(states: &[TaskState]) -> String {
         let names: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
         format!("({})", names.join(", "))
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
     }
 }
 

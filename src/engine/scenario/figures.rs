@@ -215,7 +215,7 @@ impl Figure {
                 "migrations.queued" => TaskState::ALL
                     .iter()
                     .filter(|st| !st.is_terminal())
-                    .map(|st| s.store.tasks.get(st.as_str()).copied().unwrap_or(0))
+                    .map(|st| s.store.tasks.get(st).copied().unwrap_or(0))
                     .sum::<u64>() as f64,
                 "migrations.in_flight" => m.in_flight.len() as f64,
                 "retries" => m.retries as f64,
@@ -255,8 +255,8 @@ impl Figure {
                 match *field {
                     "objects" => t.objects as f64,
                     "bytes" => t.bytes as f64,
-                    "capacity_bytes" => t.capacity_bytes as f64,
-                    "fill" => t.bytes as f64 / (t.capacity_bytes.max(1)) as f64,
+                    "capacity_bytes" => t.capacity_bytes.map_or(f64::INFINITY, |c| c as f64),
+                    "fill" => t.capacity_bytes.map_or(0.0, |c| t.bytes as f64 / c.max(1) as f64),
                     "ops" => t.ops as f64,
                     "errors" => t.errors as f64,
                     "hot_objects" => hot(plan?) as f64,

@@ -35,14 +35,14 @@ pub struct StoreSummary {
     pub unplaced: u64,
     pub tiers: BTreeMap<String, TierTotals>,
     pub events: EventTotals,
-    /// Migration tasks per state.
-    pub tasks: BTreeMap<String, u64>,
+    /// Migration tasks per state, every state present.
+    pub tasks: BTreeMap<TaskState, u64>,
 }
 
 pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
     let mut s = StoreSummary::default();
     for state in TaskState::ALL {
-        s.tasks.insert(state.as_str().to_string(), 0);
+        s.tasks.insert(state, 0);
     }
     let mut stmt = conn.prepare_cached("SELECT tier, objects, bytes FROM tier_totals")?;
     let rows = stmt.query_map([], |r| {
@@ -81,7 +81,9 @@ pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for row in rows {
         let (state, n) = row?;
-        s.tasks.insert(state, n as u64);
+        if let Some(state) = TaskState::parse(&state) {
+            s.tasks.insert(state, n as u64);
+        }
     }
     Ok(s)
 }
@@ -120,31 +122,41 @@ pub fn hottest_with_stats(
     now_ms: Millis,
 ) -> Result<Vec<(HotObject, StatsRow)>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT key, tier, pinned,
-                (SELECT t.dst_tier FROM tasks t WHERE t.key = o.key
-                   AND t.state NOT IN {} ORDER BY t.id DESC LIMIT 1),
-                size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
-         FROM objects o WHERE h1 IS NOT NULL ORDER BY h1 DESC LIMIT ?1",
-        TaskState::sql(&TaskState::FINISHED)
+        "SELECT {} FROM objects o WHERE h1 IS NOT NULL ORDER BY h1 DESC LIMIT ?1",
+        object_columns()
     ))?;
-    let rows = stmt.query_map([k as i64], |r| {
-        let stats = row_from(r, 4)?;
-        Ok((
-            HotObject {
-                key: r.get(0)?,
-                tier: r.get(1)?,
-                size: stats.size,
-                recent_1h: decayed_count(stats.h1, now_ms, DECAY_TAUS_SECS[0]),
-                recent_1d: decayed_count(stats.h24, now_ms, DECAY_TAUS_SECS[1]),
-                reads: stats.reads,
-                writes: stats.writes,
-                last_access: stats.last_access,
-                p_hot: 0.0,
-                planned_tier: r.get(3)?,
-                pinned: r.get::<_, i64>(2)? != 0,
-            },
-            stats,
-        ))
-    })?;
+    let rows = stmt.query_map([k as i64], |r| hot_object(r, now_ms))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The columns every object listing selects, in `hot_object`'s order.
+pub(super) fn object_columns() -> String {
+    format!(
+        "key, tier, pinned,
+         (SELECT t.dst_tier FROM tasks t WHERE t.key = o.key
+            AND t.state NOT IN {} ORDER BY t.id DESC LIMIT 1),
+         size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos",
+        TaskState::sql(&TaskState::FINISHED)
+    )
+}
+
+/// One row of `object_columns` as an object and its stats, counts decayed to `now_ms`.
+pub(super) fn hot_object(r: &rusqlite::Row, now_ms: Millis) -> rusqlite::Result<(HotObject, StatsRow)> {
+    let stats = row_from(r, 4)?;
+    Ok((
+        HotObject {
+            key: r.get(0)?,
+            tier: r.get(1)?,
+            size: stats.size,
+            recent_1h: decayed_count(stats.h1, now_ms, DECAY_TAUS_SECS[0]),
+            recent_1d: decayed_count(stats.h24, now_ms, DECAY_TAUS_SECS[1]),
+            reads: stats.reads,
+            writes: stats.writes,
+            last_access: stats.last_access,
+            p_hot: 0.0,
+            planned_tier: r.get(3)?,
+            pinned: r.get::<_, i64>(2)? != 0,
+        },
+        stats,
+    ))
 }

@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::engine::migrate::task::TaskState;
 use crate::format::human_bytes;
 use crate::tui::app::App;
 use crate::tui::panes::pane_block;
@@ -164,10 +165,10 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
         lines.push(Line::styled("  none", theme.dim()));
     }
     for t in &e.tasks {
-        let st = match t.state.as_str() {
-            "failed" => theme.error(),
-            "deferred" | "restoring" => theme.warn(),
-            "done" => theme.ok(),
+        let st = match t.state {
+            TaskState::Failed => theme.error(),
+            TaskState::Deferred | TaskState::Restoring => theme.warn(),
+            TaskState::Done => theme.ok(),
             _ => theme.accent(),
         };
         lines.push(Line::from(vec![

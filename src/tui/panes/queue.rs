@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::bar;
+use crate::engine::migrate::task::TaskState;
 use crate::format::human_bytes;
 use crate::format::thousands;
 use crate::tui::app::{App, Pane};
@@ -28,22 +29,22 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let width = block.inner(area).width as usize;
 
     let mut lines: Vec<Line> = Vec::new();
-    let count = |state: &str| s.store.tasks.get(state).copied().unwrap_or(0);
+    let count = |state: TaskState| s.store.tasks.get(&state).copied().unwrap_or(0);
     let mut counts = Vec::new();
     for (state, style) in [
-        ("pending", theme.text()),
-        ("restoring", theme.warn()),
-        ("copying", theme.accent()),
-        ("verifying", theme.accent()),
-        ("switching", theme.accent()),
-        ("cleaning", theme.accent()),
-        ("deferred", theme.warn()),
-        ("failed", theme.error()),
-        ("done", theme.ok()),
+        (TaskState::Pending, theme.text()),
+        (TaskState::Restoring, theme.warn()),
+        (TaskState::Copying, theme.accent()),
+        (TaskState::Verifying, theme.accent()),
+        (TaskState::Switching, theme.accent()),
+        (TaskState::Cleaning, theme.accent()),
+        (TaskState::Deferred, theme.warn()),
+        (TaskState::Failed, theme.error()),
+        (TaskState::Done, theme.ok()),
     ] {
         let n = count(state);
         // Empty in-between states add noise; pending, failed and done always show.
-        if n == 0 && !matches!(state, "pending" | "failed" | "done") {
+        if n == 0 && !matches!(state, TaskState::Pending | TaskState::Failed | TaskState::Done) {
             continue;
         }
         let st = if n == 0 { theme.dim() } else { style };

@@ -78,6 +78,22 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The objects in --data-dir's store: tier, size, p_hot, last access, age, planned tier and
+    /// storage cost, sorted, the key last (for `dim explain KEY`). Read-only, safe beside a daemon.
+    Ls {
+        /// Only the objects on this tier.
+        #[arg(long)]
+        tier: Option<String>,
+        /// What to sort by, largest (or oldest) first.
+        #[arg(long, value_enum, default_value = "p-hot")]
+        sort: crate::ls::SortBy,
+        /// How many to show (0: all).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Why an object is where it is: features, p_hot, cost per tier, constraints, tasks.
     Explain {
         key: String,

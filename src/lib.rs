@@ -16,6 +16,7 @@ pub mod engine;
 pub mod explain;
 pub mod format;
 pub mod logging;
+pub mod ls;
 pub mod metrics;
 pub mod pin;
 pub mod pipe;

@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::Parser;
 use data_in_motion::cli::{BenchTarget, Cli, Cmd, LogFormat, ScenarioAction};
 use data_in_motion::{
-    bench, catalog, config, ctl, daemon, explain, logging, pin, pipe, replay, scenario_cmd, seed, simulate, status, tui,
+    bench, catalog, config, ctl, daemon, explain, logging, ls, pin, pipe, replay, scenario_cmd, seed, simulate, status,
+    tui,
 };
 
 /// The exit code of a command line dim does not understand (sysexits' EX_USAGE).
@@ -28,7 +29,14 @@ fn main() -> ExitCode {
     // Commands that only print end quietly when their reader goes away (`| head`).
     if matches!(
         cli.command,
-        Some(Cmd::Scenario { .. } | Cmd::Catalog { .. } | Cmd::Status { .. } | Cmd::Explain { .. } | Cmd::Replay(_))
+        Some(
+            Cmd::Scenario { .. }
+                | Cmd::Catalog { .. }
+                | Cmd::Status { .. }
+                | Cmd::Ls { .. }
+                | Cmd::Explain { .. }
+                | Cmd::Replay(_)
+        )
     ) {
         pipe::end_quietly_on_closed_pipe();
     }
@@ -63,6 +71,15 @@ fn main() -> ExitCode {
             logging::to_stderr();
             status::run(&cfg, &cli.data_dir, json)
         }
+        Some(Cmd::Ls {
+            tier,
+            sort,
+            limit,
+            json,
+        }) => {
+            logging::to_stderr();
+            ls::run(&cfg, &cli.data_dir, tier.as_deref(), sort, limit, json)
+        }
         Some(Cmd::Explain { key, json }) => {
             logging::to_stderr();
             explain::run(&cfg, &cli.data_dir, &key, json)
@@ -82,6 +99,9 @@ fn main() -> ExitCode {
                     eprintln!("error: {}", tui::NO_TERMINAL_ATTACH);
                     return ExitCode::FAILURE;
                 }
+                // As `dim ctl` does: an address where no engine answers is said at once (exit
+                // 2), not shown as an empty dashboard "reconnecting" forever.
+                Ok(_) if let Err(code) = ctl::answers(&ep) => return code,
                 Ok(themes) => tokio::runtime::Runtime::new()
                     .map_err(anyhow::Error::from)
                     .and_then(|rt| {

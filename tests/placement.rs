@@ -132,7 +132,7 @@ fn every_plan_respects_capacity_budget_sla_and_residency() {
     let mut objs = population(20_000, 3, 5);
     let total: f64 = objs.iter().map(|o| o.size as f64).sum();
     for (t, share) in cfg.tiers.iter_mut().zip([0.4, 0.6, 2.0]) {
-        t.capacity_gb = total * share / 1e9;
+        t.capacity_gb = Some(total * share / 1e9);
     }
     cfg.optimizer.migration_budget_bytes = (total * 0.1) as u64;
     cfg.optimizer.migration_budget_count = 2000;
@@ -167,7 +167,7 @@ fn every_plan_respects_capacity_budget_sla_and_residency() {
         // A tier that started over capacity must at least not grow.
         let before: f64 = objs.iter().filter(|o| o.current == j).map(|o| o.size as f64).sum();
         assert!(
-            load[j] <= (t.capacity_bytes() as f64).max(before) + 1.0,
+            load[j] <= t.plan_capacity_bytes().max(before) + 1.0,
             "{} over capacity",
             t.name
         );
@@ -184,7 +184,7 @@ fn every_plan_respects_capacity_budget_sla_and_residency() {
             .filter(|p| p.current == o.current)
             .map(|p| p.size as f64)
             .sum();
-        let over = before > cfg.tiers[o.current].capacity_bytes() as f64;
+        let over = before > cfg.tiers[o.current].plan_capacity_bytes();
         assert!(
             over || cm.total(o, *to).0 < cm.total(o, o.current).0,
             "{} moved {} → {to} at a loss, its tier not over capacity",
@@ -199,7 +199,7 @@ fn every_plan_respects_capacity_budget_sla_and_residency() {
     );
     // With room everywhere, every move pays for itself and the month costs less after.
     for t in &mut cfg.tiers {
-        t.capacity_gb = total * 10.0 / 1e9;
+        t.capacity_gb = Some(total * 10.0 / 1e9);
     }
     let cm = CostModel::new(&cfg);
     let plan = planner::plan(&objs, &cm, &cfg).unwrap();
@@ -462,7 +462,7 @@ fn a_tier_over_capacity_is_drained_within_it_and_moves_in_flight_count_where_the
         heading: Some(2),
         ..PlanObject::default()
     }));
-    cfg.tiers[0].capacity_gb = 0.06; // 60 MB for 100 MB that stays
+    cfg.tiers[0].capacity_gb = Some(0.06); // 60 MB for 100 MB that stays
     let cm = CostModel::new(&cfg);
     let plan = planner::plan(&objs, &cm, &cfg).unwrap();
     let mut on_fast = 0u64;
@@ -514,7 +514,7 @@ fn the_lagrangian_solver_matches_highs_within_the_gap() {
         let objs = population(n, 3, seed);
         let total: f64 = objs.iter().map(|o| o.size as f64).sum();
         for (t, share) in cfg.tiers.iter_mut().zip([0.4, 0.6, 2.0]) {
-            t.capacity_gb = total * share / 1e9;
+            t.capacity_gb = Some(total * share / 1e9);
         }
         cfg.optimizer.migration_budget_bytes = (total * 0.1) as u64;
         cfg.optimizer.migration_budget_count = budget_count;

@@ -562,7 +562,7 @@ fn capacity_is_honest_and_can_be_ignored() {
     let mut cfg = Config::embedded_default().unwrap();
     cfg.replay.plan_every_secs = 12 * 3600;
     let w = Workload::from_trace(&generated(20_000, 1_500, 30.0), 1.0);
-    cfg.tiers[0].capacity_gb = w.bytes() as f64 / 1e9 / 4.0;
+    cfg.tiers[0].capacity_gb = Some(w.bytes() as f64 / 1e9 / 4.0);
     let names = [
         "all-hot",
         "all-cold",

@@ -93,7 +93,7 @@ objects = 4
     assert_eq!(cfg.clock.speed, 600.0);
     assert_eq!(cfg.events.embedded.seed, 9);
     assert_eq!(cfg.optimizer.interval_secs, 3);
-    assert_eq!(cfg.tier("aws-hot").unwrap().capacity_bytes(), 50_000_000);
+    assert_eq!(cfg.tier("aws-hot").unwrap().capacity_bytes(), Some(50_000_000));
     // In firing order, with their lines.
     assert_eq!(sc.steps[0].at_ms, 15 * 60 * 1000);
     assert_eq!(sc.steps[0].command, Command::FlashCrowd { objects: 4 });

@@ -132,3 +132,113 @@ fn a_second_seed_on_another_tier_adds_new_keys() {
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(v["objects"], 20, "{v}");
 }
+
+/// `dim ls` lists the store's objects sorted and cut to a page (saying how many there are in
+/// all), one tier's when asked, as a table whose keys `dim explain` takes, or as JSON.
+#[test]
+fn ls_lists_sorts_and_pages_the_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let dim = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dim"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(dim(&["seed", "--objects", "10"]).status.success());
+    assert!(
+        dim(&["seed", "--objects", "5", "--tier", "azure-cool"])
+            .status
+            .success()
+    );
+
+    let out = dim(&["ls", "--sort", "size", "--limit", "3", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 3);
+    let sizes: Vec<u64> = rows.iter().map(|r| r["size"].as_u64().unwrap()).collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first: {sizes:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 of 15 objects shown"));
+
+    let out = dim(&["ls", "--tier", "azure-cool", "--limit", "0", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r["tier"] == "azure-cool"), "{rows:?}");
+    assert!(out.stderr.is_empty(), "all shown: no note");
+
+    let out = dim(&["ls"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().contains("P_HOT"), "{text}");
+    assert_eq!(lines.clone().count(), 15, "{text}");
+    let key = lines.next().unwrap().split_whitespace().last().unwrap().to_string();
+    assert!(dim(&["explain", &key]).status.success(), "ls's key {key} explained");
+
+    let out = dim(&["ls", "--tier", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tier \"nope\""));
+}
+
+/// What failing commands print is in a person's words: what failed, where, what to do; never
+/// Rust's Debug forms (`Some(…)`, `Os { … }`, `DispatchFailure`, `struct TextColors`, `u64`).
+#[test]
+fn failing_commands_say_what_failed_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let unreachable_s3 = write(
+        "s3.toml",
+        "[[tiers]]\nname = \"remote\"\nprovider = \"aws\"\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:1\"\n\
+         bucket = \"b\"\nregion = \"us-east-1\"\naccess_key_env = \"DIM_TEST_KEY\"\nsecret_key_env = \"DIM_TEST_SECRET\"\n\
+         class = \"aws:s3-standard\"\n\n[events.embedded]\nlanding_tier = \"remote\"\n",
+    );
+    let bad_type = write("types.toml", "[ui]\nframe_gap_ms = \"fast\"\n");
+    let bare_tier = write("tier.toml", "[[tiers]]\nname = \"only\"\n");
+    let bad_theme = write("theme.toml", "text = 5\n");
+    let data = dir.path().join("data").display().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "--config",
+                &unreachable_s3,
+                "seed",
+                "--objects",
+                "1",
+                "--data-dir",
+                &data,
+            ],
+            "no answer from http://127.0.0.1:1",
+        ),
+        (
+            vec!["--config", &bad_type, "status"],
+            "expected a whole number (0 or more)",
+        ),
+        (
+            vec!["--config", &bare_tier, "status"],
+            "this tier lacks backend, storage_gb_month, latency_ms",
+        ),
+        (vec!["attach", "--theme", &bad_theme], "expected a table of settings"),
+        (vec!["explain", "nothing", "--data-dir", &data], "no dim store at"),
+    ];
+    for (args, says) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_dim"))
+            .args(&args)
+            .env("DIM_TEST_KEY", "k")
+            .env("DIM_TEST_SECRET", "s")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(err.contains(says), "{args:?}: wanted {says:?} in\n{err}");
+        for debug in ["Some(", "{ ", "Os {", "DispatchFailure", "struct ", "u64", "Error {"] {
+            assert!(!err.contains(debug), "{args:?}: Rust's {debug:?} in\n{err}");
+        }
+        assert!(err.len() < 1200, "{args:?}: {} characters\n{err}", err.len());
+    }
+}

@@ -95,7 +95,7 @@ fn tier(name: &str, provider: &str, objects: u64, bytes: u64, cap_gb: f64, laten
         backend: "local".into(),
         objects,
         bytes,
-        capacity_bytes: (cap_gb * 1e9) as u64,
+        capacity_bytes: Some((cap_gb * 1e9) as u64),
         latency_ms: latency,
         monthly_storage_cost: bytes as f64 / 1e9 * price,
         measured_latency_ms: latency / 10.0,
@@ -110,17 +110,17 @@ fn tier(name: &str, provider: &str, objects: u64, bytes: u64, cap_gb: f64, laten
 fn fixture() -> Snapshot {
     let mut tasks = BTreeMap::new();
     for (s, n) in [
-        ("pending", 12),
-        ("copying", 1),
-        ("verifying", 0),
-        ("switching", 0),
-        ("cleaning", 0),
-        ("done", 134),
-        ("deferred", 1),
-        ("failed", 1),
-        ("cancelled", 0),
+        (TaskState::Pending, 12),
+        (TaskState::Copying, 1),
+        (TaskState::Verifying, 0),
+        (TaskState::Switching, 0),
+        (TaskState::Cleaning, 0),
+        (TaskState::Done, 134),
+        (TaskState::Deferred, 1),
+        (TaskState::Failed, 1),
+        (TaskState::Cancelled, 0),
     ] {
-        tasks.insert(s.to_string(), n);
+        tasks.insert(s, n);
     }
     let mut by_tier = BTreeMap::new();
     by_tier.insert(
@@ -194,7 +194,7 @@ fn fixture() -> Snapshot {
                 key: "backups/db-2026-10-01.tar".into(),
                 src: "aws-hot".into(),
                 dst: "gcp-archive".into(),
-                state: "copying".into(),
+                state: TaskState::Copying,
                 size: 48 << 20,
                 bytes_done: 18 << 20,
                 elapsed_ms: 1400,
@@ -254,6 +254,7 @@ fn fixture() -> Snapshot {
         detail_error: None,
         inventory: Default::default(),
         scenario: None,
+        commands_applied: 0,
     }
 }
 

@@ -101,7 +101,18 @@ start_daemon() {
     $BIN --daemon --metrics-listen off --data-dir "$DAEMON_DATA" >>"$DAEMON_DATA.log" 2>&1 &
     DAEMON_PID=$!
 }
+# Before any engine runs there, attach says so at once, as dim ctl does, and exits 2.
+tm kill-session -t dim 2>/dev/null || true
+tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
+    "TERM=xterm-256color $BIN attach --data-dir $DAEMON_DATA; echo \"attach exited with \$?\"; sleep 60"
+wait_for "attach exited with 2" 20
+wait_for "no engine answers at" 1
+echo "ok: dim attach where no engine runs says so at start and exits 2"
 start_daemon
+for _ in $(seq 1 100); do
+    $BIN ctl --data-dir "$DAEMON_DATA" status >/dev/null 2>&1 && break
+    sleep 0.3
+done
 tm kill-session -t dim 2>/dev/null || true
 tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
     "TERM=xterm-256color $BIN attach --data-dir $DAEMON_DATA; echo \"attach exited with \$?\"; sleep 60"
@@ -131,4 +142,4 @@ tm send-keys -t dim q
 wait_for "attach exited with 0" 20
 $BIN ctl --data-dir "$DAEMON_DATA" status >/dev/null || fail "q in dim attach stopped the daemon"
 echo "ok: q leaves dim attach with 0 and the daemon running"
-echo "tui_tmux: 12 passed, 0 failed"
+echo "tui_tmux: 13 passed, 0 failed"

@@ -87,7 +87,7 @@ pub fn run(cfg: &Config, n: usize, as_json: bool) -> anyhow::Result<()> {
     // Capacities relative to the data: the fast tier holds 40 % of it, so it binds.
     let shares = [0.4, 0.6, 2.0];
     for (j, t) in c.tiers.iter_mut().enumerate() {
-        t.capacity_gb = total * shares.get(j).copied().unwrap_or(2.0) / 1e9;
+        t.capacity_gb = Some(total * shares.get(j).copied().unwrap_or(2.0) / 1e9);
     }
     c.optimizer.migration_budget_bytes = (total * 0.1) as u64;
     c.optimizer.migration_budget_count = (n / 10).max(1) as u64;

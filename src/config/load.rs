@@ -109,9 +109,28 @@ fn fill_classes(merged: &mut toml::Table) -> Result<(), validate::Invalid> {
                 ),
             },
         })?;
+        let missing: Vec<&str> = REQUIRED_TIER_FIELDS
+            .into_iter()
+            .filter(|f| !t.contains_key(*f))
+            .collect();
+        if !missing.is_empty() {
+            return Err(validate::Invalid {
+                key: format!("tiers[{i}]"),
+                message: format!("this tier lacks {}", missing.join(", ")),
+                help: format!(
+                    "set them, or name a catalog class (`dim catalog`) that gives the prices and \
+                     latency; capacity_gb may be left out (no limit). A complete tier:\n{EXAMPLE_TIER}"
+                ),
+            });
+        }
     }
     Ok(())
 }
+
+/// What a tier must say, itself or through its catalog class.
+const REQUIRED_TIER_FIELDS: [&str; 4] = ["name", "backend", "storage_gb_month", "latency_ms"];
+
+const EXAMPLE_TIER: &str = "  [[tiers]]\n  name = \"cold\"\n  backend = \"local\"\n  class = \"aws:s3-standard-ia\"   # or storage_gb_month = 0.0125 and latency_ms = 25\n  capacity_gb = 500               # optional";
 
 /// Layers the TOML `source` over `default` (tables merge key by key, arrays are replaced) and
 /// deserialises the result, locating any problem in the user's file. Themes use it too.
@@ -183,9 +202,27 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 fn deserialize_at_path<T: DeserializeOwned>(value: toml::Value) -> Result<T, (String, String)> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let key = e.path().to_string();
-        let msg = e.into_inner().message().trim().to_string();
+        let msg = in_words(e.into_inner().message().trim());
         (key, msg)
     })
+}
+
+/// serde's message with what it expected in a person's words: "expected struct TextColors"
+/// becomes "expected a table of settings", "expected u64" "expected a whole number (0 or more)".
+fn in_words(msg: &str) -> String {
+    let Some((head, expected)) = msg.rsplit_once("expected ") else {
+        return msg.to_string();
+    };
+    let words = match expected {
+        e if e.starts_with("struct ") || e == "a map" => "a table of settings (a [section])",
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a sequence" => "a list ([ … ])",
+        "a boolean" => "true or false",
+        other => other,
+    };
+    format!("{head}expected {words}")
 }
 
 fn help_for_serde(key: &str, reference: &str) -> String {
@@ -225,12 +262,14 @@ impl Source<'_> {
 
     /// 1-based line of dotted `key` (or the closest part of it present) in the file.
     pub(crate) fn line_of(&self, key: &str) -> Option<usize> {
-        locate(self.text, key).map(|off| line_col(self.text, off).0)
+        locate(self.text, key, false).map(|off| line_col(self.text, off).0)
     }
 
-    /// Builds an error for dotted `key`, pointing at the closest part of it present in the user file.
+    /// Builds an error for dotted `key`, pointing at the closest part of it present in the user
+    /// file: at the key when the key itself is wrong (unknown), else at its value.
     pub(crate) fn error_at(&self, key: &str, message: String, help: String) -> ConfigError {
-        let pos = locate(self.text, key).map(|off| line_col(self.text, off));
+        let at_value = !message.starts_with("unknown field");
+        let pos = locate(self.text, key, at_value).map(|off| line_col(self.text, off));
         ConfigError {
             file: self.file.clone(),
             line: pos.map(|p| p.0),
@@ -250,13 +289,17 @@ fn line_col(text: &str, off: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Byte offset of the deepest existing prefix of `path` (`a.b[2].c`) in `text`.
-fn locate(text: &str, path: &str) -> Option<usize> {
+/// Byte offset of the deepest existing prefix of `path` (`a.b[2].c`) in `text`: with `at_value`,
+/// the value itself when the whole path is there and holds one (the column a reader fixes),
+/// else the key.
+fn locate(text: &str, path: &str, at_value: bool) -> Option<usize> {
     let doc = DeTable::parse(text).ok()?;
     let mut best = None;
     let mut table: Option<&DeTable> = Some(doc.get_ref());
     let mut value: Option<&DeValue> = None;
-    for seg in split_path(path) {
+    let segs = split_path(path);
+    let whole = segs.len();
+    for (n, seg) in segs.into_iter().enumerate() {
         let next = match (seg, table, value) {
             (Seg::Key(k), Some(t), _) => t.iter().find(|(key, _)| key.get_ref() == k).map(|(key, v)| {
                 best = Some(key.span().start);
@@ -268,6 +311,9 @@ fn locate(text: &str, path: &str) -> Option<usize> {
             _ => None,
         };
         let Some(v) = next else { break };
+        if at_value && n + 1 == whole && !matches!(v.get_ref(), DeValue::Table(_)) && v.span().start > 0 {
+            best = Some(v.span().start);
+        }
         value = Some(v.get_ref());
         table = match v.get_ref() {
             DeValue::Table(t) => Some(t),
@@ -310,14 +356,17 @@ mod tests {
     #[test]
     fn locates_nested_paths() {
         let text = "[sla]\nhot_latency_ms = 5\n\n[[tiers]]\nname = \"a\"\n\n[[tiers]]\nname = \"b\"\ncapacity_gb = 0\n";
-        assert_eq!(locate(text, "sla.hot_latency_ms").map(|o| line_col(text, o).0), Some(2));
         assert_eq!(
-            locate(text, "tiers[1].capacity_gb").map(|o| line_col(text, o).0),
+            locate(text, "sla.hot_latency_ms", false).map(|o| line_col(text, o).0),
+            Some(2)
+        );
+        assert_eq!(
+            locate(text, "tiers[1].capacity_gb", false).map(|o| line_col(text, o).0),
             Some(9)
         );
         // Missing leaf: falls back to the deepest existing parent, the second [[tiers]] header.
         assert_eq!(
-            locate(text, "tiers[1].latency_ms").map(|o| line_col(text, o).0),
+            locate(text, "tiers[1].latency_ms", false).map(|o| line_col(text, o).0),
             Some(7)
         );
     }

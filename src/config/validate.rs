@@ -115,11 +115,13 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
                 return Err(bad(at(field), format!("must be 0 or more, got {v}"), help));
             }
         }
-        positive(
-            &at("capacity_gb"),
-            t.capacity_gb,
-            "give the tier's capacity in GB, e.g. 100",
-        )?;
+        if let Some(gb) = t.capacity_gb {
+            positive(
+                &at("capacity_gb"),
+                gb,
+                "give the tier's capacity in GB, e.g. 100, or leave it out for no limit",
+            )?;
+        }
         positive(
             &at("latency_ms"),
             t.latency_ms,

@@ -25,6 +25,9 @@ use crate::engine::placement::explain::{ExplainError, explain};
 use crate::engine::snapshot::Snapshot;
 use crate::engine::store::{Store, StoreError};
 
+/// How long a command's answer waits for a snapshot that shows it.
+const SHOWN_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the handlers read and where commands go.
 #[derive(Clone)]
 struct Api {
@@ -187,7 +190,13 @@ async fn command(State(api): State<Api>, body: Bytes) -> Response {
         }
     };
     match api.commands.send(cmd).await {
-        Ok(()) => axum::Json(json!({ "accepted": true })).into_response(),
+        Ok(()) => {
+            // Answered once a snapshot shows the command: a status read next sees what it did.
+            let applied = api.commands.applied();
+            let mut snaps = api.snapshots.clone();
+            let _ = tokio::time::timeout(SHOWN_WITHIN, snaps.wait_for(|s| s.commands_applied >= applied)).await;
+            axum::Json(json!({ "accepted": true })).into_response()
+        }
         Err(why @ (Refusal::Busy | Refusal::Stopped)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(json!({ "accepted": false, "error": why.to_string(), "refusal": why })),

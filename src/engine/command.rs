@@ -1,5 +1,8 @@
 //! Command: the one control language. Keys, scenario steps and the daemon all speak it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
@@ -106,6 +109,39 @@ impl Command {
     }
 }
 
+/// A command in the words the logs use: "chaos on aws-hot: latency 500 ms, 30 % throttled".
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::SetEventRate { per_sec } => write!(f, "event rate {per_sec}/s"),
+            Command::SetSkew { skew } => write!(f, "popularity skew {skew}"),
+            Command::FlashCrowd { objects } => write!(f, "flash crowd on {objects} objects"),
+            Command::PutBurst { objects } => write!(f, "burst of {objects} new objects"),
+            Command::GrowObjects { objects, engine_secs } => {
+                write!(f, "grow {objects} objects for {engine_secs} s")
+            }
+            Command::SetCapacity { tier, bytes } => write!(f, "capacity of {tier} to {bytes} bytes"),
+            Command::PauseScenario { paused: true } => f.write_str("pause the scenario"),
+            Command::PauseScenario { paused: false } => f.write_str("resume the scenario"),
+            Command::Chaos { tier, settings } => write!(f, "chaos on {tier}: {settings}"),
+            Command::ChaosClear { tier: Some(t) } => write!(f, "clear chaos on {t}"),
+            Command::ChaosClear { tier: None } => f.write_str("clear chaos on every tier"),
+            Command::PauseMigrations => f.write_str("pause migrations"),
+            Command::ResumeMigrations => f.write_str("resume migrations"),
+            Command::RetryFailed => f.write_str("retry failed tasks"),
+            Command::CancelTask { id } => write!(f, "cancel task {id}"),
+            Command::MigrateNow { key, tier } => write!(f, "migrate {key} to {tier} now"),
+            Command::Pin { key, pinned: true } => write!(f, "pin {key}"),
+            Command::Pin { key, pinned: false } => write!(f, "unpin {key}"),
+            Command::Inspect { key: Some(k) } => write!(f, "inspect {k}"),
+            Command::Inspect { key: None } => f.write_str("stop inspecting"),
+            Command::Rescan => f.write_str("rescan every tier"),
+            Command::OptimizeNow => f.write_str("plan placement now"),
+            Command::RetrainNow => f.write_str("retrain the model now"),
+        }
+    }
+}
+
 /// Why the engine did not carry out a command. Every client shows it: the dashboard in its
 /// footer, a scenario in its log, the control API as an error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
@@ -181,11 +217,18 @@ pub(crate) struct Request {
 #[derive(Clone)]
 pub struct Commands {
     tx: mpsc::Sender<Request>,
+    applied: Arc<AtomicU64>,
 }
 
 impl Commands {
-    pub(crate) fn new(tx: mpsc::Sender<Request>) -> Commands {
-        Commands { tx }
+    pub(crate) fn new(tx: mpsc::Sender<Request>, applied: Arc<AtomicU64>) -> Commands {
+        Commands { tx, applied }
+    }
+
+    /// How many commands the engine has applied (accepted or refused): a snapshot whose
+    /// `commands_applied` reaches it shows them all.
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Acquire)
     }
 
     /// Sends a command and waits for the engine's answer.

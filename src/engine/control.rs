@@ -1,6 +1,7 @@
 //! The command executor: what each `Command` does to the engine, answered with accepted or why not.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
@@ -157,14 +158,22 @@ fn store_failed(e: StoreError) -> Refusal {
     Refusal::Store { message: e.to_string() }
 }
 
-/// Carries out commands one at a time, in the order they came, and answers each.
-pub(crate) async fn dispatch_commands(mut rx: mpsc::Receiver<Request>, ctl: Control) {
+/// Carries out commands one at a time, in the order they came, and answers each; counts each
+/// in `applied` and nudges the publisher, so the next snapshot shows it.
+pub(crate) async fn dispatch_commands(
+    mut rx: mpsc::Receiver<Request>,
+    ctl: Control,
+    applied: Arc<AtomicU64>,
+    nudge: Arc<tokio::sync::Notify>,
+) {
     while let Some(Request { command, answer }) = rx.recv().await {
-        tracing::info!(target: "dim::engine", ?command, "command");
+        tracing::info!(target: "dim::engine", command = %command, "command");
         let result = ctl.apply(command).await;
         if let Err(e) = &result {
             tracing::warn!(target: "dim::engine", error = %e, "command refused");
         }
+        applied.fetch_add(1, Ordering::Release);
+        nudge.notify_one();
         // The client may have gone (a dashboard that quit): the command still took effect.
         let _ = answer.send(result);
     }

@@ -106,9 +106,7 @@ impl Engine {
             Some(c) => c,
             None => {
                 // Engine time never runs backwards across restarts, even on an accelerated clock.
-                let stored = store::get_setting(&store.writer(), "engine_time_ms")?
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
+                let stored = store::engine_time(&store.writer())?.unwrap_or(0);
                 Arc::new(ScaledClock::new(wall_now_ms().max(stored), cfg.clock.speed))
             }
         };
@@ -129,10 +127,7 @@ impl Engine {
             tiers: tiers.clone(),
             order: cfg.tiers.iter().map(|t| t.name.clone()).collect(),
             clock: clock.clone(),
-            view: Arc::new(std::sync::Mutex::new(inventory::InventoryView {
-                state: "idle".into(),
-                ..Default::default()
-            })),
+            view: Arc::new(std::sync::Mutex::new(inventory::InventoryView::default())),
             store: store.clone(),
             stop: stop.clone(),
             running: Arc::default(),
@@ -172,6 +167,8 @@ impl Engine {
             .spawn(run)
             .map_err(|e| EngineError::Task(e.to_string()))?;
 
+        let applied = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let nudge = Arc::new(tokio::sync::Notify::new());
         let builder = Arc::new(SnapshotBuilder {
             cfg: cfg.clone(),
             store: store.clone(),
@@ -185,6 +182,7 @@ impl Engine {
             brain: brain.clone(),
             inspect: inspect.clone(),
             life: std::sync::Mutex::new(None),
+            applied: applied.clone(),
             inventory: scanner.view.clone(),
             scenario: scenario.clone(),
         });
@@ -194,7 +192,12 @@ impl Engine {
 
         let mut tasks = brain_tasks;
         tasks.extend([
-            tokio::spawn(publish_snapshots(builder.clone(), snap_tx, opts.snapshot_every)),
+            tokio::spawn(publish_snapshots(
+                builder.clone(),
+                snap_tx,
+                opts.snapshot_every,
+                nudge.clone(),
+            )),
             tokio::spawn(dispatch_commands(
                 cmd_rx,
                 Control {
@@ -208,6 +211,8 @@ impl Engine {
                     scenario: scenario.clone(),
                     source_kind: cfg.events.source,
                 },
+                applied.clone(),
+                nudge,
             )),
         ]);
         // What the tiers already hold (objects put there by others) is registered in the background,
@@ -225,7 +230,7 @@ impl Engine {
             "engine started"
         );
         Ok(EngineHandle {
-            commands: Commands::new(cmd_tx),
+            commands: Commands::new(cmd_tx, applied),
             snapshots: snap_rx,
             clock,
             store,

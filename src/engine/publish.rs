@@ -22,15 +22,21 @@ use super::store::summary::{hottest_with_stats, summary};
 use super::tiers::{self, Tiers};
 use crate::config::Config;
 
+/// Publishes a snapshot every `every`, and at once when `nudge` is notified (a command was
+/// applied: the next status shows it).
 pub(super) async fn publish_snapshots(
     builder: Arc<SnapshotBuilder>,
     tx: watch::Sender<Arc<Snapshot>>,
     every: Duration,
+    nudge: Arc<tokio::sync::Notify>,
 ) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = nudge.notified() => {}
+        }
         let b = builder.clone();
         match tokio::task::spawn_blocking(move || b.build()).await {
             Ok(Ok(snap)) => {
@@ -78,6 +84,8 @@ pub(super) struct SnapshotBuilder {
     pub inspect: Arc<Mutex<Option<String>>>,
     /// The expected life the detail view prices with, and when it was read.
     pub life: Mutex<Option<(Instant, f64)>>,
+    /// Commands applied so far (`Commands::applied`).
+    pub applied: Arc<std::sync::atomic::AtomicU64>,
 }
 
 const RATE_HISTORY: usize = 120;
@@ -103,6 +111,8 @@ impl SnapshotBuilder {
     }
 
     pub(crate) fn build(&self) -> Result<Snapshot, EngineError> {
+        // Read before the state: every command counted here is already in what follows.
+        let commands_applied = self.applied.load(Ordering::Acquire);
         let now = self.clock.now_ms();
         let mut guard = sync::lock(&self.reader);
         if guard.is_none() {
@@ -186,7 +196,7 @@ impl SnapshotBuilder {
                     backend: format!("{:?}", t.backend).to_lowercase(),
                     objects: totals.objects,
                     bytes: totals.bytes,
-                    capacity_bytes: self.brain.capacity_of(&t.name).unwrap_or_else(|| t.capacity_bytes()),
+                    capacity_bytes: self.brain.capacity_of(&t.name).or_else(|| t.capacity_bytes()),
                     latency_ms: t.latency_ms,
                     monthly_storage_cost: totals.bytes as f64 / 1e9 * t.storage_gb_month,
                 }
@@ -198,6 +208,7 @@ impl SnapshotBuilder {
         source.lag = source.partitions.iter().map(|p| p.lag).sum();
         let workload = lock(&self.shared.view).clone();
         Ok(Snapshot {
+            commands_applied,
             now_ms: now,
             clock_speed: self.clock.speed(),
             source,

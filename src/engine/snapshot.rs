@@ -20,7 +20,9 @@ pub struct TierView {
     pub backend: String,
     pub objects: u64,
     pub bytes: u64,
-    pub capacity_bytes: u64,
+    /// None: unlimited (the tier sets no capacity).
+    #[serde(default)]
+    pub capacity_bytes: Option<u64>,
     pub latency_ms: f64,
     /// Storage cost of what the tier holds now, $/month.
     pub monthly_storage_cost: f64,
@@ -60,6 +62,10 @@ pub struct MigrationView {
 pub struct Snapshot {
     /// Engine time the snapshot describes.
     pub now_ms: Millis,
+    /// How many commands the engine had applied when it was built: a client that sent one
+    /// waits for a snapshot counting it, so the next status shows what it did.
+    #[serde(default)]
+    pub commands_applied: u64,
     pub clock_speed: f64,
     pub source: SourceView,
     pub store: StoreSummary,

@@ -45,13 +45,8 @@ pub fn draw(r: &Report, path: &Path) -> Result<(), ChartError> {
     let root = BitMapBackend::new(path, (1280, 720)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
     let x_max = r.curve_hours.last().copied().unwrap_or(1.0).max(1e-9);
-    let y_max = r
-        .policies
-        .iter()
-        .flat_map(|p| p.cumulative_cost.iter().copied())
-        .fold(0.0, f64::max)
-        .max(1e-12)
-        * 1.05;
+    let totals: Vec<(&str, f64)> = r.policies.iter().map(|p| (p.policy.as_str(), p.total_cost)).collect();
+    let y_max = y_max(&totals);
     // Enough decimals to tell the axis labels apart, no more.
     let decimals = (2 - y_max.log10().floor() as i32).clamp(2, 9) as usize;
     let title = format!(
@@ -81,12 +76,18 @@ pub fn draw(r: &Report, path: &Path) -> Result<(), ChartError> {
             2
         };
         let style = ShapeStyle::from(&color).stroke_width(width);
-        let points =
-            std::iter::once((0.0, 0.0)).chain(r.curve_hours.iter().copied().zip(p.cumulative_cost.iter().copied()));
+        // A policy far above the rest runs along the top edge, its total in the legend.
+        let points = std::iter::once((0.0, 0.0)).chain(
+            r.curve_hours
+                .iter()
+                .copied()
+                .zip(p.cumulative_cost.iter().map(|c| c.min(y_max))),
+        );
+        let off = if p.total_cost > y_max { ", off the chart" } else { "" };
         chart
             .draw_series(LineSeries::new(points, style))
             .map_err(|e| err(e.to_string()))?
-            .label(format!("{} (${})", p.policy, crate::format::money(p.total_cost)))
+            .label(format!("{} (${}{off})", p.policy, crate::format::money(p.total_cost)))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
     }
     chart
@@ -99,4 +100,46 @@ pub fn draw(r: &Report, path: &Path) -> Result<(), ChartError> {
         .map_err(|e| err(e.to_string()))?;
     root.present().map_err(|e| err(e.to_string()))?;
     Ok(())
+}
+
+/// How far from the cheapest policy a curve may end and still set the axis: beyond it (all-cold
+/// at 60× the rest, say) the curves that decide "which saves most" would lie flat on the floor.
+const RELEVANT_WITHIN: f64 = 3.0;
+
+/// The cost axis's top: every policy within `RELEVANT_WITHIN` of the cheapest, dim and the
+/// oracles always, with a margin above.
+fn y_max(totals: &[(&str, f64)]) -> f64 {
+    let best = totals.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
+    totals
+        .iter()
+        .filter(|(name, total)| {
+            *total <= best * RELEVANT_WITHIN || *name == "dim" || super::policy::ORACLES.contains(name)
+        })
+        .map(|t| t.1)
+        .fold(0.0, f64::max)
+        .max(1e-12)
+        * 1.05
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As on the EPA trace: all-cold costs 66× the rest; the axis is scaled to the rest, so
+    /// dim, the oracles and the rules are told apart.
+    #[test]
+    fn the_axis_is_scaled_to_the_policies_that_matter() {
+        let totals = [
+            ("dim", 0.0259),
+            ("oracle", 0.0238),
+            ("oracle-landing", 0.0251),
+            ("intelligent-tiering", 0.0262),
+            ("all-hot", 0.0271),
+            ("all-cold", 1.65),
+        ];
+        let top = y_max(&totals);
+        assert!(top >= 0.0271 && top < 0.03, "{top}");
+        // dim is kept on the chart however far it is from the best rule.
+        assert!(y_max(&[("dim", 1.0), ("lru", 0.1)]) >= 1.0);
+    }
 }

@@ -51,11 +51,13 @@ pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
             .map(|b| format!("; line {}: {}", b.line, b.reason))
             .unwrap_or_default();
         bail!(
-            "{}: no usable events in {} lines ({} bad{first}); is --format right ({})?",
+            "{}: no usable events in {} lines ({} bad{first}); it was read as {}: if it is another \
+             format, name it with --format ({})",
             o.trace.display(),
             t.lines,
             t.bad,
-            format.name()
+            format.name(),
+            Format::NAMES.join(", ")
         );
     }
     let (w, inventory) = match &inv {

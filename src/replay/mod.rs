@@ -138,7 +138,7 @@ pub fn tail_ms(cfg: &Config) -> Millis {
 pub fn without_capacity(cfg: &Config) -> Config {
     let mut c = cfg.clone();
     for t in &mut c.tiers {
-        t.capacity_gb = 1e12;
+        t.capacity_gb = None;
     }
     c
 }

@@ -69,7 +69,7 @@ impl PolicyResult {
             .tiers()
             .iter()
             .zip(&m.peak)
-            .filter(|(t, peak)| **peak > t.capacity_bytes())
+            .filter(|(t, peak)| t.capacity_bytes().is_some_and(|c| **peak > c))
             .map(|(t, _)| t.name.clone())
             .collect();
         Self {

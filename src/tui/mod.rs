@@ -107,6 +107,9 @@ pub fn run(
     }
 }
 
+/// How long `dim attach` waits for the engine's first snapshot before drawing without it.
+const FIRST_SNAPSHOT_WAIT: Duration = Duration::from_secs(3);
+
 /// `dim attach`: the dashboard on a running engine, through its control API. `q` leaves the
 /// engine running; a lost engine shows "reconnecting" until it answers again.
 pub fn attach(
@@ -119,6 +122,9 @@ pub fn attach(
 ) -> anyhow::Result<()> {
     let keymap = Keymap::new(&cfg.keymap).map_err(|e| anyhow::anyhow!("keymap.{}: {}", e.action, e.message))?;
     let link = Link::Remote(Remote::connect(rt, endpoint));
+    // The engine answered a moment ago: its first snapshot, not an empty one, is the first frame.
+    let mut first = link.snapshots();
+    let _ = rt.block_on(tokio::time::timeout(FIRST_SNAPSHOT_WAIT, first.changed()));
     drive(rt, cfg, keymap, themes, &link, duration, log)?;
     Ok(())
 }

@@ -52,7 +52,7 @@ pub fn s3_tier(env: &S3Env, name: &str, bucket: &str) -> TierConfig {
         retrieval_gb: 0.0,
         egress_gb: 0.0,
         latency_ms: 20.0,
-        capacity_gb: 10.0,
+        capacity_gb: Some(10.0),
         ..TierConfig::default()
     }
 }
@@ -74,7 +74,7 @@ pub fn local_tier(name: &str, latency_ms: f64) -> TierConfig {
         retrieval_gb: 0.0,
         egress_gb: 0.0,
         latency_ms,
-        capacity_gb: 10.0,
+        capacity_gb: Some(10.0),
         ..TierConfig::default()
     }
 }

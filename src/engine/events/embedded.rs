@@ -176,7 +176,7 @@ impl EmbeddedSource {
             // migration matters (the migrator must defer them, not copy a file mid-write).
             let mut keys = queued_keys(reader, n, &self.tiers);
             keys.extend(w.cold_keys(n.saturating_sub(keys.len())));
-            tracing::info!(target: "dim::workload", objects = keys.len(), engine_secs = for_ms / 1000, keys = ?keys, "objects keep growing");
+            tracing::info!(target: "dim::workload", objects = keys.len(), engine_secs = for_ms / 1000, keys = %keys.join(", "), "objects keep growing");
             growing.start(keys, now + for_ms);
         }
     }
@@ -195,6 +195,9 @@ impl EmbeddedSource {
         tracing::info!(target: "dim::embedded", objects = objs.len(), mib = total / (1 << 20), tier = landing, "seeding the landing tier");
         self.shared.set_state(SourceState::Seeding, format!("0/{}", objs.len()));
         let started = Instant::now();
+        // Failed writes are counted and said once, not one line per object.
+        let (mut failed, mut first_failure) = (0usize, None::<String>);
+        let mut full = false;
         for (i, chunk) in objs.chunks(100).enumerate() {
             if self.stop.load(Ordering::Relaxed) {
                 return Ok(false);
@@ -202,7 +205,13 @@ impl EmbeddedSource {
             let mut items = Vec::with_capacity(chunk.len());
             for o in chunk {
                 if let Err(err) = tier.put_bytes(&o.key, &object_bytes(&o.key, o.size)) {
-                    tracing::error!(target: "dim::embedded", key = %o.key, error = %err, "seeding write failed");
+                    if err.is_full() {
+                        tracing::error!(target: "dim::embedded", tier = landing, error = %err, "seeding stopped: the landing tier's disk is full; free space, or seed fewer objects (events.embedded.seed_objects)");
+                        full = true;
+                        break;
+                    }
+                    failed += 1;
+                    first_failure.get_or_insert_with(|| format!("{}: {err}", o.key));
                     continue;
                 }
                 items.push(Item::Register(ObjectRecord {
@@ -225,6 +234,12 @@ impl EmbeddedSource {
             if self.tx.blocking_send(batch).is_err() {
                 return Ok(false);
             }
+            if full {
+                break;
+            }
+        }
+        if let Some(first) = first_failure {
+            tracing::error!(target: "dim::embedded", failed, of = objs.len(), first = %first, "seeding could not write some objects");
         }
         tracing::info!(target: "dim::embedded", secs = started.elapsed().as_secs_f64(), "seeding done");
         Ok(true)

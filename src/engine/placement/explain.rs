@@ -12,7 +12,7 @@ use crate::engine::model::dataset::row_from;
 use crate::engine::model::features::{self, NAMES};
 use crate::engine::model::forecast::State;
 use crate::engine::model::{Model, ModelInfo};
-use crate::engine::store::{StoreError, get_setting};
+use crate::engine::store::{StoreError, engine_time};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
@@ -71,9 +71,7 @@ pub enum ExplainError {
 
 /// Explains `key` at the store's last engine time with the last persisted model (`dim explain`).
 pub fn explain(conn: &Connection, cfg: &Config, key: &str) -> Result<Explanation, ExplainError> {
-    let now: Millis = get_setting(conn, "engine_time_ms")?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(wall_now_ms);
+    let now: Millis = engine_time(conn)?.unwrap_or_else(wall_now_ms);
     let model = Model::load(conn, &cfg.model)?.unwrap_or_else(|| Model::heuristic(&cfg.model, "not trained yet"));
     explain_with(conn, cfg, key, &model, now, life_hours(conn, now)?)
 }

@@ -5,6 +5,7 @@ use good_lp::solvers::highs::highs;
 use good_lp::{Expression, ProblemVariables, Solution as _, SolverModel, Variable, constraint, variable};
 
 use super::problem::{OVERFLOW_PENALTY_PER_BYTE, Problem, SLA_PENALTY, Solution, SolveError, binding};
+use crate::config::UNLIMITED_BYTES;
 
 /// HiGHS on the whole problem, whatever its size.
 pub fn solve_exact(p: &Problem) -> Result<Solution, SolveError> {
@@ -89,7 +90,10 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
         model.add_constraint(constraint!(one == 1.0));
     }
     for (j, c) in cap.into_iter().enumerate() {
-        model.add_constraint(constraint!(c - overflow[j] <= p.capacity[j].max(0.0) / unit));
+        // A tier without a capacity has no row (its capacity is only a number no plan reaches).
+        if p.capacity[j] < UNLIMITED_BYTES / 2.0 {
+            model.add_constraint(constraint!(c - overflow[j] <= p.capacity[j].max(0.0) / unit));
+        }
     }
     model.add_constraint(constraint!(moved_bytes <= p.budget_bytes / unit));
     model.add_constraint(constraint!(moved_count <= p.budget_count));

@@ -207,7 +207,7 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
     }
     // A tier over capacity with what stays: let its cheapest-to-move objects compete too.
     for (j, tier) in cm.tiers.iter().enumerate() {
-        let cap = tier.capacity_bytes() as f64;
+        let cap = tier.plan_capacity_bytes();
         if fixed_load[j] <= cap {
             continue;
         }
@@ -253,7 +253,7 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
             .map(|i| {
                 let o = &objs[*i];
                 let c = cm.totals(o);
-                let must = !c[o.current].1 || fixed_load[o.current] > cm.tiers[o.current].capacity_bytes() as f64;
+                let must = !c[o.current].1 || fixed_load[o.current] > cm.tiers[o.current].plan_capacity_bytes();
                 let best = (0..n_t)
                     .filter(|j| c[*j].1)
                     .map(|j| c[j].0)
@@ -283,7 +283,7 @@ pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>
         .collect();
     let problem = Problem {
         capacity: (0..n_t)
-            .map(|j| cm.tiers[j].capacity_bytes() as f64 - fixed_load[j])
+            .map(|j| cm.tiers[j].plan_capacity_bytes() - fixed_load[j])
             .collect(),
         items,
         budget_bytes: cfg.optimizer.migration_budget_bytes as f64,
@@ -320,7 +320,7 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
             .filter(|(_, c)| **c == j)
             .map(|(it, _)| it.size)
             .sum();
-        tracing::debug!(target: "dim::placement", tier = %t.name, capacity = t.capacity_bytes(), free_for_candidates = problem.capacity[j], candidates_placed = used, overflow = sol.overflow.get(j).copied().unwrap_or(0.0), "capacity use");
+        tracing::debug!(target: "dim::placement", tier = %t.name, capacity = t.plan_capacity_bytes(), free_for_candidates = problem.capacity[j], candidates_placed = used, overflow = sol.overflow.get(j).copied().unwrap_or(0.0), "capacity use");
     }
 
     let mut target: Vec<usize> = objs.iter().map(|o| o.current).collect();

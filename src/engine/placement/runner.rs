@@ -61,7 +61,7 @@ impl Brain {
         let mut cfg = cfg.clone();
         for t in &mut cfg.tiers {
             if let Some(b) = self.capacity_of(&t.name) {
-                t.capacity_gb = b as f64 / 1e9;
+                t.capacity_gb = Some(b as f64 / 1e9);
             }
         }
         cfg

@@ -38,6 +38,35 @@ impl ChaosSettings {
     }
 }
 
+/// "latency 500 ms, 30 % slow_down, OUTAGE" — or "off".
+impl std::fmt::Display for ChaosSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if self.latency_ms > 0 {
+            parts.push(if self.jitter_ms > 0 {
+                format!("latency {}±{} ms", self.latency_ms, self.jitter_ms)
+            } else {
+                format!("latency {} ms", self.latency_ms)
+            });
+        }
+        if self.error_rate > 0.0 {
+            let kind = self.error_kind.map_or("errors", |k| k.as_str());
+            parts.push(format!("{} % {kind}", self.error_rate));
+        }
+        if self.outage {
+            parts.push("OUTAGE".into());
+        }
+        if let Some(bps) = self.bandwidth_bps {
+            parts.push(format!("{}/s cap", crate::format::human_bytes(bps)));
+        }
+        if parts.is_empty() {
+            f.write_str("off")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
 /// What the tier has seen through the decorator (for the snapshot and metrics).
 #[derive(Debug, Default)]
 pub struct TierStats {

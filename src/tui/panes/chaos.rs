@@ -5,46 +5,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::engine::tiers::chaos::ChaosSettings;
 use crate::tui::app::{App, Pane};
 use crate::tui::keymap::Action;
 use crate::tui::panes::pane_block;
 use crate::tui::theme::Theme;
-
-/// "latency 500 ms, 30 % slow_down, outage" — or "off".
-pub fn summary(c: &ChaosSettings) -> String {
-    let mut parts = Vec::new();
-    if c.latency_ms > 0 {
-        parts.push(if c.jitter_ms > 0 {
-            format!("latency {}±{} ms", c.latency_ms, c.jitter_ms)
-        } else {
-            format!("latency {} ms", c.latency_ms)
-        });
-    }
-    if c.error_rate > 0.0 {
-        let kind = c
-            .error_kind
-            .map(|k| {
-                serde_json::to_value(k)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            })
-            .unwrap_or_else(|| "errors".into());
-        parts.push(format!("{} % {kind}", c.error_rate));
-    }
-    if c.outage {
-        parts.push("OUTAGE".into());
-    }
-    if let Some(bps) = c.bandwidth_bps {
-        parts.push(format!("{}/s cap", crate::format::human_bytes(bps)));
-    }
-    if parts.is_empty() {
-        "off".into()
-    } else {
-        parts.join(", ")
-    }
-}
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Pane::Chaos;
@@ -52,7 +16,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let mut lines = Vec::new();
     for (i, t) in app.snap.tiers.iter().enumerate() {
         let sel = i == app.chaos_tier;
-        let state = summary(&t.chaos);
+        let state = t.chaos.to_string();
         let style = if t.chaos.is_active() { theme.error() } else { theme.ok() };
         lines.push(Line::from(vec![
             Span::styled(if sel { "▸" } else { " " }, theme.accent()),

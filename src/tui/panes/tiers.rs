@@ -32,10 +32,9 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         .enumerate()
         .skip(app.tiers_scroll.min(s.tiers.len().saturating_sub(1)))
         .map(|(i, t)| {
-            let used = if t.capacity_bytes > 0 {
-                t.bytes as f64 / t.capacity_bytes as f64
-            } else {
-                0.0
+            let used = match t.capacity_bytes {
+                Some(c) if c > 0 => t.bytes as f64 / c as f64,
+                _ => 0.0,
             };
             let used_style = if used >= 0.95 {
                 theme.error()
@@ -52,10 +51,13 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
                     Span::styled(format!("{} {}", i + 1, t.name), theme.tier(i)),
                 ])),
                 Cell::from(Span::styled(format!("{:>6}", t.objects), theme.text())),
-                Cell::from(Line::from(vec![
-                    Span::styled(bar(used, 3), used_style),
-                    Span::styled(format!("{:>4.0}%", used * 100.0), used_style),
-                ])),
+                Cell::from(match t.capacity_bytes {
+                    Some(_) => Line::from(vec![
+                        Span::styled(bar(used, 3), used_style),
+                        Span::styled(format!("{:>4.0}%", used * 100.0), used_style),
+                    ]),
+                    None => Line::from(Span::styled("   no cap", theme.dim())),
+                }),
                 Cell::from(Span::styled(format!("{:>9}", human_bytes(t.bytes)), theme.text())),
             ];
             if wide {

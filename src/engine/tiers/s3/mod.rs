@@ -16,7 +16,7 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{GlacierJobParameters, RestoreRequest, Tier};
 use md5::{Digest, Md5};
 
@@ -27,7 +27,7 @@ use super::{
 };
 use crate::config::{MigratorConfig, RestoreConfig, Sse, TierConfig};
 use read::headers_of;
-use wire::{classify, env, trim_etag};
+use wire::{classify, env, in_words, trim_etag};
 
 /// Which objects of its bucket a tier lists (tiers sharing a bucket split it by class).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +192,7 @@ impl S3Tier {
         key: &str,
         e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
     ) -> OpError {
-        OpError::new(classify(&e), &self.name, op, key, DisplayErrorContext(&e).to_string())
+        OpError::new(classify(&e), &self.name, op, key, in_words(&e, &self.endpoint))
     }
 
     pub(super) fn io_err(&self, op: &'static str, key: &str, e: std::io::Error) -> OpError {

@@ -34,6 +34,46 @@ pub(super) fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+/// An SDK error in a person's words: what the service answered, or why no answer came from
+/// `endpoint` and what to check. The SDK's Debug form (1,500 characters) goes to DEBUG only.
+pub(super) fn in_words<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    endpoint: &str,
+) -> String {
+    tracing::debug!(target: "dim::s3", error = ?e, "S3 error in full");
+    let at = if endpoint.is_empty() {
+        "the S3 endpoint"
+    } else {
+        endpoint
+    };
+    match e {
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            match (s.err().code(), s.err().message()) {
+                (Some(code), Some(m)) => format!("{code}: {m} (HTTP {status})"),
+                (Some(code), None) => format!("{code} (HTTP {status})"),
+                _ => format!("HTTP {status}"),
+            }
+        }
+        SdkError::ResponseError(r) => format!("an answer dim could not read (HTTP {})", r.raw().status().as_u16()),
+        SdkError::TimeoutError(_) => format!("no answer from {at} in time"),
+        SdkError::DispatchFailure(_) => format!(
+            "no answer from {at}: {}; check the tier's endpoint and that the server is up",
+            innermost(e)
+        ),
+        _ => format!("the request could not be sent: {}", innermost(e)),
+    }
+}
+
+/// The deepest cause of an error: the words closest to what happened ("Connection refused").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
 /// Percent-encodes a key for `x-amz-copy-source`, keeping '/'.
 pub(super) fn encode_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());

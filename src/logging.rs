@@ -1,8 +1,9 @@
 //! Log setup for each mode: stdout (human or JSON) for the daemon; for the TUI the log pane and a
 //! file, never the terminal.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
@@ -36,9 +37,43 @@ pub fn without_request_dumps(f: EnvFilter) -> EnvFilter {
     .fold(f, EnvFilter::add_directive)
 }
 
+/// Set once stdout's reader went away (`dim --daemon | head`): the daemon then stops as on
+/// SIGTERM, and nothing more is written (no "Unable to write" for every line after).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
+
+/// Stdout for logs: a closed pipe is noted once and the rest is dropped.
+struct LogStdout;
+
+impl Write for LogStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if stdout_closed() {
+            return Ok(buf.len());
+        }
+        match std::io::stdout().write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                STDOUT_CLOSED.store(true, Ordering::Relaxed);
+                Ok(buf.len())
+            }
+            r => r,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match std::io::stdout().flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r,
+        }
+    }
+}
+
 /// Daemon and one-shot commands: logs to stdout, `RUST_LOG` filters.
 pub fn to_stdout(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
+        .with_writer(|| LogStdout)
         .with_env_filter(filter())
         .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {

@@ -40,6 +40,42 @@ fn printing_commands_end_quietly_on_a_closed_pipe() {
     }
 }
 
+/// `dim status` on a store, and the daemon whose log reader went away (`dim --daemon | head`):
+/// status ends as the others; the daemon stops cleanly (exit 0), without "Unable to write".
+#[test]
+fn status_and_the_daemon_end_quietly_on_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let seeded = Command::new(env!("CARGO_BIN_EXE_dim"))
+        .args(["seed", "--objects", "5", "--data-dir", data])
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+    let (status, err) = into_a_closed_pipe(&["status", "--data-dir", data]);
+    assert!(
+        status.success() || status.signal() == Some(libc::SIGPIPE),
+        "{status:?}\n{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let started = std::time::Instant::now();
+    let (status, err) = into_a_closed_pipe(&[
+        "--daemon",
+        "--metrics-listen",
+        "off",
+        "--data-dir",
+        data,
+        "--duration",
+        "120",
+    ]);
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "stopped on its closed output, not at --duration"
+    );
+    assert!(!err.contains("Unable to write") && !err.contains("panicked"), "{err}");
+}
+
 /// A command line dim does not understand exits 64 (sysexits' EX_USAGE), apart from `dim
 /// ctl`'s 2 for "no engine reachable"; help and version exit 0.
 #[test]

@@ -138,7 +138,7 @@ mod tests {
             ("all-cold", 1.65),
         ];
         let top = y_max(&totals);
-        assert!(top >= 0.0271 && top < 0.03, "{top}");
+        assert!((0.0271..0.03).contains(&top), "{top}");
         // dim is kept on the chart however far it is from the best rule.
         assert!(y_max(&[("dim", 1.0), ("lru", 0.1)]) >= 1.0);
     }

@@ -37,6 +37,14 @@ pub const GLOBAL: &[(&str, &str)] = &[
     ("cost.monthly_now", "$/month of the placement at the last plan"),
     ("cost.monthly_after", "$/month once the last plan's moves are done"),
     (
+        "cost.priced_now",
+        "$/month of the placement at the last plan plus its slow reads at sla.miss_cost: what plans minimise",
+    ),
+    (
+        "cost.priced_after",
+        "the same once the last plan's moves are done (a plan may raise the bill to serve hot reads faster)",
+    ),
+    (
         "cost.monthly_all_fast",
         "$/month if every object sat on the fastest tier (no tiering), at the last plan",
     ),
@@ -222,6 +230,8 @@ impl Figure {
                 "cost.monthly_before" => track.monthly_before?,
                 "cost.monthly_now" => plan?.monthly_now,
                 "cost.monthly_after" => plan?.monthly_after,
+                "cost.priced_now" => plan.map(|p| p.monthly_now + p.sla_monthly_now)?,
+                "cost.priced_after" => plan.map(|p| p.monthly_after + p.sla_monthly_after)?,
                 "cost.monthly_all_fast" => plan?.monthly_all_fast,
                 "cost.storage_now" => s.monthly_storage_cost,
                 "plan.count" => track.plans as f64,

@@ -124,7 +124,8 @@ pub fn attach(
     let link = Link::Remote(Remote::connect(rt, endpoint));
     // The engine answered a moment ago: its first snapshot, not an empty one, is the first frame.
     let mut first = link.snapshots();
-    let _ = rt.block_on(tokio::time::timeout(FIRST_SNAPSHOT_WAIT, first.changed()));
+    // The timer is made inside the runtime (outside it, tokio has no clock to give it).
+    let _ = rt.block_on(async { tokio::time::timeout(FIRST_SNAPSHOT_WAIT, first.changed()).await });
     drive(rt, cfg, keymap, themes, &link, duration, log)?;
     Ok(())
 }

@@ -234,22 +234,6 @@ fn status_text(s: &serde_json::Value) -> String {
     out
 }
 
-/// Whether an engine answers at `ep` (its health route); printed and exit 2 when none does.
-pub fn answers(ep: &Endpoint) -> Result<(), ExitCode> {
-    let asked = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        })?
-        .block_on(ep.get("/v1/health"));
-    asked.map(|_| ()).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })
-}
-
 /// Runs one `dim ctl` command.
 pub async fn run(ep: &Endpoint, cmd: &CtlCmd) -> ExitCode {
     let answer = match cmd {

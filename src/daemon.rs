@@ -47,11 +47,7 @@ pub async fn run(
             _ = tokio::signal::ctrl_c() => break "SIGINT",
             _ = term.recv() => break "SIGTERM",
             _ = &mut deadline => break "--duration elapsed",
-            _ = async {
-                while !crate::logging::stdout_closed() {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            } => break "its output was closed",
+            _ = crate::logging::stdout_closed() => break "its output was closed",
             r = async { match playing.as_mut() { Some(p) => p.await, None => std::future::pending().await } }, if playing.is_some() => {
                 playing = None;
                 match r {

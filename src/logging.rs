@@ -37,12 +37,15 @@ pub fn without_request_dumps(f: EnvFilter) -> EnvFilter {
     .fold(f, EnvFilter::add_directive)
 }
 
-/// Set once stdout's reader went away (`dim --daemon | head`): the daemon then stops as on
-/// SIGTERM, and nothing more is written (no "Unable to write" for every line after).
+/// Set once stdout's reader went away (`dim --daemon | head`): nothing more is written (no
+/// "Unable to write" for every line after), and `stdout_closed` wakes the daemon to stop.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+static STDOUT_CLOSED_NOTICE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
-pub fn stdout_closed() -> bool {
-    STDOUT_CLOSED.load(Ordering::Relaxed)
+/// Ends once stdout's reader has gone away (at once if it already has).
+pub async fn stdout_closed() {
+    // A permit stored by `notify_one` before anyone waited is taken here.
+    STDOUT_CLOSED_NOTICE.notified().await;
 }
 
 /// Stdout for logs: a closed pipe is noted once and the rest is dropped.
@@ -50,12 +53,14 @@ struct LogStdout;
 
 impl Write for LogStdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if stdout_closed() {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
             return Ok(buf.len());
         }
         match std::io::stdout().write(buf) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                STDOUT_CLOSED.store(true, Ordering::Relaxed);
+                if !STDOUT_CLOSED.swap(true, Ordering::Relaxed) {
+                    STDOUT_CLOSED_NOTICE.notify_one();
+                }
                 Ok(buf.len())
             }
             r => r,

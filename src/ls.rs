@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
 use crate::engine::model::Model;
 use crate::engine::model::features::StatsRow;
+use crate::engine::placement::billing::storage_month;
 use crate::engine::store::listing::each_object;
 use crate::engine::store::summary::HotObject;
 use crate::engine::store::{engine_time, open_reader};
@@ -27,21 +28,14 @@ pub enum SortBy {
     Cost,
 }
 
-/// One object as `dim ls` shows it.
+/// One object as `dim ls` shows it: the object as the heat pane has it (p_hot filled in), when it
+/// was first seen, and what its storage costs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Listed {
-    pub key: String,
-    pub tier: Option<String>,
-    pub size: u64,
-    pub p_hot: f64,
+    #[serde(flatten)]
+    pub object: HotObject,
     pub first_seen_ms: Option<Millis>,
-    pub last_access_ms: Option<Millis>,
-    pub reads: u64,
-    pub writes: u64,
-    /// Where its unfinished migration task takes it.
-    pub planned_tier: Option<String>,
-    pub pinned: bool,
-    /// Storage on its tier, $ a month (tier price × size).
+    /// Storage on its tier, $ a month, as billed (minimum billable size, overhead, fees).
     pub cost_month: f64,
 }
 
@@ -56,15 +50,14 @@ pub fn run(
     limit: usize,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    if let Some(t) = tier.filter(|t| !cfg.tiers.iter().any(|c| c.name == *t)) {
-        let names: Vec<&str> = cfg.tiers.iter().map(|c| c.name.as_str()).collect();
-        anyhow::bail!("no tier {t:?} in this configuration (tiers: {})", names.join(", "));
-    }
     let conn = open_reader(&data_dir.join(&cfg.store.file))?;
     let now = engine_time(&conn)?.unwrap_or_else(wall_now_ms);
     let model = Model::load(&conn, &cfg.model)
         .context("reading the serving model")?
         .unwrap_or_else(|| Model::heuristic(&cfg.model, "not trained yet"));
+    if let Some(t) = tier {
+        cfg.tier_named(t)?;
+    }
     let mut page = Page::new(sort, limit, now);
     let mut batch: Vec<(HotObject, StatsRow)> = Vec::with_capacity(SCORE_BATCH);
     let score = |batch: &mut Vec<(HotObject, StatsRow)>, page: &mut Page| {
@@ -94,24 +87,16 @@ pub fn run(
     Ok(())
 }
 
-fn listed(cfg: &Config, o: HotObject, s: &StatsRow, p_hot: f64) -> Listed {
-    let price = o
-        .tier
-        .as_deref()
-        .and_then(|t| cfg.tiers.iter().find(|c| c.name == t))
-        .map_or(0.0, |c| c.storage_gb_month);
+fn listed(cfg: &Config, mut object: HotObject, s: &StatsRow, p_hot: f64) -> Listed {
+    object.p_hot = p_hot;
     Listed {
-        cost_month: price * o.size as f64 / 1e9,
-        key: o.key,
-        tier: o.tier,
-        size: o.size,
-        p_hot,
+        cost_month: object
+            .tier
+            .as_deref()
+            .and_then(|t| cfg.tier(t))
+            .map_or(0.0, |t| storage_month(t, object.size)),
         first_seen_ms: s.first_seen,
-        last_access_ms: o.last_access,
-        reads: o.reads,
-        writes: o.writes,
-        planned_tier: o.planned_tier,
-        pinned: o.pinned,
+        object,
     }
 }
 
@@ -137,8 +122,8 @@ impl Page {
 
     fn key(&self, l: &Listed) -> f64 {
         match self.sort {
-            SortBy::PHot => l.p_hot,
-            SortBy::Size => l.size as f64,
+            SortBy::PHot => l.object.p_hot,
+            SortBy::Size => l.object.size as f64,
             SortBy::Age => l.first_seen_ms.map_or(0.0, |f| (self.now - f) as f64),
             SortBy::Cost => l.cost_month,
         }
@@ -154,15 +139,16 @@ impl Page {
 
     /// Sorted by the order, largest first, ties by key; cut to the page.
     fn cut(&mut self) {
-        let mut keyed: Vec<(f64, Listed)> = self.rows.drain(..).map(|l| (0.0, l)).collect();
-        for (k, l) in &mut keyed {
-            *k = self.key(l);
-        }
-        keyed.sort_by(|(a, la), (b, lb)| b.total_cmp(a).then_with(|| la.key.cmp(&lb.key)));
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.sort_by(|a, b| {
+            self.key(b)
+                .total_cmp(&self.key(a))
+                .then_with(|| a.object.key.cmp(&b.object.key))
+        });
         if self.limit > 0 {
-            keyed.truncate(self.limit);
+            rows.truncate(self.limit);
         }
-        self.rows = keyed.into_iter().map(|(_, l)| l).collect();
+        self.rows = rows;
     }
 
     /// The page and how many objects there were in all.
@@ -184,19 +170,23 @@ fn table(rows: &[Listed], now: Millis) -> String {
         "{:<12} {:>10} {:>6} {:>11} {:>8} {:<12} {:>10}  {}\n",
         "TIER", "SIZE", "P_HOT", "ACCESSED", "AGE", "PLANNED", "$/MONTH", "KEY"
     );
-    for r in rows {
+    for Listed {
+        object: r,
+        first_seen_ms,
+        cost_month,
+    } in rows
+    {
         out.push_str(&format!(
             "{:<12} {:>10} {:>6.3} {:>11} {:>8} {:<12} {:>10}  {}{}\n",
             r.tier.as_deref().unwrap_or("-"),
             human_bytes(r.size),
             r.p_hot,
-            ago(r.last_access_ms),
-            r.first_seen_ms
-                .map_or_else(|| "-".to_string(), |f| hours((now - f).max(0) as f64 / 3.6e6)),
+            ago(r.last_access),
+            first_seen_ms.map_or_else(|| "-".to_string(), |f| hours((now - f).max(0) as f64 / 3.6e6)),
             r.planned_tier
                 .as_deref()
                 .map_or_else(|| "-".to_string(), |t| format!("→ {t}")),
-            money(r.cost_month),
+            money(*cost_month),
             r.key,
             if r.pinned { "  (pinned)" } else { "" },
         ));

@@ -99,17 +99,26 @@ fn main() -> ExitCode {
                     eprintln!("error: {}", tui::NO_TERMINAL_ATTACH);
                     return ExitCode::FAILURE;
                 }
-                // As `dim ctl` does: an address where no engine answers is said at once (exit
-                // 2), not shown as an empty dashboard "reconnecting" forever.
-                Ok(_) if let Err(code) = ctl::answers(&ep) => return code,
-                Ok(themes) => tokio::runtime::Runtime::new()
-                    .map_err(anyhow::Error::from)
-                    .and_then(|rt| {
-                        logging::to_tui_file(&log)?;
+                Ok(themes) => {
+                    let rt = match tokio::runtime::Runtime::new() {
+                        Ok(rt) => rt,
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    };
+                    // As `dim ctl` does: an address where no engine answers is said at once
+                    // (exit 2), not shown as an empty dashboard "reconnecting" forever.
+                    if let Err(e) = rt.block_on(ep.get("/v1/health")) {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                    logging::to_tui_file(&log).and_then(|()| {
                         let r = tui::attach(&rt, cfg, ep, duration, themes, &log);
                         rt.shutdown_timeout(Duration::from_millis(200));
                         r
-                    }),
+                    })
+                }
             }
         }
         Some(Cmd::Ctl { at, cmd }) => {

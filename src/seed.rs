@@ -47,13 +47,7 @@ pub fn run(
     tier: Option<&str>,
 ) -> anyhow::Result<()> {
     let tier_name = match tier {
-        Some(t) => {
-            if cfg.tier(t).is_none() {
-                let names: Vec<&str> = cfg.tiers.iter().map(|t| t.name.as_str()).collect();
-                anyhow::bail!("no tier named {t:?} (tiers: {})", names.join(", "));
-            }
-            t.to_string()
-        }
+        Some(t) => cfg.tier_named(t)?.name.clone(),
         None => cfg.landing_tier().name.clone(),
     };
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;

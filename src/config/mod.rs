@@ -17,6 +17,14 @@ pub use validate::{Invalid, SectionCheck};
 
 use serde::{Deserialize, Serialize};
 
+/// A tier name the configuration does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("no tier {name:?} in this configuration (tiers: {tiers})")]
+pub struct UnknownTier {
+    pub name: String,
+    pub tiers: String,
+}
+
 /// The fewest labelled samples a forest trains on (the model refuses fewer; replay's training
 /// size is checked against it).
 pub const MIN_TRAIN_SAMPLES: usize = 200;
@@ -283,6 +291,14 @@ impl Config {
 
     pub fn tier(&self, name: &str) -> Option<&TierConfig> {
         self.tiers.iter().find(|t| t.name == name)
+    }
+
+    /// The tier `name`, or a refusal that lists the tiers there are (a command-line `--tier`).
+    pub fn tier_named(&self, name: &str) -> Result<&TierConfig, UnknownTier> {
+        self.tier(name).ok_or_else(|| UnknownTier {
+            name: name.to_string(),
+            tiers: self.tiers.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", "),
+        })
     }
 
     /// The tier new objects land on: `events.embedded.landing_tier`, or the first tier.

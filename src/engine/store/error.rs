@@ -28,11 +28,3 @@ impl From<rusqlite::Error> for StoreError {
         StoreError::Sqlite(e)
     }
 }
-
-impl StoreError {
-    /// The store cannot take more (disk or database full): nothing will work until space is
-    /// freed, so the engine stops rather than fail every write after it.
-    pub fn is_full(&self) -> bool {
-        matches!(self, StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DiskFull)
-    }
-}

@@ -12,6 +12,7 @@ use crate::engine::clock::wall_now_ms;
 use crate::engine::events::embedded::object_bytes;
 use crate::engine::events::generator::{GenObject, Workload};
 use crate::engine::ingest::{Item, ObjectRecord, apply_items};
+use crate::engine::migrate::backoff::{Policy, retry};
 use crate::engine::store::Store;
 use crate::engine::tiers::{self, Attributes, ObjectStore};
 
@@ -112,21 +113,27 @@ async fn seed(
     let mut batch: Vec<Item> = Vec::new();
     let (mut done, mut failed) = (0usize, 0usize);
     let mut iter = objs.into_iter();
+    let policy = Policy::from_config(&cfg.migrator);
     loop {
         while set.len() < CONCURRENCY {
             let Some(o) = iter.next() else { break };
             let t = tier.clone();
             let name = tier_name.to_string();
             set.spawn(async move {
-                let body = object_bytes(&o.key, o.size);
-                let r = t
-                    .put(
-                        &o.key,
-                        Box::new(std::io::Cursor::new(body)),
-                        o.size,
-                        &seed_attributes(&o.key),
-                    )
-                    .await;
+                let attrs = seed_attributes(&o.key);
+                // Throttling and 5xx are retried as the migrator retries them (a busy S3
+                // endpoint answers 503 SlowDown to a burst of PUTs).
+                let r = retry(
+                    policy,
+                    &o.key,
+                    &name,
+                    |_| {},
+                    || {
+                        let body = object_bytes(&o.key, o.size);
+                        t.put(&o.key, Box::new(std::io::Cursor::new(body)), o.size, &attrs)
+                    },
+                )
+                .await;
                 r.map(|w| ObjectRecord {
                     key: o.key.clone(),
                     tier: name,

@@ -8,7 +8,7 @@ use data_in_motion::engine::clock::{Clock, ScaledClock};
 use data_in_motion::engine::command::Command;
 use data_in_motion::engine::events::codec::{RejectReason, Rejected};
 use data_in_motion::engine::events::{AccessEvent, Op};
-use data_in_motion::engine::history::Sampler;
+use data_in_motion::engine::store::history::Sampler;
 use data_in_motion::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use data_in_motion::engine::store::summary::{hottest, summary};
 use data_in_motion::engine::store::{DECAY_TAUS_SECS, Store, decayed_count, stored_offset};

@@ -8,7 +8,7 @@ use data_in_motion::bench::optimize::population;
 use data_in_motion::config::Config;
 use data_in_motion::engine::clock::Millis;
 use data_in_motion::engine::events::{AccessEvent, Op};
-use data_in_motion::engine::history::Sampler;
+use data_in_motion::engine::store::history::Sampler;
 use data_in_motion::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use data_in_motion::engine::model::Model;
 use data_in_motion::engine::model::dataset::samples;
@@ -287,7 +287,7 @@ fn history_row(conn: &rusqlite::Connection, key: &str, ts: Millis) -> StatsRow {
         "SELECT h.size, h.first_seen, h.last_access, h.reads, h.writes, h.h1, h.h24, h.h168, h.hour_sin, h.hour_cos
          FROM history h JOIN objects o ON o.id = h.object_id WHERE o.key = ?1 AND h.ts = ?2",
         rusqlite::params![key, ts],
-        |r| data_in_motion::engine::model::dataset::row_from(r, 0),
+        |r| data_in_motion::engine::store::row_from(r, 0),
     )
     .unwrap()
 }

@@ -16,7 +16,7 @@ use crate::engine::clock::wall_now_ms;
 use crate::engine::command::Command;
 use crate::engine::events::{AccessEvent, Op};
 use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
-use crate::engine::migrate::task;
+use crate::engine::migrate::task::{self, TaskState};
 use crate::engine::store::Store;
 use crate::engine::{Engine, EngineOptions};
 use crate::tui::app::App;
@@ -112,15 +112,21 @@ fn populate(store: &Store, cfg: &Config, n: usize) -> anyhow::Result<()> {
     for i in 0..2000.min(n) {
         let o = i * 13 % n.max(1);
         let (src, dst) = (&tiers[o % tiers.len()], &tiers[(o + 1) % tiers.len()]);
-        task::enqueue(&w, &key(o), src, dst, now)?;
+        // A history of finished work for the queue pane, and nothing for the migrator to claim
+        // (the bench objects have no bytes on the tiers).
+        if let Some(id) = task::enqueue(&w, &key(o), src, dst, now)? {
+            let (to, reason) = if id % 10 == 0 {
+                (TaskState::Failed, Some("503 SlowDown after 6 attempts".to_string()))
+            } else {
+                (TaskState::Done, None)
+            };
+            let change = task::Change {
+                reason,
+                ..task::Change::default()
+            };
+            task::transition(&w, id, TaskState::Pending, to, &change, now)?;
+        }
     }
-    // A history of finished work for the queue pane, and nothing for the migrator to claim (the
-    // bench objects have no bytes on the tiers).
-    w.execute(
-        "UPDATE tasks SET state = CASE WHEN id % 10 = 0 THEN 'failed' ELSE 'done' END,
-                          reason = CASE WHEN id % 10 = 0 THEN '503 SlowDown after 6 attempts' END",
-        [],
-    )?;
     Ok(())
 }
 

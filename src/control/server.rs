@@ -23,7 +23,7 @@ use crate::engine::command::{Command, Commands, Refusal};
 use crate::engine::migrate::task::{self, TaskState};
 use crate::engine::placement::explain::{ExplainError, explain};
 use crate::engine::snapshot::Snapshot;
-use crate::engine::store::{Store, StoreError};
+use crate::engine::store::{Connection, Store, StoreError, ingest};
 
 /// How long a command's answer waits for a snapshot that shows it.
 const SHOWN_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
@@ -53,7 +53,7 @@ fn store_error(e: impl std::fmt::Display) -> Response {
 /// Runs a read on a store connection off the runtime and answers its result as JSON.
 async fn read<T: serde::Serialize + Send + 'static>(
     store: Arc<Store>,
-    f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
 ) -> Response {
     match tokio::task::spawn_blocking(move || f(&store.reader()?)).await {
         Ok(Ok(v)) => axum::Json(v).into_response(),
@@ -127,26 +127,8 @@ struct LimitQuery {
 }
 
 async fn rejected(State(api): State<Api>, Query(q): Query<LimitQuery>) -> Response {
-    let limit = q.limit.unwrap_or(100).min(10_000) as i64;
-    read(
-        api.store.clone(),
-        move |conn| -> Result<Vec<serde_json::Value>, StoreError> {
-            let mut stmt = conn
-                .prepare("SELECT id, ts, source, reason, detail, raw FROM rejected_events ORDER BY id DESC LIMIT ?1")?;
-            let rows = stmt.query_map([limit], |r| {
-                Ok(json!({
-                    "id": r.get::<_, i64>(0)?,
-                    "ts": r.get::<_, i64>(1)?,
-                    "source": r.get::<_, String>(2)?,
-                    "reason": r.get::<_, String>(3)?,
-                    "detail": r.get::<_, String>(4)?,
-                    "raw": r.get::<_, String>(5)?,
-                }))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        },
-    )
-    .await
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    read(api.store.clone(), move |conn| ingest::newest_rejected(conn, limit)).await
 }
 
 #[derive(Deserialize)]

@@ -43,10 +43,7 @@ pub async fn audit(store: &Store, tiers: &Tiers, recheck: Duration) -> Result<Au
         }
     }
     let placed: Vec<(String, String)> = {
-        let conn = store.reader()?;
-        let mut stmt = conn.prepare("SELECT key, tier FROM objects WHERE tier IS NOT NULL")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        rows.collect::<Result<_, _>>()?
+        crate::engine::store::objects::placed_keys(&store.reader()?)?
     };
     let mut suspects = Vec::new();
     for (key, tier) in placed {

@@ -31,7 +31,7 @@ pub(crate) struct Control {
 impl Control {
     async fn db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&crate::engine::store::Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(&store.writer()))

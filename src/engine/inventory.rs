@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use super::clock::Clock;
 use super::clock::{Millis, wall_now_ms};
 use super::ingest::{Item, ObjectRecord, apply_items};
-use super::migrate::task::TaskState;
-use super::store::{Store, StoreError};
+use super::store::tasks as task;
+use super::store::{Store, StoreError, objects};
 use super::tiers::{ObjectStore, Tiers};
 
 pub const SOURCE: &str = "inventory";
@@ -167,13 +167,7 @@ async fn scan(sc: &Scanner) -> u64 {
 async fn moving_keys(store: &Arc<Store>, since_ms: Millis) -> Result<HashSet<String>, StoreError> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
-        let c = store.reader()?;
-        let mut stmt = c.prepare(&format!(
-            "SELECT key FROM tasks WHERE state NOT IN {} OR updated >= ?1",
-            TaskState::sql(&TaskState::FINISHED)
-        ))?;
-        let keys = stmt.query_map([since_ms], |r| r.get::<_, String>(0))?;
-        Ok(keys.collect::<Result<HashSet<_>, _>>()?)
+        task::moving_keys(&store.reader()?, since_ms)
     })
     .await
     .map_err(|e| StoreError::Join(e.to_string()))?
@@ -216,13 +210,7 @@ const RESOLVE_BATCH: usize = 1000;
 pub async fn resolve_unplaced(scanner: &Scanner, since_ms: Millis) -> Result<u64, StoreError> {
     let store = scanner.store.clone();
     let keys: Vec<String> = tokio::task::spawn_blocking(move || {
-        let c = store.reader()?;
-        let mut stmt = c.prepare(
-            "SELECT key FROM objects WHERE stats_updated >= ?1 AND tier IS NULL AND last_modified >= ?1
-             ORDER BY stats_updated DESC LIMIT ?2",
-        )?;
-        let keys = stmt.query_map(rusqlite::params![since_ms, RESOLVE_BATCH as i64], |r| r.get(0))?;
-        Ok::<_, StoreError>(keys.collect::<Result<Vec<String>, _>>()?)
+        objects::unplaced_since(&store.reader()?, since_ms, RESOLVE_BATCH)
     })
     .await
     .map_err(|e| StoreError::Join(e.to_string()))??;

@@ -6,7 +6,6 @@ pub mod command;
 mod control;
 mod error;
 pub mod events;
-pub mod history;
 pub mod ingest;
 pub mod inventory;
 pub mod migrate;

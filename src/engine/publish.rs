@@ -75,7 +75,7 @@ pub(super) struct SnapshotBuilder {
     pub shared: Arc<SourceShared>,
     pub inventory: Arc<std::sync::Mutex<super::inventory::InventoryView>>,
     pub scenario: Arc<super::scenario::ScenarioShared>,
-    pub reader: Mutex<Option<rusqlite::Connection>>,
+    pub reader: Mutex<Option<super::store::Connection>>,
     pub rates: Mutex<RateTracker>,
     pub tiers: Tiers,
     pub migrator: Arc<Migrator>,
@@ -96,7 +96,7 @@ const LIFE_KEPT: Duration = Duration::from_secs(60);
 impl SnapshotBuilder {
     fn life_hours(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &super::store::Connection,
         now: crate::engine::clock::Millis,
     ) -> Result<f64, super::store::StoreError> {
         let mut life = sync::lock(&self.life);

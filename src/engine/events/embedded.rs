@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::Connection;
 use tokio::sync::mpsc;
 
 use super::SourceShared;
@@ -18,8 +17,8 @@ use super::source::{SourceState, WorkloadView};
 use crate::config::{Backend, Config};
 use crate::engine::clock::{Clock, Millis, wall_now_ms};
 use crate::engine::ingest::{Item, ObjectRecord, SourceBatch};
-use crate::engine::migrate::task::TaskState;
-use crate::engine::store::{Store, StoreError, stored_offset};
+use crate::engine::store::tasks as task;
+use crate::engine::store::{Connection, Store, StoreError, objects, stored_offset};
 use crate::engine::tiers::local::LocalTier;
 
 pub const SOURCE: &str = "embedded";
@@ -327,15 +326,7 @@ impl Growing {
 
 /// Keys of up to `n` objects with a migration queued from one of the local tiers.
 fn queued_keys(reader: &Connection, n: usize, tiers: &HashMap<String, LocalTier>) -> Vec<String> {
-    let query = || -> rusqlite::Result<Vec<(String, String)>> {
-        let mut stmt = reader.prepare(&format!(
-            "SELECT key, src_tier FROM tasks WHERE state IN {} ORDER BY id LIMIT ?1",
-            TaskState::sql(&TaskState::QUEUED)
-        ))?;
-        let rows = stmt.query_map([(n * 4) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect()
-    };
-    let queued = query().unwrap_or_else(|e| {
+    let queued = task::queued(reader, n * 4).unwrap_or_else(|e| {
         tracing::warn!(target: "dim::workload", error = %e, "cannot read the queued moves; growing cold objects instead");
         Vec::new()
     });
@@ -353,13 +344,12 @@ fn tier_of(reader: &Connection, key: &str) -> Option<String> {
 }
 
 fn load_objects(reader: &Connection) -> Result<Vec<GenObject>, StoreError> {
-    let mut stmt = reader.prepare("SELECT key, size, created FROM objects WHERE tier IS NOT NULL")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(GenObject {
-            key: r.get(0)?,
-            size: r.get::<_, i64>(1)?.max(0) as u64,
-            created_ms: r.get(2)?,
+    Ok(objects::placed_sizes(reader)?
+        .into_iter()
+        .map(|o| GenObject {
+            key: o.key,
+            size: o.size,
+            created_ms: o.created,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect())
 }

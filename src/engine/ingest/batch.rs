@@ -1,20 +1,9 @@
 //! What sources hand to ingest: events, rejections, objects found, and the offset they reach.
 
-use crate::engine::clock::Millis;
 use crate::engine::events::AccessEvent;
 use crate::engine::events::codec::Rejected;
+pub use crate::engine::store::ingest::ObjectRecord;
 use crate::engine::tiers::ObjectMeta;
-
-/// An object found on a tier (seeded, created by a PUT, or listed by inventory).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObjectRecord {
-    pub key: String,
-    pub tier: String,
-    pub size: u64,
-    pub etag: Option<String>,
-    pub last_modified: Millis,
-    pub created: Millis,
-}
 
 impl ObjectRecord {
     /// An object as a listing or HEAD on `tier` found it (its creation time is unknown: the last

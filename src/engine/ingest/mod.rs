@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::clock::Clock;
-use super::history;
+use super::store::history;
 use super::store::Store;
 use super::store::StoreError;
 use crate::config::{EventsConfig, ModelConfig};

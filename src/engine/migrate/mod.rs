@@ -3,7 +3,8 @@
 pub mod backoff;
 mod cleaner;
 pub mod mover;
-pub mod task;
+/// The task queue, kept by the store.
+pub use crate::engine::store::tasks as task;
 
 use crate::engine::sync::lock;
 use std::collections::{BTreeMap, HashMap};

@@ -2,12 +2,11 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
 
-use super::features::{N, StatsRow, features};
+use super::features::{N, features};
 use super::forecast::{self, Observed, State};
 use crate::engine::clock::Millis;
-use crate::engine::store::StoreError;
+use crate::engine::store::{Connection, StoreError, training};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -24,48 +23,22 @@ impl Sample {
     }
 }
 
-pub fn row_from(r: &rusqlite::Row, at: usize) -> rusqlite::Result<StatsRow> {
-    Ok(StatsRow {
-        size: r.get::<_, i64>(at)?.max(0) as u64,
-        first_seen: r.get(at + 1)?,
-        last_access: r.get(at + 2)?,
-        reads: r.get::<_, i64>(at + 3)?.max(0) as u64,
-        writes: r.get::<_, i64>(at + 4)?.max(0) as u64,
-        h1: r.get(at + 5)?,
-        h24: r.get(at + 6)?,
-        h168: r.get(at + 7)?,
-        hour_sin: r.get(at + 8)?,
-        hour_cos: r.get(at + 9)?,
-    })
-}
-
 /// The newest `limit` samples whose horizon has fully passed by `now`, oldest first.
 /// Features use only the snapshot at `t`; the label uses only snapshots at or before `t + H`
 /// (the latest one, which carries the cumulative count at that time).
 pub fn samples(conn: &Connection, now: Millis, horizon_ms: Millis, limit: usize) -> Result<Vec<Sample>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT h.object_id, h.ts, h.size, h.first_seen, h.last_access, h.reads, h.writes,
-                h.h1, h.h24, h.h168, h.hour_sin, h.hour_cos,
-                (SELECT f.reads + f.writes FROM history f
-                  WHERE f.object_id = h.object_id AND f.ts <= h.ts + ?1
-                  ORDER BY f.ts DESC LIMIT 1) AS later
-         FROM history h INDEXED BY history_ts
-         WHERE h.ts <= ?2 - ?1
-         ORDER BY h.ts DESC LIMIT ?3",
-    )?;
-    let rows = stmt.query_map(params![horizon_ms, now, limit as i64], |r| {
-        let ts: Millis = r.get(1)?;
-        let row = row_from(r, 2)?;
-        let later: i64 = r.get(12)?;
-        let now_count = (row.reads + row.writes) as i64;
-        Ok(Sample {
-            ts,
-            object_id: r.get(0)?,
-            x: features(&row, ts),
-            later: (later - now_count).clamp(0, i64::from(u32::MAX)) as u32,
+    let mut v: Vec<Sample> = training::labelled(conn, now, horizon_ms, limit)?
+        .into_iter()
+        .map(|l| {
+            let now_count = (l.row.reads + l.row.writes) as i64;
+            Sample {
+                ts: l.ts,
+                object_id: l.object_id,
+                x: features(&l.row, l.ts),
+                later: (l.count_at_horizon - now_count).clamp(0, i64::from(u32::MAX)) as u32,
+            }
         })
-    })?;
-    let mut v: Vec<Sample> = rows.collect::<Result<_, _>>()?;
+        .collect();
     v.reverse();
     Ok(v)
 }
@@ -76,15 +49,7 @@ pub fn samples(conn: &Connection, now: Millis, horizon_ms: Millis, limit: usize)
 /// snapshots and its current row (exact since its last access). Only the sampled objects'
 /// snapshots are read, each through the history's primary key.
 pub fn forecast_samples(conn: &Connection, now: Millis, limit: usize) -> Result<Vec<Observed>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT object_id, ts, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
-         FROM history WHERE ts <= ?1 ORDER BY random() LIMIT ?2",
-    )?;
-    let picked: Vec<(i64, Millis, StatsRow)> = stmt
-        .query_map(params![now, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, row_from(r, 2)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    let picked = training::random_states(conn, now, limit)?;
     let mut trails: HashMap<i64, (Vec<(Millis, u64)>, u16)> = HashMap::new();
     for (id, _, _) in &picked {
         if let std::collections::hash_map::Entry::Vacant(e) = trails.entry(*id) {
@@ -120,18 +85,12 @@ pub fn forecast_samples(conn: &Connection, now: Millis, limit: usize) -> Result<
 /// its last access (none once it is deleted); and its siblings' group (of its key, while it
 /// exists).
 fn trail(conn: &Connection, id: i64) -> Result<(Vec<(Millis, u64)>, u16), StoreError> {
-    let mut snaps = conn.prepare_cached("SELECT ts, reads FROM history WHERE object_id = ?1 ORDER BY ts")?;
-    let mut t: Vec<(Millis, u64)> = snaps
-        .query_map([id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?
-        .collect::<Result<_, _>>()?;
-    let mut current = conn.prepare_cached("SELECT last_access, reads, key FROM objects WHERE id = ?1")?;
-    let now: Option<(Option<Millis>, i64, String)> = current
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let group = now.as_ref().map_or(0, |(_, _, key)| forecast::group_of(key));
-    if let Some((Some(at), reads, _)) = now {
+    let mut t = training::snapshots_of(conn, id)?;
+    let now = training::current_reads(conn, id)?;
+    let group = now.as_ref().map_or(0, |(key, _, _)| forecast::group_of(key));
+    if let Some((_, Some(at), reads)) = now {
         let i = t.partition_point(|(ts, _)| *ts <= at);
-        t.insert(i, (at, reads.max(0) as u64));
+        t.insert(i, (at, reads));
     }
     Ok((t, group))
 }

@@ -1,38 +1,9 @@
 //! Per-object features at a time t, from the same stats row for live scoring and for training, so they cannot drift apart.
 
-use serde::{Deserialize, Serialize};
-
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
-use crate::engine::store::{DECAY_TAUS_SECS, decayed_count, log_add, score_of};
-
-/// An object's access statistics as stored (in `objects` now, in `history` at past times).
-/// Every field only summarises accesses up to the time it was read.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StatsRow {
-    pub size: u64,
-    pub first_seen: Option<Millis>,
-    pub last_access: Option<Millis>,
-    pub reads: u64,
-    pub writes: u64,
-    pub h1: Option<f64>,
-    pub h24: Option<f64>,
-    pub h168: Option<f64>,
-    pub hour_sin: f64,
-    pub hour_cos: f64,
-}
-
-/// Adds one access at `ts` to decayed scores (1 h, 1 d, 1 w) and the time-of-day profile: the one
-/// update ingest (into its batch aggregate) and replay (into a row) both apply.
-pub fn add_access(h: &mut [Option<f64>; 3], hour_sin: &mut f64, hour_cos: &mut f64, ts: Millis) {
-    for (h, tau) in h.iter_mut().zip(DECAY_TAUS_SECS) {
-        *h = log_add(*h, Some(score_of(ts, tau)));
-    }
-    let hour = (ts.rem_euclid(86_400_000)) as f64 / HOUR_MS;
-    let angle = std::f64::consts::TAU * hour / 24.0;
-    *hour_sin += angle.sin();
-    *hour_cos += angle.cos();
-}
+pub use crate::engine::store::{StatsRow, add_access};
+use crate::engine::store::{DECAY_TAUS_SECS, decayed_count};
 
 impl StatsRow {
     /// The row after one more access (not a DELETE: that ends the row), as ingest would store it.

@@ -9,12 +9,11 @@ pub mod metrics;
 pub mod training;
 
 use ndarray::Array2;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, SlaConfig};
 use crate::engine::clock::Millis;
-use crate::engine::store::StoreError;
+use crate::engine::store::{Connection, StoreError, models};
 use dataset::Sample;
 use features::{N, StatsRow};
 use forest::{Forest, ForestParams};
@@ -240,22 +239,12 @@ impl Model {
             learned: self.learned.clone(),
         })
         .ok();
-        conn.execute(
-            "INSERT INTO models(trained_at, info, forest) VALUES (?1, ?2, ?3)",
-            params![self.info.trained_at.unwrap_or(0), info, forest],
-        )?;
-        conn.execute("DELETE FROM models WHERE id < (SELECT max(id) FROM models)", [])?;
-        Ok(())
+        models::save_model(conn, self.info.trained_at.unwrap_or(0), &info, forest.as_deref())
     }
 
     /// The last persisted model, if any.
     pub fn load(conn: &Connection, m: &ModelConfig) -> Result<Option<Self>, StoreError> {
-        let row: Option<(String, Option<String>)> = conn
-            .query_row("SELECT info, forest FROM models ORDER BY id DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        Ok(row.and_then(|(info, forest)| {
+        Ok(models::last_model(conn)?.and_then(|(info, forest)| {
             let info: ModelInfo = serde_json::from_str(&info).ok()?;
             // Models saved before the learned forecast hold the forest alone.
             let saved: Persisted = forest

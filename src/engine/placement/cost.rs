@@ -411,13 +411,9 @@ impl CostModel {
 
 /// The expected remaining life of an object from what the store saw live and die: deleted
 /// objects' lifetimes (counters kept by ingest) and the ages of those alive. Reads every object.
-pub fn life_hours_of(conn: &rusqlite::Connection, now: Millis) -> Result<f64, StoreError> {
+pub fn life_hours_of(conn: &store::Connection, now: Millis) -> Result<f64, StoreError> {
     let (lived_ms, deleted) = store::lifetimes(conn)?;
-    let alive_ms: f64 = conn.query_row(
-        "SELECT coalesce(sum(max(?1 - first_seen, 0)), 0) FROM objects WHERE first_seen IS NOT NULL",
-        [now],
-        |r| r.get(0),
-    )?;
+    let alive_ms = store::objects::alive_ms(conn, now)?;
     Ok(life_hours(lived_ms + alive_ms, deleted))
 }
 

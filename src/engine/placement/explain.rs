@@ -1,6 +1,5 @@
 //! Why an object is where it is: features, p_hot, cost per tier by part, constraints and task history.
 
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::cost::{CostModel, Learned, TierCost};
@@ -8,11 +7,10 @@ use super::planner;
 use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
 use crate::engine::migrate::task::{self, Task};
-use crate::engine::model::dataset::row_from;
 use crate::engine::model::features::{self, NAMES};
 use crate::engine::model::forecast::State;
 use crate::engine::model::{Model, ModelInfo};
-use crate::engine::store::{StoreError, engine_time};
+use crate::engine::store::{Connection, StoreError, engine_time, objects};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
@@ -95,32 +93,16 @@ pub fn explain_with(
     now: Millis,
     life_hours: f64,
 ) -> Result<Explanation, ExplainError> {
-    let row = conn
-        .query_row(
-            "SELECT tier, moved_at, pinned, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
-             FROM objects WHERE key = ?1",
-            [key],
-            |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<Millis>>(1)?, r.get::<_, i64>(2)? != 0, row_from(r, 3)?)),
-        )
-        .optional()
-        .map_err(StoreError::from)?;
-    let Some((tier, moved_at, pinned, stats)) = row else {
+    let Some(objects::ObjectState {
+        tier,
+        moved_at,
+        pinned,
+        stats,
+    }) = objects::state_of(conn, key)?
+    else {
         return Err(ExplainError::Unknown(key.to_string()));
     };
-    let mut tasks_of = conn
-        .prepare("SELECT id FROM tasks WHERE key = ?1 ORDER BY id")
-        .map_err(StoreError::from)?;
-    let ids: Vec<i64> = tasks_of
-        .query_map([key], |r| r.get(0))
-        .map_err(StoreError::from)?
-        .collect::<Result<_, _>>()
-        .map_err(StoreError::from)?;
-    let mut tasks = Vec::new();
-    for id in ids {
-        if let Some(t) = task::get(conn, id)? {
-            tasks.push(t);
-        }
-    }
+    let tasks = task::of_key(conn, key)?;
     let x = features::features(&stats, now);
     let p_hot = model.p_hot(&[&stats], now)[0];
     let mut cm = CostModel::new(cfg);

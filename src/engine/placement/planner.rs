@@ -3,18 +3,16 @@
 
 use std::time::Instant;
 
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::cost::{CostModel, Learned, PlanObject};
 use super::problem::{Item, Problem, Solution, SolveError};
 use crate::config::Config;
 use crate::engine::clock::{Millis, wall_now_ms};
-use crate::engine::migrate::task;
+use crate::engine::migrate::task::{self, PlannedMove};
 use crate::engine::model::Model;
-use crate::engine::model::dataset::row_from;
 use crate::engine::model::features::{StatsRow, recent};
-use crate::engine::store::{Store, StoreError, get_setting, set_setting};
+use crate::engine::store::{Connection, PLAN_LAST, Store, StoreError, get_setting, objects};
 
 /// What the last planning cycle decided (persisted; shown by the dashboard and `explain`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -93,32 +91,23 @@ pub fn load_objects(
     let idx = |name: &str| cfg.tiers.iter().position(|t| t.name == name);
     let residency_ms = (cfg.optimizer.min_residency_secs * 1000) as Millis;
     let busy = task::unfinished(conn)?;
-    let mut stmt = conn.prepare(
-        "SELECT key, tier, moved_at, pinned, size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos
-         FROM objects WHERE tier IS NOT NULL",
-    )?;
     let mut keys = Vec::new();
     let mut rows: Vec<Loaded> = Vec::new();
-    let mut it = stmt.query([])?;
-    while let Some(r) = it.next()? {
-        let key: String = r.get(0)?;
-        let tier: String = r.get(1)?;
-        let Some(current) = idx(&tier) else { continue };
-        let moved_at: Option<Millis> = r.get(2)?;
-        let pinned: bool = r.get::<_, i64>(3)? != 0;
-        let recently = moved_at.is_some_and(|m| now - m < residency_ms);
-        let heading = busy.get(&key).and_then(|dst| idx(dst));
-        let fixed = pinned || recently || busy.contains_key(&key);
+    objects::for_each_placed(conn, |o| {
+        let Some(current) = idx(&o.tier) else { return };
+        let recently = o.moved_at.is_some_and(|m| now - m < residency_ms);
+        let heading = busy.get(&o.key).and_then(|dst| idx(dst));
+        let fixed = o.pinned || recently || busy.contains_key(&o.key);
         rows.push(Loaded {
             current,
             fixed,
-            pinned,
+            pinned: o.pinned,
             heading,
-            moved_at,
-            row: row_from(r, 4)?,
+            moved_at: o.moved_at,
+            row: o.stats,
         });
-        keys.push(key);
-    }
+        keys.push(o.key);
+    })?;
     let refs: Vec<&StatsRow> = rows.iter().map(|r| &r.row).collect();
     let p = model.p_hot(&refs, now);
     let horizon_h = cfg.optimizer.horizon_days * 24.0;
@@ -407,42 +396,26 @@ pub fn run(store: &Store, cfg: &Config, model: &Model, now: Millis) -> Result<Pl
     let mut cm = CostModel::new(cfg);
     cm.life_hours = super::cost::life_hours_of(&reader, now)?;
     let Plan { moves, mut summary } = plan(&objs, &cm, cfg)?;
-    let mut conn = store.writer();
-    let tx = conn.transaction().map_err(StoreError::from)?;
-    for (i, to) in &moves {
-        let o = &objs[*i];
-        // Ingest kept running while we solved: an object since deleted, moved or pinned is skipped.
-        let still: Option<(Option<String>, i64)> = tx
-            .query_row("SELECT tier, pinned FROM objects WHERE key = ?1", [&o.key], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-            .map_err(StoreError::from)?;
-        if still != Some((Some(cfg.tiers[o.current].name.clone()), 0)) {
-            continue;
-        }
-        if task::enqueue(
-            &tx,
-            &o.key,
-            &cfg.tiers[o.current].name,
-            &cfg.tiers[*to].name,
-            wall_now_ms(),
-        )?
-        .is_some()
-        {
-            summary.tasks_created += 1;
-        }
-    }
     summary.at = now;
     summary.serving = model.info.serving.clone();
     summary.life_hours = cm.life_hours.is_finite().then_some(cm.life_hours);
-    summary.total_secs = started.elapsed().as_secs_f64();
-    set_setting(&tx, "plan.last", &serde_json::to_string(&summary).unwrap_or_default())?;
-    tx.commit().map_err(StoreError::from)?;
+    let planned: Vec<PlannedMove<'_>> = moves
+        .iter()
+        .map(|(i, to)| PlannedMove {
+            key: &objs[*i].key,
+            from: &cfg.tiers[objs[*i].current].name,
+            to: &cfg.tiers[*to].name,
+        })
+        .collect();
+    task::queue_plan(&mut store.writer(), &planned, wall_now_ms(), |created| {
+        summary.tasks_created = created as usize;
+        summary.total_secs = started.elapsed().as_secs_f64();
+        serde_json::to_string(&summary).unwrap_or_default()
+    })?;
     Ok(summary)
 }
 
 /// The last plan's summary, if any.
 pub fn last(conn: &Connection) -> Result<Option<PlanSummary>, StoreError> {
-    Ok(get_setting(conn, "plan.last")?.and_then(|s| serde_json::from_str(&s).ok()))
+    Ok(get_setting(conn, PLAN_LAST)?.and_then(|s| serde_json::from_str(&s).ok()))
 }

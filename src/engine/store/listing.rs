@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 use super::summary::{HotObject, hot_object, object_columns};
 use crate::engine::clock::Millis;
-use crate::engine::model::features::StatsRow;
+use super::stats::StatsRow;
 
 /// Calls `each` with every object (on `tier` only, when given), its counts decayed to `now_ms`;
 /// rows stream from the store, so memory stays what `each` keeps.

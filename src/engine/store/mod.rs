@@ -1,29 +1,38 @@
 //! The SQLite state store: one writer connection (WAL), read-only connections for snapshots and status.
 
 mod error;
+pub mod history;
+pub mod ingest;
 pub mod listing;
+pub mod models;
+pub mod objects;
 mod schema;
+pub mod stats;
 pub mod summary;
+mod task_state;
+pub mod tasks;
+pub mod training;
 
 use crate::engine::sync;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{OpenFlags, OptionalExtension};
+
+/// A connection to the store. Callers hold one and hand it to the store's functions; only this
+/// module speaks SQL on it (tests/layers.rs keeps that true).
+pub use rusqlite::Connection;
 
 pub use error::StoreError;
 pub use schema::VERSION as SCHEMA_VERSION;
+pub use stats::{DECAY_TAUS_SECS, StatsRow, add_access, decayed_count, log_add, row_from, score_of};
 
 use crate::engine::clock::Millis;
 
-/// Time constants of the decayed access scores: 1 hour, 1 day, 1 week (engine seconds).
-pub const DECAY_TAUS_SECS: [f64; 3] = [3_600.0, 86_400.0, 604_800.0];
-
 /// Where the store places `key`: `None` when it has no such object, `Some(None)` when the object
 /// is known but on no tier. The pointer every move checks and switches.
-pub fn placement(conn: &rusqlite::Connection, key: &str) -> Result<Option<Option<String>>, StoreError> {
-    use rusqlite::OptionalExtension;
+pub fn placement(conn: &Connection, key: &str) -> Result<Option<Option<String>>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT tier FROM objects WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
@@ -31,19 +40,22 @@ pub fn placement(conn: &rusqlite::Connection, key: &str) -> Result<Option<Option
 }
 
 /// Marks an object as pinned (never moved by the planner) or not; false when there is no such object.
-pub fn set_pinned(conn: &rusqlite::Connection, key: &str, pinned: bool) -> Result<bool, StoreError> {
+pub fn set_pinned(conn: &Connection, key: &str, pinned: bool) -> Result<bool, StoreError> {
     Ok(conn.execute(
         "UPDATE objects SET pinned = ?2 WHERE key = ?1",
         rusqlite::params![key, i64::from(pinned)],
     )? == 1)
 }
 
+/// The settings row holding the last plan's summary.
+pub const PLAN_LAST: &str = "plan.last";
+
 /// Counters of deleted objects and of the engine time they lived in all (kept by ingest).
 pub const LIFETIMES_DELETED: &str = "lifetimes.deleted";
 pub const LIFETIMES_LIVED_MS: &str = "lifetimes.lived_ms";
 
 /// The engine time deleted objects lived in all, ms, and how many there were.
-pub fn lifetimes(conn: &rusqlite::Connection) -> Result<(f64, u64), StoreError> {
+pub fn lifetimes(conn: &Connection) -> Result<(f64, u64), StoreError> {
     let counter = |name: &str| -> Result<i64, StoreError> {
         Ok(conn
             .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))
@@ -57,29 +69,8 @@ pub fn lifetimes(conn: &rusqlite::Connection) -> Result<(f64, u64), StoreError> 
 }
 
 /// The tier holding `key`, if the store has it and places it.
-pub fn tier_of(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>, StoreError> {
+pub fn tier_of(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(placement(conn, key)?.flatten())
-}
-
-/// Adds two log-space scores: ln(e^a + e^b), with NULL as "no accesses".
-pub fn log_add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (None, x) | (x, None) => x,
-        (Some(a), Some(b)) => {
-            let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-            Some(hi + (lo - hi).exp().ln_1p())
-        }
-    }
-}
-
-/// The decayed access count at `now_ms` of a log-space score for time constant `tau_secs`.
-pub fn decayed_count(score: Option<f64>, now_ms: Millis, tau_secs: f64) -> f64 {
-    score.map_or(0.0, |h| (h - now_ms as f64 / 1000.0 / tau_secs).exp())
-}
-
-/// The log-space score contribution of one access at `ts_ms`.
-pub fn score_of(ts_ms: Millis, tau_secs: f64) -> f64 {
-    ts_ms as f64 / 1000.0 / tau_secs
 }
 
 #[derive(Debug)]
@@ -211,19 +202,6 @@ pub fn stored_offset(conn: &Connection, source: &str, partition: i32) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn log_add_matches_direct_sum() {
-        let a = 2.0f64;
-        let b = 3.5f64;
-        let direct = (a.exp() + b.exp()).ln();
-        assert!((log_add(Some(a), Some(b)).unwrap() - direct).abs() < 1e-12);
-        assert_eq!(log_add(None, Some(b)), Some(b));
-        assert_eq!(log_add(None, None), None);
-        // No overflow at engine-time magnitudes (seconds since 1970 / 1 h).
-        let big = 500_000.0;
-        assert!((log_add(Some(big), Some(big)).unwrap() - (big + 2f64.ln())).abs() < 1e-9);
-    }
 
     #[test]
     fn migrations_apply_once_and_reopen() {

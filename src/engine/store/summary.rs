@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{DECAY_TAUS_SECS, StoreError, decayed_count};
 use crate::engine::clock::Millis;
-use crate::engine::migrate::task::TaskState;
-use crate::engine::model::dataset::row_from;
-use crate::engine::model::features::StatsRow;
+use super::tasks::TaskState;
+use super::stats::row_from;
+use super::stats::StatsRow;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TierTotals {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use crate::engine::store::Connection;
 
 use super::backoff::{Policy, retry};
 use super::cleaner::Cleaner;

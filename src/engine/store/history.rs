@@ -1,10 +1,10 @@
-//! Periodic per-object feature snapshots for training, bounded by age and row count.
+//! The training history: periodic per-object stats snapshots, bounded by age and row count.
 
 use rusqlite::{Connection, params};
 
-use super::clock::Millis;
-use super::store::{StoreError, get_setting, set_setting};
+use super::{StoreError, get_setting, set_setting};
 use crate::config::ModelConfig;
+use crate::engine::clock::Millis;
 
 /// Decides when a snapshot is due and writes it.
 #[derive(Debug)]

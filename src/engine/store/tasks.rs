@@ -1,98 +1,14 @@
-//! Migration tasks in SQLite: the state machine, and every transition persisted before what depends on it.
+//! Migration tasks in the store: the queue, and every transition persisted before what depends on it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
+pub use super::task_state::{FILE_GROWING, SOURCE_MISSING, TaskState};
+use super::StoreError;
 use crate::engine::clock::Millis;
-use crate::engine::store::StoreError;
 use crate::engine::tiers::{Attributes, Written};
-
-/// A task's state; ordered as a task passes through them, spelled by `as_str` everywhere (SQL,
-/// JSON, panes, metrics labels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskState {
-    Pending,
-    /// Waiting for an archived source to be restored (S3 `RestoreObject`) before it can be read.
-    Restoring,
-    Copying,
-    Verifying,
-    Switching,
-    Cleaning,
-    Done,
-    Deferred,
-    Failed,
-    Cancelled,
-}
-
-impl TaskState {
-    pub const ALL: [TaskState; 10] = [
-        TaskState::Pending,
-        TaskState::Restoring,
-        TaskState::Copying,
-        TaskState::Verifying,
-        TaskState::Switching,
-        TaskState::Cleaning,
-        TaskState::Done,
-        TaskState::Deferred,
-        TaskState::Failed,
-        TaskState::Cancelled,
-    ];
-
-    /// Position in `ALL` (for lock-free sharing of a task's current state).
-    pub fn index(self) -> usize {
-        Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Pending => "pending",
-            TaskState::Restoring => "restoring",
-            TaskState::Copying => "copying",
-            TaskState::Verifying => "verifying",
-            TaskState::Switching => "switching",
-            TaskState::Cleaning => "cleaning",
-            TaskState::Done => "done",
-            TaskState::Deferred => "deferred",
-            TaskState::Failed => "failed",
-            TaskState::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
-    /// The states a task ends in.
-    pub const FINISHED: [TaskState; 3] = [TaskState::Done, TaskState::Failed, TaskState::Cancelled];
-
-    /// The states a task waits in before a worker takes it.
-    pub const QUEUED: [TaskState; 2] = [TaskState::Pending, TaskState::Deferred];
-
-    pub fn is_terminal(self) -> bool {
-        Self::FINISHED.contains(&self)
-    }
-
-    /// `states` as an SQL list for `state IN …`: the one place state names are spelt for SQL.
-    pub fn sql(states: &[TaskState]) -> String {
-        let names: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
-        format!("({})", names.join(", "))
-    }
-}
-
-impl std::fmt::Display for TaskState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-/// Reason recorded when a source is being written to: not a failure, the task comes back later.
-pub const FILE_GROWING: &str = "file_growing";
-/// Deferral reason: the source object was not there while the store still placed it there (a
-/// DELETE may be on its way through ingest); a second miss fails the task.
-pub const SOURCE_MISSING: &str = "source_missing";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
@@ -236,6 +152,70 @@ pub fn newest(conn: &Connection, state: Option<TaskState>, limit: usize) -> Resu
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every task of `key`, oldest first (the detail view, `dim explain`).
+pub fn of_key(conn: &Connection, key: &str) -> Result<Vec<Task>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM tasks WHERE key = ?1 ORDER BY id"))?;
+    let rows = stmt.query_map([key], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Keys whose migration is in flight, or finished since `since_ms`: an inventory expects two
+/// copies of them.
+pub fn moving_keys(conn: &Connection, since_ms: Millis) -> Result<HashSet<String>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT key FROM tasks WHERE state NOT IN {} OR updated >= ?1",
+        TaskState::sql(&TaskState::FINISHED)
+    ))?;
+    let keys = stmt.query_map([since_ms], |r| r.get::<_, String>(0))?;
+    Ok(keys.collect::<Result<_, _>>()?)
+}
+
+/// The key and source of up to `limit` queued tasks, oldest first.
+pub fn queued(conn: &Connection, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT key, src_tier FROM tasks WHERE state IN {} ORDER BY id LIMIT ?1",
+        TaskState::sql(&TaskState::QUEUED)
+    ))?;
+    let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A move a plan decided: `key` from tier `from` to tier `to`.
+#[derive(Debug, Clone, Copy)]
+pub struct PlannedMove<'a> {
+    pub key: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// Queues a plan's moves and records its summary (`summary` of how many tasks were created), in
+/// one transaction. Ingest kept running while the plan was solved: an object since deleted,
+/// moved or pinned is skipped, as is one with an unfinished task.
+pub fn queue_plan(
+    conn: &mut Connection,
+    moves: &[PlannedMove<'_>],
+    now: Millis,
+    summary: impl FnOnce(u64) -> String,
+) -> Result<u64, StoreError> {
+    let tx = conn.transaction()?;
+    let mut created = 0;
+    for m in moves {
+        let still: Option<(Option<String>, i64)> = tx
+            .prepare_cached("SELECT tier, pinned FROM objects WHERE key = ?1")?
+            .query_row([m.key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if still != Some((Some(m.from.to_string()), 0)) {
+            continue;
+        }
+        if enqueue(&tx, m.key, m.from, m.to, now)?.is_some() {
+            created += 1;
+        }
+    }
+    super::set_setting(&tx, super::PLAN_LAST, &summary(created))?;
+    tx.commit()?;
+    Ok(created)
+}
+
 /// What a transition changes besides the state.
 #[derive(Debug, Default, Clone)]
 pub struct Change {
@@ -312,7 +292,7 @@ pub fn switch_pointer(
     not_before: Option<Millis>,
 ) -> Result<Switch, StoreError> {
     let tx = conn.transaction()?;
-    let tier = crate::engine::store::placement(&tx, &t.key)?;
+    let tier = super::placement(&tx, &t.key)?;
     let outcome = match tier {
         None => Switch::ObjectGone,
         Some(tier) if tier.as_deref() != Some(t.src.as_str()) => Switch::PointerMoved,

@@ -179,8 +179,8 @@ pub struct ReplayArgs {
     /// (CloudFront standard logs), jsonl (dim's access events) or csv (ts,key,size,op; ts in
     /// seconds or ms since the epoch). Default: from the extension (.jsonl, .csv), else clf.
     /// A file ending in .gz is gunzipped.
-    #[arg(long, value_parser = crate::replay::trace::Format::NAMES)]
-    pub format: Option<String>,
+    #[arg(long)]
+    pub format: Option<crate::replay::trace::Format>,
     /// An S3 Inventory report (CSV, .csv.gz too; repeat for a report in several files): objects
     /// the trace never reads are stored, priced and placed from the trace's start (or their
     /// last-modified time), without a PUT on the bill.
@@ -213,6 +213,31 @@ pub struct ReplayArgs {
     /// (default: sla.miss_cost of the config, 0.0001).
     #[arg(long, value_name = "DOLLARS", value_parser = parse_miss_cost)]
     pub sla_miss_cost: Option<f64>,
+}
+
+/// Where `dim bench ingest` takes its events from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IngestSource {
+    /// Payloads generated in process.
+    Memory,
+    /// A fresh topic on the configured (or given) brokers.
+    Kafka,
+}
+
+/// The kind of tier `dim bench migrate` moves between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TierKind {
+    Local,
+    S3,
+}
+
+impl From<TierKind> for crate::config::Backend {
+    fn from(k: TierKind) -> Self {
+        match k {
+            TierKind::Local => crate::config::Backend::Local,
+            TierKind::S3 => crate::config::Backend::S3,
+        }
+    }
 }
 
 /// A price per slow read: a number of dollars, 0 or more.
@@ -276,8 +301,8 @@ pub enum BenchTarget {
     /// SQLite with a bare rskafka consumer reading the same topic.
     Ingest {
         /// Where events come from: memory (payloads generated in process) or kafka.
-        #[arg(long, value_parser = ["memory", "kafka"], default_value = "memory")]
-        source: String,
+        #[arg(long, value_enum, default_value_t = IngestSource::Memory)]
+        source: IngestSource,
         /// Kafka brokers for --source kafka, comma-separated (default: events.brokers of the config).
         #[arg(long, value_delimiter = ',')]
         brokers: Option<Vec<String>>,
@@ -330,11 +355,11 @@ pub enum BenchTarget {
         #[arg(long, default_value = "us-east-1")]
         region: String,
         /// Source tier kind: local or s3 (default: s3 with --endpoint, else local).
-        #[arg(long, value_parser = ["local", "s3"])]
-        src: Option<String>,
+        #[arg(long, value_enum)]
+        src: Option<TierKind>,
         /// Destination tier kind: local or s3 (default: s3 with --endpoint, else local).
-        #[arg(long, value_parser = ["local", "s3"])]
-        dst: Option<String>,
+        #[arg(long, value_enum)]
+        dst: Option<TierKind>,
         /// Also copy the same objects between two buckets with rclone (--transfers = workers) and compare.
         #[arg(long, requires = "endpoint")]
         compare_rclone: bool,

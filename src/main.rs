@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use data_in_motion::cli::{BenchTarget, Cli, Cmd, LogFormat, ScenarioAction};
+use data_in_motion::cli::{self, BenchTarget, Cli, Cmd, LogFormat, ScenarioAction};
+use data_in_motion::config::Backend;
 use data_in_motion::{
     bench, catalog, config, ctl, daemon, explain, logging, ls, pin, pipe, replay, scenario_cmd, seed, simulate, status,
     tui,
@@ -213,7 +214,7 @@ fn main() -> ExitCode {
                 },
         }) => {
             logging::to_stderr();
-            if source == "kafka" {
+            if source == cli::IngestSource::Kafka {
                 let brokers = brokers.unwrap_or_else(|| cfg.events.brokers.clone());
                 bench::kafka::run(&cfg, &brokers, events, json)
             } else {
@@ -261,7 +262,8 @@ fn main() -> ExitCode {
                 },
         }) => {
             logging::to_stderr();
-            let kind = |k: Option<String>| k.unwrap_or_else(|| if endpoint.is_some() { "s3" } else { "local" }.into());
+            let default = if endpoint.is_some() { Backend::S3 } else { Backend::Local };
+            let kind = |k: Option<cli::TierKind>| k.map_or(default, Backend::from);
             let opts = bench::migrate::Options {
                 objects,
                 size,

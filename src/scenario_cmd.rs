@@ -1,7 +1,7 @@
 //! `dim scenario list|check|figures`, and turning `--scenario` into a validated scenario plus the config it runs with.
 
 use crate::config::Config;
-use crate::engine::scenario::{KINDS, OLD_KINDS, Scenario, figures, library};
+use crate::engine::scenario::{OLD_KINDS, Scenario, figures, kinds, library};
 
 /// The scenario `spec` names, validated against `cfg`, and the configuration it runs with.
 /// The error is ready to print: file, line, what is wrong and what to do.
@@ -63,7 +63,7 @@ pub fn figures_help(cfg: &Config) {
         println!("  {field:<30} {what}");
     }
     println!("\nStep kinds ([[step]] with at = \"30m\" and do = KIND):\n");
-    for (kind, fields, what) in KINDS {
+    for (kind, fields, what) in kinds() {
         let f = if fields.is_empty() {
             String::new()
         } else {
@@ -71,7 +71,7 @@ pub fn figures_help(cfg: &Config) {
         };
         let was = OLD_KINDS
             .iter()
-            .find(|(_, name)| name == kind)
+            .find(|(_, name)| *name == kind)
             .map(|(old, _)| format!(" (also read: {old})"))
             .unwrap_or_default();
         println!("  {:<30} {what}{was}", format!("{kind}{f}"));

@@ -3,7 +3,7 @@
 
 use data_in_motion::config::{self, Config};
 use data_in_motion::engine::command::Command;
-use data_in_motion::engine::scenario::{KINDS, OLD_KINDS, Scenario, library};
+use data_in_motion::engine::scenario::{OLD_KINDS, Scenario, kinds, library};
 
 fn base() -> Config {
     config::load(None).unwrap()
@@ -125,8 +125,8 @@ fn a_step_is_spelt_as_its_command_and_the_old_spellings_still_read() {
         }
     }
     for (old, name) in OLD_KINDS {
-        assert!(KINDS.iter().any(|k| k.0 == *name), "{name} is a step kind");
-        assert!(!KINDS.iter().any(|k| k.0 == *old), "{old} is only an old spelling");
+        assert!(kinds().any(|k| k.0 == *name), "{name} is a step kind");
+        assert!(!kinds().any(|k| k.0 == *old), "{old} is only an old spelling");
     }
     let old = "name = \"old\"\nduration = \"2h\"\n\n[[step]]\nat = \"1h\"\ndo = \"rate\"\nper_sec = 50\n\n[[step]]\nat = \"1h\"\ndo = \"optimize\"\n\n[[expect]]\nthat = \"events.ingested >= 0\"\n";
     let (sc, _) = Scenario::load("old.toml", old, &base()).unwrap_or_else(|e| panic!("{e}"));

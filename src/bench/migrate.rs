@@ -20,8 +20,8 @@ use crate::engine::tiers::{self, Attributes, ObjectStore, Tiers};
 pub struct Options {
     pub objects: usize,
     pub size: u64,
-    pub src: String,
-    pub dst: String,
+    pub src: Backend,
+    pub dst: Backend,
     pub endpoint: Option<String>,
     pub region: String,
     pub compare_rclone: bool,
@@ -31,8 +31,8 @@ pub struct Options {
 pub struct MigrateBench {
     pub objects: usize,
     pub size: u64,
-    pub src: String,
-    pub dst: String,
+    pub src: Backend,
+    pub dst: Backend,
     pub workers: usize,
     pub secs: f64,
     pub objects_per_sec: f64,
@@ -51,11 +51,11 @@ pub struct MigrateBench {
     pub ratio_vs_rclone_move: Option<f64>,
 }
 
-fn tier(name: &str, kind: &str, bucket: &str, o: &Options) -> TierConfig {
+fn tier(name: &str, backend: Backend, bucket: &str, o: &Options) -> TierConfig {
     TierConfig {
         name: name.into(),
         provider: "bench".into(),
-        backend: if kind == "s3" { Backend::S3 } else { Backend::Local },
+        backend,
         path: None,
         endpoint: o.endpoint.clone(),
         bucket: Some(bucket.into()),
@@ -74,7 +74,7 @@ fn tier(name: &str, kind: &str, bucket: &str, o: &Options) -> TierConfig {
 }
 
 pub fn run(cfg: &Config, o: Options, as_json: bool) -> anyhow::Result<()> {
-    if (o.src == "s3" || o.dst == "s3") && o.endpoint.is_none() {
+    if (o.src == Backend::S3 || o.dst == Backend::S3) && o.endpoint.is_none() {
         bail!("an s3 tier needs --endpoint URL (and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)");
     }
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
@@ -144,7 +144,7 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
     let stamp = format!("{}-{}", std::process::id(), wall_now_ms());
     let (src_bucket, dst_bucket) = (format!("dim-bench-{stamp}-src"), format!("dim-bench-{stamp}-dst"));
     let mut bench_cfg = cfg.clone();
-    bench_cfg.tiers = vec![tier("src", &o.src, &src_bucket, o), tier("dst", &o.dst, &dst_bucket, o)];
+    bench_cfg.tiers = vec![tier("src", o.src, &src_bucket, o), tier("dst", o.dst, &dst_bucket, o)];
     let tiers = tiers::build(&bench_cfg, dir.path()).context("building the tiers")?;
     let mut buckets = Vec::new();
     for t in &bench_cfg.tiers {
@@ -207,8 +207,8 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
         let mut r = MigrateBench {
             objects: o.objects,
             size: o.size,
-            src: o.src.clone(),
-            dst: o.dst.clone(),
+            src: o.src,
+            dst: o.dst,
             workers,
             secs,
             objects_per_sec: o.objects as f64 / secs,
@@ -289,7 +289,7 @@ async fn rclone(
 ) -> anyhow::Result<f64> {
     let endpoint = o.endpoint.clone().unwrap_or_default();
     let mk = |suffix: &str| {
-        let t = tier(suffix, "s3", &format!("dim-bench-{stamp}-rclone-{verb}-{suffix}"), o);
+        let t = tier(suffix, Backend::S3, &format!("dim-bench-{stamp}-rclone-{verb}-{suffix}"), o);
         S3Tier::new(&t, &cfg.migrator)
     };
     let (a, b) = (mk("a")?, mk("b")?);

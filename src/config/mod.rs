@@ -190,8 +190,9 @@ fn default_keep_finished_secs() -> u64 {
 }
 
 /// The failure the chaos keys and steps inject on a tier, as an S3 endpoint would answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, strum::EnumIter, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum InjectedError {
     SlowDown,
     Throttled,
@@ -203,13 +204,12 @@ pub enum InjectedError {
 impl InjectedError {
     /// The name a scenario, a config file and the logs spell it with.
     pub fn as_str(self) -> &'static str {
-        match self {
-            InjectedError::SlowDown => "slow_down",
-            InjectedError::Throttled => "throttled",
-            InjectedError::Internal => "internal",
-            InjectedError::Timeout => "timeout",
-            InjectedError::Reset => "reset",
-        }
+        self.into()
+    }
+
+    /// Every kind's name, in declaration order (what a refusal lists).
+    pub fn names() -> impl Iterator<Item = &'static str> + Clone {
+        <Self as strum::IntoEnumIterator>::iter().map(Self::as_str)
     }
 }
 

@@ -10,6 +10,15 @@ pub enum Backend {
     S3,
 }
 
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Backend::Local => "local",
+            Backend::S3 => "s3",
+        })
+    }
+}
+
 /// The capacity of a tier that sets none, as the planner counts it.
 pub const UNLIMITED_BYTES: f64 = 1e18;
 

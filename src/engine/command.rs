@@ -8,8 +8,15 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::tiers::chaos::ChaosSettings;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What the engine can be told. Each command's kind (`CommandKind`, generated from this enum)
+/// is spelt as its JSON tag: the control API, scenario steps and logs share that one name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::EnumDiscriminants)]
 #[serde(tag = "command", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(CommandKind),
+    derive(Hash, strum::EnumIter, strum::IntoStaticStr, strum::EnumString),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Command {
     /// Embedded workload: events per wall-clock second.
     SetEventRate {
@@ -80,7 +87,18 @@ pub enum Command {
     RetrainNow,
 }
 
+impl CommandKind {
+    /// The kind's name, as the command's JSON tag spells it.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
 impl Command {
+    pub fn kind(&self) -> CommandKind {
+        self.into()
+    }
+
     /// Commands that set how the engine runs (switches and knobs) rather than act on data: a
     /// scenario applies those it starts with before the engine has anything to act on.
     pub fn is_setting(&self) -> bool {
@@ -252,5 +270,56 @@ impl Commands {
             mpsc::error::TrySendError::Closed(_) => Refusal::Stopped,
         })?;
         Ok(rx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::IntoEnumIterator;
+
+    /// One command of each kind.
+    fn one_of(kind: CommandKind) -> Command {
+        use CommandKind as K;
+        let (key, tier) = (String::from("k"), String::from("t"));
+        match kind {
+            K::SetEventRate => Command::SetEventRate { per_sec: 1.0 },
+            K::SetSkew => Command::SetSkew { skew: 1.0 },
+            K::FlashCrowd => Command::FlashCrowd { objects: 1 },
+            K::PutBurst => Command::PutBurst { objects: 1 },
+            K::GrowObjects => Command::GrowObjects {
+                objects: 1,
+                engine_secs: 1,
+            },
+            K::SetCapacity => Command::SetCapacity { tier, bytes: 1 },
+            K::PauseScenario => Command::PauseScenario { paused: true },
+            K::Chaos => Command::Chaos {
+                tier,
+                settings: ChaosSettings::default(),
+            },
+            K::ChaosClear => Command::ChaosClear { tier: None },
+            K::PauseMigrations => Command::PauseMigrations,
+            K::ResumeMigrations => Command::ResumeMigrations,
+            K::RetryFailed => Command::RetryFailed,
+            K::CancelTask => Command::CancelTask { id: 1 },
+            K::MigrateNow => Command::MigrateNow { key, tier },
+            K::Pin => Command::Pin { key, pinned: true },
+            K::Inspect => Command::Inspect { key: None },
+            K::Rescan => Command::Rescan,
+            K::OptimizeNow => Command::OptimizeNow,
+            K::RetrainNow => Command::RetrainNow,
+        }
+    }
+
+    /// A kind's name is the command's JSON tag, so scenario steps, the API and logs agree.
+    #[test]
+    fn every_kind_is_named_as_its_json_tag() {
+        for kind in CommandKind::iter() {
+            let command = one_of(kind);
+            assert_eq!(command.kind(), kind);
+            let json = serde_json::to_value(&command).unwrap();
+            assert_eq!(json["command"], kind.name(), "{command:?}");
+            assert_eq!(kind.name().parse::<CommandKind>().ok(), Some(kind));
+        }
     }
 }

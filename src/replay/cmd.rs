@@ -13,19 +13,18 @@ use crate::cli::ReplayArgs;
 use crate::config::Config;
 
 /// The format named, or the one the file's extension suggests (CLF otherwise).
-fn format_of(path: &Path, named: Option<&str>) -> anyhow::Result<Format> {
-    if let Some(n) = named {
-        return Format::parse(n)
-            .with_context(|| format!("unknown trace format {n:?}: use one of {}", Format::NAMES.join(", ")));
+fn format_of(path: &Path, named: Option<Format>) -> Format {
+    if let Some(f) = named {
+        return f;
     }
     // `log.csv.gz` is a CSV.
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let ext = name.trim_end_matches(".gz").rsplit('.').next().unwrap_or("");
-    Ok(match ext {
+    match ext {
         "jsonl" | "ndjson" => Format::Jsonl,
         "csv" => Format::Csv,
         _ => Format::Clf,
-    })
+    }
 }
 
 pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
@@ -34,7 +33,7 @@ pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
     if !(scale.is_finite() && scale > 0.0) {
         bail!("--time-scale must be a number > 0 (e.g. 720 turns 12 trace hours into 360 days), got {scale}");
     }
-    let format = format_of(&o.trace, o.format.as_deref())?;
+    let format = format_of(&o.trace, o.format);
     let t = trace::open(&o.trace)
         .and_then(|input| trace::read(input, format))
         .with_context(|| format!("cannot read the trace {}", o.trace.display()))?;

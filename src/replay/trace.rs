@@ -14,7 +14,9 @@ use crate::engine::events::codec::{self, DecodeContext};
 /// Bad lines kept for the report (all are counted).
 const KEPT: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A trace's format, as `--format` names it (clap spells the variants in kebab case: the names
+/// `name` gives, which a test checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Clf,
     Jsonl,
@@ -372,6 +374,10 @@ h10 [30:00:00:11] "GET /h.gifalt="" HTTP/1.0" 200 5"#,
                 .iter()
                 .all(|n| Format::parse(n).is_some_and(|f| f.name() == *n))
         );
+        for f in Format::ALL {
+            let clap_name = clap::ValueEnum::to_possible_value(&f).map(|v| v.get_name().to_string());
+            assert_eq!(clap_name.as_deref(), Some(f.name()), "--format spells {f:?} as name() does");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod view;
 use super::clock::Millis;
 use super::command::Command;
 pub use expect::Check;
-pub use parse::{KINDS, OLD_KINDS};
+pub use parse::{OLD_KINDS, kinds};
 pub use player::{Player, ScenarioShared};
 pub(crate) use view::value;
 pub use view::{ExpectResult, Report, ScenarioView};

@@ -11,7 +11,7 @@ use expectation::expectation;
 use reader::Err;
 use reader::{Reader, ms};
 use step::step;
-pub use step::{KINDS, OLD_KINDS};
+pub use step::{OLD_KINDS, kinds};
 
 const TOP: &[&str] = &[
     "name",

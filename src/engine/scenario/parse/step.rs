@@ -5,58 +5,56 @@ use std::time::Duration;
 use super::reader::Err;
 use super::reader::{Reader, did_you_mean, line_of, ms};
 use crate::config::{self, Config, SourceKind};
-use crate::engine::command::Command;
+use strum::IntoEnumIterator;
+
+use crate::engine::command::{Command, CommandKind};
 use crate::engine::scenario::Step;
 use crate::engine::tiers::chaos::ChaosSettings;
 
-/// Step kinds: name, the fields it takes, what it does. A kind is spelt as the command it sends
-/// is in JSON (the control API, `Command`'s serde names).
-pub const KINDS: &[(&str, &[&str], &str)] = &[
-    (
-        "set_event_rate",
-        &["per_sec"],
-        "events per wall second of the embedded workload",
-    ),
-    ("set_skew", &["skew"], "Zipf exponent of object popularity"),
-    (
-        "flash_crowd",
-        &["objects"],
-        "a flash crowd on `objects` cold objects (default 1)",
-    ),
-    ("put_burst", &["objects"], "`objects` new objects uploaded at once"),
-    (
-        "grow_objects",
-        &["objects", "for"],
-        "keep `objects` objects (those queued for a move first) growing for `for`",
-    ),
-    (
-        "chaos",
-        &[
-            "tier",
-            "latency_ms",
-            "jitter_ms",
-            "error_rate",
-            "error_kind",
-            "outage",
-            "bandwidth",
-        ],
-        "inject faults on a tier (replaces what was injected there)",
-    ),
-    ("chaos_clear", &["tier"], "stop injecting on `tier`, or on every tier"),
-    ("pause_migrations", &[], "stop starting moves"),
-    ("resume_migrations", &[], "start moves again"),
-    ("retry_failed", &[], "failed moves go back to the queue"),
-    ("optimize_now", &[], "re-plan placement now"),
-    ("retrain_now", &[], "retrain the hotness model now"),
-    ("rescan", &[], "list every tier again"),
-    (
-        "set_capacity",
-        &["tier", "size"],
-        "change a tier's capacity, e.g. size = \"50MB\"",
-    ),
-];
+/// What a step of `kind` takes and does: its fields and a line of help; `None` for a command no
+/// scenario sends (it acts on one object, or on the dashboard, or on the scenario itself). The
+/// match names every command, so a new one is a decision here, not a forgotten step.
+pub(super) fn step_of(kind: CommandKind) -> Option<(&'static [&'static str], &'static str)> {
+    use CommandKind as K;
+    Some(match kind {
+        K::SetEventRate => (&["per_sec"], "events per wall second of the embedded workload"),
+        K::SetSkew => (&["skew"], "Zipf exponent of object popularity"),
+        K::FlashCrowd => (&["objects"], "a flash crowd on `objects` cold objects (default 1)"),
+        K::PutBurst => (&["objects"], "`objects` new objects uploaded at once"),
+        K::GrowObjects => (
+            &["objects", "for"],
+            "keep `objects` objects (those queued for a move first) growing for `for`",
+        ),
+        K::Chaos => (
+            &[
+                "tier",
+                "latency_ms",
+                "jitter_ms",
+                "error_rate",
+                "error_kind",
+                "outage",
+                "bandwidth",
+            ],
+            "inject faults on a tier (replaces what was injected there)",
+        ),
+        K::ChaosClear => (&["tier"], "stop injecting on `tier`, or on every tier"),
+        K::PauseMigrations => (&[], "stop starting moves"),
+        K::ResumeMigrations => (&[], "start moves again"),
+        K::RetryFailed => (&[], "failed moves go back to the queue"),
+        K::OptimizeNow => (&[], "re-plan placement now"),
+        K::RetrainNow => (&[], "retrain the hotness model now"),
+        K::Rescan => (&[], "list every tier again"),
+        K::SetCapacity => (&["tier", "size"], "change a tier's capacity, e.g. size = \"50MB\""),
+        K::PauseScenario | K::CancelTask | K::MigrateNow | K::Pin | K::Inspect => return None,
+    })
+}
 
-/// The first scenario spellings, still read: (old, the command's name).
+/// Step kinds: name (the command's, as `Command`'s serde tag spells it), the fields it takes,
+/// what it does.
+pub fn kinds() -> impl Iterator<Item = (&'static str, &'static [&'static str], &'static str)> + Clone {
+    CommandKind::iter().filter_map(|k| step_of(k).map(|(fields, what)| (k.name(), fields, what)))
+}
+
 pub const OLD_KINDS: &[(&str, &str)] = &[
     ("rate", "set_event_rate"),
     ("skew", "set_skew"),
@@ -65,8 +63,6 @@ pub const OLD_KINDS: &[(&str, &str)] = &[
     ("optimize", "optimize_now"),
     ("retrain", "retrain_now"),
 ];
-
-const ERROR_KINDS: &[&str] = &["slow_down", "throttled", "internal", "timeout", "reset"];
 
 pub(super) fn step(
     r: &Reader,
@@ -111,7 +107,7 @@ pub(super) fn step(
             return Err(r.err(
                 &format!("step[{i}]"),
                 "the step has no `do`",
-                did_you_mean("", KINDS.iter().map(|k| k.0), "steps"),
+                did_you_mean("", kinds().map(|k| k.0), "steps"),
             ));
         }
     };
@@ -121,11 +117,15 @@ pub(super) fn step(
         Some((_, name)) => name,
         None => written.as_str(),
     };
-    let Some((kind, fields, _)) = KINDS.iter().find(|k| k.0 == name) else {
+    let Some((kind, fields)) = name
+        .parse::<CommandKind>()
+        .ok()
+        .and_then(|k| step_of(k).map(|(fields, _)| (k, fields)))
+    else {
         return Err(r.err(
             &at_key("do"),
             format!("unknown step `{written}`"),
-            did_you_mean(&written, KINDS.iter().map(|k| k.0), "steps"),
+            did_you_mean(&written, kinds().map(|k| k.0), "steps"),
         ));
     };
     let mut allowed: Vec<&str> = vec!["at", "do"];
@@ -141,8 +141,8 @@ pub(super) fn step(
             )
         })
     };
-    let command = match *kind {
-        "set_event_rate" => {
+    let command = match kind {
+        CommandKind::SetEventRate => {
             let per_sec = r.number(&at_key("per_sec"), need("per_sec")?)?;
             if per_sec < 0.0 {
                 return Err(r.err(
@@ -153,24 +153,24 @@ pub(super) fn step(
             }
             Command::SetEventRate { per_sec }
         }
-        "set_skew" => Command::SetSkew {
+        CommandKind::SetSkew => Command::SetSkew {
             skew: r.number(&at_key("skew"), need("skew")?)?,
         },
-        "flash_crowd" => Command::FlashCrowd {
+        CommandKind::FlashCrowd => Command::FlashCrowd {
             objects: get("objects")
                 .map(|v| r.count(&at_key("objects"), v))
                 .transpose()?
                 .unwrap_or(1)
                 .max(1),
         },
-        "put_burst" => Command::PutBurst {
+        CommandKind::PutBurst => Command::PutBurst {
             objects: r.count(&at_key("objects"), need("objects")?)?,
         },
-        "grow_objects" => Command::GrowObjects {
+        CommandKind::GrowObjects => Command::GrowObjects {
             objects: r.count(&at_key("objects"), need("objects")?)?,
             engine_secs: r.duration(&at_key("for"), need("for")?)?.as_secs(),
         },
-        "chaos" => {
+        CommandKind::Chaos => {
             let tier = r.tier(&at_key("tier"), need("tier")?, tiers)?;
             let error_rate = get("error_rate")
                 .map(|v| r.number(&at_key("error_rate"), v))
@@ -194,7 +194,7 @@ pub(super) fn step(
                             return Err(r.err(
                                 &at_key("error_kind"),
                                 format!("unknown error kind `{s}`"),
-                                did_you_mean(&s, ERROR_KINDS.iter().copied(), "kinds"),
+                                did_you_mean(&s, config::InjectedError::names(), "kinds"),
                             ));
                         }
                     }
@@ -228,20 +228,26 @@ pub(super) fn step(
                 },
             }
         }
-        "chaos_clear" => Command::ChaosClear {
+        CommandKind::ChaosClear => Command::ChaosClear {
             tier: get("tier").map(|v| r.tier(&at_key("tier"), v, tiers)).transpose()?,
         },
-        "pause_migrations" => Command::PauseMigrations,
-        "resume_migrations" => Command::ResumeMigrations,
-        "retry_failed" => Command::RetryFailed,
-        "optimize_now" => Command::OptimizeNow,
-        "retrain_now" => Command::RetrainNow,
-        "rescan" => Command::Rescan,
-        "set_capacity" => Command::SetCapacity {
+        CommandKind::PauseMigrations => Command::PauseMigrations,
+        CommandKind::ResumeMigrations => Command::ResumeMigrations,
+        CommandKind::RetryFailed => Command::RetryFailed,
+        CommandKind::OptimizeNow => Command::OptimizeNow,
+        CommandKind::RetrainNow => Command::RetrainNow,
+        CommandKind::Rescan => Command::Rescan,
+        CommandKind::SetCapacity => Command::SetCapacity {
             tier: r.tier(&at_key("tier"), need("tier")?, tiers)?,
             bytes: r.size(&at_key("size"), need("size")?)?,
         },
-        other => return Err(r.err(&at_key("do"), format!("unknown step `{other}`"), "")),
+        CommandKind::PauseScenario
+        | CommandKind::CancelTask
+        | CommandKind::MigrateNow
+        | CommandKind::Pin
+        | CommandKind::Inspect => {
+            return Err(r.err(&at_key("do"), format!("unknown step `{written}`"), ""));
+        }
     };
     if cfg.events.source == SourceKind::Kafka && command.drives_workload() {
         return Err(r.err(
@@ -253,7 +259,7 @@ pub(super) fn step(
     Ok(Step {
         at_ms: ms(at),
         line: line_of(r, &format!("step[{i}]")),
-        kind: kind.to_string(),
+        kind: kind.name().to_string(),
         command,
     })
 }

@@ -5,16 +5,17 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![warn(unreachable_pub)]
 
+pub use dim_config as config;
+pub use dim_engine as engine;
+pub use dim_engine::format;
+
 pub mod bench;
 pub mod catalog;
 pub mod cli;
-pub mod config;
 pub mod control;
 pub mod ctl;
 pub mod daemon;
-pub mod engine;
 pub mod explain;
-pub mod format;
 pub mod logging;
 pub mod ls;
 pub mod metrics;

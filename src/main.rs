@@ -262,7 +262,11 @@ fn main() -> ExitCode {
                 },
         }) => {
             logging::to_stderr();
-            let default = if endpoint.is_some() { Backend::S3 } else { Backend::Local };
+            let default = if endpoint.is_some() {
+                Backend::S3
+            } else {
+                Backend::Local
+            };
             let kind = |k: Option<cli::TierKind>| k.map_or(default, Backend::from);
             let opts = bench::migrate::Options {
                 objects,

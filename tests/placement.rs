@@ -8,7 +8,6 @@ use data_in_motion::bench::optimize::population;
 use data_in_motion::config::Config;
 use data_in_motion::engine::clock::Millis;
 use data_in_motion::engine::events::{AccessEvent, Op};
-use data_in_motion::engine::store::history::Sampler;
 use data_in_motion::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use data_in_motion::engine::model::Model;
 use data_in_motion::engine::model::dataset::samples;
@@ -19,6 +18,7 @@ use data_in_motion::engine::placement::planner;
 use data_in_motion::engine::placement::problem::{Item as MItem, Problem, SLA_PENALTY};
 use data_in_motion::engine::placement::solve;
 use data_in_motion::engine::store::Store;
+use data_in_motion::engine::store::history::Sampler;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

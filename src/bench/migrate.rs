@@ -289,7 +289,12 @@ async fn rclone(
 ) -> anyhow::Result<f64> {
     let endpoint = o.endpoint.clone().unwrap_or_default();
     let mk = |suffix: &str| {
-        let t = tier(suffix, Backend::S3, &format!("dim-bench-{stamp}-rclone-{verb}-{suffix}"), o);
+        let t = tier(
+            suffix,
+            Backend::S3,
+            &format!("dim-bench-{stamp}-rclone-{verb}-{suffix}"),
+            o,
+        );
         S3Tier::new(&t, &cfg.migrator)
     };
     let (a, b) = (mk("a")?, mk("b")?);

@@ -376,7 +376,11 @@ h10 [30:00:00:11] "GET /h.gifalt="" HTTP/1.0" 200 5"#,
         );
         for f in Format::ALL {
             let clap_name = clap::ValueEnum::to_possible_value(&f).map(|v| v.get_name().to_string());
-            assert_eq!(clap_name.as_deref(), Some(f.name()), "--format spells {f:?} as name() does");
+            assert_eq!(
+                clap_name.as_deref(),
+                Some(f.name()),
+                "--format spells {f:?} as name() does"
+            );
         }
     }
 

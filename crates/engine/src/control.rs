@@ -1,0 +1,180 @@
+//! The command executor: what each `Command` does to the engine, answered with accepted or why not.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc;
+
+use super::clock::wall_now_ms;
+use super::command::{Answer, Command, Refusal, Request};
+use super::events::SourceShared;
+use super::migrate::{self, Migrator};
+use super::store::{self, Store, StoreError};
+use super::sync::lock;
+use super::tiers::Tiers;
+use super::{inventory, placement, scenario};
+use crate::config::SourceKind;
+
+/// What Commands act on.
+pub(crate) struct Control {
+    pub shared: Arc<SourceShared>,
+    pub inspect: Arc<std::sync::Mutex<Option<String>>>,
+    pub migrator: Arc<Migrator>,
+    pub tiers: Tiers,
+    pub store: Arc<Store>,
+    pub brain: Arc<placement::runner::Brain>,
+    pub scanner: inventory::Scanner,
+    pub scenario: Arc<scenario::ScenarioShared>,
+    pub source_kind: SourceKind,
+}
+
+impl Control {
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&crate::store::Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store.writer()))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    async fn apply(&self, cmd: Command) -> Answer {
+        cmd.check()?;
+        if cmd.drives_workload() && self.source_kind == SourceKind::Kafka {
+            return Err(Refusal::WorkloadOnKafka);
+        }
+        match cmd {
+            Command::SetEventRate { per_sec } => *lock(&self.shared.rate) = Some(per_sec),
+            Command::SetSkew { skew } => *lock(&self.shared.skew) = Some(skew),
+            Command::FlashCrowd { objects } => *lock(&self.shared.flash) = Some(objects),
+            Command::PutBurst { objects } => *lock(&self.shared.put_burst) = Some(objects),
+            Command::GrowObjects { objects, engine_secs } => {
+                *lock(&self.shared.grow) = Some((objects, engine_secs as i64 * 1000));
+            }
+            Command::SetCapacity { tier, bytes } => {
+                self.known_tier(&tier)?;
+                tracing::info!(target: "dim::placement", tier = %tier, bytes, "capacity changed");
+                self.brain.set_capacity(&tier, bytes);
+            }
+            Command::PauseScenario { paused } => {
+                if !self.scenario.set_paused(paused) {
+                    return Err(Refusal::NoScenario);
+                }
+            }
+            Command::Chaos { tier, settings } => {
+                let t = self.tiers.get(&tier).ok_or(Refusal::UnknownTier { tier })?;
+                t.set(settings);
+            }
+            Command::ChaosClear { tier: None } => {
+                for t in self.tiers.values() {
+                    t.set(Default::default());
+                }
+            }
+            Command::ChaosClear { tier: Some(tier) } => {
+                let t = self.tiers.get(&tier).ok_or(Refusal::UnknownTier { tier })?;
+                t.set(Default::default());
+            }
+            Command::Pin { key, pinned } => {
+                let k = key.clone();
+                let found = self
+                    .db(move |c| store::set_pinned(c, &k, pinned))
+                    .await
+                    .map_err(store_failed)?;
+                if !found {
+                    return Err(Refusal::UnknownObject { key });
+                }
+                tracing::info!(target: "dim::placement", key = %key, pinned, "pin changed");
+            }
+            Command::Inspect { key } => {
+                *lock(&self.inspect) = key;
+            }
+            Command::Rescan => {
+                if !self.scanner.start() {
+                    return Err(Refusal::ScanRunning);
+                }
+            }
+            Command::OptimizeNow => self.brain.optimize_now(),
+            Command::RetrainNow => self.brain.retrain_now(),
+            Command::PauseMigrations => self.migrator.set_paused(true),
+            Command::ResumeMigrations => self.migrator.set_paused(false),
+            Command::RetryFailed => {
+                let n = self
+                    .db(|c| migrate::task::retry_failed(c, wall_now_ms()))
+                    .await
+                    .map_err(store_failed)?;
+                tracing::info!(target: "dim::migrate", tasks = n, "failed tasks queued again");
+                self.migrator.wake();
+            }
+            Command::CancelTask { id } => {
+                let task = self
+                    .db(move |c| {
+                        let t = migrate::task::get(c, id)?;
+                        let ok = migrate::task::cancel(c, id, wall_now_ms())?;
+                        Ok(t.filter(|_| ok))
+                    })
+                    .await
+                    .map_err(store_failed)?;
+                let t = task.ok_or(Refusal::UnknownTask { id })?;
+                // A copy it may have left on the destination goes, unless the pointer names it.
+                self.migrator.ctx().remove_copy(&t).await;
+            }
+            Command::MigrateNow { key, tier } => {
+                self.known_tier(&tier)?;
+                let k = key.clone();
+                let dst = tier.clone();
+                let id = self
+                    .db(move |c| {
+                        let src = store::placement(c, &k)?.ok_or_else(|| StoreError::NoObject(k.clone()))?;
+                        match src {
+                            Some(src) if src != dst => migrate::task::enqueue(c, &k, &src, &dst, wall_now_ms()),
+                            _ => Ok(None),
+                        }
+                    })
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::NoObject(key) => Refusal::UnknownObject { key },
+                        e => store_failed(e),
+                    })?;
+                match id {
+                    Some(id) => tracing::info!(target: "dim::migrate", id, key = %key, to = %tier, "migration queued"),
+                    None => return Err(Refusal::NothingToMove { key, tier }),
+                }
+                self.migrator.wake();
+            }
+        }
+        Ok(())
+    }
+
+    fn known_tier(&self, tier: &str) -> Answer {
+        match self.tiers.contains_key(tier) {
+            true => Ok(()),
+            false => Err(Refusal::UnknownTier { tier: tier.to_string() }),
+        }
+    }
+}
+
+fn store_failed(e: StoreError) -> Refusal {
+    Refusal::Store { message: e.to_string() }
+}
+
+/// Carries out commands one at a time, in the order they came, and answers each; counts each
+/// in `applied` and nudges the publisher, so the next snapshot shows it.
+pub(crate) async fn dispatch_commands(
+    mut rx: mpsc::Receiver<Request>,
+    ctl: Control,
+    applied: Arc<AtomicU64>,
+    nudge: Arc<tokio::sync::Notify>,
+) {
+    while let Some(Request { command, answer }) = rx.recv().await {
+        tracing::info!(target: "dim::engine", command = %command, "command");
+        let result = ctl.apply(command).await;
+        if let Err(e) = &result {
+            tracing::warn!(target: "dim::engine", error = %e, "command refused");
+        }
+        applied.fetch_add(1, Ordering::Release);
+        nudge.notify_one();
+        // The client may have gone (a dashboard that quit): the command still took effect.
+        let _ = answer.send(result);
+    }
+}

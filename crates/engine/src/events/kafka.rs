@@ -1,0 +1,438 @@
+//! The Kafka event source (rskafka): consumes every partition of the topic from the offsets stored in SQLite, reconnecting with backoff.
+//!
+//! Exactly-once into the store: a batch carries the offset after its last record, and ingest
+//! commits that offset in the same transaction as the events' effects. Within one process the
+//! consumer keeps its own position (batches may still sit in the ingest queue); across restarts
+//! the stored offsets are the truth.
+
+use crate::sync::lock;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use rskafka::BackoffConfig;
+use rskafka::client::error::{Error as KafkaError, ProtocolError};
+use rskafka::client::partition::{OffsetAt, PartitionClient, UnknownTopicHandling};
+use rskafka::client::{Client, ClientBuilder};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::SourceShared;
+use super::codec::{self, DecodeContext};
+use super::source::{PartitionView, SourceState};
+use crate::clock::Clock;
+use crate::config::{EventsConfig, StartPolicy};
+use crate::ingest::{Item, SourceBatch};
+use crate::store::{Store, StoreError, stored_offset};
+
+/// Longest a fetch waits on the broker for new records (also how fast a stop is noticed).
+const FETCH_WAIT_MS: i32 = 500;
+const FETCH_MAX_BYTES: i32 = 4 << 20;
+/// rskafka retries internally, at several nested levels; its own deadline bounds each level, and
+/// this bounds a whole call, so the source notices an outage within seconds and says so.
+const CALL_DEADLINE: Duration = Duration::from_secs(4);
+const CALL_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// Why talking to the brokers failed: the source shows it while `reconnecting` and tries again.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("{what}: {source}")]
+    Failed {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{what}: no answer within {secs} s")]
+    NoAnswer { what: String, secs: u64 },
+    #[error("topic {topic} was created but does not show in the metadata")]
+    TopicNotVisible { topic: String },
+    #[error("partition consumer failed: {0}")]
+    Consumer(#[from] tokio::task::JoinError),
+}
+
+impl BrokerError {
+    fn failed(what: impl Into<String>, e: impl std::error::Error + Send + Sync + 'static) -> BrokerError {
+        BrokerError::Failed {
+            what: what.into(),
+            source: Box::new(e),
+        }
+    }
+}
+
+/// Runs one broker call with an overall time limit.
+async fn bounded<T, E: std::error::Error + Send + Sync + 'static>(
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, BrokerError> {
+    match tokio::time::timeout(CALL_TIMEOUT, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(BrokerError::failed(what, e)),
+        Err(_) => Err(BrokerError::NoAnswer {
+            what: what.into(),
+            secs: CALL_TIMEOUT.as_secs(),
+        }),
+    }
+}
+
+/// The offsets-table name of a topic: a different topic never inherits another's offsets.
+pub fn source_name(topic: &str) -> String {
+    format!("kafka:{topic}")
+}
+
+/// A client with bounded internal retries.
+pub async fn connect(brokers: &[String]) -> Result<Client, KafkaError> {
+    ClientBuilder::new(brokers.to_vec())
+        .client_id("dim")
+        .backoff_config(BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            base: 2.0,
+            deadline: Some(CALL_DEADLINE),
+        })
+        .build()
+        .await
+}
+
+/// The sorted partitions of `topic` as the brokers list them; None while it is missing.
+async fn partitions_of(client: &Client, topic: &str) -> Result<Option<Vec<i32>>, BrokerError> {
+    let topics = client
+        .list_topics()
+        .await
+        .map_err(|e| BrokerError::failed("listing topics", e))?;
+    Ok(topics
+        .into_iter()
+        .find(|t| t.name == topic)
+        .map(|t| {
+            let mut p: Vec<i32> = t.partitions.into_iter().collect();
+            p.sort_unstable();
+            p
+        })
+        .filter(|p| !p.is_empty()))
+}
+
+/// The partitions of `topic`, creating it (with `partitions` and `replication`) if it is missing.
+pub async fn ensure_topic(
+    client: &Client,
+    topic: &str,
+    partitions: u32,
+    replication: u16,
+) -> Result<Vec<i32>, BrokerError> {
+    if let Some(p) = partitions_of(client, topic).await? {
+        return Ok(p);
+    }
+    let controller = client
+        .controller_client()
+        .map_err(|e| BrokerError::failed("finding the controller", e))?;
+    match controller
+        .create_topic(topic, partitions.max(1) as i32, replication.max(1) as i16, 5_000)
+        .await
+    {
+        Ok(()) => tracing::info!(target: "dim::kafka", topic, partitions, replication, "created the topic"),
+        Err(KafkaError::ServerError {
+            protocol_error: ProtocolError::TopicAlreadyExists,
+            ..
+        }) => {}
+        Err(e) => return Err(BrokerError::failed(format!("creating topic {topic}"), e)),
+    }
+    // Metadata follows creation after a moment.
+    for _ in 0..50 {
+        if let Some(p) = partitions_of(client, topic).await? {
+            return Ok(p);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(BrokerError::TopicNotVisible {
+        topic: topic.to_string(),
+    })
+}
+
+pub struct KafkaSource {
+    pub cfg: EventsConfig,
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub tx: mpsc::Sender<SourceBatch>,
+    pub shared: Arc<SourceShared>,
+    pub stop: Arc<AtomicBool>,
+}
+
+enum SessionEnd {
+    Stopped,
+    Lost(BrokerError),
+}
+
+impl KafkaSource {
+    /// Runs until stopped: connect, consume, and on any broker error reconnect with backoff.
+    pub fn run(self, rt: tokio::runtime::Handle) -> Result<(), StoreError> {
+        rt.block_on(self.run_async())
+    }
+
+    async fn run_async(self) -> Result<(), StoreError> {
+        let source = source_name(&self.cfg.topic);
+        let positions: Arc<Mutex<BTreeMap<i32, i64>>> = Arc::default();
+        let backoff = || {
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(500))
+                .with_max_delay(Duration::from_secs(10))
+                .with_factor(2.0)
+                .with_jitter()
+                .without_max_times()
+                .build()
+        };
+        let mut delays = backoff();
+        let brokers = self.cfg.brokers.join(",");
+        while !self.stop.load(Ordering::Relaxed) {
+            let mut connected = false;
+            match self.session(&source, &positions, &mut connected).await? {
+                SessionEnd::Stopped => break,
+                SessionEnd::Lost(why) => {
+                    if connected {
+                        delays = backoff();
+                    }
+                    let delay = delays.next().unwrap_or(Duration::from_secs(10));
+                    tracing::warn!(
+                        target: "dim::kafka",
+                        brokers = %brokers,
+                        error = %why,
+                        "Kafka source lost its broker; reconnecting in {:.1}s",
+                        delay.as_secs_f64()
+                    );
+                    self.shared
+                        .set_state(SourceState::Reconnecting, format!("{why} (brokers {brokers})"));
+                    let until = tokio::time::Instant::now() + delay;
+                    while tokio::time::Instant::now() < until && !self.stop.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }
+        self.shared.set_state(SourceState::Stopped, String::new());
+        Ok(())
+    }
+
+    /// One connection: set up every partition, then consume them all until stop or an error.
+    async fn session(
+        &self,
+        source: &str,
+        positions: &Arc<Mutex<BTreeMap<i32, i64>>>,
+        connected: &mut bool,
+    ) -> Result<SessionEnd, StoreError> {
+        let topic = &self.cfg.topic;
+        if lock(&self.shared.state).state == SourceState::Starting {
+            self.shared.set_state(
+                SourceState::Connecting,
+                format!("brokers {}", self.cfg.brokers.join(",")),
+            );
+        }
+        let client = match bounded("connecting", connect(&self.cfg.brokers)).await {
+            Ok(c) => c,
+            Err(e) => return Ok(SessionEnd::Lost(e)),
+        };
+        let setup = ensure_topic(&client, topic, self.cfg.partitions, self.cfg.replication);
+        let parts = match bounded("topic metadata", setup).await {
+            Ok(p) => p,
+            Err(e) => return Ok(SessionEnd::Lost(e)),
+        };
+        let mut clients = Vec::with_capacity(parts.len());
+        // Stored offsets are read once per process start (after that the positions are known).
+        let mut reader = None;
+        for &p in &parts {
+            let pc = client.partition_client(topic.as_str(), p, UnknownTopicHandling::Retry);
+            let pc = match bounded(&format!("partition {p}"), pc).await {
+                Ok(pc) => pc,
+                Err(e) => return Ok(SessionEnd::Lost(e)),
+            };
+            let known = lock(positions).get(&p).copied();
+            let start = match known {
+                Some(o) => o,
+                None => {
+                    let reader = match &reader {
+                        Some(r) => r,
+                        None => reader.insert(self.store.reader()?),
+                    };
+                    match stored_offset(reader, source, p)? {
+                        Some(o) => o,
+                        None => match bounded(
+                            &format!("partition {p} offsets"),
+                            pc.get_offset(policy_at(self.cfg.start)),
+                        )
+                        .await
+                        {
+                            Ok(o) => o,
+                            Err(e) => return Ok(SessionEnd::Lost(e)),
+                        },
+                    }
+                }
+            };
+            lock(positions).insert(p, start);
+            clients.push(Arc::new(pc));
+        }
+        *connected = true;
+        *lock(&self.shared.partitions) = parts
+            .iter()
+            .map(|&p| PartitionView {
+                partition: p,
+                next_offset: lock(positions).get(&p).copied().unwrap_or(0),
+                ..PartitionView::default()
+            })
+            .collect();
+        self.shared.set_state(
+            SourceState::Connected,
+            format!(
+                "{} · topic {topic} · {} partitions",
+                self.cfg.brokers.join(","),
+                parts.len()
+            ),
+        );
+        tracing::info!(target: "dim::kafka", topic = %topic, partitions = parts.len(), "Kafka source connected");
+
+        // Partitions stop cooperatively (never mid-send), so a batch is either queued with its
+        // position advanced, or neither.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut set = JoinSet::new();
+        for pc in clients {
+            let c = Consumer {
+                pc,
+                source: source.to_string(),
+                start: self.cfg.start,
+                max_future_ms: self.cfg.max_future_skew_secs as i64 * 1000,
+                clock: self.clock.clone(),
+                tx: self.tx.clone(),
+                shared: self.shared.clone(),
+                positions: positions.clone(),
+                stop: self.stop.clone(),
+                cancel: cancel.clone(),
+            };
+            set.spawn(c.run());
+        }
+        let mut end = SessionEnd::Stopped;
+        while let Some(r) = set.join_next().await {
+            let lost = match r {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(e) => BrokerError::from(e),
+            };
+            if matches!(end, SessionEnd::Stopped) && !self.stop.load(Ordering::Relaxed) {
+                end = SessionEnd::Lost(lost);
+            }
+            cancel.store(true, Ordering::Relaxed);
+        }
+        Ok(end)
+    }
+}
+
+fn policy_at(p: StartPolicy) -> OffsetAt {
+    match p {
+        StartPolicy::Earliest => OffsetAt::Earliest,
+        StartPolicy::Latest => OffsetAt::Latest,
+    }
+}
+
+/// One partition's fetch loop.
+struct Consumer {
+    pc: Arc<PartitionClient>,
+    source: String,
+    start: StartPolicy,
+    max_future_ms: i64,
+    clock: Arc<dyn Clock>,
+    tx: mpsc::Sender<SourceBatch>,
+    shared: Arc<SourceShared>,
+    positions: Arc<Mutex<BTreeMap<i32, i64>>>,
+    stop: Arc<AtomicBool>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Consumer {
+    async fn run(self) -> Result<(), BrokerError> {
+        let p = self.pc.partition();
+        loop {
+            if self.stop.load(Ordering::Relaxed) || self.cancel.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let pos = lock(&self.positions).get(&p).copied().unwrap_or(0);
+            let fetch = self.pc.fetch_records(pos, 1..FETCH_MAX_BYTES, FETCH_WAIT_MS);
+            let (records, hwm) = match tokio::time::timeout(CALL_TIMEOUT, fetch).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(KafkaError::ServerError {
+                    protocol_error: ProtocolError::OffsetOutOfRange,
+                    ..
+                })) => {
+                    self.skip_gap(p, pos).await?;
+                    continue;
+                }
+                Ok(Err(e)) => return Err(BrokerError::failed(format!("partition {p}"), e)),
+                Err(_) => {
+                    return Err(BrokerError::NoAnswer {
+                        what: format!("partition {p}"),
+                        secs: CALL_TIMEOUT.as_secs(),
+                    });
+                }
+            };
+            let mut items = Vec::with_capacity(records.len());
+            let mut next = pos;
+            let ctx = DecodeContext {
+                now_ms: self.clock.now_ms(),
+                max_future_ms: self.max_future_ms,
+            };
+            for r in records {
+                // A compressed batch starts before the offset asked for.
+                if r.offset < pos {
+                    continue;
+                }
+                next = r.offset + 1;
+                let raw = r.record.value.unwrap_or_default();
+                items.push(match codec::decode(&raw, ctx) {
+                    Ok(e) => Item::Event(e),
+                    Err(rej) => Item::Rejected(rej),
+                });
+            }
+            if next > pos {
+                let batch = SourceBatch {
+                    source: self.source.clone(),
+                    items,
+                    offsets: vec![(p, next)],
+                    caught_up: next >= hwm,
+                };
+                if self.tx.send(batch).await.is_err() {
+                    // Ingest has stopped: the engine is shutting down.
+                    return Ok(());
+                }
+                lock(&self.positions).insert(p, next);
+            }
+            self.set_view(p, next, hwm);
+        }
+    }
+
+    /// The broker no longer holds `pos` (retention, or a recreated topic): continue per the start policy.
+    async fn skip_gap(&self, p: i32, pos: i64) -> Result<(), BrokerError> {
+        let earliest = bounded("earliest offset", self.pc.get_offset(OffsetAt::Earliest)).await?;
+        let latest = bounded("latest offset", self.pc.get_offset(OffsetAt::Latest)).await?;
+        let to = match self.start {
+            StartPolicy::Earliest => earliest,
+            StartPolicy::Latest => latest,
+        };
+        tracing::warn!(
+            target: "dim::kafka",
+            partition = p,
+            from = pos,
+            to,
+            broker_earliest = earliest,
+            broker_latest = latest,
+            "offset {pos} is no longer on the broker (retention deleted records before they were ingested); \
+             continuing at {to} per events.start, {} records skipped",
+            (to - pos).max(0)
+        );
+        lock(&self.positions).insert(p, to);
+        Ok(())
+    }
+
+    fn set_view(&self, p: i32, next: i64, hwm: i64) {
+        let mut parts = lock(&self.shared.partitions);
+        if let Some(v) = parts.iter_mut().find(|v| v.partition == p) {
+            v.next_offset = next;
+            v.high_watermark = hwm;
+            v.lag = (hwm - next).max(0) as u64;
+        }
+    }
+}

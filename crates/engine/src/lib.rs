@@ -1,0 +1,339 @@
+//! The engine: a library with no UI dependency. `Engine::start` runs it in the background and returns a handle.
+
+// In the crate, not Cargo.toml: a `[lints]` table would reach the integration tests too, where
+// `unwrap()` is the assertion.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![warn(unreachable_pub)]
+
+/// The configuration crate under the name the engine's modules use (`crate::config::…`).
+use dim_config as config;
+
+pub mod audit;
+pub mod clock;
+pub mod command;
+mod control;
+mod error;
+pub mod events;
+pub mod format;
+pub mod ingest;
+pub mod inventory;
+pub mod migrate;
+pub mod model;
+pub mod observe;
+pub mod placement;
+mod publish;
+pub mod scenario;
+pub mod snapshot;
+pub mod store;
+pub mod sync;
+pub mod tiers;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use clock::{Clock, ScaledClock, wall_now_ms};
+use command::{Commands, Request};
+use control::{Control, dispatch_commands};
+pub use error::EngineError;
+use events::SourceShared;
+use events::embedded::{EmbeddedSource, local_tiers};
+use events::kafka::KafkaSource;
+use ingest::{IngestStats, Ingestor};
+use migrate::Migrator;
+use publish::{RateTracker, SnapshotBuilder, publish_snapshots};
+use snapshot::Snapshot;
+use store::{Store, StoreError};
+use tiers::Tiers;
+
+use crate::config::{Config, SourceKind};
+
+/// Where the engine keeps its state and how it tells time.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub data_dir: PathBuf,
+    /// Override the clock (tests, replays); default: scaled by `clock.speed`, resuming the stored engine time.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// How often a snapshot is published.
+    pub snapshot_every: Duration,
+}
+
+impl EngineOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            clock: None,
+            snapshot_every: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The running engine, as seen by the TUI, the daemon and tests.
+pub struct EngineHandle {
+    pub commands: Commands,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub clock: Arc<dyn Clock>,
+    pub store: Arc<Store>,
+    stop: Arc<AtomicBool>,
+    source: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
+    ingest: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
+    tasks: Vec<JoinHandle<()>>,
+    builder: Arc<SnapshotBuilder>,
+    pub migrator: Arc<Migrator>,
+    pub tiers: Tiers,
+    scenario: Arc<scenario::ScenarioShared>,
+    scenario_stop: watch::Sender<bool>,
+    ingest_stats: Arc<IngestStats>,
+    brain: Arc<placement::runner::Brain>,
+}
+
+/// What the engine measures for the metrics endpoint, beyond its snapshots.
+#[derive(Clone)]
+pub struct Observations {
+    pub ingest: Arc<IngestStats>,
+    pub migrator: Arc<migrate::MigratorStats>,
+    pub brain: Arc<placement::runner::Brain>,
+}
+
+pub struct Engine;
+
+impl Engine {
+    /// Opens the store, starts the event source, ingest and the snapshot publisher.
+    /// Must be called inside a tokio runtime.
+    pub fn start(cfg: Config, opts: EngineOptions) -> Result<EngineHandle, EngineError> {
+        std::fs::create_dir_all(&opts.data_dir).map_err(|source| StoreError::DataDir {
+            path: opts.data_dir.display().to_string(),
+            source,
+        })?;
+        let store = Arc::new(Store::open(&opts.data_dir.join(&cfg.store.file), cfg.store.cache_mib)?);
+        let clock: Arc<dyn Clock> = match opts.clock.clone() {
+            Some(c) => c,
+            None => {
+                // Engine time never runs backwards across restarts, even on an accelerated clock.
+                let stored = store::engine_time(&store.writer())?.unwrap_or(0);
+                Arc::new(ScaledClock::new(wall_now_ms().max(stored), cfg.clock.speed))
+            }
+        };
+        let tiers = tiers::build(&cfg, &opts.data_dir)?;
+        let migrator = Arc::new(Migrator::start(cfg.migrator.clone(), store.clone(), tiers.clone()));
+        let (brain, brain_tasks) =
+            placement::runner::start(cfg.clone(), store.clone(), clock.clone(), migrator.clone());
+        let rt = tokio::runtime::Handle::current();
+        let stop = Arc::new(AtomicBool::new(false));
+        let ingestor = Ingestor::new(store.clone(), clock.clone(), cfg.events.clone(), cfg.model.clone());
+        let stats = ingestor.stats.clone();
+        let stats_for_handle = stats.clone();
+        let (tx, ingest) = ingestor
+            .spawn(rt.clone())
+            .map_err(|e| EngineError::Task(e.to_string()))?;
+
+        let scanner = inventory::Scanner {
+            tiers: tiers.clone(),
+            order: cfg.tiers.iter().map(|t| t.name.clone()).collect(),
+            clock: clock.clone(),
+            view: Arc::new(std::sync::Mutex::new(inventory::InventoryView::default())),
+            store: store.clone(),
+            stop: stop.clone(),
+            running: Arc::default(),
+        };
+        let shared = Arc::new(SourceShared::new(cfg.events.source));
+        let scenario = Arc::new(scenario::ScenarioShared::default());
+        let inspect = Arc::new(std::sync::Mutex::new(None));
+        type SourceRun = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
+        let run: SourceRun = match cfg.events.source {
+            SourceKind::Embedded => {
+                let source = EmbeddedSource {
+                    tiers: local_tiers(&cfg, &opts.data_dir)?,
+                    cfg: cfg.clone(),
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    tx,
+                    shared: shared.clone(),
+                    stop: stop.clone(),
+                };
+                Box::new(move || source.run())
+            }
+            SourceKind::Kafka => {
+                let source = KafkaSource {
+                    cfg: cfg.events.clone(),
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    tx,
+                    shared: shared.clone(),
+                    stop: stop.clone(),
+                };
+                let source_rt = rt.clone();
+                Box::new(move || source.run(source_rt))
+            }
+        };
+        let source = std::thread::Builder::new()
+            .name("dim-source".into())
+            .spawn(run)
+            .map_err(|e| EngineError::Task(e.to_string()))?;
+
+        let applied = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let nudge = Arc::new(tokio::sync::Notify::new());
+        let builder = Arc::new(SnapshotBuilder {
+            cfg: cfg.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            stats,
+            shared: shared.clone(),
+            reader: std::sync::Mutex::new(None),
+            rates: std::sync::Mutex::new(RateTracker::default()),
+            tiers: tiers.clone(),
+            migrator: migrator.clone(),
+            brain: brain.clone(),
+            inspect: inspect.clone(),
+            life: std::sync::Mutex::new(None),
+            applied: applied.clone(),
+            inventory: scanner.view.clone(),
+            scenario: scenario.clone(),
+        });
+        let first = builder.build().unwrap_or_default();
+        let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
+        let (cmd_tx, cmd_rx) = mpsc::channel::<Request>(64);
+
+        let mut tasks = brain_tasks;
+        tasks.extend([
+            tokio::spawn(publish_snapshots(
+                builder.clone(),
+                snap_tx,
+                opts.snapshot_every,
+                nudge.clone(),
+            )),
+            tokio::spawn(dispatch_commands(
+                cmd_rx,
+                Control {
+                    shared,
+                    inspect,
+                    migrator: migrator.clone(),
+                    tiers: tiers.clone(),
+                    store: store.clone(),
+                    brain: brain.clone(),
+                    scanner: scanner.clone(),
+                    scenario: scenario.clone(),
+                    source_kind: cfg.events.source,
+                },
+                applied.clone(),
+                nudge,
+            )),
+        ]);
+        // What the tiers already hold (objects put there by others) is registered in the background,
+        // and so is an object that events name before any listing found it.
+        scanner.start();
+        tasks.push(tokio::spawn(inventory::resolve_loop(
+            scanner.clone(),
+            Duration::from_secs(2),
+        )));
+        tracing::info!(
+            target: "dim::engine",
+            data_dir = %opts.data_dir.display(),
+            speed = clock.speed(),
+            tiers = cfg.tiers.len(),
+            "engine started"
+        );
+        Ok(EngineHandle {
+            commands: Commands::new(cmd_tx, applied),
+            snapshots: snap_rx,
+            clock,
+            store,
+            stop,
+            source: Some(source),
+            ingest: Some(ingest),
+            tasks,
+            builder,
+            migrator,
+            tiers,
+            scenario,
+            scenario_stop: watch::channel(false).0,
+            ingest_stats: stats_for_handle,
+            brain,
+        })
+    }
+}
+
+impl EngineHandle {
+    /// Stops the source, lets ingest commit what it holds, and returns the final snapshot.
+    pub async fn shutdown(mut self) -> Result<Snapshot, EngineError> {
+        let started = Instant::now();
+        let _ = self.scenario_stop.send(true);
+        self.migrator.shutdown().await;
+        self.stop.store(true, Ordering::Relaxed);
+        let source = self.source.take();
+        let ingest = self.ingest.take();
+        let joined = tokio::task::spawn_blocking(move || {
+            let s = source.map(|h| h.join());
+            let i = ingest.map(|h| h.join());
+            (s, i)
+        })
+        .await
+        .map_err(|e| EngineError::Task(e.to_string()))?;
+        for t in &self.tasks {
+            t.abort();
+        }
+        for r in [joined.0, joined.1].into_iter().flatten() {
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => return Err(EngineError::Task("an engine thread panicked".into())),
+            }
+        }
+        let builder = self.builder.clone();
+        let last = tokio::task::spawn_blocking(move || builder.build())
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))??;
+        // Ingest has stopped: record the engine time now, so a restart resumes from here and
+        // engine time never runs backwards (batches only record it when they commit).
+        let (store, now) = (self.store.clone(), self.clock.now_ms().max(last.now_ms));
+        tokio::task::spawn_blocking(move || store::advance_engine_time(&store.writer(), now))
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))??;
+        tracing::info!(
+            target: "dim::engine",
+            ingested = last.store.events.ingested,
+            rejected = last.store.events.rejected,
+            objects = last.store.objects,
+            ms = started.elapsed().as_millis() as u64,
+            "engine stopped, last batch committed"
+        );
+        Ok(last)
+    }
+
+    /// Plays `sc` in the background: its steps go through the command channel as key presses
+    /// would. The task ends with the report when the scenario does (or on shutdown).
+    pub fn play(&self, sc: scenario::Scenario) -> JoinHandle<scenario::Report> {
+        let player = scenario::Player {
+            scenario: sc,
+            commands: self.commands.clone(),
+            snapshots: self.snapshots.clone(),
+            clock: self.clock.clone(),
+            shared: self.scenario.clone(),
+            store: self.store.clone(),
+            tiers: self.tiers.clone(),
+        };
+        tokio::spawn(player.run(self.scenario_stop.subscribe()))
+    }
+
+    pub fn observations(&self) -> Observations {
+        Observations {
+            ingest: self.ingest_stats.clone(),
+            migrator: self.migrator.stats(),
+            brain: self.brain.clone(),
+        }
+    }
+
+    /// Builds a snapshot now, off the publishing cadence (benchmarks, tests). Blocking.
+    pub fn build_snapshot(&self) -> Result<Snapshot, EngineError> {
+        self.builder.build()
+    }
+
+    /// True once a source or ingest thread has ended on its own (an error).
+    pub fn is_failed(&self) -> bool {
+        self.ingest.as_ref().is_some_and(|h| h.is_finished()) || self.source.as_ref().is_some_and(|h| h.is_finished())
+    }
+}

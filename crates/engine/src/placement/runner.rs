@@ -1,0 +1,190 @@
+//! The background brain: retrains the model and re-plans placement on their cadences or on command.
+
+use crate::sync;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::cost::{CostModel, life_hours_of};
+use super::planner::{self, PlanSummary};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::migrate::Migrator;
+use crate::model::forest::ForestParams;
+use crate::model::{Model, dataset, training};
+use crate::store::Store;
+
+/// Training samples read per retrain (the newest).
+pub const MAX_SAMPLES: usize = 200_000;
+
+pub struct Brain {
+    model: RwLock<Arc<Model>>,
+    last_plan: Mutex<Option<PlanSummary>>,
+    retrain: Notify,
+    optimize: Notify,
+    /// Tier capacities changed at run time (`Command::SetCapacity`), bytes.
+    capacity: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Every plan's solve time, for the metrics histogram.
+    pub solve_secs: crate::observe::Samples,
+}
+
+impl Brain {
+    pub fn model(&self) -> Arc<Model> {
+        sync::read(&self.model).clone()
+    }
+
+    pub fn last_plan(&self) -> Option<PlanSummary> {
+        sync::lock(&self.last_plan).clone()
+    }
+
+    pub fn retrain_now(&self) {
+        self.retrain.notify_one();
+    }
+
+    pub fn optimize_now(&self) {
+        self.optimize.notify_one();
+    }
+
+    pub fn set_capacity(&self, tier: &str, bytes: u64) {
+        sync::lock(&self.capacity).insert(tier.to_string(), bytes);
+    }
+
+    /// The capacity the optimizer plans `tier` with now, if it was changed at run time.
+    pub fn capacity_of(&self, tier: &str) -> Option<u64> {
+        sync::lock(&self.capacity).get(tier).copied()
+    }
+
+    /// `cfg` with the run-time capacity changes applied.
+    pub fn effective(&self, cfg: &Config) -> Config {
+        let mut cfg = cfg.clone();
+        for t in &mut cfg.tiers {
+            if let Some(b) = self.capacity_of(&t.name) {
+                t.capacity_gb = Some(b as f64 / 1e9);
+            }
+        }
+        cfg
+    }
+}
+
+/// Starts the trainer and the optimizer; the last persisted model serves until a new one is trained.
+pub fn start(
+    cfg: Config,
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    migrator: Arc<Migrator>,
+) -> (Arc<Brain>, Vec<JoinHandle<()>>) {
+    let persisted = store
+        .reader()
+        .ok()
+        .and_then(|c| Model::load(&c, &cfg.model).ok().flatten());
+    let last_plan = store.reader().ok().and_then(|c| planner::last(&c).ok().flatten());
+    let brain = Arc::new(Brain {
+        model: RwLock::new(Arc::new(
+            persisted.unwrap_or_else(|| Model::heuristic(&cfg.model, "not trained yet")),
+        )),
+        last_plan: Mutex::new(last_plan),
+        retrain: Notify::new(),
+        optimize: Notify::new(),
+        capacity: Mutex::default(),
+        solve_secs: Default::default(),
+    });
+    let trainer = {
+        let (b, cfg, store, clock) = (brain.clone(), cfg.clone(), store.clone(), clock.clone());
+        tokio::spawn(async move {
+            let every = Duration::from_secs(cfg.model.retrain_every_secs.max(1));
+            // The first training comes soon after start, once some history exists.
+            let mut wait = every.min(Duration::from_secs(15));
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = b.retrain.notified() => {}
+                }
+                wait = every;
+                let (cfg2, store2, now) = (cfg.clone(), store.clone(), clock.now_ms());
+                let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+                let spawned = training::spawn_named("dim-train", move || {
+                    let run = || {
+                        let conn = store2.reader()?;
+                        let h = (cfg2.model.horizon_secs * 1000) as i64;
+                        let samples = dataset::samples(&conn, now, h, MAX_SAMPLES)?;
+                        let mut m = Model::train(&samples, &cfg2.model, &cfg2.sla, now, ForestParams::default());
+                        let observed = dataset::forecast_samples(&conn, now, MAX_SAMPLES)?;
+                        let mut cm = CostModel::new(&cfg2);
+                        cm.life_hours = life_hours_of(&conn, now)?;
+                        m.learn_forecast(&observed, &|row, t, hours| planner::prior_p_any(&cm, row, t, hours));
+                        m.save(&store2.writer())?;
+                        Ok::<_, crate::store::StoreError>(m)
+                    };
+                    let _ = done_tx.send(run());
+                });
+                if let Err(e) = spawned {
+                    tracing::warn!(target: "dim::model", error = %e, "could not start a training thread");
+                    continue;
+                }
+                match done_rx.await {
+                    Ok(Ok(m)) => {
+                        tracing::info!(
+                            target: "dim::model",
+                            serving = %m.info.serving_line(),
+                            samples = m.info.train_samples,
+                            secs = format!("{:.2}", m.info.train_secs),
+                            pr_auc = m.info.holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
+                            heuristic_pr_auc = m.info.heuristic_holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
+                            note = %m.info.note,
+                            forecast = %m.info.forecast.line(),
+                            forecast_why = %m.info.forecast.why,
+                            "model trained"
+                        );
+                        *sync::write(&b.model) = Arc::new(m);
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(target: "dim::model", error = %e, "training failed; the previous model keeps serving")
+                    }
+                    Err(_) => {
+                        tracing::error!(target: "dim::model", "the training thread panicked; the previous model keeps serving")
+                    }
+                }
+            }
+        })
+    };
+    let optimizer = {
+        let b = brain.clone();
+        tokio::spawn(async move {
+            let every = Duration::from_secs(cfg.optimizer.interval_secs.max(1));
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = b.optimize.notified() => {}
+                }
+                let (cfg2, store2, model, now) = (b.effective(&cfg), store.clone(), b.model(), clock.now_ms());
+                let planned = tokio::task::spawn_blocking(move || planner::run(&store2, &cfg2, &model, now)).await;
+                match planned {
+                    Ok(Ok(s)) => {
+                        tracing::info!(
+                            target: "dim::placement",
+                            objects = s.objects,
+                            candidates = s.candidates,
+                            moves = s.moves,
+                            tasks = s.tasks_created,
+                            monthly_now = format!("{:.4}", s.monthly_now),
+                            monthly_after = format!("{:.4}", s.monthly_after),
+                            solve_secs = format!("{:.3}", s.solve_secs),
+                            binding = ?s.binding,
+                            "placement planned"
+                        );
+                        b.solve_secs.push(s.solve_secs);
+                        *sync::lock(&b.last_plan) = Some(s);
+                        migrator.wake();
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(target: "dim::placement", error = %e, "planning failed; placement unchanged")
+                    }
+                    Err(_) => return,
+                }
+            }
+        })
+    };
+    (brain, vec![trainer, optimizer])
+}

@@ -1,0 +1,245 @@
+//! The ingest batch as the store writes it: object records, per-key effects of events,
+//! rejections, counters, offsets and engine time, all in one transaction.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{LIFETIMES_DELETED, LIFETIMES_LIVED_MS, StoreError, advance_engine_time};
+use crate::clock::Millis;
+
+/// An object found on a tier (seeded, created by a PUT, or listed by inventory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectRecord {
+    pub key: String,
+    pub tier: String,
+    pub size: u64,
+    pub etag: Option<String>,
+    pub last_modified: Millis,
+    pub created: Millis,
+}
+
+/// What one key's accesses in a batch (after its last DELETE) add to its row.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Accesses {
+    pub first_ts: Millis,
+    pub last_ts: Millis,
+    pub reads: i64,
+    pub writes: i64,
+    /// The size the last PUT that carried one gave.
+    pub size: Option<u64>,
+    pub last_put: Option<Millis>,
+    /// Log-space decayed scores (1 h, 1 d, 1 w) of these accesses alone.
+    pub h: [Option<f64>; 3],
+    pub hour_sin: f64,
+    pub hour_cos: f64,
+}
+
+/// One key's effect in a batch: a DELETE (the last one at `deleted_at`) removes its row before
+/// the accesses that followed it are added.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyEffect<'a> {
+    pub key: &'a str,
+    pub deleted_at: Option<Millis>,
+    pub accesses: Option<&'a Accesses>,
+}
+
+/// An event refused by the decoder, kept for `/v1/rejected`.
+#[derive(Debug, Clone, Copy)]
+pub struct RejectedRow<'a> {
+    pub source: &'a str,
+    /// The reason's label (`RejectReason::label`), also its counter's suffix.
+    pub reason: &'a str,
+    pub detail: &'a str,
+    pub raw: &'a str,
+}
+
+/// Everything one ingest transaction writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    /// Objects the engine wrote or seeded: the record is the truth.
+    pub registers: &'a [ObjectRecord],
+    /// Objects a listing found: they place unknown or unplaced objects, never move a pointer.
+    pub discovered: &'a [ObjectRecord],
+    /// Per-key effects, in key order (neighbouring rows together dirty fewer pages).
+    pub effects: &'a [KeyEffect<'a>],
+    /// Accepted events in the batch.
+    pub events: u64,
+    pub rejected: &'a [RejectedRow<'a>],
+    /// How many rejected events the store keeps in all.
+    pub rejected_keep: u32,
+    /// The next offset per source and partition.
+    pub offsets: &'a BTreeMap<(String, i32), i64>,
+}
+
+/// A registration: the record is the truth. An object found in storage has existed since it was
+/// created: that is its age, even before anyone reads it.
+const REGISTER_SQL: &str = "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+     ON CONFLICT(key) DO UPDATE SET tier = excluded.tier, size = excluded.size,
+         etag = excluded.etag, last_modified = excluded.last_modified,
+         first_seen = coalesce(first_seen, excluded.first_seen)";
+
+/// A discovery: places an unknown or unplaced object, refreshes one on the same tier, never moves
+/// a pointer.
+const DISCOVERED_SQL: &str = "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+     ON CONFLICT(key) DO UPDATE SET
+         size = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.size ELSE size END,
+         etag = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.etag ELSE etag END,
+         last_modified = CASE WHEN tier IS NULL OR tier = excluded.tier
+                              THEN excluded.last_modified ELSE last_modified END,
+         tier = coalesce(tier, excluded.tier),
+         first_seen = coalesce(first_seen, excluded.first_seen)";
+
+/// Adds a batch's accesses to a key's row (creating it).
+const ACCESSES_SQL: &str =
+    "INSERT INTO objects(key, size, last_modified, created, first_seen, last_access, reads, writes,
+                         h1, h24, h168, hour_sin, hour_cos, stats_updated)
+     VALUES (?1, coalesce(?2, 0), ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+     ON CONFLICT(key) DO UPDATE SET
+         size = coalesce(?2, size),
+         last_modified = coalesce(max(last_modified, ?3), last_modified, ?3),
+         first_seen = coalesce(min(first_seen, ?4), first_seen, ?4),
+         last_access = coalesce(max(last_access, ?5), last_access, ?5),
+         reads = reads + ?6,
+         writes = writes + ?7,
+         h1 = lse(h1, ?8),
+         h24 = lse(h24, ?9),
+         h168 = lse(h168, ?10),
+         hour_sin = hour_sin + ?11,
+         hour_cos = hour_cos + ?12,
+         stats_updated = ?13";
+
+const COUNTER_SQL: &str = "INSERT INTO counters(name, value) VALUES (?1, ?2)
+     ON CONFLICT(name) DO UPDATE SET value = value + excluded.value";
+
+/// Writes `b` in one transaction at engine time `now_ms`: records, then per-key effects, then
+/// rejections, counters and offsets. Either all of it lands or none of it does.
+pub fn write_batch(conn: &mut Connection, b: &Batch<'_>, now_ms: Millis) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    for (sql, records) in [(REGISTER_SQL, b.registers), (DISCOVERED_SQL, b.discovered)] {
+        let mut stmt = tx.prepare_cached(sql)?;
+        for o in records {
+            stmt.execute(params![
+                o.key,
+                o.tier,
+                o.size as i64,
+                o.etag,
+                o.last_modified,
+                o.created
+            ])?;
+        }
+    }
+    let (deleted, lived_ms) = write_effects(&tx, b.effects, now_ms)?;
+    let mut counter = tx.prepare_cached(COUNTER_SQL)?;
+    if b.events > 0 {
+        counter.execute(params!["events.ingested", b.events as i64])?;
+    }
+    if deleted > 0 {
+        counter.execute(params![LIFETIMES_DELETED, deleted])?;
+        counter.execute(params![LIFETIMES_LIVED_MS, lived_ms])?;
+    }
+    if !b.rejected.is_empty() {
+        counter.execute(params!["events.rejected", b.rejected.len() as i64])?;
+        let mut by_reason: BTreeMap<&str, i64> = BTreeMap::new();
+        for r in b.rejected {
+            *by_reason.entry(r.reason).or_default() += 1;
+        }
+        for (reason, n) in by_reason {
+            counter.execute(params![format!("events.rejected.{reason}"), n])?;
+        }
+        keep_rejected(&tx, b.rejected, b.rejected_keep, now_ms)?;
+    }
+    drop(counter);
+    let mut off = tx.prepare_cached(
+        "INSERT INTO offsets(source, partition, next_offset) VALUES (?1, ?2, ?3)
+         ON CONFLICT(source, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
+    )?;
+    for ((source, partition), next) in b.offsets {
+        off.execute(params![source, partition, next])?;
+    }
+    drop(off);
+    advance_engine_time(&tx, now_ms)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Applies per-key effects; returns how many objects were deleted and how long they lived in all
+/// (the cost model's expected remaining life comes from it).
+fn write_effects(tx: &Connection, effects: &[KeyEffect<'_>], now_ms: Millis) -> Result<(i64, i64), StoreError> {
+    let mut del = tx.prepare_cached("DELETE FROM objects WHERE key = ?1 RETURNING first_seen")?;
+    let mut up = tx.prepare_cached(ACCESSES_SQL)?;
+    let (mut deleted, mut lived_ms) = (0i64, 0i64);
+    for e in effects {
+        if let Some(deleted_at) = e.deleted_at {
+            let first: Option<Option<Millis>> = del.query_row([e.key], |r| r.get(0)).optional()?;
+            if let Some(first) = first {
+                deleted += 1;
+                lived_ms += first.map_or(0, |f| (deleted_at - f).max(0));
+            }
+        }
+        if let Some(a) = e.accesses {
+            up.execute(params![
+                e.key,
+                a.size.map(|s| s as i64),
+                a.last_put,
+                a.first_ts,
+                a.last_ts,
+                a.reads,
+                a.writes,
+                a.h[0],
+                a.h[1],
+                a.h[2],
+                a.hour_sin,
+                a.hour_cos,
+                now_ms,
+            ])?;
+        }
+    }
+    Ok((deleted, lived_ms))
+}
+
+/// Keeps the newest `keep` rejected events in all.
+fn keep_rejected(tx: &Connection, rejected: &[RejectedRow<'_>], keep: u32, now_ms: Millis) -> Result<(), StoreError> {
+    let mut rej =
+        tx.prepare_cached("INSERT INTO rejected_events(ts, source, reason, detail, raw) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    // Only the newest `keep` can survive the trim below; the rest are not inserted.
+    let skip = rejected.len().saturating_sub(keep as usize);
+    for r in rejected.iter().skip(skip) {
+        rej.execute(params![now_ms, r.source, r.reason, r.detail, r.raw])?;
+    }
+    tx.execute(
+        "DELETE FROM rejected_events WHERE id <= (SELECT max(id) FROM rejected_events) - ?1",
+        [i64::from(keep)],
+    )?;
+    Ok(())
+}
+
+/// A rejected event as `/v1/rejected` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeptRejection {
+    pub id: i64,
+    pub ts: Millis,
+    pub source: String,
+    pub reason: String,
+    pub detail: String,
+    pub raw: String,
+}
+
+/// The newest `limit` rejected events kept, newest first.
+pub fn newest_rejected(conn: &Connection, limit: usize) -> Result<Vec<KeptRejection>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT id, ts, source, reason, detail, raw FROM rejected_events ORDER BY id DESC LIMIT ?1")?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(KeptRejection {
+            id: r.get(0)?,
+            ts: r.get(1)?,
+            source: r.get(2)?,
+            reason: r.get(3)?,
+            detail: r.get(4)?,
+            raw: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -35,16 +35,32 @@ stop_services() {
     rm -rf "$SERVICES_DIR"
 }
 
+# Builds a test server from crates.io once into $DIM_TOOLS/NAME-VERSION. The servers' own
+# release profiles ask for link-time optimisation in one codegen unit, which is most of their
+# build time on two cores and buys the tests nothing: a test server only has to answer on
+# loopback, so it is built optimised but without LTO, in parallel codegen units, without
+# debug info.
+build_tool() {
+    local name=$1 version=$2 started
+    shift 2
+    started=$(date +%s)
+    echo "building $name $version once (cached in $DIM_TOOLS)"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+        CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_INCREMENTAL=false \
+        cargo install "$name" --version "$version" "$@" --locked \
+        --root "$DIM_TOOLS/$name-$version" >"$SERVICES_DIR/$name-build.log" 2>&1 || {
+        tail -30 "$SERVICES_DIR/$name-build.log"
+        echo "FAILED: could not build $name" >&2
+        return 1
+    }
+    echo "built $name $version in $(($(date +%s) - started)) s"
+}
+
 # Garage 2.5.0, a production S3 server, as the S3 endpoint of the integration tests.
 start_garage() {
     local bin="$DIM_TOOLS/garage-2.5.0/bin/garage"
     if [ ! -x "$bin" ]; then
-        echo "building Garage 2.5.0 once (about 10 minutes on 2 cores; cached in $DIM_TOOLS)"
-        cargo install garage --version 2.5.0 --locked --root "$DIM_TOOLS/garage-2.5.0" >"$SERVICES_DIR/garage-build.log" 2>&1 || {
-            tail -30 "$SERVICES_DIR/garage-build.log"
-            echo "FAILED: could not build Garage" >&2
-            return 1
-        }
+        build_tool garage 2.5.0 || return 1
     fi
     local dir="$SERVICES_DIR/garage" s3_port rpc_port secret
     mkdir -p "$dir"
@@ -111,12 +127,7 @@ TOML
 start_tansu() {
     local bin="$DIM_TOOLS/tansu-0.6.0/bin/tansu"
     if [ ! -x "$bin" ]; then
-        echo "building tansu 0.6.0 once (about 10 minutes on 2 cores; cached in $DIM_TOOLS)"
-        cargo install tansu --version 0.6.0 --features libsql --locked --root "$DIM_TOOLS/tansu-0.6.0" >"$SERVICES_DIR/tansu-build.log" 2>&1 || {
-            tail -30 "$SERVICES_DIR/tansu-build.log"
-            echo "FAILED: could not build tansu" >&2
-            return 1
-        }
+        build_tool tansu 0.6.0 --features libsql || return 1
     fi
     local dir="$SERVICES_DIR/tansu" port
     mkdir -p "$dir"

@@ -227,7 +227,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/engine/src/events/kafka.rs", "session"),
     ("crates/engine/src/inventory.rs", "scan"),
     ("crates/engine/src/lib.rs", "start"),
-    ("crates/engine/src/model/forecast/mod.rs", "fit"),
     ("crates/engine/src/placement/explain.rs", "explain_with"),
     ("crates/engine/src/placement/lagrange.rs", "solve"),
     ("crates/engine/src/placement/milp.rs", "solve_with"),

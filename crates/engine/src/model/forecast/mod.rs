@@ -101,31 +101,8 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
     };
     let hold: Vec<&Observed> = obs.iter().filter(|o| held_out(o.object)).collect();
     let mut horizons = Vec::new();
-    let mut maps = vec![None; NW];
     let (mut sq_l, mut sq_p, mut pairs) = (0.0, 0.0, 0usize);
-    let read = |o: &Observed, k: usize| o.outcome.reads[k].is_some_and(|r| r > 0);
-    // Per window with enough outcomes: one half of the held-out samples fits its map, the other
-    // half is kept to measure.
-    let mut measured: Vec<(usize, f64, Vec<&Observed>)> = Vec::new();
-    for (k, hours) in WINDOWS_H.iter().enumerate() {
-        let (calib, known): (Vec<&Observed>, Vec<&Observed>) = hold
-            .iter()
-            .copied()
-            .filter(|o| o.outcome.reads[k].is_some())
-            .partition(|o| calibrates(o.object));
-        if known.len() < MIN_EVAL / 4 || calib.len() < MIN_EVAL / 4 {
-            continue;
-        }
-        let pc: Vec<f64> = calib
-            .iter()
-            .map(|o| train.p_any_raw(&o.outcome.state, *hours))
-            .collect();
-        let yc: Vec<bool> = calib.iter().map(|o| read(o, k)).collect();
-        maps[k] = recalibrate::Recalibration::fit(&pc, &yc);
-        if maps[k].is_some() {
-            measured.push((k, *hours, known));
-        }
-    }
+    let (maps, measured) = calibrate(&train, &hold);
     // Measured as it serves: every window's chance recalibrated before they are chained.
     let train = train.recalibrated(maps.clone());
     for (k, hours, known) in measured {
@@ -173,6 +150,41 @@ pub fn fit(obs: &[Observed], prior: Prior<'_>) -> (Option<Learner>, ForecastInfo
         info.why = format!("learned Brier {bl:.3} ≥ prior {bp:.3}: the prior stays");
         (None, info)
     }
+}
+
+/// Whether the sample saw a read within window `k`.
+fn read(o: &Observed, k: usize) -> bool {
+    o.outcome.reads[k].is_some_and(|r| r > 0)
+}
+
+/// A window's held-out samples kept to measure it: its index, its hours, the samples.
+type Measured<'a> = Vec<(usize, f64, Vec<&'a Observed>)>;
+
+/// Per window with enough outcomes, one half of the held-out samples fits the window's
+/// recalibration map and the other half is kept to measure it.
+fn calibrate<'a>(train: &Learner, hold: &[&'a Observed]) -> (Vec<Option<recalibrate::Recalibration>>, Measured<'a>) {
+    let mut maps = vec![None; NW];
+    let mut measured = Vec::new();
+    for (k, hours) in WINDOWS_H.iter().enumerate() {
+        let (calib, known): (Vec<&Observed>, Vec<&Observed>) = hold
+            .iter()
+            .copied()
+            .filter(|o| o.outcome.reads[k].is_some())
+            .partition(|o| calibrates(o.object));
+        if known.len() < MIN_EVAL / 4 || calib.len() < MIN_EVAL / 4 {
+            continue;
+        }
+        let pc: Vec<f64> = calib
+            .iter()
+            .map(|o| train.p_any_raw(&o.outcome.state, *hours))
+            .collect();
+        let yc: Vec<bool> = calib.iter().map(|o| read(o, k)).collect();
+        maps[k] = recalibrate::Recalibration::fit(&pc, &yc);
+        if maps[k].is_some() {
+            measured.push((k, *hours, known));
+        }
+    }
+    (maps, measured)
 }
 
 /// The outcome of a sample at `t` of an object in state `state`: reads within each window,

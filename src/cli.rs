@@ -224,7 +224,8 @@ pub enum IngestSource {
     Kafka,
 }
 
-/// The kind of tier `dim bench migrate` moves between.
+/// The kind of tier `dim bench migrate` moves between: `config::Backend` as the command line
+/// spells it (Backend itself cannot derive clap's ValueEnum: the engine's tree carries no clap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TierKind {
     Local,

@@ -95,13 +95,6 @@ fn config_depends_on_nothing_of_ours() {
     assert!(ours.is_empty(), "dim-config depends on {ours:?}");
 }
 
-#[test]
-fn the_engine_never_names_the_dashboard_or_terminal_crates() {
-    let ui = ["data_in_motion", "crossterm", "ratatui", "tui_logger"];
-    let found = offending("crates/engine/src", None, |code| ui.iter().any(|w| code.contains(w)));
-    assert!(found.is_empty(), "the engine reaches the UI:\n{}", found.join("\n"));
-}
-
 /// The store alone speaks SQL: no other product file names rusqlite, writes a statement or runs
 /// one. What the engine keeps, and how, is in one place (a second backend implements that).
 #[test]

@@ -55,9 +55,8 @@ async fn read<T: serde::Serialize + Send + 'static>(
     store: Arc<Store>,
     f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
 ) -> Response {
-    match tokio::task::spawn_blocking(move || f(&store.reader()?)).await {
-        Ok(Ok(v)) => axum::Json(v).into_response(),
-        Ok(Err(e)) => store_error(e),
+    match store.read(f).await {
+        Ok(v) => axum::Json(v).into_response(),
         Err(e) => store_error(e),
     }
 }

@@ -56,7 +56,7 @@ pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
             t.lines,
             t.bad,
             format.name(),
-            Format::NAMES.join(", ")
+            Format::names()
         );
     }
     let (w, inventory) = match &inv {

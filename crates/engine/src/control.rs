@@ -29,16 +29,6 @@ pub(crate) struct Control {
 }
 
 impl Control {
-    async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&crate::store::Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store.writer()))
-            .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
-    }
-
     async fn apply(&self, cmd: Command) -> Answer {
         cmd.check()?;
         if cmd.drives_workload() && self.source_kind == SourceKind::Kafka {
@@ -78,7 +68,8 @@ impl Control {
             Command::Pin { key, pinned } => {
                 let k = key.clone();
                 let found = self
-                    .db(move |c| store::set_pinned(c, &k, pinned))
+                    .store
+                    .write(move |c| store::set_pinned(c, &k, pinned))
                     .await
                     .map_err(store_failed)?;
                 if !found {
@@ -100,7 +91,8 @@ impl Control {
             Command::ResumeMigrations => self.migrator.set_paused(false),
             Command::RetryFailed => {
                 let n = self
-                    .db(|c| migrate::task::retry_failed(c, wall_now_ms()))
+                    .store
+                    .write(|c| migrate::task::retry_failed(c, wall_now_ms()))
                     .await
                     .map_err(store_failed)?;
                 tracing::info!(target: "dim::migrate", tasks = n, "failed tasks queued again");
@@ -108,7 +100,8 @@ impl Control {
             }
             Command::CancelTask { id } => {
                 let task = self
-                    .db(move |c| {
+                    .store
+                    .write(move |c| {
                         let t = migrate::task::get(c, id)?;
                         let ok = migrate::task::cancel(c, id, wall_now_ms())?;
                         Ok(t.filter(|_| ok))
@@ -124,7 +117,8 @@ impl Control {
                 let k = key.clone();
                 let dst = tier.clone();
                 let id = self
-                    .db(move |c| {
+                    .store
+                    .write(move |c| {
                         let src = store::placement(c, &k)?.ok_or_else(|| StoreError::NoObject(k.clone()))?;
                         match src {
                             Some(src) if src != dst => migrate::task::enqueue(c, &k, &src, &dst, wall_now_ms()),

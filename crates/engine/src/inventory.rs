@@ -120,7 +120,8 @@ async fn scan(sc: &Scanner) -> u64 {
             lock(view).errors.push(format!("{name}: {e}"));
         }
     }
-    let moving = match moving_keys(store, started_ms).await {
+    // Keys whose migration is in flight or finished since the scan began: two copies are expected.
+    let moving = match store.read(move |c| task::moving_keys(c, started_ms)).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(target: "dim::inventory", error = %e, "could not read the migration queue");
@@ -163,14 +164,6 @@ async fn scan(sc: &Scanner) -> u64 {
     v.listed
 }
 
-/// Keys whose migration is in flight or finished since `since_ms`: two copies of them are expected.
-async fn moving_keys(store: &Arc<Store>, since_ms: Millis) -> Result<HashSet<String>, StoreError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || task::moving_keys(&store.reader()?, since_ms))
-        .await
-        .map_err(|e| StoreError::Join(e.to_string()))?
-}
-
 /// Starts scans in the background, one at a time.
 #[derive(Clone)]
 pub struct Scanner {
@@ -206,11 +199,10 @@ const RESOLVE_BATCH: usize = 1000;
 /// listing): every few seconds, those with a PUT since the last round are looked up on the tiers
 /// (HEAD, fastest first) and registered where found. Returns how many were placed.
 pub async fn resolve_unplaced(scanner: &Scanner, since_ms: Millis) -> Result<u64, StoreError> {
-    let store = scanner.store.clone();
-    let keys: Vec<String> =
-        tokio::task::spawn_blocking(move || objects::unplaced_since(&store.reader()?, since_ms, RESOLVE_BATCH))
-            .await
-            .map_err(|e| StoreError::Join(e.to_string()))??;
+    let keys = scanner
+        .store
+        .read(move |c| objects::unplaced_since(c, since_ms, RESOLVE_BATCH))
+        .await?;
     let mut items = Vec::new();
     for key in keys {
         for name in &scanner.order {

@@ -289,10 +289,8 @@ impl EngineHandle {
             .map_err(|e| EngineError::Task(e.to_string()))??;
         // Ingest has stopped: record the engine time now, so a restart resumes from here and
         // engine time never runs backwards (batches only record it when they commit).
-        let (store, now) = (self.store.clone(), self.clock.now_ms().max(last.now_ms));
-        tokio::task::spawn_blocking(move || store::advance_engine_time(&store.writer(), now))
-            .await
-            .map_err(|e| EngineError::Task(e.to_string()))??;
+        let now = self.clock.now_ms().max(last.now_ms);
+        self.store.write(move |c| store::advance_engine_time(c, now)).await?;
         tracing::info!(
             target: "dim::engine",
             ingested = last.store.events.ingested,

@@ -116,10 +116,7 @@ pub async fn apply_items(
         offsets: vec![],
         caught_up: false,
     });
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || apply(&mut store.writer(), &pending, now_ms, 0))
-        .await
-        .map_err(|e| StoreError::Join(e.to_string()))?
+    store.write(move |c| apply(c, &pending, now_ms, 0)).await
 }
 
 /// Applies `p` in one transaction: registrations, then per-key event effects, then rejections,

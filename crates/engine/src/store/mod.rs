@@ -15,7 +15,7 @@ pub mod training;
 
 use crate::sync;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{OpenFlags, OptionalExtension};
@@ -127,6 +127,28 @@ impl Store {
     /// A new read-only connection (snapshots, status, inventory look-ups).
     pub fn reader(&self) -> Result<Connection, StoreError> {
         open_reader(&self.path)
+    }
+
+    /// Runs `f` on the writer off the async threads: the one way async code writes.
+    pub async fn write<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&mut store.writer()))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    /// Runs `f` on a new read-only connection off the async threads: the one way async code reads.
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store.reader()?))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
     }
 }
 

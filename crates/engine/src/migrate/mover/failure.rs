@@ -13,7 +13,7 @@ impl MoveCtx {
     /// ingested yet, so look again shortly; a second miss means the object is really missing.
     pub(super) async fn source_missing(&self, t: &Task) -> Result<Outcome, StoreError> {
         let key = t.key.clone();
-        let pointer = self.db(move |c| crate::store::placement(c, &key)).await?;
+        let pointer = self.store.write(move |c| crate::store::placement(c, &key)).await?;
         let placed_here = pointer.as_ref().is_some_and(|p| p.as_deref() == Some(t.src.as_str()));
         if !placed_here {
             let why = if pointer.is_none() {
@@ -111,7 +111,8 @@ impl MoveCtx {
     pub async fn remove_copy(&self, t: &Task) {
         let key = t.key.clone();
         let pointer = self
-            .db(move |c| Ok(crate::store::tier_of(c, &key).ok().flatten()))
+            .store
+            .write(move |c| Ok(crate::store::tier_of(c, &key).ok().flatten()))
             .await
             .ok()
             .flatten();

@@ -11,8 +11,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::store::Connection;
-
 use super::backoff::{Policy, retry};
 use super::cleaner::Cleaner;
 use super::task::{self, Change, Switch, Task, TaskState};
@@ -104,16 +102,6 @@ impl MoveCtx {
         }
     }
 
-    async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&mut store.writer()))
-            .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
-    }
-
     fn tier(&self, name: &str) -> Option<Arc<ChaosStore>> {
         self.tiers.get(name).cloned()
     }
@@ -132,7 +120,8 @@ impl MoveCtx {
         let (id, from) = (t.id, t.state);
         let c = change.clone();
         let ok = self
-            .db(move |w| task::transition(w, id, from, to, &c, wall_now_ms()))
+            .store
+            .write(move |w| task::transition(w, id, from, to, &c, wall_now_ms()))
             .await?;
         if !ok {
             return Ok(None);
@@ -398,7 +387,8 @@ impl MoveCtx {
         let tt = t.clone();
         let not_before = (self.background_clean && !self.in_place(t)).then(|| wall_now_ms() + BACKGROUND_CLEAN_MS);
         let outcome = self
-            .db(move |c| task::switch_pointer(c, &tt, &w, wall_now_ms(), not_before))
+            .store
+            .write(move |c| task::switch_pointer(c, &tt, &w, wall_now_ms(), not_before))
             .await?;
         match outcome {
             Switch::Switched => {

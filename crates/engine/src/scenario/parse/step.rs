@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use super::reader::Err;
-use super::reader::{Reader, did_you_mean, line_of, ms};
-use crate::config::{self, Config, SourceKind};
 use strum::IntoEnumIterator;
 
+use super::reader::Err;
+use super::reader::{Reader, did_you_mean, line_of, ms};
 use crate::command::{Command, CommandKind};
+use crate::config::{self, Config, SourceKind};
 use crate::scenario::Step;
 use crate::tiers::chaos::ChaosSettings;
 
@@ -55,6 +55,7 @@ pub fn kinds() -> impl Iterator<Item = (&'static str, &'static [&'static str], &
     CommandKind::iter().filter_map(|k| step_of(k).map(|(fields, what)| (k.name(), fields, what)))
 }
 
+/// The first scenario spellings, still read: (old, the command's name).
 pub const OLD_KINDS: &[(&str, &str)] = &[
     ("rate", "set_event_rate"),
     ("skew", "set_skew"),

@@ -3,6 +3,7 @@
 pub mod billing;
 pub mod cost;
 pub mod explain;
+mod gap;
 pub mod lagrange;
 pub mod milp;
 pub mod planner;
@@ -18,9 +19,17 @@ pub const LAGRANGE_ABOVE: usize = 50_000;
 
 /// Solves the placement problem: exactly with HiGHS (`milp.rs`), or by Lagrangian decomposition
 /// (`lagrange.rs`) above `LAGRANGE_ABOVE` objects; the LP relaxation always goes to HiGHS.
+/// An integral plan never keeps a move that costs more than staying where there is room to stay
+/// (`gap.rs`).
 pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
-    if !p.relax && p.items.len() > LAGRANGE_ABOVE {
-        return Ok(lagrange::solve(p).0);
+    if p.relax {
+        return milp::solve_exact(p);
     }
-    milp::solve_exact(p)
+    let mut sol = if p.items.len() > LAGRANGE_ABOVE {
+        lagrange::solve(p).0
+    } else {
+        milp::solve_exact(p)?
+    };
+    gap::undo_losing_moves(p, &mut sol);
+    Ok(sol)
 }

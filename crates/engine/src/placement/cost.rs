@@ -121,6 +121,13 @@ pub struct Forecast {
     p_return: f64,
 }
 
+impl Forecast {
+    /// Reads expected in a month while the object lives (what its slow reads are priced on).
+    pub fn month_gets(&self) -> f64 {
+        self.month_gets
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CostModel {
     pub tiers: Vec<TierConfig>,

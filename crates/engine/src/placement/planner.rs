@@ -52,6 +52,15 @@ pub struct PlanSummary {
     #[serde(default)]
     pub sla_violations_now: usize,
     pub sla_violations_after: usize,
+    /// The forecast reads of a month, and those served slower than the SLA now and after the
+    /// plan's moves: the SLA in the planner's own unit (a read), where `sla_violations_*` count
+    /// objects predicted hot whatever their size and reads.
+    #[serde(default)]
+    pub reads_month: f64,
+    #[serde(default)]
+    pub slow_reads_month_now: f64,
+    #[serde(default)]
+    pub slow_reads_month_after: f64,
     pub solve_secs: f64,
     pub total_secs: f64,
     /// Tier names whose capacity binds, and "budget_bytes"/"budget_count" when the budget does.
@@ -334,6 +343,13 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
         after_by[target[i]] += cm.monthly(o, target[i], &f);
         s.sla_monthly_now += cm.monthly_sla(o.current, &f);
         s.sla_monthly_after += cm.monthly_sla(target[i], &f);
+        s.reads_month += f.month_gets();
+        if cm.sla.slow(&cm.tiers[o.current]) {
+            s.slow_reads_month_now += f.month_gets();
+        }
+        if cm.sla.slow(&cm.tiers[target[i]]) {
+            s.slow_reads_month_after += f.month_gets();
+        }
         bytes_after[o.heading.unwrap_or(target[i])] += o.size;
         let hot = cm.is_hot(o);
         s.hot_objects += usize::from(hot);

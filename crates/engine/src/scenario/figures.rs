@@ -65,6 +65,14 @@ pub const GLOBAL: &[(&str, &str)] = &[
         "plan.sla_violations_after",
         "the same once the last plan's moves are done",
     ),
+    (
+        "plan.reads_within_sla",
+        "share of a month's forecast reads served within the SLA, at the last plan",
+    ),
+    (
+        "plan.reads_within_sla_after",
+        "the same once the last plan's moves are done",
+    ),
     ("model.forest", "1 when the trained forest serves, 0 for the heuristic"),
     (
         "model.pr_auc",
@@ -243,6 +251,8 @@ impl Figure {
                 }
                 "plan.sla_violations" => plan?.sla_violations_now as f64,
                 "plan.sla_violations_after" => plan?.sla_violations_after as f64,
+                "plan.reads_within_sla" => plan.map(|p| within_sla(p.slow_reads_month_now, p.reads_month))?,
+                "plan.reads_within_sla_after" => plan.map(|p| within_sla(p.slow_reads_month_after, p.reads_month))?,
                 "model.forest" => f64::from(u8::from(s.model.serving == "forest")),
                 "model.pr_auc" => model?.pr_auc,
                 "model.roc_auc" => model?.roc_auc,
@@ -303,4 +313,9 @@ fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str> + Clone
             )
         }
     }
+}
+
+/// The share of `reads` that are not `slow` (1 when no read is expected: none misses the SLA).
+fn within_sla(slow: f64, reads: f64) -> f64 {
+    if reads > 0.0 { 1.0 - slow / reads } else { 1.0 }
 }

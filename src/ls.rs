@@ -19,7 +19,8 @@ use crate::format::{hours, human_bytes, money};
 /// What `dim ls --sort` orders by, largest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SortBy {
-    /// The serving model's chance the object is read soon.
+    /// The serving model's chance the object is read soon (also spelt as its column, `p_hot`).
+    #[value(alias = "p_hot")]
     PHot,
     Size,
     /// Time since the object was first seen (oldest first).

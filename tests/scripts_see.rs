@@ -197,6 +197,19 @@ fn ls_lists_sorts_and_pages_the_objects() {
     assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first: {sizes:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("3 of 15 objects shown"));
 
+    // The order is spelt as clap spells it and as its column is named.
+    for spelling in ["p-hot", "p_hot"] {
+        let out = dim(&["ls", "--sort", spelling, "--json"]);
+        assert!(
+            out.status.success(),
+            "{spelling}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let p: Vec<f64> = rows.iter().map(|r| r["p_hot"].as_f64().unwrap()).collect();
+        assert!(p.windows(2).all(|w| w[0] >= w[1]), "highest p_hot first: {p:?}");
+    }
+
     let out = dim(&["ls", "--tier", "azure-cool", "--limit", "0", "--json"]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.len(), 5);

@@ -224,7 +224,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/engine/src/placement/lagrange.rs", "solve"),
     ("crates/engine/src/placement/milp.rs", "solve_with"),
     ("crates/engine/src/placement/planner.rs", "plan"),
-    ("crates/engine/src/placement/planner.rs", "problem"),
     ("crates/engine/src/placement/runner.rs", "start"),
     ("crates/engine/src/publish.rs", "build"),
     ("crates/engine/src/scenario/figures.rs", "raw"),

@@ -1,6 +1,7 @@
 //! Placement: price every object on every tier, solve the MILP, and turn the plan into migration tasks.
 
 pub mod billing;
+mod candidates;
 pub mod cost;
 pub mod explain;
 mod gap;

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::candidates::candidates;
 use super::cost::{CostModel, Learned, PlanObject};
 use super::problem::{Item, Problem, Solution, SolveError};
 use crate::clock::{Millis, wall_now_ms};
@@ -186,58 +187,7 @@ pub struct Plan {
 /// stay where they are, their bytes taken off the capacity.
 pub fn problem(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> (Vec<usize>, Problem) {
     let n_t = cm.tiers.len();
-    let mut candidate = vec![false; objs.len()];
-    let mut fixed_load = vec![0.0f64; n_t];
-    for (i, o) in objs.iter().enumerate() {
-        if o.fixed {
-            fixed_load[o.heading.unwrap_or(o.current)] += o.size as f64;
-            continue;
-        }
-        let costs = cm.totals(o);
-        let best = (0..n_t)
-            .filter(|j| costs[*j].1)
-            .min_by(|a, b| costs[*a].0.total_cmp(&costs[*b].0));
-        if best.is_some_and(|b| b != o.current) || !costs[o.current].1 {
-            candidate[i] = true;
-        } else {
-            fixed_load[o.current] += o.size as f64;
-        }
-    }
-    // A tier over capacity with what stays: let its cheapest-to-move objects compete too.
-    for (j, tier) in cm.tiers.iter().enumerate() {
-        let cap = tier.plan_capacity_bytes();
-        if fixed_load[j] <= cap {
-            continue;
-        }
-        let mut on_j: Vec<(usize, f64)> = objs
-            .iter()
-            .enumerate()
-            .filter(|(i, o)| !candidate[*i] && !o.fixed && o.current == j)
-            .map(|(i, o)| {
-                let c = cm.totals(o);
-                let alt = (0..n_t)
-                    .filter(|k| *k != j)
-                    .map(|k| c[k])
-                    .filter(|c| c.1)
-                    .map(|c| c.0)
-                    .fold(f64::INFINITY, f64::min);
-                (i, (alt - c[j].0) / (o.size.max(1) as f64))
-            })
-            .collect();
-        on_j.sort_by(|a, b| a.1.total_cmp(&b.1));
-        // Fixed before the loop: the loop lowers fixed_load, and a target computed from it
-        // would stop after 60 % of the excess and leave the tier over capacity.
-        let need = (fixed_load[j] - cap) * 1.5;
-        let mut freed = 0.0;
-        for (i, _) in on_j {
-            if freed >= need {
-                break;
-            }
-            candidate[i] = true;
-            freed += objs[i].size as f64;
-            fixed_load[j] -= objs[i].size as f64;
-        }
-    }
+    let (mut candidate, mut fixed_load) = candidates(objs, cm);
     let mut cands: Vec<usize> = (0..objs.len()).filter(|i| candidate[*i]).collect();
     // At most `migration_budget_count` objects can move this cycle: the MILP gets the ones that
     // must move (SLA, capacity) and the best of the rest by savings, up to twice the budget;

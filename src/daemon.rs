@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::engine::scenario::{Report, Scenario};
+use crate::engine::snapshot::Snapshot;
 use crate::engine::{Engine, EngineOptions};
 
 /// Runs until a signal, `duration`, or the end of `scenario`; exits only after the last batch is
@@ -57,19 +58,7 @@ pub async fn run(
                 break "the scenario ended";
             }
             _ = report.tick() => {
-                let s = snaps.borrow_and_update().clone();
-                tracing::info!(
-                    target: "dim::daemon",
-                    source = %s.source.state,
-                    lag = s.source.lag,
-                    events_per_sec = s.events_per_sec.round(),
-                    ingested = s.store.events.ingested,
-                    rejected = s.store.events.rejected,
-                    objects = s.store.objects,
-                    mib = s.store.bytes / (1 << 20),
-                    cost_per_month = format!("{:.4}", s.monthly_storage_cost),
-                    "status"
-                );
+                log_status(&snaps.borrow_and_update());
                 if engine.is_failed() {
                     break "an engine thread stopped";
                 }
@@ -92,4 +81,20 @@ pub async fn run(
         "shutdown complete"
     );
     Ok(outcome)
+}
+
+/// The periodic status line: source, throughput, what the store holds and what it costs.
+fn log_status(s: &Snapshot) {
+    tracing::info!(
+        target: "dim::daemon",
+        source = %s.source.state,
+        lag = s.source.lag,
+        events_per_sec = s.events_per_sec.round(),
+        ingested = s.store.events.ingested,
+        rejected = s.store.events.rejected,
+        objects = s.store.objects,
+        mib = s.store.bytes / (1 << 20),
+        cost_per_month = format!("{:.4}", s.monthly_storage_cost),
+        "status"
+    );
 }

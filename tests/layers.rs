@@ -216,17 +216,14 @@ mod functions;
 const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/config/src/validate.rs", "validate"),
     ("crates/engine/src/control.rs", "apply"),
-    ("crates/engine/src/events/codec.rs", "decode"),
     ("crates/engine/src/events/kafka.rs", "session"),
     ("crates/engine/src/inventory.rs", "scan"),
     ("crates/engine/src/lib.rs", "start"),
     ("crates/engine/src/placement/explain.rs", "explain_with"),
     ("crates/engine/src/placement/lagrange.rs", "solve"),
     ("crates/engine/src/placement/milp.rs", "solve_with"),
-    ("crates/engine/src/placement/planner.rs", "plan"),
     ("crates/engine/src/placement/runner.rs", "start"),
     ("crates/engine/src/publish.rs", "build"),
-    ("crates/engine/src/scenario/figures.rs", "raw"),
     ("crates/engine/src/scenario/parse/mod.rs", "load"),
     ("crates/engine/src/scenario/parse/step.rs", "step"),
     ("crates/engine/src/scenario/player.rs", "run"),
@@ -234,7 +231,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("src/bench/migrate.rs", "measure"),
     ("src/bench/model.rs", "run"),
     ("src/bench/tui.rs", "run"),
-    ("src/daemon.rs", "run"),
     ("src/explain.rs", "run"),
     ("src/main.rs", "main"),
     ("src/metrics/collector.rs", "encode"),
@@ -246,7 +242,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("src/tui/panes/detail.rs", "draw"),
     ("src/tui/panes/queue.rs", "draw"),
     ("src/tui/panes/tiers.rs", "draw"),
-    ("src/tui/view.rs", "draw"),
     ("src/tui/view.rs", "draw_header"),
 ];
 

@@ -24,22 +24,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     let theme = app.theme().clone();
     f.render_widget(Block::default().style(theme.base()), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        let msg = vec![
-            Line::styled("terminal too small", theme.warn()),
-            Line::styled(
-                format!(
-                    "{}×{} here; dim needs at least {MIN_WIDTH}×{MIN_HEIGHT}",
-                    area.width, area.height
-                ),
-                theme.text(),
-            ),
-            Line::styled("enlarge the window, or q to quit", theme.dim()),
-        ];
-        let y = area.y + area.height.saturating_sub(3) / 2;
-        f.render_widget(
-            Paragraph::new(msg).alignment(Alignment::Center),
-            Rect::new(area.x, y, area.width, 3.min(area.height)),
-        );
+        draw_too_small(f, &theme, area);
         app.areas.clear();
         return;
     }
@@ -75,16 +60,41 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     panes::logs::draw(f, app, &theme, logs);
     draw_footer(f, app, &theme, footer);
 
+    draw_overlay(f, app, &theme, area);
+}
+
+/// What the dashboard says instead of its panes in a terminal smaller than it needs.
+fn draw_too_small(f: &mut Frame, theme: &Theme, area: Rect) {
+    let msg = vec![
+        Line::styled("terminal too small", theme.warn()),
+        Line::styled(
+            format!(
+                "{}×{} here; dim needs at least {MIN_WIDTH}×{MIN_HEIGHT}",
+                area.width, area.height
+            ),
+            theme.text(),
+        ),
+        Line::styled("enlarge the window, or q to quit", theme.dim()),
+    ];
+    let y = area.y + area.height.saturating_sub(3) / 2;
+    f.render_widget(
+        Paragraph::new(msg).alignment(Alignment::Center),
+        Rect::new(area.x, y, area.width, 3.min(area.height)),
+    );
+}
+
+/// The detail, help or fatal-error window over the panes, when one is open.
+fn draw_overlay(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     match app.overlay.clone() {
         Some(Overlay::Detail(key)) => {
             let r = centered(area, 92, 88);
             f.render_widget(Clear, r);
-            panes::detail::draw(f, app, &theme, r, &key);
+            panes::detail::draw(f, app, theme, r, &key);
         }
         Some(Overlay::Help) => {
             let r = centered(area, 80, 90);
             f.render_widget(Clear, r);
-            panes::help::draw(f, app, &theme, r);
+            panes::help::draw(f, app, theme, r);
         }
         Some(Overlay::Fatal(msg)) => {
             let r = centered(area, 70, 40);
@@ -97,7 +107,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
                 Line::styled("press any key to exit", theme.dim()),
             ])
             .wrap(ratatui::widgets::Wrap { trim: false })
-            .block(pane_block(&theme, "Error".into(), true).style(theme.base()));
+            .block(pane_block(theme, "Error".into(), true).style(theme.base()));
             f.render_widget(p, r);
         }
         None => {}

@@ -100,7 +100,49 @@ fn reject(reason: RejectReason, detail: impl Into<String>, raw: &[u8]) -> Reject
 pub fn decode(raw: &[u8], ctx: DecodeContext) -> Result<AccessEvent, Rejected> {
     let wire: Wire = serde_json::from_slice(raw).map_err(|e| reject(RejectReason::InvalidJson, e.to_string(), raw))?;
 
-    let key: String = match wire.key {
+    let key = checked_key(wire.key, raw)?;
+
+    let op = match (wire.op.as_deref(), wire.action.as_deref()) {
+        (Some(op), _) => parse_op(op),
+        (None, Some(action)) => parse_action(action),
+        (None, None) => None,
+    }
+    .ok_or_else(|| {
+        let got = wire.op.as_deref().or(wire.action.as_deref()).unwrap_or("nothing");
+        reject(
+            RejectReason::UnknownOp,
+            format!("op must be GET, PUT, HEAD or DELETE (or action read/write), got {got:?}"),
+            raw,
+        )
+    })?;
+
+    let size = checked_size(wire.size, raw)?;
+
+    let ts = match wire.ts {
+        None => ctx.now_ms,
+        Some(v) if v.get() == "null" => ctx.now_ms,
+        Some(v) => parse_ts(v.get()).map_err(|d| reject(RejectReason::BadTs, d, raw))?,
+    };
+    if ts > ctx.now_ms + ctx.max_future_ms {
+        return Err(reject(
+            RejectReason::FutureTs,
+            format!("ts is {} s ahead of the engine clock", (ts - ctx.now_ms) / 1000),
+            raw,
+        ));
+    }
+
+    Ok(AccessEvent {
+        ts,
+        key,
+        op,
+        size,
+        client: wire.client.map(Cow::into_owned),
+    })
+}
+
+/// The event's key, if it is a non-empty string within the length limit and without NUL.
+fn checked_key(key: Option<&RawValue>, raw: &[u8]) -> Result<String, Rejected> {
+    let key: String = match key {
         None => return Err(reject(RejectReason::MissingKey, "no \"key\" field", raw)),
         Some(v) => match serde_json::from_str::<Cow<str>>(v.get()) {
             Ok(k) => k.into_owned(),
@@ -126,22 +168,12 @@ pub fn decode(raw: &[u8], ctx: DecodeContext) -> Result<AccessEvent, Rejected> {
     if key.contains('\0') {
         return Err(reject(RejectReason::KeyHasNul, "key contains a NUL character", raw));
     }
+    Ok(key)
+}
 
-    let op = match (wire.op.as_deref(), wire.action.as_deref()) {
-        (Some(op), _) => parse_op(op),
-        (None, Some(action)) => parse_action(action),
-        (None, None) => None,
-    }
-    .ok_or_else(|| {
-        let got = wire.op.as_deref().or(wire.action.as_deref()).unwrap_or("nothing");
-        reject(
-            RejectReason::UnknownOp,
-            format!("op must be GET, PUT, HEAD or DELETE (or action read/write), got {got:?}"),
-            raw,
-        )
-    })?;
-
-    let size = match wire.size {
+/// The event's size, if given: a whole number of bytes up to 5 TiB (`null` is no size).
+fn checked_size(size: Option<&RawValue>, raw: &[u8]) -> Result<Option<u64>, Rejected> {
+    Ok(match size {
         None => None,
         Some(v) if v.get() == "null" => None,
         Some(v) => match v.get().parse::<u64>() {
@@ -161,27 +193,6 @@ pub fn decode(raw: &[u8], ctx: DecodeContext) -> Result<AccessEvent, Rejected> {
                 ));
             }
         },
-    };
-
-    let ts = match wire.ts {
-        None => ctx.now_ms,
-        Some(v) if v.get() == "null" => ctx.now_ms,
-        Some(v) => parse_ts(v.get()).map_err(|d| reject(RejectReason::BadTs, d, raw))?,
-    };
-    if ts > ctx.now_ms + ctx.max_future_ms {
-        return Err(reject(
-            RejectReason::FutureTs,
-            format!("ts is {} s ahead of the engine clock", (ts - ctx.now_ms) / 1000),
-            raw,
-        ));
-    }
-
-    Ok(AccessEvent {
-        ts,
-        key,
-        op,
-        size,
-        client: wire.client.map(Cow::into_owned),
     })
 }
 

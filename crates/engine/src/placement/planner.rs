@@ -259,18 +259,7 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
         super::solve(&problem)?
     };
     let solve_secs = solve_started.elapsed().as_secs_f64();
-    let debug = tracing::enabled!(target: "dim::placement", tracing::Level::DEBUG);
-    for (j, t) in cm.tiers.iter().enumerate().filter(|_| debug) {
-        let used: f64 = problem
-            .items
-            .iter()
-            .zip(&sol.choice)
-            .filter(|(_, c)| **c == j)
-            .map(|(it, _)| it.size)
-            .sum();
-        tracing::debug!(target: "dim::placement", tier = %t.name, capacity = t.plan_capacity_bytes(), free_for_candidates = problem.capacity[j], candidates_placed = used, overflow = sol.overflow.get(j).copied().unwrap_or(0.0), "capacity use");
-    }
-
+    log_capacity_use(cm, &problem, &sol);
     let mut target: Vec<usize> = objs.iter().map(|o| o.current).collect();
     for (k, i) in cands.iter().enumerate() {
         target[*i] = sol.choice[k];
@@ -281,6 +270,33 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
         solve_secs,
         ..PlanSummary::default()
     };
+    let moves = summarise(objs, cm, &target, &mut s);
+    s.binding = binding(cm, &problem, &sol);
+    s.total_secs = started.elapsed().as_secs_f64();
+    Ok(Plan { moves, summary: s })
+}
+
+/// At DEBUG: each tier's capacity, the room left for the candidates and what the plan put there.
+fn log_capacity_use(cm: &CostModel, problem: &Problem, sol: &Solution) {
+    if !tracing::enabled!(target: "dim::placement", tracing::Level::DEBUG) {
+        return;
+    }
+    for (j, t) in cm.tiers.iter().enumerate() {
+        let used: f64 = problem
+            .items
+            .iter()
+            .zip(&sol.choice)
+            .filter(|(_, c)| **c == j)
+            .map(|(it, _)| it.size)
+            .sum();
+        tracing::debug!(target: "dim::placement", tier = %t.name, capacity = t.plan_capacity_bytes(), free_for_candidates = problem.capacity[j], candidates_placed = used, overflow = sol.overflow.get(j).copied().unwrap_or(0.0), "capacity use");
+    }
+}
+
+/// Fills the summary's costs, reads, hot objects and bytes, now and once each object is on
+/// `target`; returns the moves (object index, tier).
+fn summarise(objs: &[PlanObject], cm: &CostModel, target: &[usize], s: &mut PlanSummary) -> Vec<(usize, usize)> {
+    let n_t = cm.tiers.len();
     let mut now_by = vec![0.0; n_t];
     let mut after_by = vec![0.0; n_t];
     let mut moves = Vec::new();
@@ -325,7 +341,12 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
     s.monthly_after_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(after_by).collect();
     s.hot_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(hot_by).collect();
     s.bytes_after_by_tier = cm.tiers.iter().map(|t| t.name.clone()).zip(bytes_after).collect();
-    s.binding = sol
+    moves
+}
+
+/// The constraints that bound the plan, capacity named by tier.
+fn binding(cm: &CostModel, problem: &Problem, sol: &Solution) -> Vec<String> {
+    let mut binding: Vec<String> = sol
         .binding
         .iter()
         .map(|b| {
@@ -343,12 +364,11 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
     // tier beyond its capacity: no plan can fit it this cycle; say so.
     for (j, free) in problem.capacity.iter().enumerate() {
         let name = format!("capacity:{}", cm.tiers[j].name);
-        if *free < 0.0 && !s.binding.contains(&name) {
-            s.binding.push(name);
+        if *free < 0.0 && !binding.contains(&name) {
+            binding.push(name);
         }
     }
-    s.total_secs = started.elapsed().as_secs_f64();
-    Ok(Plan { moves, summary: s })
+    binding
 }
 
 /// One planning cycle against the store: plan, queue the moves as pending tasks (the pointer

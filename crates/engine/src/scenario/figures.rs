@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::Audit;
 use crate::migrate::task::TaskState;
+use crate::placement::planner::PlanSummary;
 use crate::snapshot::Snapshot;
 
 /// Figures of the whole engine, by name, with what they mean (shown by `dim scenario figures`).
@@ -211,93 +212,11 @@ impl Figure {
     }
 
     fn raw(&self, s: &Snapshot, track: &Track, audit: Option<&Audit>) -> Option<f64> {
-        let m = &s.migrations;
         let plan = s.plan.as_ref().filter(|p| p.at >= track.start_ms);
-        let model = s.model.holdout.as_ref();
-        let v = match self {
-            Figure::Global(name) => match *name {
-                "events.ingested" => s.store.events.ingested as f64,
-                "events.rejected" => s.store.events.rejected as f64,
-                "events.per_sec" => s.events_per_sec,
-                "objects" => s.store.objects as f64,
-                "objects.unplaced" => s.store.unplaced as f64,
-                "objects.lost" => audit?.lost as f64,
-                "migrations.done" => m.done as f64,
-                "migrations.failed" => m.failed_total as f64,
-                "migrations.deferred" => m.deferred_total as f64,
-                "migrations.deferred_growing" => m.deferred_growing as f64,
-                "migrations.cancelled" => m.cancelled as f64,
-                "migrations.bytes_moved" => m.bytes_moved as f64,
-                "migrations.queued" => TaskState::ALL
-                    .iter()
-                    .filter(|st| !st.is_terminal())
-                    .map(|st| s.store.tasks.get(st).copied().unwrap_or(0))
-                    .sum::<u64>() as f64,
-                "migrations.in_flight" => m.in_flight.len() as f64,
-                "retries" => m.retries as f64,
-                "cost.monthly_before" => track.monthly_before?,
-                "cost.monthly_now" => plan?.monthly_now,
-                "cost.monthly_after" => plan?.monthly_after,
-                "cost.priced_now" => plan.map(|p| p.monthly_now + p.sla_monthly_now)?,
-                "cost.priced_after" => plan.map(|p| p.monthly_after + p.sla_monthly_after)?,
-                "cost.monthly_all_fast" => plan?.monthly_all_fast,
-                "cost.storage_now" => s.monthly_storage_cost,
-                "plan.count" => track.plans as f64,
-                "plan.moves" => plan?.moves as f64,
-                "plan.hot_objects" => plan?.hot_objects as f64,
-                "plan.hot_bytes" => plan?.hot_bytes as f64,
-                "plan.capacity_binding" => {
-                    f64::from(u8::from(plan?.binding.iter().any(|b| b.starts_with("capacity:"))))
-                }
-                "plan.sla_violations" => plan?.sla_violations_now as f64,
-                "plan.sla_violations_after" => plan?.sla_violations_after as f64,
-                "plan.reads_within_sla" => plan.map(|p| within_sla(p.slow_reads_month_now, p.reads_month))?,
-                "plan.reads_within_sla_after" => plan.map(|p| within_sla(p.slow_reads_month_after, p.reads_month))?,
-                "model.forest" => f64::from(u8::from(s.model.serving == "forest")),
-                "model.pr_auc" => model?.pr_auc,
-                "model.roc_auc" => model?.roc_auc,
-                "model.heuristic_pr_auc" => s.model.heuristic_holdout.as_ref()?.pr_auc,
-                "model.serving_pr_auc" => match s.model.serving.as_str() {
-                    "forest" => model?.pr_auc,
-                    _ => s.model.heuristic_holdout.as_ref()?.pr_auc,
-                },
-                "source.lag" => s.source.lag as f64,
-                "source.connected" => f64::from(u8::from(s.source.is_up())),
-                "workload.growing" => s.workload.as_ref().map_or(0, |w| w.growing.len()) as f64,
-                "workload.flash_objects" => s.workload.as_ref().map_or(0, |w| w.flash_objects) as f64,
-                _ => return None,
-            },
-            Figure::Tier { tier, field } => {
-                let t = s.tiers.iter().find(|t| &t.name == tier)?;
-                let hot = |p: &crate::placement::planner::PlanSummary| {
-                    p.hot_by_tier.iter().find(|(n, _)| n == tier).map_or(0, |(_, h)| *h)
-                };
-                match *field {
-                    "objects" => t.objects as f64,
-                    "bytes" => t.bytes as f64,
-                    "capacity_bytes" => t.capacity_bytes.map_or(f64::INFINITY, |c| c as f64),
-                    "fill" => t.capacity_bytes.map_or(0.0, |c| t.bytes as f64 / c.max(1) as f64),
-                    "ops" => t.ops as f64,
-                    "errors" => t.errors as f64,
-                    "hot_objects" => hot(plan?) as f64,
-                    "hot_share" => {
-                        let p = plan?;
-                        if p.hot_objects == 0 {
-                            return None;
-                        }
-                        hot(p) as f64 / p.hot_objects as f64
-                    }
-                    "cost" => t.monthly_storage_cost,
-                    "planned_bytes" => plan?
-                        .bytes_after_by_tier
-                        .iter()
-                        .find(|(n, _)| n == tier)
-                        .map_or(0, |(_, b)| *b) as f64,
-                    _ => return None,
-                }
-            }
-        };
-        Some(v)
+        match self {
+            Figure::Global(name) => global(name, s, track, audit, plan),
+            Figure::Tier { tier, field } => tier_figure(tier, field, s, plan),
+        }
     }
 }
 
@@ -313,6 +232,99 @@ fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str> + Clone
             )
         }
     }
+}
+
+/// A figure of the whole engine (events, objects, migrations, model, source, workload), or of
+/// the last plan made since the scenario started (`plan`).
+fn global(name: &str, s: &Snapshot, track: &Track, audit: Option<&Audit>, plan: Option<&PlanSummary>) -> Option<f64> {
+    let m = &s.migrations;
+    let model = s.model.holdout.as_ref();
+    Some(match name {
+        "events.ingested" => s.store.events.ingested as f64,
+        "events.rejected" => s.store.events.rejected as f64,
+        "events.per_sec" => s.events_per_sec,
+        "objects" => s.store.objects as f64,
+        "objects.unplaced" => s.store.unplaced as f64,
+        "objects.lost" => audit?.lost as f64,
+        "migrations.done" => m.done as f64,
+        "migrations.failed" => m.failed_total as f64,
+        "migrations.deferred" => m.deferred_total as f64,
+        "migrations.deferred_growing" => m.deferred_growing as f64,
+        "migrations.cancelled" => m.cancelled as f64,
+        "migrations.bytes_moved" => m.bytes_moved as f64,
+        "migrations.queued" => TaskState::ALL
+            .iter()
+            .filter(|st| !st.is_terminal())
+            .map(|st| s.store.tasks.get(st).copied().unwrap_or(0))
+            .sum::<u64>() as f64,
+        "migrations.in_flight" => m.in_flight.len() as f64,
+        "retries" => m.retries as f64,
+        "cost.monthly_before" => track.monthly_before?,
+        "cost.storage_now" => s.monthly_storage_cost,
+        "plan.count" => track.plans as f64,
+        "model.forest" => f64::from(u8::from(s.model.serving == "forest")),
+        "model.pr_auc" => model?.pr_auc,
+        "model.roc_auc" => model?.roc_auc,
+        "model.heuristic_pr_auc" => s.model.heuristic_holdout.as_ref()?.pr_auc,
+        "model.serving_pr_auc" => match s.model.serving.as_str() {
+            "forest" => model?.pr_auc,
+            _ => s.model.heuristic_holdout.as_ref()?.pr_auc,
+        },
+        "source.lag" => s.source.lag as f64,
+        "source.connected" => f64::from(u8::from(s.source.is_up())),
+        "workload.growing" => s.workload.as_ref().map_or(0, |w| w.growing.len()) as f64,
+        "workload.flash_objects" => s.workload.as_ref().map_or(0, |w| w.flash_objects) as f64,
+        _ => return plan_figure(name, plan?),
+    })
+}
+
+/// A figure of plan `p`: its costs, moves, hot objects and the SLA.
+fn plan_figure(name: &str, p: &PlanSummary) -> Option<f64> {
+    Some(match name {
+        "cost.monthly_now" => p.monthly_now,
+        "cost.monthly_after" => p.monthly_after,
+        "cost.priced_now" => p.monthly_now + p.sla_monthly_now,
+        "cost.priced_after" => p.monthly_after + p.sla_monthly_after,
+        "cost.monthly_all_fast" => p.monthly_all_fast,
+        "plan.moves" => p.moves as f64,
+        "plan.hot_objects" => p.hot_objects as f64,
+        "plan.hot_bytes" => p.hot_bytes as f64,
+        "plan.capacity_binding" => f64::from(u8::from(p.binding.iter().any(|b| b.starts_with("capacity:")))),
+        "plan.sla_violations" => p.sla_violations_now as f64,
+        "plan.sla_violations_after" => p.sla_violations_after as f64,
+        "plan.reads_within_sla" => within_sla(p.slow_reads_month_now, p.reads_month),
+        "plan.reads_within_sla_after" => within_sla(p.slow_reads_month_after, p.reads_month),
+        _ => return None,
+    })
+}
+
+/// A figure of tier `tier` (`tier.NAME.FIELD`), some of them from the last plan.
+fn tier_figure(tier: &str, field: &str, s: &Snapshot, plan: Option<&PlanSummary>) -> Option<f64> {
+    let t = s.tiers.iter().find(|t| t.name == tier)?;
+    let hot = |p: &PlanSummary| p.hot_by_tier.iter().find(|(n, _)| n == tier).map_or(0, |(_, h)| *h);
+    Some(match field {
+        "objects" => t.objects as f64,
+        "bytes" => t.bytes as f64,
+        "capacity_bytes" => t.capacity_bytes.map_or(f64::INFINITY, |c| c as f64),
+        "fill" => t.capacity_bytes.map_or(0.0, |c| t.bytes as f64 / c.max(1) as f64),
+        "ops" => t.ops as f64,
+        "errors" => t.errors as f64,
+        "hot_objects" => hot(plan?) as f64,
+        "hot_share" => {
+            let p = plan?;
+            if p.hot_objects == 0 {
+                return None;
+            }
+            hot(p) as f64 / p.hot_objects as f64
+        }
+        "cost" => t.monthly_storage_cost,
+        "planned_bytes" => plan?
+            .bytes_after_by_tier
+            .iter()
+            .find(|(n, _)| n == tier)
+            .map_or(0, |(_, b)| *b) as f64,
+        _ => return None,
+    })
 }
 
 /// The share of `reads` that are not `slow` (1 when no read is expected: none misses the SLA).

@@ -12,8 +12,8 @@ use crate::engine::clock::wall_now_ms;
 use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use crate::engine::migrate::task::TaskState;
 use crate::engine::migrate::{Migrator, task};
-use crate::engine::store::Store;
 use crate::engine::store::summary::summary;
+use crate::engine::store::{Connection, Store};
 use crate::engine::tiers::s3::S3Tier;
 use crate::engine::tiers::{self, Attributes, ObjectStore, Tiers};
 
@@ -159,29 +159,7 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
         let workers = cfg.migrator.workers;
         fill(&tiers, "src", &keys, o.size, workers).await?;
         let store = Arc::new(Store::open(&dir.path().join("bench.db"), cfg.store.cache_mib)?);
-        let mut p = Pending::default();
-        p.add(SourceBatch {
-            source: "bench".into(),
-            items: keys
-                .iter()
-                .map(|k| {
-                    Item::Register(ObjectRecord {
-                        key: k.clone(),
-                        tier: "src".into(),
-                        size: o.size,
-                        etag: None,
-                        last_modified: 0,
-                        created: 0,
-                    })
-                })
-                .collect(),
-            offsets: vec![],
-            caught_up: false,
-        });
-        apply(&mut store.writer(), &p, wall_now_ms(), 10)?;
-        for k in &keys {
-            task::enqueue(&store.writer(), k, "src", "dst", wall_now_ms())?;
-        }
+        register_and_queue(&store, &keys, o.size)?;
         let mut mcfg = cfg.migrator.clone();
         // Objects were just written: this measures moving them, not waiting out the growing window.
         mcfg.growing_window_secs = 0;
@@ -189,18 +167,7 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
         let m = Migrator::start(mcfg, store.clone(), tiers.clone());
         // One connection for the polling: opening one per look took ~2 % of the process CPU (perf).
         let reader = store.reader()?;
-        loop {
-            let s = summary(&reader)?;
-            let finished = s.tasks[&TaskState::Done] + s.tasks[&TaskState::Failed] + s.tasks[&TaskState::Cancelled];
-            if finished >= o.objects as u64 {
-                if s.tasks[&TaskState::Done] != o.objects as u64 {
-                    let per_state: Vec<String> = s.tasks.iter().map(|(st, n)| format!("{st} {n}")).collect();
-                    bail!("not every move succeeded: {}", per_state.join(", "));
-                }
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_moved(&reader, o.objects as u64).await?;
         let secs = started.elapsed().as_secs_f64();
         m.shutdown().await;
         let mib = (o.objects as u64 * o.size) as f64 / (1 << 20) as f64;
@@ -237,6 +204,51 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
         }
     }
     result
+}
+
+/// Registers `keys` on the source tier as ingest would and queues a move of each to `dst`.
+fn register_and_queue(store: &Store, keys: &[String], size: u64) -> anyhow::Result<()> {
+    let mut p = Pending::default();
+    p.add(SourceBatch {
+        source: "bench".into(),
+        items: keys
+            .iter()
+            .map(|k| {
+                Item::Register(ObjectRecord {
+                    key: k.clone(),
+                    tier: "src".into(),
+                    size,
+                    etag: None,
+                    last_modified: 0,
+                    created: 0,
+                })
+            })
+            .collect(),
+        offsets: vec![],
+        caught_up: false,
+    });
+    apply(&mut store.writer(), &p, wall_now_ms(), 10)?;
+    for k in keys {
+        task::enqueue(&store.writer(), k, "src", "dst", wall_now_ms())?;
+    }
+    Ok(())
+}
+
+/// Waits until `objects` tasks have finished; an error unless every one of them is done.
+async fn wait_until_moved(reader: &Connection, objects: u64) -> anyhow::Result<()> {
+    loop {
+        let s = summary(reader)?;
+        let finished = s.tasks[&TaskState::Done] + s.tasks[&TaskState::Failed] + s.tasks[&TaskState::Cancelled];
+        if finished >= objects {
+            if s.tasks[&TaskState::Done] != objects {
+                let per_state: Vec<String> = s.tasks.iter().map(|(st, n)| format!("{st} {n}")).collect();
+                bail!("not every move succeeded: {}", per_state.join(", "));
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 /// Generated object content, streamed: setting up large objects costs no memory of its own.

@@ -124,7 +124,47 @@ pub fn run(cfg: &Config, n_samples: usize, n_objects: usize, events: u64, as_jso
     let train_secs = started.elapsed().as_secs_f64();
     anyhow::ensure!(model.is_forest(), "the forest did not serve: {}", model.info.note);
 
-    // Scoring: features and votes for every object, as a planning cycle does.
+    let score_secs = score(&model, n_objects, now)?;
+
+    let (idle, busy, trainings) = ingest_while_training(cfg, &samples, now, params, events)?;
+
+    let r = ModelBench {
+        samples: n_samples,
+        train_secs,
+        trees: model.info.trees,
+        serving: model.info.serving.clone(),
+        holdout_pr_auc: model.info.holdout.as_ref().map(|h| h.pr_auc),
+        objects_scored: n_objects,
+        score_secs,
+        ingest_events: events,
+        ingest_idle_events_per_sec: idle,
+        ingest_training_events_per_sec: busy,
+        ingest_ratio: busy / idle.max(f64::MIN_POSITIVE),
+        trainings_during_ingest: trainings,
+        peak_rss_mib: super::peak_rss_mib(),
+    };
+    super::report(&r, as_json, |r| {
+        format!(
+            "trained on {} samples in {:.1} s ({} trees, holdout PR-AUC {:.3}); scored {} objects in {:.2} s; \
+             ingest {:.0} events/s idle, {:.0} while training ({:.0} %); peak RSS {:.0} MiB",
+            r.samples,
+            r.train_secs,
+            r.trees,
+            r.holdout_pr_auc.unwrap_or(f64::NAN),
+            r.objects_scored,
+            r.score_secs,
+            r.ingest_idle_events_per_sec,
+            r.ingest_training_events_per_sec,
+            r.ingest_ratio * 100.0,
+            r.peak_rss_mib.unwrap_or(f64::NAN)
+        )
+    })?;
+    Ok(())
+}
+
+/// Seconds to score `n` objects of random rates with `model` at `now`, as a planning cycle does
+/// (features and votes for every object).
+fn score(model: &Model, n_objects: usize, now: Millis) -> anyhow::Result<f64> {
     let mut rng = StdRng::seed_from_u64(12);
     let rate = LogNormal::new(-4.0, 2.5).context("rate distribution")?;
     let rows: Vec<StatsRow> = (0..n_objects)
@@ -138,10 +178,18 @@ pub fn run(cfg: &Config, n_samples: usize, n_objects: usize, events: u64, as_jso
     let p = model.p_hot(&refs, now);
     let score_secs = started.elapsed().as_secs_f64();
     anyhow::ensure!(p.len() == n_objects, "scored {} of {n_objects} objects", p.len());
-    drop(refs);
-    drop(rows);
+    Ok(score_secs)
+}
 
-    // Ingest alone, then ingest while the trainer retrains back to back on its own thread.
+/// Ingest's events per second alone, then while the trainer retrains on `samples` back to back
+/// on its own thread, and how many trainings it finished meanwhile.
+fn ingest_while_training(
+    cfg: &Config,
+    samples: &Arc<Vec<Sample>>,
+    now: Millis,
+    params: ForestParams,
+    events: u64,
+) -> anyhow::Result<(f64, f64, usize)> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -173,37 +221,5 @@ pub fn run(cfg: &Config, n_samples: usize, n_objects: usize, events: u64, as_jso
         .join()
         .map_err(|_| anyhow::anyhow!("the training thread panicked"))?;
     let busy = busy?;
-
-    let r = ModelBench {
-        samples: n_samples,
-        train_secs,
-        trees: model.info.trees,
-        serving: model.info.serving.clone(),
-        holdout_pr_auc: model.info.holdout.as_ref().map(|h| h.pr_auc),
-        objects_scored: n_objects,
-        score_secs,
-        ingest_events: events,
-        ingest_idle_events_per_sec: idle.events_per_sec,
-        ingest_training_events_per_sec: busy.events_per_sec,
-        ingest_ratio: busy.events_per_sec / idle.events_per_sec.max(f64::MIN_POSITIVE),
-        trainings_during_ingest: trainings,
-        peak_rss_mib: super::peak_rss_mib(),
-    };
-    super::report(&r, as_json, |r| {
-        format!(
-            "trained on {} samples in {:.1} s ({} trees, holdout PR-AUC {:.3}); scored {} objects in {:.2} s; \
-             ingest {:.0} events/s idle, {:.0} while training ({:.0} %); peak RSS {:.0} MiB",
-            r.samples,
-            r.train_secs,
-            r.trees,
-            r.holdout_pr_auc.unwrap_or(f64::NAN),
-            r.objects_scored,
-            r.score_secs,
-            r.ingest_idle_events_per_sec,
-            r.ingest_training_events_per_sec,
-            r.ingest_ratio * 100.0,
-            r.peak_rss_mib.unwrap_or(f64::NAN)
-        )
-    })?;
-    Ok(())
+    Ok((idle.events_per_sec, busy.events_per_sec, trainings))
 }

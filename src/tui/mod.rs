@@ -142,16 +142,7 @@ fn drive(
     log: &Path,
 ) -> anyhow::Result<bool> {
     let frame_gap = Duration::from_millis(cfg.ui.frame_gap_ms.max(10));
-    let terminated = Arc::new(AtomicBool::new(false));
-    {
-        let flag = terminated.clone();
-        rt.spawn(async move {
-            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                term.recv().await;
-                flag.store(true, Ordering::Relaxed);
-            }
-        });
-    }
+    let terminated = on_sigterm(rt);
     let mut app = App::new(cfg, keymap, themes.0, themes.1);
     let mut snaps = link.snapshots();
     app.attached = link.attached();
@@ -169,15 +160,7 @@ fn drive(
                 app.on_snapshot(snaps.borrow_and_update().clone());
                 dirty = true;
             }
-            pending.retain_mut(|(c, answer)| match answer.try_recv() {
-                Ok(a) => {
-                    app.on_answer(c, a);
-                    dirty = true;
-                    false
-                }
-                Err(oneshot::error::TryRecvError::Empty) => true,
-                Err(oneshot::error::TryRecvError::Closed) => false,
-            });
+            dirty |= take_answers(&mut pending, &mut app);
             let since = last_draw.map(|t| t.elapsed());
             let due = dirty && since.is_none_or(|e| e >= frame_gap);
             if due || since.is_some_and(|e| e >= IDLE_REDRAW) {
@@ -224,4 +207,32 @@ fn drive(
         }
     }
     Ok(failed)
+}
+
+/// A flag set when the process receives SIGTERM (a service manager stopping the dashboard).
+fn on_sigterm(rt: &tokio::runtime::Runtime) -> Arc<AtomicBool> {
+    let terminated = Arc::new(AtomicBool::new(false));
+    let flag = terminated.clone();
+    rt.spawn(async move {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            term.recv().await;
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+    terminated
+}
+
+/// Hands the app the answers that came for the commands it sent; true when there was one.
+fn take_answers(pending: &mut Vec<(Command, oneshot::Receiver<Answer>)>, app: &mut App) -> bool {
+    let mut any = false;
+    pending.retain_mut(|(c, answer)| match answer.try_recv() {
+        Ok(a) => {
+            app.on_answer(c, a);
+            any = true;
+            false
+        }
+        Err(oneshot::error::TryRecvError::Empty) => true,
+        Err(oneshot::error::TryRecvError::Closed) => false,
+    });
+    any
 }

@@ -14,7 +14,7 @@ use super::clock::{Millis, wall_now_ms};
 use super::ingest::{Item, ObjectRecord, apply_items};
 use super::store::tasks as task;
 use super::store::{Store, StoreError, objects};
-use super::tiers::{ObjectStore, Tiers};
+use super::tiers::{Listing, ObjectStore, Tiers};
 
 pub const SOURCE: &str = "inventory";
 /// Duplicates listed by name in the snapshot (all are counted and logged).
@@ -83,22 +83,11 @@ async fn scan(sc: &Scanner) -> u64 {
         };
         let forward = async {
             while let Some(page) = page_rx.recv().await {
-                let mut items = Vec::with_capacity(page.len());
-                let (mut n, mut b) = (0u64, 0u64);
-                for (key, meta) in page {
-                    let tiers_of = seen.entry(key.clone()).or_default();
-                    tiers_of.push(name.clone());
-                    if tiers_of.len() == 2 {
-                        dup_keys.push(key.clone());
-                    }
-                    n += 1;
-                    b += meta.size;
-                    items.push(Item::Discovered(ObjectRecord::found(key, name, meta)));
-                }
+                let (items, bytes) = discovered(page, name, &mut seen, &mut dup_keys);
                 {
                     let mut v = lock(view);
-                    v.listed += n;
-                    v.bytes += b;
+                    v.listed += items.len() as u64;
+                    v.bytes += bytes;
                 }
                 if stop.load(Ordering::Relaxed) {
                     return false;
@@ -120,7 +109,58 @@ async fn scan(sc: &Scanner) -> u64 {
             lock(view).errors.push(format!("{name}: {e}"));
         }
     }
-    // Keys whose migration is in flight or finished since the scan began: two copies are expected.
+    let dups = duplicates(store, started_ms, dup_keys, seen).await;
+    let mut v = lock(view);
+    v.duplicates = dups.len() as u64;
+    v.duplicate_keys = dups.into_iter().take(DUPLICATES_SHOWN).collect();
+    v.tier = None;
+    v.secs = started.elapsed().as_secs_f64();
+    v.state = if v.errors.is_empty() {
+        ScanState::Done
+    } else {
+        ScanState::Failed
+    };
+    tracing::info!(
+        target: "dim::inventory",
+        objects = v.listed,
+        mib = v.bytes / (1 << 20),
+        duplicates = v.duplicates,
+        secs = v.secs,
+        "inventory scan finished"
+    );
+    v.listed
+}
+
+/// A listed page of tier `name` as items to register, and their bytes; notes which tiers each key
+/// was seen on and the keys seen on a second tier.
+fn discovered(
+    page: Listing,
+    name: &str,
+    seen: &mut HashMap<String, Vec<String>>,
+    dup_keys: &mut Vec<String>,
+) -> (Vec<Item>, u64) {
+    let mut items = Vec::with_capacity(page.len());
+    let mut bytes = 0;
+    for (key, meta) in page {
+        bytes += meta.size;
+        let tiers_of = seen.entry(key.clone()).or_default();
+        tiers_of.push(name.to_string());
+        if tiers_of.len() == 2 {
+            dup_keys.push(key.clone());
+        }
+        items.push(Item::Discovered(ObjectRecord::found(key, name, meta)));
+    }
+    (items, bytes)
+}
+
+/// The keys found on more than one tier with their tiers, sorted, each of the first ones logged;
+/// keys being moved since the scan began are left out (two copies are expected there).
+async fn duplicates(
+    store: &Arc<Store>,
+    started_ms: Millis,
+    dup_keys: Vec<String>,
+    mut seen: HashMap<String, Vec<String>>,
+) -> Vec<(String, Vec<String>)> {
     let moving = match store.read(move |c| task::moving_keys(c, started_ms)).await {
         Ok(m) => m,
         Err(e) => {
@@ -143,25 +183,7 @@ async fn scan(sc: &Scanner) -> u64 {
             on[0]
         );
     }
-    let mut v = lock(view);
-    v.duplicates = dups.len() as u64;
-    v.duplicate_keys = dups.into_iter().take(DUPLICATES_SHOWN).collect();
-    v.tier = None;
-    v.secs = started.elapsed().as_secs_f64();
-    v.state = if v.errors.is_empty() {
-        ScanState::Done
-    } else {
-        ScanState::Failed
-    };
-    tracing::info!(
-        target: "dim::inventory",
-        objects = v.listed,
-        mib = v.bytes / (1 << 20),
-        duplicates = v.duplicates,
-        secs = v.secs,
-        "inventory scan finished"
-    );
-    v.listed
+    dups
 }
 
 /// Starts scans in the background, one at a time.

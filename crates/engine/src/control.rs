@@ -65,18 +65,7 @@ impl Control {
                 let t = self.tiers.get(&tier).ok_or(Refusal::UnknownTier { tier })?;
                 t.set(Default::default());
             }
-            Command::Pin { key, pinned } => {
-                let k = key.clone();
-                let found = self
-                    .store
-                    .write(move |c| store::set_pinned(c, &k, pinned))
-                    .await
-                    .map_err(store_failed)?;
-                if !found {
-                    return Err(Refusal::UnknownObject { key });
-                }
-                tracing::info!(target: "dim::placement", key = %key, pinned, "pin changed");
-            }
+            Command::Pin { key, pinned } => self.pin(key, pinned).await?,
             Command::Inspect { key } => {
                 *lock(&self.inspect) = key;
             }
@@ -98,45 +87,68 @@ impl Control {
                 tracing::info!(target: "dim::migrate", tasks = n, "failed tasks queued again");
                 self.migrator.wake();
             }
-            Command::CancelTask { id } => {
-                let task = self
-                    .store
-                    .write(move |c| {
-                        let t = migrate::task::get(c, id)?;
-                        let ok = migrate::task::cancel(c, id, wall_now_ms())?;
-                        Ok(t.filter(|_| ok))
-                    })
-                    .await
-                    .map_err(store_failed)?;
-                let t = task.ok_or(Refusal::UnknownTask { id })?;
-                // A copy it may have left on the destination goes, unless the pointer names it.
-                self.migrator.ctx().remove_copy(&t).await;
-            }
-            Command::MigrateNow { key, tier } => {
-                self.known_tier(&tier)?;
-                let k = key.clone();
-                let dst = tier.clone();
-                let id = self
-                    .store
-                    .write(move |c| {
-                        let src = store::placement(c, &k)?.ok_or_else(|| StoreError::NoObject(k.clone()))?;
-                        match src {
-                            Some(src) if src != dst => migrate::task::enqueue(c, &k, &src, &dst, wall_now_ms()),
-                            _ => Ok(None),
-                        }
-                    })
-                    .await
-                    .map_err(|e| match e {
-                        StoreError::NoObject(key) => Refusal::UnknownObject { key },
-                        e => store_failed(e),
-                    })?;
-                match id {
-                    Some(id) => tracing::info!(target: "dim::migrate", id, key = %key, to = %tier, "migration queued"),
-                    None => return Err(Refusal::NothingToMove { key, tier }),
-                }
-                self.migrator.wake();
-            }
+            Command::CancelTask { id } => self.cancel_task(id).await?,
+            Command::MigrateNow { key, tier } => self.migrate_now(key, tier).await?,
         }
+        Ok(())
+    }
+
+    /// Pins or unpins `key` (plans leave a pinned object where it is).
+    async fn pin(&self, key: String, pinned: bool) -> Answer {
+        let k = key.clone();
+        let found = self
+            .store
+            .write(move |c| store::set_pinned(c, &k, pinned))
+            .await
+            .map_err(store_failed)?;
+        if !found {
+            return Err(Refusal::UnknownObject { key });
+        }
+        tracing::info!(target: "dim::placement", key = %key, pinned, "pin changed");
+        Ok(())
+    }
+
+    /// Cancels task `id` and removes the copy it may have left on its destination.
+    async fn cancel_task(&self, id: i64) -> Answer {
+        let task = self
+            .store
+            .write(move |c| {
+                let t = migrate::task::get(c, id)?;
+                let ok = migrate::task::cancel(c, id, wall_now_ms())?;
+                Ok(t.filter(|_| ok))
+            })
+            .await
+            .map_err(store_failed)?;
+        let t = task.ok_or(Refusal::UnknownTask { id })?;
+        // A copy it may have left on the destination goes, unless the pointer names it.
+        self.migrator.ctx().remove_copy(&t).await;
+        Ok(())
+    }
+
+    /// Queues a move of `key` to `tier` now, whatever the plan says.
+    async fn migrate_now(&self, key: String, tier: String) -> Answer {
+        self.known_tier(&tier)?;
+        let k = key.clone();
+        let dst = tier.clone();
+        let id = self
+            .store
+            .write(move |c| {
+                let src = store::placement(c, &k)?.ok_or_else(|| StoreError::NoObject(k.clone()))?;
+                match src {
+                    Some(src) if src != dst => migrate::task::enqueue(c, &k, &src, &dst, wall_now_ms()),
+                    _ => Ok(None),
+                }
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::NoObject(key) => Refusal::UnknownObject { key },
+                e => store_failed(e),
+            })?;
+        match id {
+            Some(id) => tracing::info!(target: "dim::migrate", id, key = %key, to = %tier, "migration queued"),
+            None => return Err(Refusal::NothingToMove { key, tier }),
+        }
+        self.migrator.wake();
         Ok(())
     }
 

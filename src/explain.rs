@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::engine::placement::explain::explain;
+use crate::engine::placement::explain::{Explanation, explain};
 use crate::engine::store::open_reader;
 use crate::format::human_bytes;
 
@@ -60,45 +60,7 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::R
     for (n, v) in &e.features {
         println!("  {n:<24} {v:>10.4}");
     }
-    if !e.costs.is_empty() {
-        println!(
-            "\n{:<14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  allowed",
-            "tier",
-            "storage",
-            "requests",
-            "retrieval",
-            "restore",
-            "SLA",
-            "move",
-            "min-days",
-            "return",
-            "margin",
-            "total $"
-        );
-        for c in &e.costs {
-            let mark = if Some(&c.tier) == e.chosen.as_ref() {
-                " <- chosen"
-            } else {
-                ""
-            };
-            println!(
-                "{:<14} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6}  {}{}",
-                c.tier,
-                c.storage,
-                c.requests,
-                c.retrieval,
-                c.restore,
-                c.sla,
-                c.migration,
-                c.min_duration,
-                c.return_trip,
-                c.margin,
-                c.total,
-                if c.sla_ok { "ok" } else { "no" },
-                mark
-            );
-        }
-    }
+    print_costs(&e);
     if !e.constraints.is_empty() {
         println!("\nconstraints");
         for c in &e.constraints {
@@ -119,4 +81,38 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// The table of what the object would cost on each tier, by part, the chosen tier marked.
+fn print_costs(e: &Explanation) {
+    if e.costs.is_empty() {
+        return;
+    }
+    println!(
+        "\n{:<14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  allowed",
+        "tier", "storage", "requests", "retrieval", "restore", "SLA", "move", "min-days", "return", "margin", "total $"
+    );
+    for c in &e.costs {
+        let mark = if Some(&c.tier) == e.chosen.as_ref() {
+            " <- chosen"
+        } else {
+            ""
+        };
+        println!(
+            "{:<14} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6} {:>10.6}  {}{}",
+            c.tier,
+            c.storage,
+            c.requests,
+            c.retrieval,
+            c.restore,
+            c.sla,
+            c.migration,
+            c.min_duration,
+            c.return_trip,
+            c.margin,
+            c.total,
+            if c.sla_ok { "ok" } else { "no" },
+            mark
+        );
+    }
 }

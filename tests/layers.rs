@@ -227,7 +227,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/engine/src/scenario/player.rs", "run"),
     ("src/bench/ingest.rs", "measure"),
     ("src/bench/tui.rs", "run"),
-    ("src/explain.rs", "run"),
     ("src/main.rs", "main"),
     ("src/metrics/collector.rs", "encode"),
     ("src/replay/oracle/mod.rs", "plan_life"),

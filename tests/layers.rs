@@ -225,7 +225,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/engine/src/scenario/parse/mod.rs", "load"),
     ("crates/engine/src/scenario/parse/step.rs", "step"),
     ("crates/engine/src/scenario/player.rs", "run"),
-    ("src/bench/ingest.rs", "measure"),
     ("src/bench/tui.rs", "run"),
     ("src/main.rs", "main"),
     ("src/metrics/collector.rs", "encode"),

@@ -7,10 +7,10 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::engine::clock::{Clock, ScaledClock};
+use crate::engine::clock::{Clock, Millis, ScaledClock};
 use crate::engine::events::codec::{self, DecodeContext};
-use crate::engine::events::generator::Workload;
-use crate::engine::ingest::{Ingestor, Item, ObjectRecord, Pending, SourceBatch, apply};
+use crate::engine::events::generator::{Generated, Workload};
+use crate::engine::ingest::{Ingestor, Item, ObjectRecord, SourceBatch};
 use crate::engine::store::Store;
 use crate::engine::store::summary::summary;
 
@@ -67,31 +67,7 @@ pub fn measure(
     params.max_objects = objects.max(1);
     params.new_object_fraction = 0.0;
     let mut workload = Workload::new(&params);
-    let objs = workload.seed_objects(objects, u64::MAX, clock.now_ms());
-    let tier = cfg.landing_tier().name.clone();
-    for chunk in objs.chunks(50_000) {
-        let mut p = Pending::default();
-        p.add(SourceBatch {
-            source: "bench".into(),
-            items: chunk
-                .iter()
-                .map(|o| {
-                    Item::Register(ObjectRecord {
-                        key: o.key.clone(),
-                        tier: tier.clone(),
-                        size: o.size,
-                        etag: None,
-                        last_modified: o.created_ms,
-                        created: o.created_ms,
-                    })
-                })
-                .collect(),
-            offsets: vec![],
-            caught_up: false,
-        });
-        apply(&mut store.writer(), &p, clock.now_ms(), cfg.events.rejected_keep)?;
-    }
-    drop(objs);
+    register_population(&store, cfg, &mut workload, objects, clock.now_ms())?;
 
     let ingestor = Ingestor::new(store.clone(), clock.clone(), cfg.events.clone(), cfg.model.clone());
     let stats = ingestor.stats.clone();
@@ -105,30 +81,14 @@ pub fn measure(
     let mut seq: u64 = 0;
     while seq < events {
         let now = clock.now_ms();
-        payloads.clear();
-        gen_out.clear();
-        while payloads.len() < CHUNK && seq + (payloads.len() as u64) < events {
-            workload.next(now, &mut gen_out);
-            for g in gen_out.drain(..) {
-                let n = seq + payloads.len() as u64;
-                if n % MALFORMED_EVERY == MALFORMED_EVERY - 1 {
-                    payloads.push(br#"{"key": "", "op": "GET"}"#.to_vec());
-                } else {
-                    payloads.push(codec::encode(&g.event));
-                }
-            }
-        }
-        let ctx = DecodeContext {
-            now_ms: now,
+        let items = next_items(
+            &mut workload,
+            now,
+            (seq, events),
             max_future_ms,
-        };
-        let items: Vec<Item> = payloads
-            .iter()
-            .map(|raw| match codec::decode(raw, ctx) {
-                Ok(e) => Item::Event(e),
-                Err(r) => Item::Rejected(r),
-            })
-            .collect();
+            &mut payloads,
+            &mut gen_out,
+        );
         seq += items.len() as u64;
         let batch = SourceBatch {
             source: "bench".into(),
@@ -163,4 +123,68 @@ pub fn measure(
         rejected: s.events.rejected,
         peak_rss_mib: super::peak_rss_mib(),
     })
+}
+
+/// The events after the first `seq` of `events` the workload makes at `now` (about `CHUNK`),
+/// encoded, one in `MALFORMED_EVERY` malformed, then decoded and validated as a Kafka consumer
+/// would. `payloads` and `gen_out` are the caller's buffers, kept across chunks.
+fn next_items(
+    workload: &mut Workload,
+    now: Millis,
+    (seq, events): (u64, u64),
+    max_future_ms: i64,
+    payloads: &mut Vec<Vec<u8>>,
+    gen_out: &mut Vec<Generated>,
+) -> Vec<Item> {
+    payloads.clear();
+    gen_out.clear();
+    while payloads.len() < CHUNK && seq + (payloads.len() as u64) < events {
+        workload.next(now, gen_out);
+        for g in gen_out.drain(..) {
+            let n = seq + payloads.len() as u64;
+            if n % MALFORMED_EVERY == MALFORMED_EVERY - 1 {
+                payloads.push(br#"{"key": "", "op": "GET"}"#.to_vec());
+            } else {
+                payloads.push(codec::encode(&g.event));
+            }
+        }
+    }
+    let ctx = DecodeContext {
+        now_ms: now,
+        max_future_ms,
+    };
+    payloads
+        .iter()
+        .map(|raw| match codec::decode(raw, ctx) {
+            Ok(e) => Item::Event(e),
+            Err(r) => Item::Rejected(r),
+        })
+        .collect()
+}
+
+/// Registers the workload's first `objects` objects on the landing tier (not timed).
+fn register_population(
+    store: &Store,
+    cfg: &Config,
+    workload: &mut Workload,
+    objects: usize,
+    now: Millis,
+) -> anyhow::Result<()> {
+    let objs = workload.seed_objects(objects, u64::MAX, now);
+    let tier = cfg.landing_tier().name.clone();
+    for chunk in objs.chunks(50_000) {
+        let records = chunk
+            .iter()
+            .map(|o| ObjectRecord {
+                key: o.key.clone(),
+                tier: tier.clone(),
+                size: o.size,
+                etag: None,
+                last_modified: o.created_ms,
+                created: o.created_ms,
+            })
+            .collect();
+        super::register(store, records, now, cfg.events.rejected_keep)?;
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::config::{Backend, Config, TierConfig};
 use crate::engine::clock::wall_now_ms;
-use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
+use crate::engine::ingest::ObjectRecord;
 use crate::engine::migrate::task::TaskState;
 use crate::engine::migrate::{Migrator, task};
 use crate::engine::store::summary::summary;
@@ -208,26 +208,18 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
 
 /// Registers `keys` on the source tier as ingest would and queues a move of each to `dst`.
 fn register_and_queue(store: &Store, keys: &[String], size: u64) -> anyhow::Result<()> {
-    let mut p = Pending::default();
-    p.add(SourceBatch {
-        source: "bench".into(),
-        items: keys
-            .iter()
-            .map(|k| {
-                Item::Register(ObjectRecord {
-                    key: k.clone(),
-                    tier: "src".into(),
-                    size,
-                    etag: None,
-                    last_modified: 0,
-                    created: 0,
-                })
-            })
-            .collect(),
-        offsets: vec![],
-        caught_up: false,
-    });
-    apply(&mut store.writer(), &p, wall_now_ms(), 10)?;
+    let records = keys
+        .iter()
+        .map(|k| ObjectRecord {
+            key: k.clone(),
+            tier: "src".into(),
+            size,
+            etag: None,
+            last_modified: 0,
+            created: 0,
+        })
+        .collect();
+    super::register(store, records, wall_now_ms(), 10)?;
     for k in keys {
         task::enqueue(&store.writer(), k, "src", "dst", wall_now_ms())?;
     }

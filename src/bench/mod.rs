@@ -25,3 +25,23 @@ pub fn report<T: serde::Serialize>(r: &T, as_json: bool, human: impl FnOnce(&T) 
     }
     Ok(())
 }
+
+/// Registers `records` in `store` as one ingest batch from the source "bench", as seeding or an
+/// inventory would (what a benchmark sets up before it measures).
+pub fn register(
+    store: &crate::engine::store::Store,
+    records: Vec<crate::engine::ingest::ObjectRecord>,
+    now: crate::engine::clock::Millis,
+    rejected_keep: u32,
+) -> anyhow::Result<()> {
+    use crate::engine::ingest::{Item, Pending, SourceBatch, apply};
+    let mut p = Pending::default();
+    p.add(SourceBatch {
+        source: "bench".into(),
+        items: records.into_iter().map(Item::Register).collect(),
+        offsets: vec![],
+        caught_up: false,
+    });
+    apply(&mut store.writer(), &p, now, rejected_keep)?;
+    Ok(())
+}

@@ -224,7 +224,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/engine/src/publish.rs", "build"),
     ("crates/engine/src/scenario/parse/mod.rs", "load"),
     ("crates/engine/src/scenario/parse/step.rs", "step"),
-    ("crates/engine/src/scenario/player.rs", "run"),
     ("src/bench/tui.rs", "run"),
     ("src/main.rs", "main"),
     ("src/metrics/collector.rs", "encode"),

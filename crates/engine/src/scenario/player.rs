@@ -81,6 +81,19 @@ fn check(e: &Expectation, s: &Snapshot, track: &Track, audit: Option<&audit::Aud
     }
 }
 
+/// The line that says a scenario starts: its name, file, steps, expectations and length.
+fn log_start(sc: &Scenario) {
+    tracing::info!(
+        target: "dim::scenario",
+        name = %sc.name,
+        file = %sc.file,
+        steps = sc.steps.len(),
+        expectations = sc.expects.len(),
+        engine_time = %humantime::format_duration(Duration::from_millis(sc.duration_ms as u64)),
+        "scenario starts"
+    );
+}
+
 fn log_result(r: &ExpectResult) {
     // The figure as the report prints it, never Rust's `Some(7.0)`.
     let actual = super::value(r.actual);
@@ -153,14 +166,12 @@ impl Player {
         }
     }
 
-    /// Plays the scenario to its end (or until `stop` turns true) and returns the report.
-    pub async fn run(self, stop: watch::Receiver<bool>) -> Report {
-        let sc = &self.scenario;
-        // Settings the scenario starts with hold from the engine's first plan: applied only once
-        // seeding ends, the engine would already have acted without them (e.g. migrated while
-        // the scenario meant to start paused) — and how much, would depend on the machine's load.
+    /// Fires the settings the scenario starts with (steps at 0 that are settings); returns how
+    /// many steps were fired.
+    async fn fire_starting_settings(&self) -> usize {
         let mut next = 0usize;
-        while sc
+        while self
+            .scenario
             .steps
             .get(next)
             .is_some_and(|s| s.at_ms == 0 && s.command.is_setting())
@@ -170,6 +181,49 @@ impl Player {
                 break;
             }
         }
+        next
+    }
+
+    /// The end expectations' results, when the scenario completed: they see the state after
+    /// every step, the latest snapshot, plus an audit of every tier when one of them asks for it.
+    async fn check_the_end(&self, completed: bool, track: &mut Track) -> Vec<ExpectResult> {
+        if !completed {
+            return Vec::new();
+        }
+        let sc = &self.scenario;
+        let snap = self.snapshots.borrow().clone();
+        track.observe(&snap);
+        let ends: Vec<&Expectation> = sc.expects.iter().filter(|e| e.at_ms.is_none()).collect();
+        let audit = if ends.iter().any(|e| e.check.end_only()) {
+            match audit::audit(&self.store, &self.tiers, Duration::from_secs(1)).await {
+                Ok(a) => {
+                    tracing::info!(target: "dim::scenario", checked = a.checked, lost = a.lost, "audit of every tier");
+                    Some(a)
+                }
+                Err(e) => {
+                    tracing::error!(target: "dim::scenario", error = %e, "the audit could not read the store");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        ends.into_iter()
+            .map(|e| {
+                let r = check(e, &snap, track, audit.as_ref());
+                log_result(&r);
+                r
+            })
+            .collect()
+    }
+
+    /// Plays the scenario to its end (or until `stop` turns true) and returns the report.
+    pub async fn run(self, stop: watch::Receiver<bool>) -> Report {
+        let sc = &self.scenario;
+        // Settings the scenario starts with hold from the engine's first plan: applied only once
+        // seeding ends, the engine would already have acted without them (e.g. migrated while
+        // the scenario meant to start paused) — and how much, would depend on the machine's load.
+        let mut next = self.fire_starting_settings().await;
         self.wait_for_the_workload(&stop).await;
         let start = self.clock.now_ms();
         let mut track = Track {
@@ -182,15 +236,7 @@ impl Player {
         timed.sort_by_key(|e| e.at_ms);
         let mut next_check = 0usize;
         let mut results = Vec::new();
-        tracing::info!(
-            target: "dim::scenario",
-            name = %sc.name,
-            file = %sc.file,
-            steps = sc.steps.len(),
-            expectations = sc.expects.len(),
-            engine_time = %humantime::format_duration(Duration::from_millis(sc.duration_ms as u64)),
-            "scenario starts"
-        );
+        log_start(sc);
         let mut tick = tokio::time::interval(TICK);
         let completed = loop {
             tick.tick().await;
@@ -225,32 +271,7 @@ impl Player {
                 break true;
             }
         };
-        // End expectations see the state after every step: the latest snapshot, plus an audit of
-        // every tier when one of them asks for it.
-        let snap = self.snapshots.borrow().clone();
-        track.observe(&snap);
-        let ends: Vec<&Expectation> = sc.expects.iter().filter(|e| e.at_ms.is_none()).collect();
-        let audit = if completed && ends.iter().any(|e| e.check.end_only()) {
-            match audit::audit(&self.store, &self.tiers, Duration::from_secs(1)).await {
-                Ok(a) => {
-                    tracing::info!(target: "dim::scenario", checked = a.checked, lost = a.lost, "audit of every tier");
-                    Some(a)
-                }
-                Err(e) => {
-                    tracing::error!(target: "dim::scenario", error = %e, "the audit could not read the store");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        if completed {
-            for e in ends {
-                let r = check(e, &snap, &track, audit.as_ref());
-                log_result(&r);
-                results.push(r);
-            }
-        }
+        results.extend(self.check_the_end(completed, &mut track).await);
         let report = Report {
             name: sc.name.clone(),
             file: sc.file.clone(),

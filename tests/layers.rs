@@ -220,7 +220,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/engine/src/placement/explain.rs", "explain_with"),
     ("crates/engine/src/placement/lagrange.rs", "solve"),
     ("crates/engine/src/placement/milp.rs", "solve_with"),
-    ("crates/engine/src/placement/runner.rs", "start"),
     ("crates/engine/src/publish.rs", "build"),
     ("crates/engine/src/scenario/parse/mod.rs", "load"),
     ("crates/engine/src/scenario/parse/step.rs", "step"),

@@ -9,12 +9,12 @@ use tokio::task::JoinHandle;
 
 use super::cost::{CostModel, life_hours_of};
 use super::planner::{self, PlanSummary};
-use crate::clock::Clock;
+use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::migrate::Migrator;
 use crate::model::forest::ForestParams;
 use crate::model::{Model, dataset, training};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Training samples read per retrain (the newest).
 pub const MAX_SAMPLES: usize = 200_000;
@@ -90,65 +90,7 @@ pub fn start(
         capacity: Mutex::default(),
         solve_secs: Default::default(),
     });
-    let trainer = {
-        let (b, cfg, store, clock) = (brain.clone(), cfg.clone(), store.clone(), clock.clone());
-        tokio::spawn(async move {
-            let every = Duration::from_secs(cfg.model.retrain_every_secs.max(1));
-            // The first training comes soon after start, once some history exists.
-            let mut wait = every.min(Duration::from_secs(15));
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = b.retrain.notified() => {}
-                }
-                wait = every;
-                let (cfg2, store2, now) = (cfg.clone(), store.clone(), clock.now_ms());
-                let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-                let spawned = training::spawn_named("dim-train", move || {
-                    let run = || {
-                        let conn = store2.reader()?;
-                        let h = (cfg2.model.horizon_secs * 1000) as i64;
-                        let samples = dataset::samples(&conn, now, h, MAX_SAMPLES)?;
-                        let mut m = Model::train(&samples, &cfg2.model, &cfg2.sla, now, ForestParams::default());
-                        let observed = dataset::forecast_samples(&conn, now, MAX_SAMPLES)?;
-                        let mut cm = CostModel::new(&cfg2);
-                        cm.life_hours = life_hours_of(&conn, now)?;
-                        m.learn_forecast(&observed, &|row, t, hours| planner::prior_p_any(&cm, row, t, hours));
-                        m.save(&store2.writer())?;
-                        Ok::<_, crate::store::StoreError>(m)
-                    };
-                    let _ = done_tx.send(run());
-                });
-                if let Err(e) = spawned {
-                    tracing::warn!(target: "dim::model", error = %e, "could not start a training thread");
-                    continue;
-                }
-                match done_rx.await {
-                    Ok(Ok(m)) => {
-                        tracing::info!(
-                            target: "dim::model",
-                            serving = %m.info.serving_line(),
-                            samples = m.info.train_samples,
-                            secs = format!("{:.2}", m.info.train_secs),
-                            pr_auc = m.info.holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
-                            heuristic_pr_auc = m.info.heuristic_holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
-                            note = %m.info.note,
-                            forecast = %m.info.forecast.line(),
-                            forecast_why = %m.info.forecast.why,
-                            "model trained"
-                        );
-                        *sync::write(&b.model) = Arc::new(m);
-                    }
-                    Ok(Err(e)) => {
-                        tracing::warn!(target: "dim::model", error = %e, "training failed; the previous model keeps serving")
-                    }
-                    Err(_) => {
-                        tracing::error!(target: "dim::model", "the training thread panicked; the previous model keeps serving")
-                    }
-                }
-            }
-        })
-    };
+    let trainer = spawn_trainer(brain.clone(), cfg.clone(), store.clone(), clock.clone());
     let optimizer = {
         let b = brain.clone();
         tokio::spawn(async move {
@@ -162,18 +104,7 @@ pub fn start(
                 let planned = tokio::task::spawn_blocking(move || planner::run(&store2, &cfg2, &model, now)).await;
                 match planned {
                     Ok(Ok(s)) => {
-                        tracing::info!(
-                            target: "dim::placement",
-                            objects = s.objects,
-                            candidates = s.candidates,
-                            moves = s.moves,
-                            tasks = s.tasks_created,
-                            monthly_now = format!("{:.4}", s.monthly_now),
-                            monthly_after = format!("{:.4}", s.monthly_after),
-                            solve_secs = format!("{:.3}", s.solve_secs),
-                            binding = ?s.binding,
-                            "placement planned"
-                        );
+                        log_planned(&s);
                         b.solve_secs.push(s.solve_secs);
                         *sync::lock(&b.last_plan) = Some(s);
                         migrator.wake();
@@ -187,4 +118,88 @@ pub fn start(
         })
     };
     (brain, vec![trainer, optimizer])
+}
+
+/// The trainer: retrains every `model.retrain_every_secs` (the first soon after start) or when
+/// asked, on a thread of its own, and swaps the new model in.
+fn spawn_trainer(b: Arc<Brain>, cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = Duration::from_secs(cfg.model.retrain_every_secs.max(1));
+        // The first training comes soon after start, once some history exists.
+        let mut wait = every.min(Duration::from_secs(15));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = b.retrain.notified() => {}
+            }
+            wait = every;
+            let (cfg2, store2, now) = (cfg.clone(), store.clone(), clock.now_ms());
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+            let spawned = training::spawn_named("dim-train", move || {
+                let _ = done_tx.send(train(&cfg2, &store2, now));
+            });
+            if let Err(e) = spawned {
+                tracing::warn!(target: "dim::model", error = %e, "could not start a training thread");
+                continue;
+            }
+            match done_rx.await {
+                Ok(Ok(m)) => {
+                    log_trained(&m);
+                    *sync::write(&b.model) = Arc::new(m);
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(target: "dim::model", error = %e, "training failed; the previous model keeps serving")
+                }
+                Err(_) => {
+                    tracing::error!(target: "dim::model", "the training thread panicked; the previous model keeps serving")
+                }
+            }
+        }
+    })
+}
+
+/// Trains a model on the store's history at `now`, learns its forecast of reads, and saves it.
+fn train(cfg: &Config, store: &Store, now: Millis) -> Result<Model, StoreError> {
+    let conn = store.reader()?;
+    let h = (cfg.model.horizon_secs * 1000) as i64;
+    let samples = dataset::samples(&conn, now, h, MAX_SAMPLES)?;
+    let mut m = Model::train(&samples, &cfg.model, &cfg.sla, now, ForestParams::default());
+    let observed = dataset::forecast_samples(&conn, now, MAX_SAMPLES)?;
+    let mut cm = CostModel::new(cfg);
+    cm.life_hours = life_hours_of(&conn, now)?;
+    m.learn_forecast(&observed, &|row, t, hours| planner::prior_p_any(&cm, row, t, hours));
+    m.save(&store.writer())?;
+    Ok(m)
+}
+
+/// The line that says a model was trained: which serves and why, and how well each did.
+fn log_trained(m: &Model) {
+    tracing::info!(
+        target: "dim::model",
+        serving = %m.info.serving_line(),
+        samples = m.info.train_samples,
+        secs = format!("{:.2}", m.info.train_secs),
+        pr_auc = m.info.holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
+        heuristic_pr_auc = m.info.heuristic_holdout.as_ref().map(|h| format!("{:.3}", h.pr_auc)).unwrap_or_default(),
+        note = %m.info.note,
+        forecast = %m.info.forecast.line(),
+        forecast_why = %m.info.forecast.why,
+        "model trained"
+    );
+}
+
+/// The line that says a plan was made: objects, moves, costs and what bound it.
+fn log_planned(s: &PlanSummary) {
+    tracing::info!(
+        target: "dim::placement",
+        objects = s.objects,
+        candidates = s.candidates,
+        moves = s.moves,
+        tasks = s.tasks_created,
+        monthly_now = format!("{:.4}", s.monthly_now),
+        monthly_after = format!("{:.4}", s.monthly_after),
+        solve_secs = format!("{:.3}", s.solve_secs),
+        binding = ?s.binding,
+        "placement planned"
+    );
 }

@@ -14,7 +14,8 @@ use crate::engine::events::generator::{GenObject, Workload};
 use crate::engine::ingest::{Item, ObjectRecord, apply_items};
 use crate::engine::migrate::backoff::{Policy, retry};
 use crate::engine::store::Store;
-use crate::engine::tiers::{self, Attributes, ObjectStore};
+use crate::engine::tiers::chaos::ChaosStore;
+use crate::engine::tiers::{self, Attributes, Listing, ObjectStore, OpError, Tiers};
 
 /// What a seeded object carries besides its bytes, derived from its key (so a check after any
 /// number of moves knows what it must still carry): a Content-Type and who wrote it.
@@ -70,21 +71,7 @@ async fn seed(
         .with_context(|| format!("tier {tier_name} is not configured"))?;
     // New keys continue after what every tier holds, so seeding twice adds objects — on the
     // same tier or another — instead of writing the same keys again.
-    let mut existing = tier
-        .list("")
-        .await
-        .with_context(|| format!("listing tier {tier_name} (is it reachable, and are its credentials set?)"))?;
-    let mut seen: std::collections::HashSet<String> = existing.iter().map(|(k, _)| k.clone()).collect();
-    for other in cfg.tiers.iter().filter(|t| t.name != tier_name) {
-        let Some(t) = tiers.get(&other.name) else { continue };
-        match t.list("").await {
-            Ok(listed) => existing.extend(listed.into_iter().filter(|(k, _)| seen.insert(k.clone()))),
-            Err(e) => eprintln!(
-                "warning: cannot list tier {} ({e}); new keys may repeat keys it holds",
-                other.name
-            ),
-        }
-    }
+    let existing = listed_everywhere(cfg, &tiers, tier_name).await?;
     let mut params = cfg.events.embedded.clone();
     params.max_objects = existing.len() + n;
     let mut w = Workload::new(&params);
@@ -119,31 +106,7 @@ async fn seed(
             let Some(o) = iter.next() else { break };
             let t = tier.clone();
             let name = tier_name.to_string();
-            set.spawn(async move {
-                let attrs = seed_attributes(&o.key);
-                // Throttling and 5xx are retried as the migrator retries them (a busy S3
-                // endpoint answers 503 SlowDown to a burst of PUTs).
-                let r = retry(
-                    policy,
-                    &o.key,
-                    &name,
-                    |_| {},
-                    || {
-                        let body = object_bytes(&o.key, o.size);
-                        t.put(&o.key, Box::new(std::io::Cursor::new(body)), o.size, &attrs)
-                    },
-                )
-                .await;
-                r.map(|w| ObjectRecord {
-                    key: o.key.clone(),
-                    tier: name,
-                    size: o.size,
-                    etag: Some(w.etag),
-                    last_modified: wall_now_ms(),
-                    created: o.created_ms,
-                })
-                .map_err(|e| (o.key, e))
-            });
+            set.spawn(async move { write_one(o, t, name, policy).await });
         }
         let Some(r) = set.join_next().await else { break };
         match r.context("a seeding write panicked")? {
@@ -165,7 +128,73 @@ async fn seed(
         }
     }
     register(&store, batch).await?;
-    let secs = started.elapsed().as_secs_f64();
+    say_seeded(done, failed, bytes, tier_name, started.elapsed().as_secs_f64())
+}
+
+async fn register(store: &Arc<Store>, items: Vec<Item>) -> anyhow::Result<()> {
+    apply_items(store, "seed", items, wall_now_ms())
+        .await
+        .context("registering objects")?;
+    Ok(())
+}
+
+/// What every tier holds (tier `tier_name` first): a second seed numbers its keys after these.
+/// A tier other than `tier_name` that cannot be listed is warned about, not fatal.
+async fn listed_everywhere(cfg: &Config, tiers: &Tiers, tier_name: &str) -> anyhow::Result<Listing> {
+    let mut existing = tiers
+        .get(tier_name)
+        .with_context(|| format!("tier {tier_name} is not configured"))?
+        .list("")
+        .await
+        .with_context(|| format!("listing tier {tier_name} (is it reachable, and are its credentials set?)"))?;
+    let mut seen: std::collections::HashSet<String> = existing.iter().map(|(k, _)| k.clone()).collect();
+    for other in cfg.tiers.iter().filter(|t| t.name != tier_name) {
+        let Some(t) = tiers.get(&other.name) else { continue };
+        match t.list("").await {
+            Ok(listed) => existing.extend(listed.into_iter().filter(|(k, _)| seen.insert(k.clone()))),
+            Err(e) => eprintln!(
+                "warning: cannot list tier {} ({e}); new keys may repeat keys it holds",
+                other.name
+            ),
+        }
+    }
+    Ok(existing)
+}
+
+/// Writes one seed object to `t` (tier `name`), retrying throttling and 5xx as the migrator
+/// does (a busy S3 endpoint answers 503 SlowDown to a burst of PUTs); its record, or its key and
+/// the error.
+async fn write_one(
+    o: GenObject,
+    t: Arc<ChaosStore>,
+    name: String,
+    policy: Policy,
+) -> Result<ObjectRecord, (String, OpError)> {
+    let attrs = seed_attributes(&o.key);
+    let r = retry(
+        policy,
+        &o.key,
+        &name,
+        |_| {},
+        || {
+            let body = object_bytes(&o.key, o.size);
+            t.put(&o.key, Box::new(std::io::Cursor::new(body)), o.size, &attrs)
+        },
+    )
+    .await;
+    r.map(|w| ObjectRecord {
+        key: o.key.clone(),
+        tier: name,
+        size: o.size,
+        etag: Some(w.etag),
+        last_modified: wall_now_ms(),
+        created: o.created_ms,
+    })
+    .map_err(|e| (o.key, e))
+}
+
+/// The closing line of a seed; an error when some objects could not be written.
+fn say_seeded(done: usize, failed: usize, bytes: u64, tier_name: &str, secs: f64) -> anyhow::Result<()> {
     println!(
         "seeded {done} objects ({}) on {tier_name} in {secs:.1} s{}",
         bytesize::ByteSize(bytes),
@@ -178,12 +207,5 @@ async fn seed(
     if failed > 0 {
         anyhow::bail!("{failed} objects could not be written");
     }
-    Ok(())
-}
-
-async fn register(store: &Arc<Store>, items: Vec<Item>) -> anyhow::Result<()> {
-    apply_items(store, "seed", items, wall_now_ms())
-        .await
-        .context("registering objects")?;
     Ok(())
 }

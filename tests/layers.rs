@@ -228,7 +228,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("src/metrics/collector.rs", "encode"),
     ("src/replay/oracle/mod.rs", "plan_life"),
     ("src/replay/report.rs", "table"),
-    ("src/seed.rs", "seed"),
     ("src/tui/app/input.rs", "act"),
     ("src/tui/panes/detail.rs", "draw"),
     ("src/tui/panes/queue.rs", "draw"),

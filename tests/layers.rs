@@ -217,7 +217,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/config/src/validate.rs", "validate"),
     ("crates/engine/src/events/kafka.rs", "session"),
     ("crates/engine/src/lib.rs", "start"),
-    ("crates/engine/src/placement/explain.rs", "explain_with"),
     ("crates/engine/src/placement/lagrange.rs", "solve"),
     ("crates/engine/src/placement/milp.rs", "solve_with"),
     ("crates/engine/src/publish.rs", "build"),

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::cost::{CostModel, Learned, TierCost};
+use super::cost::{CostModel, Learned, PlanObject, TierCost};
 use super::planner;
 use crate::clock::{Millis, wall_now_ms};
 use crate::config::Config;
@@ -117,62 +117,21 @@ pub fn explain_with(
     priced.hard = pinned || cfg.sla.is_hard(key);
     priced.learned = model.learned().map(|f| Learned::of(f, &stats, key, now, horizon_h));
     let state = State::of(&stats, now).with_key(key);
-    let chance_of_read = [("day", 24.0), ("week", 168.0), ("month", 720.0), ("horizon", horizon_h)]
-        .into_iter()
-        .map(|(n, h)| ChanceOfRead {
-            within: n.to_string(),
-            prior: cm.prior_p_any(&priced, h),
-            learned: model.learned().map(|f| f.p_any(&state, h)),
-        })
-        .collect();
+    let chance_of_read = chances(&cm, model, &priced, &state, horizon_h);
     let mut constraints = Vec::new();
     let (costs, chosen, expected_gets) = match current {
         Some(cur) => {
             let o = &priced;
             let costs = cm.costs(o);
-            if o.hard {
-                constraints.push(format!(
-                    "sla: hard ({}) so only tiers at or under {} ms",
-                    if pinned { "pinned" } else { "sla.hard_prefixes" },
-                    cfg.sla.hot_latency_ms
-                ));
-            } else {
-                constraints.push(format!(
-                    "sla: each read slower than {} ms costs {} $ (sla.miss_cost), priced in the SLA column",
-                    cfg.sla.hot_latency_ms, cfg.sla.miss_cost
-                ));
-            }
-            let residency = (cfg.optimizer.min_residency_secs * 1000) as Millis;
-            let mut fixed = false;
-            if pinned {
-                constraints.push("pinned: never moved by the planner".into());
-                fixed = true;
-            }
-            if let Some(m) = moved_at.filter(|m| now - m < residency) {
-                constraints.push(format!(
-                    "residency: moved {:.1} h ago, stays at least {:.1} h",
-                    (now - m) as f64 / 3.6e6,
-                    residency as f64 / 3.6e6
-                ));
-                fixed = true;
-            }
-            if tasks.iter().any(|t| !t.state.is_terminal()) {
-                constraints.push("a migration task for it is in flight".into());
-                fixed = true;
-            }
+            constraints.push(sla_line(cfg, o.hard, pinned));
+            let fixed = stays_put(cfg, pinned, moved_at, &tasks, now, &mut constraints);
             let best = if fixed {
                 cur
             } else {
-                (0..costs.len())
-                    .filter(|j| costs[*j].sla_ok)
-                    .min_by(|a, b| costs[*a].total.total_cmp(&costs[*b].total))
-                    .unwrap_or(cur)
+                cheapest_allowed(&costs).unwrap_or(cur)
             };
-            if let Some(plan) = &last_plan {
-                for b in &plan.binding {
-                    constraints.push(format!("last plan: {b} was binding"));
-                }
-            }
+            let binding = last_plan.iter().flat_map(|p| &p.binding);
+            constraints.extend(binding.map(|b| format!("last plan: {b} was binding")));
             (costs, Some(cfg.tiers[best].name.clone()), cm.forecast(o).gets)
         }
         None => {
@@ -194,14 +153,7 @@ pub fn explain_with(
         rate_day: priced.rate_day,
         rate_week: priced.rate_week,
         expected_gets,
-        expected_reads: [("day", 24.0), ("week", 168.0), ("month", 720.0)]
-            .into_iter()
-            .map(|(n, h)| (n.to_string(), cm.expected_reads(&priced, h)))
-            .chain([(
-                format!("{} days", cfg.optimizer.horizon_days),
-                cm.expected_reads(&priced, cfg.optimizer.horizon_days * 24.0),
-            )])
-            .collect(),
+        expected_reads: expected_reads(&cm, &priced, cfg.optimizer.horizon_days),
         chance_of_read,
         forecast_serving: model.info.forecast.line(),
         life_days: cm.life_hours.is_finite().then(|| cm.life_hours / 24.0),
@@ -211,4 +163,84 @@ pub fn explain_with(
         constraints,
         tasks,
     })
+}
+
+/// What the SLA means for this object: a hard constraint (pinned, `sla.hard_prefixes`) or a price
+/// per slow read.
+fn sla_line(cfg: &Config, hard: bool, pinned: bool) -> String {
+    if hard {
+        format!(
+            "sla: hard ({}) so only tiers at or under {} ms",
+            if pinned { "pinned" } else { "sla.hard_prefixes" },
+            cfg.sla.hot_latency_ms
+        )
+    } else {
+        format!(
+            "sla: each read slower than {} ms costs {} $ (sla.miss_cost), priced in the SLA column",
+            cfg.sla.hot_latency_ms, cfg.sla.miss_cost
+        )
+    }
+}
+
+/// Whether the planner must leave the object where it is (pinned, moved within the residency, a
+/// move in flight), each reason added to `constraints`.
+fn stays_put(
+    cfg: &Config,
+    pinned: bool,
+    moved_at: Option<Millis>,
+    tasks: &[Task],
+    now: Millis,
+    constraints: &mut Vec<String>,
+) -> bool {
+    let residency = (cfg.optimizer.min_residency_secs * 1000) as Millis;
+    let mut fixed = false;
+    if pinned {
+        constraints.push("pinned: never moved by the planner".into());
+        fixed = true;
+    }
+    if let Some(m) = moved_at.filter(|m| now - m < residency) {
+        constraints.push(format!(
+            "residency: moved {:.1} h ago, stays at least {:.1} h",
+            (now - m) as f64 / 3.6e6,
+            residency as f64 / 3.6e6
+        ));
+        fixed = true;
+    }
+    if tasks.iter().any(|t| !t.state.is_terminal()) {
+        constraints.push("a migration task for it is in flight".into());
+        fixed = true;
+    }
+    fixed
+}
+
+/// The chance of a read within a day, week, month and the horizon, by the prior and, when one
+/// serves, the learned forecast.
+fn chances(cm: &CostModel, model: &Model, priced: &PlanObject, state: &State, horizon_h: f64) -> Vec<ChanceOfRead> {
+    [("day", 24.0), ("week", 168.0), ("month", 720.0), ("horizon", horizon_h)]
+        .into_iter()
+        .map(|(n, h)| ChanceOfRead {
+            within: n.to_string(),
+            prior: cm.prior_p_any(priced, h),
+            learned: model.learned().map(|f| f.p_any(state, h)),
+        })
+        .collect()
+}
+
+/// Reads the prior's shape expects over a day, week, month and the horizon.
+fn expected_reads(cm: &CostModel, priced: &PlanObject, horizon_days: f64) -> Vec<(String, f64)> {
+    [("day", 24.0), ("week", 168.0), ("month", 720.0)]
+        .into_iter()
+        .map(|(n, h)| (n.to_string(), cm.expected_reads(priced, h)))
+        .chain([(
+            format!("{horizon_days} days"),
+            cm.expected_reads(priced, horizon_days * 24.0),
+        )])
+        .collect()
+}
+
+/// The tier with the lowest total among those the object is allowed on.
+fn cheapest_allowed(costs: &[TierCost]) -> Option<usize> {
+    (0..costs.len())
+        .filter(|j| costs[*j].sla_ok)
+        .min_by(|a, b| costs[*a].total.total_cmp(&costs[*b].total))
 }

@@ -28,7 +28,7 @@ pub mod store;
 pub mod sync;
 pub mod tiers;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -43,7 +43,7 @@ pub use error::EngineError;
 use events::SourceShared;
 use events::embedded::{EmbeddedSource, local_tiers};
 use events::kafka::KafkaSource;
-use ingest::{IngestStats, Ingestor};
+use ingest::{IngestStats, Ingestor, SourceBatch};
 use migrate::Migrator;
 use publish::{RateTracker, SnapshotBuilder, publish_snapshots};
 use snapshot::Snapshot;
@@ -110,14 +110,7 @@ impl Engine {
             source,
         })?;
         let store = Arc::new(Store::open(&opts.data_dir.join(&cfg.store.file), cfg.store.cache_mib)?);
-        let clock: Arc<dyn Clock> = match opts.clock.clone() {
-            Some(c) => c,
-            None => {
-                // Engine time never runs backwards across restarts, even on an accelerated clock.
-                let stored = store::engine_time(&store.writer())?.unwrap_or(0);
-                Arc::new(ScaledClock::new(wall_now_ms().max(stored), cfg.clock.speed))
-            }
-        };
+        let clock = engine_clock(&cfg, &opts, &store)?;
         let tiers = tiers::build(&cfg, &opts.data_dir)?;
         let migrator = Arc::new(Migrator::start(cfg.migrator.clone(), store.clone(), tiers.clone()));
         let (brain, brain_tasks) =
@@ -143,37 +136,7 @@ impl Engine {
         let shared = Arc::new(SourceShared::new(cfg.events.source));
         let scenario = Arc::new(scenario::ScenarioShared::default());
         let inspect = Arc::new(std::sync::Mutex::new(None));
-        type SourceRun = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
-        let run: SourceRun = match cfg.events.source {
-            SourceKind::Embedded => {
-                let source = EmbeddedSource {
-                    tiers: local_tiers(&cfg, &opts.data_dir)?,
-                    cfg: cfg.clone(),
-                    store: store.clone(),
-                    clock: clock.clone(),
-                    tx,
-                    shared: shared.clone(),
-                    stop: stop.clone(),
-                };
-                Box::new(move || source.run())
-            }
-            SourceKind::Kafka => {
-                let source = KafkaSource {
-                    cfg: cfg.events.clone(),
-                    store: store.clone(),
-                    clock: clock.clone(),
-                    tx,
-                    shared: shared.clone(),
-                    stop: stop.clone(),
-                };
-                let source_rt = rt.clone();
-                Box::new(move || source.run(source_rt))
-            }
-        };
-        let source = std::thread::Builder::new()
-            .name("dim-source".into())
-            .spawn(run)
-            .map_err(|e| EngineError::Task(e.to_string()))?;
+        let source = start_source(&cfg, &opts.data_dir, &store, &clock, tx, &shared, &stop)?;
 
         let applied = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let nudge = Arc::new(tokio::sync::Notify::new());
@@ -255,6 +218,61 @@ impl Engine {
             brain,
         })
     }
+}
+
+/// The engine's clock: the caller's, or one at `clock.speed` that starts no earlier than the
+/// engine time the store last recorded (engine time never runs backwards across restarts, even
+/// on an accelerated clock).
+fn engine_clock(cfg: &Config, opts: &EngineOptions, store: &Store) -> Result<Arc<dyn Clock>, EngineError> {
+    if let Some(c) = opts.clock.clone() {
+        return Ok(c);
+    }
+    let stored = store::engine_time(&store.writer())?.unwrap_or(0);
+    Ok(Arc::new(ScaledClock::new(wall_now_ms().max(stored), cfg.clock.speed)))
+}
+
+/// The event source's thread: the embedded workload or the Kafka consumer, handing batches to
+/// ingest through `tx`. Must be called inside a tokio runtime.
+fn start_source(
+    cfg: &Config,
+    data_dir: &Path,
+    store: &Arc<Store>,
+    clock: &Arc<dyn Clock>,
+    tx: mpsc::Sender<SourceBatch>,
+    shared: &Arc<SourceShared>,
+    stop: &Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<Result<(), StoreError>>, EngineError> {
+    type SourceRun = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
+    let run: SourceRun = match cfg.events.source {
+        SourceKind::Embedded => {
+            let source = EmbeddedSource {
+                tiers: local_tiers(cfg, data_dir)?,
+                cfg: cfg.clone(),
+                store: store.clone(),
+                clock: clock.clone(),
+                tx,
+                shared: shared.clone(),
+                stop: stop.clone(),
+            };
+            Box::new(move || source.run())
+        }
+        SourceKind::Kafka => {
+            let source = KafkaSource {
+                cfg: cfg.events.clone(),
+                store: store.clone(),
+                clock: clock.clone(),
+                tx,
+                shared: shared.clone(),
+                stop: stop.clone(),
+            };
+            let source_rt = tokio::runtime::Handle::current();
+            Box::new(move || source.run(source_rt))
+        }
+    };
+    std::thread::Builder::new()
+        .name("dim-source".into())
+        .spawn(run)
+        .map_err(|e| EngineError::Task(e.to_string()))
 }
 
 impl EngineHandle {

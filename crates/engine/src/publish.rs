@@ -11,14 +11,17 @@ use tokio::sync::watch;
 
 use super::EngineError;
 use super::clock::Clock;
+use super::clock::Millis;
 use super::events::SourceShared;
 use super::ingest::IngestStats;
 use super::migrate::{self, Migrator};
+use super::model::Model;
 use super::model::features::StatsRow;
+use super::placement::explain::Explanation;
 use super::placement::{self, explain::explain_with};
 use super::snapshot::{self, Snapshot, TierView};
-use super::store::Store;
-use super::store::summary::{hottest_with_stats, summary};
+use super::store::summary::{StoreSummary, hottest_with_stats, summary};
+use super::store::{Connection, Store};
 use super::tiers::{self, Tiers};
 use crate::config::Config;
 
@@ -110,32 +113,14 @@ impl SnapshotBuilder {
         Ok(hours)
     }
 
-    pub(crate) fn build(&self) -> Result<Snapshot, EngineError> {
-        // Read before the state: every command counted here is already in what follows.
-        let commands_applied = self.applied.load(Ordering::Acquire);
-        let now = self.clock.now_ms();
-        let mut guard = sync::lock(&self.reader);
-        if guard.is_none() {
-            *guard = Some(self.store.reader()?);
-        }
-        let Some(conn) = guard.as_ref() else {
-            return Err(EngineError::Task("no reader".into()));
-        };
-        let store = summary(conn)?;
-        let model = self.brain.model();
-        let (mut hot, rows): (Vec<_>, Vec<StatsRow>) =
-            hottest_with_stats(conn, self.cfg.ui.top_k, now)?.into_iter().unzip();
-        let refs: Vec<&StatsRow> = rows.iter().collect();
-        for (o, p) in hot.iter_mut().zip(model.p_hot(&refs, now)) {
-            o.p_hot = p;
-        }
-        let inspect = sync::lock(&self.inspect).clone();
-        let (detail, detail_error) = match inspect {
+    /// The explanation of the object the dashboard inspects, or why there is none.
+    fn detail(&self, conn: &Connection, model: &Model, now: Millis) -> (Option<Explanation>, Option<String>) {
+        match sync::lock(&self.inspect).clone() {
             None => (None, None),
             Some(key) => match self
                 .life_hours(conn, now)
                 .map_err(placement::explain::ExplainError::from)
-                .and_then(|life| explain_with(conn, &self.cfg, &key, &model, now, life))
+                .and_then(|life| explain_with(conn, &self.cfg, &key, model, now, life))
             {
                 Ok(e) => (Some(e), None),
                 Err(placement::explain::ExplainError::Unknown(k)) => {
@@ -143,40 +128,35 @@ impl SnapshotBuilder {
                 }
                 Err(e) => (None, Some(e.to_string())),
             },
-        };
-        use migrate::task::{TaskState, in_state};
-        let deferred = in_state(conn, TaskState::Deferred, 20)?;
-        let restoring = in_state(conn, TaskState::Restoring, 20)?;
-        let failed = in_state(conn, TaskState::Failed, 20)?;
-        let recent_done = in_state(conn, TaskState::Done, 10)?;
-        drop(guard);
-        let mstats = self.migrator.stats();
-        let bytes_moved = mstats.bytes_moved.load(Ordering::Relaxed);
+        }
+    }
 
-        let events_total = self.stats.events.load(Ordering::Relaxed) + self.stats.rejected.load(Ordering::Relaxed);
-        let (rate, mib_per_sec, history) = {
-            let mut r = sync::lock(&self.rates);
-            let t = Instant::now();
-            if let Some((t0, n0, b0)) = r.last {
-                let dt = t.duration_since(t0).as_secs_f64();
-                if dt >= 0.2 {
-                    r.rate = (events_total.saturating_sub(n0)) as f64 / dt;
-                    r.mib_per_sec = bytes_moved.saturating_sub(b0) as f64 / dt / (1 << 20) as f64;
-                    let v = r.rate.round() as u64;
-                    r.history.push_back(v);
-                    if r.history.len() > RATE_HISTORY {
-                        r.history.pop_front();
-                    }
-                    r.last = Some((t, events_total, bytes_moved));
+    /// Events per second and MiB moved per second since the last snapshot (measured over at least
+    /// 0.2 s), and the history of the event rate.
+    fn rates(&self, events_total: u64, bytes_moved: u64) -> (f64, f64, Vec<u64>) {
+        let mut r = sync::lock(&self.rates);
+        let t = Instant::now();
+        if let Some((t0, n0, b0)) = r.last {
+            let dt = t.duration_since(t0).as_secs_f64();
+            if dt >= 0.2 {
+                r.rate = (events_total.saturating_sub(n0)) as f64 / dt;
+                r.mib_per_sec = bytes_moved.saturating_sub(b0) as f64 / dt / (1 << 20) as f64;
+                let v = r.rate.round() as u64;
+                r.history.push_back(v);
+                if r.history.len() > RATE_HISTORY {
+                    r.history.pop_front();
                 }
-            } else {
                 r.last = Some((t, events_total, bytes_moved));
             }
-            (r.rate, r.mib_per_sec, r.history.iter().copied().collect())
-        };
+        } else {
+            r.last = Some((t, events_total, bytes_moved));
+        }
+        (r.rate, r.mib_per_sec, r.history.iter().copied().collect())
+    }
 
-        let tiers: Vec<TierView> = self
-            .cfg
+    /// Each configured tier: what the store places there, its chaos and measured latency.
+    fn tier_views(&self, store: &StoreSummary) -> Vec<TierView> {
+        self.cfg
             .tiers
             .iter()
             .map(|t| {
@@ -201,7 +181,42 @@ impl SnapshotBuilder {
                     monthly_storage_cost: totals.bytes as f64 / 1e9 * t.storage_gb_month,
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    pub(crate) fn build(&self) -> Result<Snapshot, EngineError> {
+        // Read before the state: every command counted here is already in what follows.
+        let commands_applied = self.applied.load(Ordering::Acquire);
+        let now = self.clock.now_ms();
+        let mut guard = sync::lock(&self.reader);
+        if guard.is_none() {
+            *guard = Some(self.store.reader()?);
+        }
+        let Some(conn) = guard.as_ref() else {
+            return Err(EngineError::Task("no reader".into()));
+        };
+        let store = summary(conn)?;
+        let model = self.brain.model();
+        let (mut hot, rows): (Vec<_>, Vec<StatsRow>) =
+            hottest_with_stats(conn, self.cfg.ui.top_k, now)?.into_iter().unzip();
+        let refs: Vec<&StatsRow> = rows.iter().collect();
+        for (o, p) in hot.iter_mut().zip(model.p_hot(&refs, now)) {
+            o.p_hot = p;
+        }
+        let (detail, detail_error) = self.detail(conn, &model, now);
+        use migrate::task::{TaskState, in_state};
+        let deferred = in_state(conn, TaskState::Deferred, 20)?;
+        let restoring = in_state(conn, TaskState::Restoring, 20)?;
+        let failed = in_state(conn, TaskState::Failed, 20)?;
+        let recent_done = in_state(conn, TaskState::Done, 10)?;
+        drop(guard);
+        let mstats = self.migrator.stats();
+        let bytes_moved = mstats.bytes_moved.load(Ordering::Relaxed);
+
+        let events_total = self.stats.events.load(Ordering::Relaxed) + self.stats.rejected.load(Ordering::Relaxed);
+        let (rate, mib_per_sec, history) = self.rates(events_total, bytes_moved);
+
+        let tiers = self.tier_views(&store);
         let monthly = tiers.iter().map(|t| t.monthly_storage_cost).sum();
         let mut source = lock(&self.shared.state).clone();
         source.partitions = lock(&self.shared.partitions).clone();

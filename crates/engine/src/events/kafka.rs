@@ -20,6 +20,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::SourceShared;
+pub use super::broker::BrokerError;
+use super::broker::{CALL_DEADLINE, CALL_TIMEOUT, bounded};
 use super::codec::{self, DecodeContext};
 use super::source::{PartitionView, SourceState};
 use crate::clock::Clock;
@@ -30,52 +32,6 @@ use crate::store::{Store, StoreError, stored_offset};
 /// Longest a fetch waits on the broker for new records (also how fast a stop is noticed).
 const FETCH_WAIT_MS: i32 = 500;
 const FETCH_MAX_BYTES: i32 = 4 << 20;
-/// rskafka retries internally, at several nested levels; its own deadline bounds each level, and
-/// this bounds a whole call, so the source notices an outage within seconds and says so.
-const CALL_DEADLINE: Duration = Duration::from_secs(4);
-const CALL_TIMEOUT: Duration = Duration::from_secs(6);
-
-/// Why talking to the brokers failed: the source shows it while `reconnecting` and tries again.
-#[derive(Debug, thiserror::Error)]
-pub enum BrokerError {
-    #[error("{what}: {source}")]
-    Failed {
-        what: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    #[error("{what}: no answer within {secs} s")]
-    NoAnswer { what: String, secs: u64 },
-    #[error("topic {topic} was created but does not show in the metadata")]
-    TopicNotVisible { topic: String },
-    #[error("partition consumer failed: {0}")]
-    Consumer(#[from] tokio::task::JoinError),
-}
-
-impl BrokerError {
-    fn failed(what: impl Into<String>, e: impl std::error::Error + Send + Sync + 'static) -> BrokerError {
-        BrokerError::Failed {
-            what: what.into(),
-            source: Box::new(e),
-        }
-    }
-}
-
-/// Runs one broker call with an overall time limit.
-async fn bounded<T, E: std::error::Error + Send + Sync + 'static>(
-    what: &str,
-    f: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, BrokerError> {
-    match tokio::time::timeout(CALL_TIMEOUT, f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(BrokerError::failed(what, e)),
-        Err(_) => Err(BrokerError::NoAnswer {
-            what: what.into(),
-            secs: CALL_TIMEOUT.as_secs(),
-        }),
-    }
-}
-
 /// The offsets-table name of a topic: a different topic never inherits another's offsets.
 pub fn source_name(topic: &str) -> String {
     format!("kafka:{topic}")
@@ -211,6 +167,70 @@ impl KafkaSource {
         Ok(())
     }
 
+    /// Shows the session's partitions and says the source is connected.
+    fn announce_connected(&self, parts: &[i32], positions: &Arc<Mutex<BTreeMap<i32, i64>>>) {
+        let topic = &self.cfg.topic;
+        *lock(&self.shared.partitions) = parts
+            .iter()
+            .map(|&p| PartitionView {
+                partition: p,
+                next_offset: lock(positions).get(&p).copied().unwrap_or(0),
+                ..PartitionView::default()
+            })
+            .collect();
+        self.shared.set_state(
+            SourceState::Connected,
+            format!(
+                "{} · topic {topic} · {} partitions",
+                self.cfg.brokers.join(","),
+                parts.len()
+            ),
+        );
+        tracing::info!(target: "dim::kafka", topic = %topic, partitions = parts.len(), "Kafka source connected");
+    }
+
+    /// Consumes every partition until stop or the first partition's error, which ends the
+    /// session (the others are cancelled).
+    async fn consume(
+        &self,
+        clients: Vec<Arc<PartitionClient>>,
+        source: &str,
+        positions: &Arc<Mutex<BTreeMap<i32, i64>>>,
+    ) -> SessionEnd {
+        // Partitions stop cooperatively (never mid-send), so a batch is either queued with its
+        // position advanced, or neither.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut set = JoinSet::new();
+        for pc in clients {
+            let c = Consumer {
+                pc,
+                source: source.to_string(),
+                start: self.cfg.start,
+                max_future_ms: self.cfg.max_future_skew_secs as i64 * 1000,
+                clock: self.clock.clone(),
+                tx: self.tx.clone(),
+                shared: self.shared.clone(),
+                positions: positions.clone(),
+                stop: self.stop.clone(),
+                cancel: cancel.clone(),
+            };
+            set.spawn(c.run());
+        }
+        let mut end = SessionEnd::Stopped;
+        while let Some(r) = set.join_next().await {
+            let lost = match r {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(e) => BrokerError::from(e),
+            };
+            if matches!(end, SessionEnd::Stopped) && !self.stop.load(Ordering::Relaxed) {
+                end = SessionEnd::Lost(lost);
+            }
+            cancel.store(true, Ordering::Relaxed);
+        }
+        end
+    }
+
     /// One connection: set up every partition, then consume them all until stop or an error.
     async fn session(
         &self,
@@ -269,56 +289,9 @@ impl KafkaSource {
             clients.push(Arc::new(pc));
         }
         *connected = true;
-        *lock(&self.shared.partitions) = parts
-            .iter()
-            .map(|&p| PartitionView {
-                partition: p,
-                next_offset: lock(positions).get(&p).copied().unwrap_or(0),
-                ..PartitionView::default()
-            })
-            .collect();
-        self.shared.set_state(
-            SourceState::Connected,
-            format!(
-                "{} · topic {topic} · {} partitions",
-                self.cfg.brokers.join(","),
-                parts.len()
-            ),
-        );
-        tracing::info!(target: "dim::kafka", topic = %topic, partitions = parts.len(), "Kafka source connected");
+        self.announce_connected(&parts, positions);
 
-        // Partitions stop cooperatively (never mid-send), so a batch is either queued with its
-        // position advanced, or neither.
-        let cancel = Arc::new(AtomicBool::new(false));
-        let mut set = JoinSet::new();
-        for pc in clients {
-            let c = Consumer {
-                pc,
-                source: source.to_string(),
-                start: self.cfg.start,
-                max_future_ms: self.cfg.max_future_skew_secs as i64 * 1000,
-                clock: self.clock.clone(),
-                tx: self.tx.clone(),
-                shared: self.shared.clone(),
-                positions: positions.clone(),
-                stop: self.stop.clone(),
-                cancel: cancel.clone(),
-            };
-            set.spawn(c.run());
-        }
-        let mut end = SessionEnd::Stopped;
-        while let Some(r) = set.join_next().await {
-            let lost = match r {
-                Ok(Ok(())) => continue,
-                Ok(Err(e)) => e,
-                Err(e) => BrokerError::from(e),
-            };
-            if matches!(end, SessionEnd::Stopped) && !self.stop.load(Ordering::Relaxed) {
-                end = SessionEnd::Lost(lost);
-            }
-            cancel.store(true, Ordering::Relaxed);
-        }
-        Ok(end)
+        Ok(self.consume(clients, source, positions).await)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Access events: the type, the JSON codec with validation, the workload generator and the embedded source.
 
+mod broker;
 pub mod codec;
 pub mod embedded;
 pub mod generator;

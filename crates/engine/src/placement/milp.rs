@@ -2,7 +2,7 @@
 //! under capacity, latency SLA and a migration budget.
 
 use good_lp::solvers::highs::highs;
-use good_lp::{Expression, ProblemVariables, Solution as _, SolverModel, Variable, constraint, variable};
+use good_lp::{Expression, ProblemVariables, SolverModel, Variable, constraint, variable};
 
 use super::problem::{OVERFLOW_PENALTY_PER_BYTE, Problem, SLA_PENALTY, Solution, SolveError, binding};
 use crate::config::UNLIMITED_BYTES;
@@ -23,37 +23,13 @@ fn size_unit(p: &Problem) -> f64 {
     p.items.iter().map(|it| it.size).fold(1.0, f64::max)
 }
 
+/// HiGHS on `p`, capacity a hard row unless `allow_overflow` lets it overflow at a price.
 fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError> {
     let n_t = p.capacity.len();
     let unit = size_unit(p);
     let overflow_penalty = OVERFLOW_PENALTY_PER_BYTE * unit;
     let mut vars = ProblemVariables::new();
-    let x: Vec<Vec<Option<Variable>>> = p
-        .items
-        .iter()
-        .map(|it| {
-            (0..n_t)
-                .map(|j| {
-                    (it.cost[j].is_some() || j == it.current).then(|| {
-                        if p.relax {
-                            vars.add(variable().min(0.0).max(1.0))
-                        } else {
-                            vars.add(variable().binary())
-                        }
-                    })
-                })
-                .collect()
-        })
-        .collect();
-    let overflow: Vec<Variable> = (0..n_t)
-        .map(|_| {
-            vars.add(if allow_overflow {
-                variable().min(0.0)
-            } else {
-                variable().min(0.0).max(0.0)
-            })
-        })
-        .collect();
+    let (x, overflow) = variables(p, &mut vars, allow_overflow);
     let mut objective = Expression::with_capacity(p.items.len() * n_t + n_t);
     for (it, xs) in p.items.iter().zip(&x) {
         for (j, v) in xs.iter().enumerate() {
@@ -99,31 +75,90 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
     model.add_constraint(constraint!(moved_count <= p.budget_count));
     let sol = model.solve().map_err(|e| SolveError(e.to_string()))?;
     if p.relax {
-        let sol = &sol;
-        let lp: f64 = p
-            .items
-            .iter()
-            .zip(&x)
-            .flat_map(|(it, xs)| {
-                xs.iter()
-                    .enumerate()
-                    .filter_map(move |(j, v)| v.map(|v| it.cost[j].unwrap_or(SLA_PENALTY) * sol.value(v)))
-            })
-            .sum::<f64>()
-            + overflow.iter().map(|o| sol.value(*o).max(0.0)).sum::<f64>() * overflow_penalty;
-        return Ok(Solution {
-            choice: vec![],
-            objective: lp,
-            overflow: vec![],
-            binding: vec![],
-        });
+        return Ok(relaxed(p, &x, &overflow, &sol, overflow_penalty));
     }
+    Ok(integral(p, &x, &overflow, &sol, unit))
+}
 
+/// One variable per item and tier it may take (binary, or in [0, 1] when relaxed), and one
+/// overflow per tier (held at 0 unless `allow_overflow`).
+fn variables(
+    p: &Problem,
+    vars: &mut ProblemVariables,
+    allow_overflow: bool,
+) -> (Vec<Vec<Option<Variable>>>, Vec<Variable>) {
+    let n_t = p.capacity.len();
+    let x = p
+        .items
+        .iter()
+        .map(|it| {
+            (0..n_t)
+                .map(|j| {
+                    (it.cost[j].is_some() || j == it.current).then(|| {
+                        if p.relax {
+                            vars.add(variable().min(0.0).max(1.0))
+                        } else {
+                            vars.add(variable().binary())
+                        }
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let overflow = (0..n_t)
+        .map(|_| {
+            vars.add(if allow_overflow {
+                variable().min(0.0)
+            } else {
+                variable().min(0.0).max(0.0)
+            })
+        })
+        .collect();
+    (x, overflow)
+}
+
+/// The LP relaxation's value (a lower bound on any plan's cost); no choice.
+fn relaxed(
+    p: &Problem,
+    x: &[Vec<Option<Variable>>],
+    overflow: &[Variable],
+    sol: &impl good_lp::Solution,
+    overflow_penalty: f64,
+) -> Solution {
+    let lp: f64 = p
+        .items
+        .iter()
+        .zip(x)
+        .flat_map(|(it, xs)| {
+            xs.iter()
+                .enumerate()
+                .filter_map(move |(j, v)| v.map(|v| it.cost[j].unwrap_or(SLA_PENALTY) * sol.value(v)))
+        })
+        .sum::<f64>()
+        + overflow.iter().map(|o| sol.value(*o).max(0.0)).sum::<f64>() * overflow_penalty;
+    Solution {
+        choice: vec![],
+        objective: lp,
+        overflow: vec![],
+        binding: vec![],
+    }
+}
+
+/// The plan the integral solution makes: each item on the tier its variables chose, the bytes
+/// over capacity and the constraints that bind.
+fn integral(
+    p: &Problem,
+    x: &[Vec<Option<Variable>>],
+    overflow: &[Variable],
+    sol: &impl good_lp::Solution,
+    unit: f64,
+) -> Solution {
+    let n_t = p.capacity.len();
     let mut choice = Vec::with_capacity(p.items.len());
     let mut objective_value = 0.0;
     let mut used = vec![0.0; n_t];
     let (mut mb, mut mc) = (0.0, 0.0);
-    for (it, xs) in p.items.iter().zip(&x) {
+    for (it, xs) in p.items.iter().zip(x) {
         let j = xs
             .iter()
             .enumerate()
@@ -140,10 +175,10 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
     }
     let over: Vec<f64> = overflow.iter().map(|o| sol.value(*o).max(0.0) * unit).collect();
     let binding = binding(p, &used, &over, mb, mc);
-    Ok(Solution {
+    Solution {
         choice,
         objective: objective_value + over.iter().sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE,
         overflow: over,
         binding,
-    })
+    }
 }

@@ -4,7 +4,9 @@ mod expectation;
 mod reader;
 mod step;
 
-use super::Scenario;
+use std::time::Duration;
+
+use super::{Scenario, Step};
 use crate::config::{self, Config, ConfigError};
 
 use expectation::expectation;
@@ -51,6 +53,80 @@ pub(crate) fn load(
         .map(|v| r.string("description", v))
         .transpose()?
         .unwrap_or_default();
+    let duration = duration_of(&r, &top)?;
+
+    let mut cfg = match top.remove("config") {
+        None => base.clone(),
+        Some(toml::Value::Table(t)) => config::overlay(base, t, &r.src, "config", checks)?,
+        Some(v) => {
+            return Err(r.err(
+                "config",
+                format!("expected a table, found {}", v.type_str()),
+                "write [config] followed by configuration fields, as in config/default.toml",
+            ));
+        }
+    };
+    let tiers = apply_header(&r, &top, &mut cfg)?;
+
+    let steps = steps_of(&r, &top, duration, &tiers, &cfg)?;
+
+    let expects = match top.get("expect") {
+        None => Vec::new(),
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| expectation(&r, i, v, duration, &tiers))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(v) => {
+            return Err(r.err(
+                "expect",
+                format!("expected a list, found {}", v.type_str()),
+                "expect = [\"migrations.failed == 0\"] or [[expect]] tables with `that` and `at`",
+            ));
+        }
+    };
+
+    let sc = Scenario {
+        name,
+        description,
+        file: file.to_string(),
+        duration_ms: ms(duration),
+        steps,
+        expects,
+    };
+    Ok((sc, cfg))
+}
+
+/// The `[[step]]` tables, in time order (steps at the same time in file order).
+fn steps_of(
+    r: &Reader,
+    top: &toml::Table,
+    duration: Duration,
+    tiers: &[String],
+    cfg: &Config,
+) -> Result<Vec<Step>, Err> {
+    let mut steps = match top.get("step") {
+        None => Vec::new(),
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| step(r, i, v, duration, tiers, cfg))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(v) => {
+            return Err(r.err(
+                "step",
+                format!("expected [[step]] tables, found {}", v.type_str()),
+                "write each step as a [[step]] table with `at` and `do`",
+            ));
+        }
+    };
+    // Steps at the same time fire in file order.
+    steps.sort_by_key(|s| s.at_ms);
+    Ok(steps)
+}
+
+/// The scenario's `duration` (engine time): required, and above zero.
+fn duration_of(r: &Reader, top: &toml::Table) -> Result<Duration, Err> {
     let duration = match top.get("duration") {
         Some(v) => r.duration("duration", v)?,
         None => {
@@ -68,18 +144,11 @@ pub(crate) fn load(
             "give the engine time the scenario runs, e.g. \"12h\"",
         ));
     }
+    Ok(duration)
+}
 
-    let mut cfg = match top.remove("config") {
-        None => base.clone(),
-        Some(toml::Value::Table(t)) => config::overlay(base, t, &r.src, "config", checks)?,
-        Some(v) => {
-            return Err(r.err(
-                "config",
-                format!("expected a table, found {}", v.type_str()),
-                "write [config] followed by configuration fields, as in config/default.toml",
-            ));
-        }
-    };
+/// Applies the header's `speed`, `seed` and `capacity` to `cfg`; returns the tiers' names.
+fn apply_header(r: &Reader, top: &toml::Table, cfg: &mut Config) -> Result<Vec<String>, Err> {
     if let Some(v) = top.get("speed") {
         let speed = r.number("speed", v)?;
         if speed <= 0.0 {
@@ -115,51 +184,7 @@ pub(crate) fn load(
             ));
         }
     }
-
-    let steps = match top.get("step") {
-        None => Vec::new(),
-        Some(toml::Value::Array(a)) => a
-            .iter()
-            .enumerate()
-            .map(|(i, v)| step(&r, i, v, duration, &tiers, &cfg))
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(v) => {
-            return Err(r.err(
-                "step",
-                format!("expected [[step]] tables, found {}", v.type_str()),
-                "write each step as a [[step]] table with `at` and `do`",
-            ));
-        }
-    };
-    let mut steps = steps;
-    // Steps at the same time fire in file order.
-    steps.sort_by_key(|s| s.at_ms);
-
-    let expects = match top.get("expect") {
-        None => Vec::new(),
-        Some(toml::Value::Array(a)) => a
-            .iter()
-            .enumerate()
-            .map(|(i, v)| expectation(&r, i, v, duration, &tiers))
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(v) => {
-            return Err(r.err(
-                "expect",
-                format!("expected a list, found {}", v.type_str()),
-                "expect = [\"migrations.failed == 0\"] or [[expect]] tables with `that` and `at`",
-            ));
-        }
-    };
-
-    let sc = Scenario {
-        name,
-        description,
-        file: file.to_string(),
-        duration_ms: ms(duration),
-        steps,
-        expects,
-    };
-    Ok((sc, cfg))
+    Ok(tiers)
 }
 
 // Loading is the parser's: the scenario's types stay free of it (no import circle).

@@ -17,6 +17,7 @@ use crate::engine::command::Command;
 use crate::engine::events::{AccessEvent, Op};
 use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use crate::engine::migrate::task::{self, TaskState};
+use crate::engine::snapshot::Snapshot;
 use crate::engine::store::Store;
 use crate::engine::{Engine, EngineOptions};
 use crate::tui::app::App;
@@ -148,33 +149,135 @@ pub fn run(cfg: &Config, objects: usize, attached: bool, as_json: bool) -> anyho
         .context("starting the engine")?;
     let received = Arc::new(std::sync::Mutex::new(Received::default()));
     let _control = if attached {
-        let server = rt.block_on(crate::control::start(claim, &cfg, &engine))?;
-        let socket = server
-            .socket
-            .clone()
-            .context("control.socket is off in this configuration")?;
-        let ep = crate::control::client::Endpoint::Socket(socket);
-        let sink = received.clone();
-        rt.spawn(async move {
-            let _ = ep
-                .follow("/v1/snapshots", |line| {
-                    let t = Instant::now();
-                    let parsed = serde_json::from_slice::<crate::engine::snapshot::Snapshot>(line);
-                    let ms = t.elapsed().as_secs_f64() * 1000.0;
-                    let mut r = crate::engine::sync::lock(&sink);
-                    r.bytes.push(line.len() as f64);
-                    r.parse_ms.push(ms);
-                    r.last = parsed.ok();
-                    true
-                })
-                .await;
-        });
-        Some(server)
+        Some(follow_snapshots(&rt, claim, &cfg, &engine, &received)?)
     } else {
         drop(claim);
         None
     };
-    // The detail view open on the hottest object: its explanation is part of every snapshot.
+    let (mut snap_ms, last) = snapshot_times(&rt, &engine, attached, objects)?;
+
+    let (w, h) = (120, 40);
+    let mut app = App::new(cfg.clone(), Keymap::default_map(), Theme::builtins(), 0);
+    let mut term = Terminal::new(TestBackend::new(w, h)).context("creating the test terminal")?;
+    // Attached, the frames draw what came over the socket, as `dim attach` does.
+    let (mut streamed_bytes, mut stream_parse_ms, streamed_last) = {
+        let mut r = crate::engine::sync::lock(&received);
+        (
+            std::mem::take(&mut r.bytes),
+            std::mem::take(&mut r.parse_ms),
+            r.last.take(),
+        )
+    };
+    anyhow::ensure!(
+        !attached || streamed_last.is_some(),
+        "the attached client received no snapshot"
+    );
+    let snap = Arc::new(streamed_last.unwrap_or(last));
+    let mut frame_ms = frame_times(&mut app, &mut term, &snap)?;
+    rt.block_on(engine.shutdown()).context("stopping the engine")?;
+
+    let r = TuiBench {
+        objects,
+        snapshots: snap_ms.len(),
+        snapshot_ms_p50: percentile(&mut snap_ms, 0.5),
+        snapshot_ms_p99: percentile(&mut snap_ms, 0.99),
+        frames: frame_ms.len(),
+        frame_ms_p50: percentile(&mut frame_ms, 0.5),
+        frame_ms_p99: percentile(&mut frame_ms, 0.99),
+        width: w,
+        height: h,
+        peak_rss_mib: super::peak_rss_mib(),
+        attached,
+        streamed: streamed_bytes.len(),
+        streamed_bytes_p50: percentile(&mut streamed_bytes, 0.5),
+        stream_parse_ms_p99: percentile(&mut stream_parse_ms, 0.99),
+    };
+    super::report(&r, as_json, human)?;
+    Ok(())
+}
+
+/// Serves the control API and follows its snapshot stream as `dim attach` does, noting each
+/// snapshot's size and parse time in `received`.
+fn follow_snapshots(
+    rt: &tokio::runtime::Runtime,
+    claim: crate::control::Claim,
+    cfg: &Config,
+    engine: &crate::engine::EngineHandle,
+    received: &Arc<std::sync::Mutex<Received>>,
+) -> anyhow::Result<crate::control::ControlServer> {
+    let server = rt.block_on(crate::control::start(claim, cfg, engine))?;
+    let socket = server
+        .socket
+        .clone()
+        .context("control.socket is off in this configuration")?;
+    let ep = crate::control::client::Endpoint::Socket(socket);
+    let sink = received.clone();
+    rt.spawn(async move {
+        let _ = ep
+            .follow("/v1/snapshots", |line| {
+                let t = Instant::now();
+                let parsed = serde_json::from_slice::<crate::engine::snapshot::Snapshot>(line);
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                let mut r = crate::engine::sync::lock(&sink);
+                r.bytes.push(line.len() as f64);
+                r.parse_ms.push(ms);
+                r.last = parsed.ok();
+                true
+            })
+            .await;
+    });
+    Ok(server)
+}
+
+/// Draws 300 frames of `snap` (the detail view opened half way), each timed, ms.
+fn frame_times(app: &mut App, term: &mut Terminal<TestBackend>, snap: &Arc<Snapshot>) -> anyhow::Result<Vec<f64>> {
+    let mut frame_ms = Vec::new();
+    for i in 0..300 {
+        // A new snapshot every frame: the histories grow as they do live.
+        app.on_snapshot(snap.clone());
+        if i == 150 {
+            app.act(crate::tui::keymap::Action::Detail);
+        }
+        let t = Instant::now();
+        term.draw(|f| view::draw(f, app)).context("drawing")?;
+        frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(frame_ms)
+}
+
+/// The benchmark's line for people.
+fn human(r: &TuiBench) -> String {
+    let stream = if r.attached {
+        format!(
+            "; attached client: {} snapshots of {:.0} KiB, parsed in p99 {:.2} ms",
+            r.streamed,
+            r.streamed_bytes_p50 / 1024.0,
+            r.stream_parse_ms_p99
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} objects: snapshot build p50 {:.1} ms, p99 {:.1} ms; frame {}x{} p50 {:.2} ms, p99 {:.2} ms; peak RSS {:.0} MiB{stream}",
+        r.objects,
+        r.snapshot_ms_p50,
+        r.snapshot_ms_p99,
+        r.width,
+        r.height,
+        r.frame_ms_p50,
+        r.frame_ms_p99,
+        r.peak_rss_mib.unwrap_or(f64::NAN)
+    )
+}
+
+/// Builds snapshots with the detail view open on the hottest object (its explanation is part of
+/// every snapshot), each timed, ms; and the last one.
+fn snapshot_times(
+    rt: &tokio::runtime::Runtime,
+    engine: &crate::engine::EngineHandle,
+    attached: bool,
+    objects: usize,
+) -> anyhow::Result<(Vec<f64>, Snapshot)> {
     let first = engine.build_snapshot()?;
     if let Some(o) = first.hottest.first() {
         let key = Some(o.key.clone());
@@ -198,75 +301,5 @@ pub fn run(cfg: &Config, objects: usize, attached: bool, as_json: bool) -> anyho
         "the store holds {} objects",
         last.store.objects
     );
-
-    let (w, h) = (120, 40);
-    let mut app = App::new(cfg.clone(), Keymap::default_map(), Theme::builtins(), 0);
-    let mut term = Terminal::new(TestBackend::new(w, h)).context("creating the test terminal")?;
-    // Attached, the frames draw what came over the socket, as `dim attach` does.
-    let (mut streamed_bytes, mut stream_parse_ms, streamed_last) = {
-        let mut r = crate::engine::sync::lock(&received);
-        (
-            std::mem::take(&mut r.bytes),
-            std::mem::take(&mut r.parse_ms),
-            r.last.take(),
-        )
-    };
-    anyhow::ensure!(
-        !attached || streamed_last.is_some(),
-        "the attached client received no snapshot"
-    );
-    let snap = Arc::new(streamed_last.unwrap_or(last));
-    let mut frame_ms = Vec::new();
-    for i in 0..300 {
-        // A new snapshot every frame: the histories grow as they do live.
-        app.on_snapshot(snap.clone());
-        if i == 150 {
-            app.act(crate::tui::keymap::Action::Detail);
-        }
-        let t = Instant::now();
-        term.draw(|f| view::draw(f, &mut app)).context("drawing")?;
-        frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    rt.block_on(engine.shutdown()).context("stopping the engine")?;
-
-    let r = TuiBench {
-        objects,
-        snapshots: snap_ms.len(),
-        snapshot_ms_p50: percentile(&mut snap_ms, 0.5),
-        snapshot_ms_p99: percentile(&mut snap_ms, 0.99),
-        frames: frame_ms.len(),
-        frame_ms_p50: percentile(&mut frame_ms, 0.5),
-        frame_ms_p99: percentile(&mut frame_ms, 0.99),
-        width: w,
-        height: h,
-        peak_rss_mib: super::peak_rss_mib(),
-        attached,
-        streamed: streamed_bytes.len(),
-        streamed_bytes_p50: percentile(&mut streamed_bytes, 0.5),
-        stream_parse_ms_p99: percentile(&mut stream_parse_ms, 0.99),
-    };
-    super::report(&r, as_json, |r| {
-        let stream = if r.attached {
-            format!(
-                "; attached client: {} snapshots of {:.0} KiB, parsed in p99 {:.2} ms",
-                r.streamed,
-                r.streamed_bytes_p50 / 1024.0,
-                r.stream_parse_ms_p99
-            )
-        } else {
-            String::new()
-        };
-        format!(
-            "{} objects: snapshot build p50 {:.1} ms, p99 {:.1} ms; frame {}x{} p50 {:.2} ms, p99 {:.2} ms; peak RSS {:.0} MiB{stream}",
-            r.objects,
-            r.snapshot_ms_p50,
-            r.snapshot_ms_p99,
-            r.width,
-            r.height,
-            r.frame_ms_p50,
-            r.frame_ms_p99,
-            r.peak_rss_mib.unwrap_or(f64::NAN)
-        )
-    })?;
-    Ok(())
+    Ok((snap_ms, last))
 }

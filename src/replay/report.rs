@@ -211,24 +211,8 @@ impl Report {
         best_rule_of(&self.policies)
     }
 
-    /// The table for people.
-    pub fn table(&self) -> String {
-        let mut s = String::new();
-        if let Some(t) = &self.trace {
-            s.push_str(&t.describe(self.events));
-        }
-        let _ = writeln!(
-            s,
-            "{} objects, {}; trace spans {:.1} h × time scale {} = {:.1} days replayed; tiers {}; SLA {} ms, {} $ per slow read",
-            self.objects,
-            bytesize::ByteSize(self.bytes),
-            self.trace_hours,
-            self.time_scale,
-            self.replay_days,
-            self.tiers.join(" → "),
-            self.sla_latency_ms,
-            self.sla_miss_cost
-        );
+    /// One row per policy: its total, bill, SLA cost and their parts, moves, and how it compares.
+    fn write_policies(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "\n{:<24} {:>12} {:>12} {:>10} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8}",
@@ -270,6 +254,11 @@ impl Report {
                 p.capture.map_or_else(|| "—".to_string(), |c| format!("{c:.3}"))
             );
         }
+    }
+
+    /// What each policy noted, which exceeded a capacity, each forecast's calibration, and whether
+    /// the oracles are exact.
+    fn write_notes(&self, s: &mut String) {
         s.push('\n');
         for p in &self.policies {
             for n in &p.notes {
@@ -307,6 +296,28 @@ impl Report {
                 );
             }
         }
+    }
+
+    /// The table for people.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        if let Some(t) = &self.trace {
+            s.push_str(&t.describe(self.events));
+        }
+        let _ = writeln!(
+            s,
+            "{} objects, {}; trace spans {:.1} h × time scale {} = {:.1} days replayed; tiers {}; SLA {} ms, {} $ per slow read",
+            self.objects,
+            bytesize::ByteSize(self.bytes),
+            self.trace_hours,
+            self.time_scale,
+            self.replay_days,
+            self.tiers.join(" → "),
+            self.sla_latency_ms,
+            self.sla_miss_cost
+        );
+        self.write_policies(&mut s);
+        self.write_notes(&mut s);
         let _ = writeln!(
             s,
             "oracle-landing writes every object to the landing tier first, as every policy must; oracle may write it anywhere. total = bill + SLA misses × {} $; capture = (best rule − policy) / (best rule − oracle-landing), on total",

@@ -43,6 +43,39 @@ impl App {
 
     /// Performs one named action.
     pub fn act(&mut self, a: Action) -> Vec<Command> {
+        match a {
+            Action::ClearAllChaos
+            | Action::ClearChaos
+            | Action::CycleErrors
+            | Action::CycleLatency
+            | Action::SelectTier(_)
+            | Action::ToggleOutage => self.act_on_chaos(a),
+            Action::OptimizeNow
+            | Action::Pin
+            | Action::Rescan
+            | Action::RetrainNow
+            | Action::RetryFailed
+            | Action::TogglePause
+            | Action::ToggleScenario => self.act_on_engine(a),
+            Action::Quit
+            | Action::FocusNext
+            | Action::FocusPrev
+            | Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Filter
+            | Action::Sort
+            | Action::Detail
+            | Action::Back
+            | Action::Help
+            | Action::CycleTheme
+            | Action::LogLevel => self.act_on_view(a),
+        }
+    }
+
+    /// Moving around the dashboard: focus, scrolling, filter, sort, detail, help, theme, logs.
+    fn act_on_view(&mut self, a: Action) -> Vec<Command> {
         let page = self.heat_page.max(1) as isize;
         match a {
             Action::Quit => self.quit = true,
@@ -89,6 +122,24 @@ impl App {
                 };
                 self.detail_scroll = 0;
             }
+            Action::CycleTheme => {
+                self.theme = (self.theme + 1) % self.themes.len().max(1);
+                self.status = Some(format!("theme {}", self.theme().name));
+            }
+            Action::LogLevel => {
+                self.log_level = (self.log_level + 1) % LOG_LEVELS.len();
+                let level = LOG_LEVELS[self.log_level];
+                self.log_state = tui_logger::TuiWidgetState::new().set_default_display_level(level);
+                self.status = Some(format!("logs at {level} and above"));
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// The chaos keys: which tier they act on and what they inject there.
+    fn act_on_chaos(&mut self, a: Action) -> Vec<Command> {
+        match a {
             Action::SelectTier(n) => {
                 let i = usize::from(n).saturating_sub(1);
                 match self.cfg.tiers.get(i) {
@@ -134,6 +185,14 @@ impl App {
                 }
                 return vec![Command::ChaosClear { tier: None }];
             }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Commands to the engine: migrations, planning, training, inventory, pins, the scenario.
+    fn act_on_engine(&mut self, a: Action) -> Vec<Command> {
+        match a {
             Action::TogglePause => {
                 return if self.snap.migrations.paused {
                     self.status = Some("migrations resumed".into());
@@ -166,10 +225,6 @@ impl App {
                     return vec![Command::Pin { key: o.key, pinned }];
                 }
             }
-            Action::CycleTheme => {
-                self.theme = (self.theme + 1) % self.themes.len().max(1);
-                self.status = Some(format!("theme {}", self.theme().name));
-            }
             Action::ToggleScenario => match &self.snap.scenario {
                 Some(sc) if !sc.finished => {
                     let paused = !sc.paused;
@@ -183,12 +238,7 @@ impl App {
                 Some(sc) => self.status = Some(format!("scenario {} has finished", sc.name)),
                 None => self.status = Some("no scenario is playing (start one with --scenario NAME|FILE)".into()),
             },
-            Action::LogLevel => {
-                self.log_level = (self.log_level + 1) % LOG_LEVELS.len();
-                let level = LOG_LEVELS[self.log_level];
-                self.log_state = tui_logger::TuiWidgetState::new().set_default_display_level(level);
-                self.status = Some(format!("logs at {level} and above"));
-            }
+            _ => {}
         }
         vec![]
     }

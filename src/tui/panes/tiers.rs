@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Row, Table};
 
 use super::bar;
+use crate::engine::snapshot::TierView;
 use crate::format::dollars;
 use crate::format::human_bytes;
 use crate::tui::app::{App, Pane};
@@ -31,61 +32,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         .iter()
         .enumerate()
         .skip(app.tiers_scroll.min(s.tiers.len().saturating_sub(1)))
-        .map(|(i, t)| {
-            let used = match t.capacity_bytes {
-                Some(c) if c > 0 => t.bytes as f64 / c as f64,
-                _ => 0.0,
-            };
-            let used_style = if used >= 0.95 {
-                theme.error()
-            } else if used >= 0.8 {
-                theme.warn()
-            } else {
-                theme.tier(i)
-            };
-            let err_rate = if t.ops > 0 { t.errors as f64 / t.ops as f64 } else { 0.0 };
-            let marker = if i == app.chaos_tier { "▸" } else { " " };
-            let mut cells = vec![
-                Cell::from(Line::from(vec![
-                    Span::styled(marker, theme.accent()),
-                    Span::styled(format!("{} {}", i + 1, t.name), theme.tier(i)),
-                ])),
-                Cell::from(Span::styled(format!("{:>6}", t.objects), theme.text())),
-                Cell::from(match t.capacity_bytes {
-                    Some(_) => Line::from(vec![
-                        Span::styled(bar(used, 3), used_style),
-                        Span::styled(format!("{:>4.0}%", used * 100.0), used_style),
-                    ]),
-                    None => Line::from(Span::styled("   no cap", theme.dim())),
-                }),
-                Cell::from(Span::styled(format!("{:>9}", human_bytes(t.bytes)), theme.text())),
-            ];
-            if wide {
-                cells.push(Cell::from(Span::styled(
-                    format!("{:>7}", dollars(t.monthly_storage_cost)),
-                    theme.text(),
-                )));
-                let measured = if t.ops > 0 {
-                    format!("{:.0}", t.measured_latency_ms)
-                } else {
-                    "—".into()
-                };
-                let lat_style = if t.ops > 0 && t.measured_latency_ms > t.latency_ms * 2.0 {
-                    theme.warn()
-                } else {
-                    theme.text()
-                };
-                cells.push(Cell::from(Span::styled(
-                    format!("{:>3.0}/{:<4}", t.latency_ms, measured),
-                    lat_style,
-                )));
-                cells.push(Cell::from(Span::styled(
-                    format!("{:>4.0}%", err_rate * 100.0),
-                    if err_rate > 0.0 { theme.error() } else { theme.dim() },
-                )));
-            }
-            Row::new(cells)
-        })
+        .map(|(i, t)| tier_row(i, t, i == app.chaos_tier, wide, theme))
         .collect();
     let mut widths = vec![
         Constraint::Fill(1),
@@ -103,10 +50,73 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         table_area,
     );
 
-    if chart_area.height < 5 || app.tier_bytes.len() < 2 {
+    draw_chart(f, app, theme, &s.tiers, chart_area);
+}
+
+/// Tier `i`'s row: objects, fill against capacity, bytes and, when `wide`, cost, nominal and
+/// measured latency and error rate; `chaos_keys` marks the tier the chaos keys act on.
+fn tier_row(i: usize, t: &TierView, chaos_keys: bool, wide: bool, theme: &Theme) -> Row<'static> {
+    let used = match t.capacity_bytes {
+        Some(c) if c > 0 => t.bytes as f64 / c as f64,
+        _ => 0.0,
+    };
+    let used_style = if used >= 0.95 {
+        theme.error()
+    } else if used >= 0.8 {
+        theme.warn()
+    } else {
+        theme.tier(i)
+    };
+    let err_rate = if t.ops > 0 { t.errors as f64 / t.ops as f64 } else { 0.0 };
+    let marker = if chaos_keys { "▸" } else { " " };
+    let mut cells = vec![
+        Cell::from(Line::from(vec![
+            Span::styled(marker, theme.accent()),
+            Span::styled(format!("{} {}", i + 1, t.name), theme.tier(i)),
+        ])),
+        Cell::from(Span::styled(format!("{:>6}", t.objects), theme.text())),
+        Cell::from(match t.capacity_bytes {
+            Some(_) => Line::from(vec![
+                Span::styled(bar(used, 3), used_style),
+                Span::styled(format!("{:>4.0}%", used * 100.0), used_style),
+            ]),
+            None => Line::from(Span::styled("   no cap", theme.dim())),
+        }),
+        Cell::from(Span::styled(format!("{:>9}", human_bytes(t.bytes)), theme.text())),
+    ];
+    if wide {
+        cells.push(Cell::from(Span::styled(
+            format!("{:>7}", dollars(t.monthly_storage_cost)),
+            theme.text(),
+        )));
+        let measured = if t.ops > 0 {
+            format!("{:.0}", t.measured_latency_ms)
+        } else {
+            "—".into()
+        };
+        let lat_style = if t.ops > 0 && t.measured_latency_ms > t.latency_ms * 2.0 {
+            theme.warn()
+        } else {
+            theme.text()
+        };
+        cells.push(Cell::from(Span::styled(
+            format!("{:>3.0}/{:<4}", t.latency_ms, measured),
+            lat_style,
+        )));
+        cells.push(Cell::from(Span::styled(
+            format!("{:>4.0}%", err_rate * 100.0),
+            if err_rate > 0.0 { theme.error() } else { theme.dim() },
+        )));
+    }
+    Row::new(cells)
+}
+
+/// Bytes per tier over time, MiB (when there is room and history for a chart).
+fn draw_chart(f: &mut Frame, app: &App, theme: &Theme, tiers: &[TierView], area: Rect) {
+    if area.height < 5 || app.tier_bytes.len() < 2 {
         return;
     }
-    let series: Vec<Vec<(f64, f64)>> = (0..s.tiers.len())
+    let series: Vec<Vec<(f64, f64)>> = (0..tiers.len())
         .map(|j| {
             app.tier_bytes
                 .iter()
@@ -122,7 +132,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         .enumerate()
         .map(|(j, pts)| {
             Dataset::default()
-                .name(s.tiers[j].name.clone())
+                .name(tiers[j].name.clone())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(theme.tier(j))
@@ -142,5 +152,5 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         )
         .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
         .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
-    f.render_widget(chart, chart_area);
+    f.render_widget(chart, area);
 }

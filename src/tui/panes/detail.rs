@@ -7,7 +7,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::config::Config;
 use crate::engine::migrate::task::TaskState;
+use crate::engine::placement::explain::Explanation;
 use crate::format::human_bytes;
 use crate::tui::app::App;
 use crate::tui::panes::pane_block;
@@ -33,7 +35,25 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
             return;
         }
     };
-    let tier_index = |name: &str| app.cfg.tiers.iter().position(|t| t.name == name);
+    let mut lines = summary_lines(e, &app.cfg, theme);
+    lines.extend(cost_lines(e, &app.cfg, theme));
+    lines.extend(constraint_and_feature_lines(e, theme));
+    lines.extend(task_lines(e, theme));
+    let max = lines.len().saturating_sub(area.height.saturating_sub(2) as usize);
+    app.detail_scroll = app.detail_scroll.min(max);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll as u16, 0))
+            .block(block),
+        area,
+    );
+}
+
+/// The object, its p_hot and model, its rates, the reads expected and the forecast's chance of a
+/// read beside the prior's.
+fn summary_lines(e: &Explanation, cfg: &Config, theme: &Theme) -> Vec<Line<'static>> {
+    let tier_index = |name: &str| cfg.tiers.iter().position(|t| t.name == name);
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("{}  ", e.key), theme.title()),
@@ -50,7 +70,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
             Span::styled("p_hot ", theme.dim()),
             Span::styled(
                 format!("{:.3} ({})", e.p_hot, if e.hot { "hot" } else { "cold" }),
-                theme.heat(e.p_hot, app.cfg.sla.hot_threshold),
+                theme.heat(e.p_hot, cfg.sla.hot_threshold),
             ),
             Span::styled(format!(" from the {} model", e.model.serving), theme.text()),
             Span::styled(
@@ -98,7 +118,13 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
             theme.text(),
         ));
     }
-    lines.extend([
+    lines
+}
+
+/// Its cost on every tier by part, whether the SLA allows it there, the chosen and current tier.
+fn cost_lines(e: &Explanation, cfg: &Config, theme: &Theme) -> Vec<Line<'static>> {
+    let tier_index = |name: &str| cfg.tiers.iter().position(|t| t.name == name);
+    let mut lines = vec![
         Line::raw(""),
         Line::styled(
             format!(
@@ -107,7 +133,7 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
             ),
             theme.header_row(),
         ),
-    ]);
+    ];
     for c in &e.costs {
         let chosen = Some(&c.tier) == e.chosen.as_ref();
         let current = Some(&c.tier) == e.tier.as_ref();
@@ -142,6 +168,12 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
             ),
         ]));
     }
+    lines
+}
+
+/// The constraints that hold it, and the features the model saw.
+fn constraint_and_feature_lines(e: &Explanation, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
     if !e.constraints.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("constraints", theme.header_row()));
@@ -159,6 +191,12 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
         }
         lines.push(Line::styled(text, theme.text()));
     }
+    lines
+}
+
+/// Its migration tasks, with their states and reasons.
+fn task_lines(e: &Explanation, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
     lines.push(Line::raw(""));
     lines.push(Line::styled("tasks", theme.header_row()));
     if e.tasks.is_empty() {
@@ -183,13 +221,5 @@ pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) 
             ),
         ]));
     }
-    let max = lines.len().saturating_sub(area.height.saturating_sub(2) as usize);
-    app.detail_scroll = app.detail_scroll.min(max);
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((app.detail_scroll as u16, 0))
-            .block(block),
-        area,
-    );
+    lines
 }

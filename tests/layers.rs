@@ -221,7 +221,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("src/main.rs", "main"),
     ("src/metrics/collector.rs", "encode"),
     ("src/replay/oracle/mod.rs", "plan_life"),
-    ("src/tui/view.rs", "draw_header"),
 ];
 
 #[test]

@@ -1,6 +1,7 @@
 //! The terminal dashboard: live panes over the engine's snapshots; keys become Commands.
 
 pub mod app;
+mod header;
 pub mod keymap;
 mod link;
 pub mod log_layer;

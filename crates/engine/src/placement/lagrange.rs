@@ -81,25 +81,7 @@ fn polish(s: &Scaled, m: &(Vec<f64>, f64, f64)) -> Option<Assign> {
 pub fn solve(p: &Problem) -> (Solution, f64) {
     const MAX_ROUNDS: usize = 400;
     let n_t = p.capacity.len();
-    let unit = p.items.iter().map(|it| it.size).fold(1.0, f64::max);
-    let size: Vec<f64> = p.items.iter().map(|it| it.size / unit).collect();
-    let cap: Vec<f64> = p.capacity.iter().map(|c| c.max(0.0) / unit).collect();
-    let mut now = vec![0.0; n_t];
-    for (it, sz) in p.items.iter().zip(&size) {
-        now[it.current] += sz;
-    }
-    let fits_now = now.iter().zip(&cap).all(|(u, c)| *u <= c + 1e-9);
-    let overflow_penalty = OVERFLOW_PENALTY_PER_BYTE * unit;
-    let s = Scaled {
-        p,
-        n_t,
-        size,
-        cap,
-        budget_bytes: p.budget_bytes.max(0.0) / unit,
-        overflow_penalty,
-        drain_penalty: if fits_now { HARD_PENALTY } else { overflow_penalty },
-        unit,
-    };
+    let s = scaled(p);
     // Multipliers: capacity per tier (at most the overflow price), bytes budget, count budget.
     let mut lam = vec![0.0; n_t];
     let (mut beta, mut kappa) = (0.0f64, 0.0f64);
@@ -111,28 +93,7 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
     let mut pick = vec![0usize; p.items.len()];
     let mut best_m = (lam.clone(), beta, kappa);
     for round in 0..MAX_ROUNDS {
-        let mut dual = 0.0;
-        let mut load = vec![0.0; n_t];
-        let (mut mb, mut mc) = (0.0, 0.0);
-        for (i, it) in p.items.iter().enumerate() {
-            let mut b = (f64::INFINITY, it.current);
-            for (j, l) in lam.iter().enumerate() {
-                if let Some(c) = s.cost(i, j) {
-                    let moved = j != it.current;
-                    let r = c + l * s.size[i] + if moved { beta * s.size[i] + kappa } else { 0.0 };
-                    if r < b.0 {
-                        b = (r, j);
-                    }
-                }
-            }
-            dual += b.0;
-            pick[i] = b.1;
-            load[b.1] += s.size[i];
-            if b.1 != it.current {
-                mb += s.size[i];
-                mc += 1.0;
-            }
-        }
+        let (mut dual, load, mb, mc) = cheapest_given(&s, &lam, beta, kappa, &mut pick);
         dual -= (0..n_t).map(|j| lam[j] * s.cap[j]).sum::<f64>() + beta * s.budget_bytes + kappa * p.budget_count;
         if bound == f64::NEG_INFINITY || dual > bound + 1e-12 * bound.abs() {
             bound = dual;
@@ -162,20 +123,7 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
             .map(|j| load[j] - s.cap[j])
             .chain([mb - s.budget_bytes, mc - p.budget_count])
             .collect();
-        let norm: f64 = g
-            .iter()
-            .enumerate()
-            .map(|(k, v)| {
-                let m = if k < n_t {
-                    lam[k]
-                } else if k == n_t {
-                    beta
-                } else {
-                    kappa
-                };
-                if m <= 0.0 && *v < 0.0 { 0.0 } else { v * v }
-            })
-            .sum();
+        let norm = projected_norm(&g, &lam, beta, kappa);
         if norm <= 1e-18 {
             break;
         }
@@ -197,17 +145,95 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
     {
         a = b;
     }
-    let over: Vec<f64> = a.overflow(&s).iter().map(|o| o * unit).collect();
-    let used: Vec<f64> = a.used.iter().map(|u| u * unit).collect();
-    let binding = binding(p, &used, &over, a.moved_bytes * unit, a.moved_count);
-    let objective = a.objective(&s);
-    (
-        Solution {
-            choice: a.tier,
-            objective,
-            overflow: over,
-            binding,
-        },
-        bound,
-    )
+    (solution_of(&s, a), bound)
+}
+
+/// `p` with sizes, capacities and the bytes budget in units of its largest item; capacity is
+/// drained at any price when the objects' current tiers hold them, else at the overflow price.
+fn scaled(p: &Problem) -> Scaled<'_> {
+    let n_t = p.capacity.len();
+    let unit = p.items.iter().map(|it| it.size).fold(1.0, f64::max);
+    let size: Vec<f64> = p.items.iter().map(|it| it.size / unit).collect();
+    let cap: Vec<f64> = p.capacity.iter().map(|c| c.max(0.0) / unit).collect();
+    let mut now = vec![0.0; n_t];
+    for (it, sz) in p.items.iter().zip(&size) {
+        now[it.current] += sz;
+    }
+    let fits_now = now.iter().zip(&cap).all(|(u, c)| *u <= c + 1e-9);
+    let overflow_penalty = OVERFLOW_PENALTY_PER_BYTE * unit;
+    Scaled {
+        p,
+        n_t,
+        size,
+        cap,
+        budget_bytes: p.budget_bytes.max(0.0) / unit,
+        overflow_penalty,
+        drain_penalty: if fits_now { HARD_PENALTY } else { overflow_penalty },
+        unit,
+    }
+}
+
+/// Each item's cheapest tier given the multipliers (capacity `lam`, bytes `beta`, count `kappa`),
+/// into `pick`; returns the Lagrangian's value before the multipliers' constant terms, the load per
+/// tier, and the bytes and count moved.
+fn cheapest_given(s: &Scaled, lam: &[f64], beta: f64, kappa: f64, pick: &mut [usize]) -> (f64, Vec<f64>, f64, f64) {
+    let p = s.p;
+    let n_t = s.n_t;
+    let mut dual = 0.0;
+    let mut load = vec![0.0; n_t];
+    let (mut mb, mut mc) = (0.0, 0.0);
+    for (i, it) in p.items.iter().enumerate() {
+        let mut b = (f64::INFINITY, it.current);
+        for (j, l) in lam.iter().enumerate() {
+            if let Some(c) = s.cost(i, j) {
+                let moved = j != it.current;
+                let r = c + l * s.size[i] + if moved { beta * s.size[i] + kappa } else { 0.0 };
+                if r < b.0 {
+                    b = (r, j);
+                }
+            }
+        }
+        dual += b.0;
+        pick[i] = b.1;
+        load[b.1] += s.size[i];
+        if b.1 != it.current {
+            mb += s.size[i];
+            mc += 1.0;
+        }
+    }
+    (dual, load, mb, mc)
+}
+
+/// The plan `a` is, in bytes: its choices, objective, overflow and binding constraints.
+fn solution_of(s: &Scaled, a: Assign) -> Solution {
+    let over: Vec<f64> = a.overflow(s).iter().map(|o| o * s.unit).collect();
+    let used: Vec<f64> = a.used.iter().map(|u| u * s.unit).collect();
+    let binding = binding(s.p, &used, &over, a.moved_bytes * s.unit, a.moved_count);
+    let objective = a.objective(s);
+    Solution {
+        choice: a.tier,
+        objective,
+        overflow: over,
+        binding,
+    }
+}
+
+/// The squared norm of the subgradient `g` (capacity per tier, then bytes, then count) once
+/// projected on the multipliers' bounds: a component that would push a multiplier at zero below
+/// it does not count.
+fn projected_norm(g: &[f64], lam: &[f64], beta: f64, kappa: f64) -> f64 {
+    let n_t = lam.len();
+    g.iter()
+        .enumerate()
+        .map(|(k, v)| {
+            let m = if k < n_t {
+                lam[k]
+            } else if k == n_t {
+                beta
+            } else {
+                kappa
+            };
+            if m <= 0.0 && *v < 0.0 { 0.0 } else { v * v }
+        })
+        .sum()
 }

@@ -218,7 +218,6 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/engine/src/lib.rs", "start"),
     ("crates/engine/src/scenario/parse/step.rs", "step"),
     ("src/main.rs", "main"),
-    ("src/metrics/collector.rs", "encode"),
     ("src/replay/oracle/mod.rs", "plan_life"),
 ];
 

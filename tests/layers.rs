@@ -216,7 +216,6 @@ mod functions;
 const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
     ("crates/config/src/validate.rs", "validate"),
     ("crates/engine/src/lib.rs", "start"),
-    ("crates/engine/src/scenario/parse/step.rs", "step"),
     ("src/main.rs", "main"),
     ("src/replay/oracle/mod.rs", "plan_life"),
 ];

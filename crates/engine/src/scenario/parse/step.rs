@@ -81,27 +81,7 @@ pub(super) fn step(
             "write it as [[step]] with `at` and `do`",
         )
     })?;
-    let at = match t.get("at") {
-        Some(v) => r.duration(&at_key("at"), v)?,
-        None => {
-            return Err(r.err(
-                &format!("step[{i}]"),
-                "the step has no `at`",
-                "add at = \"30m\" (engine time since the scenario started)",
-            ));
-        }
-    };
-    if at > duration {
-        return Err(r.err(
-            &at_key("at"),
-            format!(
-                "the step is at {}, after the scenario ends ({})",
-                humantime::format_duration(at),
-                humantime::format_duration(duration)
-            ),
-            "move it earlier or make `duration` longer",
-        ));
-    }
+    let at = at_of(r, i, t, duration)?;
     let kind = match t.get("do") {
         Some(v) => r.string(&at_key("do"), v)?,
         None => {
@@ -132,124 +112,13 @@ pub(super) fn step(
     let mut allowed: Vec<&str> = vec!["at", "do"];
     allowed.extend(fields.iter());
     r.unknown_keys(&format!("step[{i}]"), t, &allowed, &format!("for a `{written}` step"))?;
-    let get = |f: &str| t.get(f);
-    let need = |f: &str| {
-        get(f).ok_or_else(|| {
-            r.err(
-                &format!("step[{i}]"),
-                format!("a `{written}` step needs `{f}`"),
-                format!("add {f} = …"),
-            )
-        })
+    let fields = Fields {
+        r,
+        i,
+        t,
+        written: &written,
     };
-    let command = match kind {
-        CommandKind::SetEventRate => {
-            let per_sec = r.number(&at_key("per_sec"), need("per_sec")?)?;
-            if per_sec < 0.0 {
-                return Err(r.err(
-                    &at_key("per_sec"),
-                    "the rate cannot be negative",
-                    "0 stops the workload",
-                ));
-            }
-            Command::SetEventRate { per_sec }
-        }
-        CommandKind::SetSkew => Command::SetSkew {
-            skew: r.number(&at_key("skew"), need("skew")?)?,
-        },
-        CommandKind::FlashCrowd => Command::FlashCrowd {
-            objects: get("objects")
-                .map(|v| r.count(&at_key("objects"), v))
-                .transpose()?
-                .unwrap_or(1)
-                .max(1),
-        },
-        CommandKind::PutBurst => Command::PutBurst {
-            objects: r.count(&at_key("objects"), need("objects")?)?,
-        },
-        CommandKind::GrowObjects => Command::GrowObjects {
-            objects: r.count(&at_key("objects"), need("objects")?)?,
-            engine_secs: r.duration(&at_key("for"), need("for")?)?.as_secs(),
-        },
-        CommandKind::Chaos => {
-            let tier = r.tier(&at_key("tier"), need("tier")?, tiers)?;
-            let error_rate = get("error_rate")
-                .map(|v| r.number(&at_key("error_rate"), v))
-                .transpose()?
-                .unwrap_or(0.0);
-            if !(0.0..=100.0).contains(&error_rate) {
-                return Err(r.err(
-                    &at_key("error_rate"),
-                    format!("the error rate is a percentage, got {error_rate}"),
-                    "between 0 and 100",
-                ));
-            }
-            let error_kind = match get("error_kind") {
-                None => None,
-                Some(v) => {
-                    let s = r.string(&at_key("error_kind"), v)?;
-                    let parsed: Option<config::InjectedError> = toml::Value::String(s.clone()).try_into().ok();
-                    match parsed {
-                        Some(k) => Some(k),
-                        None => {
-                            return Err(r.err(
-                                &at_key("error_kind"),
-                                format!("unknown error kind `{s}`"),
-                                did_you_mean(&s, config::InjectedError::names(), "kinds"),
-                            ));
-                        }
-                    }
-                }
-            };
-            let whole = |f: &str| {
-                get(f)
-                    .map(|v| r.count(&at_key(f), v))
-                    .transpose()
-                    .map(|o| o.unwrap_or(0) as u64)
-            };
-            Command::Chaos {
-                tier,
-                settings: ChaosSettings {
-                    latency_ms: whole("latency_ms")?,
-                    jitter_ms: whole("jitter_ms")?,
-                    error_rate,
-                    error_kind: error_kind.or(Some(cfg.chaos.error_kind)),
-                    outage: match get("outage") {
-                        None => false,
-                        Some(toml::Value::Boolean(b)) => *b,
-                        Some(v) => {
-                            return Err(r.err(
-                                &at_key("outage"),
-                                format!("expected true or false, found {v}"),
-                                "outage = true takes the tier down",
-                            ));
-                        }
-                    },
-                    bandwidth_bps: get("bandwidth").map(|v| r.size(&at_key("bandwidth"), v)).transpose()?,
-                },
-            }
-        }
-        CommandKind::ChaosClear => Command::ChaosClear {
-            tier: get("tier").map(|v| r.tier(&at_key("tier"), v, tiers)).transpose()?,
-        },
-        CommandKind::PauseMigrations => Command::PauseMigrations,
-        CommandKind::ResumeMigrations => Command::ResumeMigrations,
-        CommandKind::RetryFailed => Command::RetryFailed,
-        CommandKind::OptimizeNow => Command::OptimizeNow,
-        CommandKind::RetrainNow => Command::RetrainNow,
-        CommandKind::Rescan => Command::Rescan,
-        CommandKind::SetCapacity => Command::SetCapacity {
-            tier: r.tier(&at_key("tier"), need("tier")?, tiers)?,
-            bytes: r.size(&at_key("size"), need("size")?)?,
-        },
-        CommandKind::PauseScenario
-        | CommandKind::CancelTask
-        | CommandKind::MigrateNow
-        | CommandKind::Pin
-        | CommandKind::Inspect => {
-            return Err(r.err(&at_key("do"), format!("unknown step `{written}`"), ""));
-        }
-    };
+    let command = command_of(&fields, kind, tiers, cfg)?;
     if cfg.events.source == SourceKind::Kafka && command.drives_workload() {
         return Err(r.err(
             &at_key("do"),
@@ -263,4 +132,179 @@ pub(super) fn step(
         kind: kind.name().to_string(),
         command,
     })
+}
+
+/// One step's table as written: where it is and its fields, for messages that name it so.
+struct Fields<'a, 'r> {
+    r: &'a Reader<'r>,
+    i: usize,
+    t: &'a toml::Table,
+    written: &'a str,
+}
+
+impl Fields<'_, '_> {
+    /// The field's place for messages: `step[3].tier`.
+    fn key(&self, f: &str) -> String {
+        format!("step[{}].{f}", self.i)
+    }
+
+    fn get(&self, f: &str) -> Option<&toml::Value> {
+        self.t.get(f)
+    }
+
+    /// A field the step must have.
+    fn need(&self, f: &str) -> Result<&toml::Value, Err> {
+        self.get(f).ok_or_else(|| {
+            self.r.err(
+                &format!("step[{}]", self.i),
+                format!("a `{}` step needs `{f}`", self.written),
+                format!("add {f} = …"),
+            )
+        })
+    }
+}
+
+/// The command a step of `kind` sends, from its fields.
+fn command_of(f: &Fields, kind: CommandKind, tiers: &[String], cfg: &Config) -> Result<Command, Err> {
+    Ok(match kind {
+        CommandKind::SetEventRate => {
+            let per_sec = f.r.number(&f.key("per_sec"), f.need("per_sec")?)?;
+            if per_sec < 0.0 {
+                return Err(f
+                    .r
+                    .err(&f.key("per_sec"), "the rate cannot be negative", "0 stops the workload"));
+            }
+            Command::SetEventRate { per_sec }
+        }
+        CommandKind::SetSkew => Command::SetSkew {
+            skew: f.r.number(&f.key("skew"), f.need("skew")?)?,
+        },
+        CommandKind::FlashCrowd => Command::FlashCrowd {
+            objects: f
+                .get("objects")
+                .map(|v| f.r.count(&f.key("objects"), v))
+                .transpose()?
+                .unwrap_or(1)
+                .max(1),
+        },
+        CommandKind::PutBurst => Command::PutBurst {
+            objects: f.r.count(&f.key("objects"), f.need("objects")?)?,
+        },
+        CommandKind::GrowObjects => Command::GrowObjects {
+            objects: f.r.count(&f.key("objects"), f.need("objects")?)?,
+            engine_secs: f.r.duration(&f.key("for"), f.need("for")?)?.as_secs(),
+        },
+        CommandKind::Chaos => chaos(f, tiers, cfg)?,
+        CommandKind::ChaosClear => Command::ChaosClear {
+            tier: f.get("tier").map(|v| f.r.tier(&f.key("tier"), v, tiers)).transpose()?,
+        },
+        CommandKind::PauseMigrations => Command::PauseMigrations,
+        CommandKind::ResumeMigrations => Command::ResumeMigrations,
+        CommandKind::RetryFailed => Command::RetryFailed,
+        CommandKind::OptimizeNow => Command::OptimizeNow,
+        CommandKind::RetrainNow => Command::RetrainNow,
+        CommandKind::Rescan => Command::Rescan,
+        CommandKind::SetCapacity => Command::SetCapacity {
+            tier: f.r.tier(&f.key("tier"), f.need("tier")?, tiers)?,
+            bytes: f.r.size(&f.key("size"), f.need("size")?)?,
+        },
+        CommandKind::PauseScenario
+        | CommandKind::CancelTask
+        | CommandKind::MigrateNow
+        | CommandKind::Pin
+        | CommandKind::Inspect => {
+            return Err(f.r.err(&f.key("do"), format!("unknown step `{}`", f.written), ""));
+        }
+    })
+}
+
+/// A chaos step: the tier and the faults to inject there (latency, jitter, errors of a kind,
+/// an outage, a bandwidth limit).
+fn chaos(f: &Fields, tiers: &[String], cfg: &Config) -> Result<Command, Err> {
+    let tier = f.r.tier(&f.key("tier"), f.need("tier")?, tiers)?;
+    let error_rate = f
+        .get("error_rate")
+        .map(|v| f.r.number(&f.key("error_rate"), v))
+        .transpose()?
+        .unwrap_or(0.0);
+    if !(0.0..=100.0).contains(&error_rate) {
+        return Err(f.r.err(
+            &f.key("error_rate"),
+            format!("the error rate is a percentage, got {error_rate}"),
+            "between 0 and 100",
+        ));
+    }
+    let error_kind = match f.get("error_kind") {
+        None => None,
+        Some(v) => {
+            let s = f.r.string(&f.key("error_kind"), v)?;
+            let parsed: Option<config::InjectedError> = toml::Value::String(s.clone()).try_into().ok();
+            match parsed {
+                Some(k) => Some(k),
+                None => {
+                    return Err(f.r.err(
+                        &f.key("error_kind"),
+                        format!("unknown error kind `{s}`"),
+                        did_you_mean(&s, config::InjectedError::names(), "kinds"),
+                    ));
+                }
+            }
+        }
+    };
+    let whole = |name: &str| {
+        f.get(name)
+            .map(|v| f.r.count(&f.key(name), v))
+            .transpose()
+            .map(|o| o.unwrap_or(0) as u64)
+    };
+    Ok(Command::Chaos {
+        tier,
+        settings: ChaosSettings {
+            latency_ms: whole("latency_ms")?,
+            jitter_ms: whole("jitter_ms")?,
+            error_rate,
+            error_kind: error_kind.or(Some(cfg.chaos.error_kind)),
+            outage: match f.get("outage") {
+                None => false,
+                Some(toml::Value::Boolean(b)) => *b,
+                Some(v) => {
+                    return Err(f.r.err(
+                        &f.key("outage"),
+                        format!("expected true or false, found {v}"),
+                        "outage = true takes the tier down",
+                    ));
+                }
+            },
+            bandwidth_bps: f
+                .get("bandwidth")
+                .map(|v| f.r.size(&f.key("bandwidth"), v))
+                .transpose()?,
+        },
+    })
+}
+
+/// When a step fires, engine time since the scenario started: required, and within `duration`.
+fn at_of(r: &Reader, i: usize, t: &toml::Table, duration: Duration) -> Result<Duration, Err> {
+    let at = match t.get("at") {
+        Some(v) => r.duration(&format!("step[{i}].at"), v)?,
+        None => {
+            return Err(r.err(
+                &format!("step[{i}]"),
+                "the step has no `at`",
+                "add at = \"30m\" (engine time since the scenario started)",
+            ));
+        }
+    };
+    if at > duration {
+        return Err(r.err(
+            &format!("step[{i}].at"),
+            format!(
+                "the step is at {}, after the scenario ends ({})",
+                humantime::format_duration(at),
+                humantime::format_duration(duration)
+            ),
+            "move it earlier or make `duration` longer",
+        ));
+    }
+    Ok(at)
 }

@@ -214,7 +214,6 @@ mod functions;
 /// Functions over 80 lines still to be split (issue 27). The list may only shrink: a function
 /// that grows past 80 lines fails, and so does one listed here that no longer needs to be.
 const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[
-    ("crates/config/src/validate.rs", "validate"),
     ("crates/engine/src/lib.rs", "start"),
     ("src/main.rs", "main"),
     ("src/replay/oracle/mod.rs", "plan_life"),

@@ -53,6 +53,16 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
     for check in checks {
         check(c)?;
     }
+    validate_tiers(c)?;
+    validate_sla(c)?;
+    validate_workload(&c.events.embedded, c)?;
+    validate_engine(c)?;
+    validate_replay(&c.replay)
+}
+
+/// At least one tier, each complete and named once, told apart by bucket and class; the SLA
+/// reachable on the fastest.
+fn validate_tiers(c: &Config) -> Result<(), Invalid> {
     if c.tiers.is_empty() {
         return Err(bad(
             "tiers",
@@ -81,79 +91,99 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
                 "give every tier a unique name",
             ));
         }
-        for (field, v) in [
-            ("storage_gb_month", t.storage_gb_month),
-            ("get_per_1k", t.get_per_1k),
-            ("put_per_1k", t.put_per_1k),
-            ("retrieval_gb", t.retrieval_gb),
-            ("egress_gb", t.egress_gb),
-            ("transition_per_1k", t.transition_per_1k.unwrap_or(0.0)),
-            ("restore_per_1k", t.restore_per_1k),
-            ("restore_gb", t.restore_gb),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(bad(
-                    at(field),
-                    format!("price must be 0 or more, got {v}"),
-                    "prices are in dollars: $/GB-month for storage, $/1k requests, $/GB for retrieval and egress",
-                ));
-            }
-        }
-        for (field, v, help) in [
-            (
-                "min_storage_days",
-                t.min_storage_days,
-                "days an object is billed at least once stored there, e.g. 30; 0 for none",
-            ),
-            (
-                "restore_hours",
-                t.restore_hours,
-                "hours a restore takes before a read, e.g. 4; 0 if objects are readable directly",
-            ),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(bad(at(field), format!("must be 0 or more, got {v}"), help));
-            }
-        }
-        if let Some(gb) = t.capacity_gb {
-            positive(
-                &at("capacity_gb"),
-                gb,
-                "give the tier's capacity in GB, e.g. 100, or leave it out for no limit",
-            )?;
-        }
-        positive(
-            &at("latency_ms"),
-            t.latency_ms,
-            "give the tier's nominal first-byte latency in ms",
-        )?;
-        if t.backend == Backend::S3 && t.bucket.as_deref().unwrap_or("").is_empty() {
+        validate_prices(i, t)?;
+        validate_tier(i, t)?;
+    }
+    validate_tier_set(c)
+}
+
+/// A tier's prices and billing durations: none negative.
+fn validate_prices(i: usize, t: &super::TierConfig) -> Result<(), Invalid> {
+    let at = |f: &str| format!("tiers[{i}].{f}");
+    for (field, v) in [
+        ("storage_gb_month", t.storage_gb_month),
+        ("get_per_1k", t.get_per_1k),
+        ("put_per_1k", t.put_per_1k),
+        ("retrieval_gb", t.retrieval_gb),
+        ("egress_gb", t.egress_gb),
+        ("transition_per_1k", t.transition_per_1k.unwrap_or(0.0)),
+        ("restore_per_1k", t.restore_per_1k),
+        ("restore_gb", t.restore_gb),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
             return Err(bad(
-                at("bucket"),
-                "an s3 tier needs a bucket",
-                "add bucket = \"NAME\" to this tier",
-            ));
-        }
-        if let Some(r) = &t.restore
-            && (!["Expedited", "Standard", "Bulk"].contains(&r.tier.as_str()) || r.days == 0 || r.poll_secs == 0)
-        {
-            return Err(bad(
-                at("restore"),
-                format!(
-                    "restore tier {:?} for {} days, checked every {} s",
-                    r.tier, r.days, r.poll_secs
-                ),
-                "restore = { tier = \"Standard\", days = 1 } (tier: Expedited, Standard or Bulk; days and poll_secs at least 1)",
-            ));
-        }
-        if t.sse_kms_key_id.is_some() && t.sse != Some(super::Sse::Kms) {
-            return Err(bad(
-                at("sse_kms_key_id"),
-                "a KMS key is set but the tier's sse is not \"aws:kms\"",
-                "add sse = \"aws:kms\" to this tier, or remove sse_kms_key_id",
+                at(field),
+                format!("price must be 0 or more, got {v}"),
+                "prices are in dollars: $/GB-month for storage, $/1k requests, $/GB for retrieval and egress",
             ));
         }
     }
+    for (field, v, help) in [
+        (
+            "min_storage_days",
+            t.min_storage_days,
+            "days an object is billed at least once stored there, e.g. 30; 0 for none",
+        ),
+        (
+            "restore_hours",
+            t.restore_hours,
+            "hours a restore takes before a read, e.g. 4; 0 if objects are readable directly",
+        ),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(bad(at(field), format!("must be 0 or more, got {v}"), help));
+        }
+    }
+    Ok(())
+}
+
+/// A tier's capacity and latency, and what its backend needs: a bucket, a restore, a KMS key.
+fn validate_tier(i: usize, t: &super::TierConfig) -> Result<(), Invalid> {
+    let at = |f: &str| format!("tiers[{i}].{f}");
+    if let Some(gb) = t.capacity_gb {
+        positive(
+            &at("capacity_gb"),
+            gb,
+            "give the tier's capacity in GB, e.g. 100, or leave it out for no limit",
+        )?;
+    }
+    positive(
+        &at("latency_ms"),
+        t.latency_ms,
+        "give the tier's nominal first-byte latency in ms",
+    )?;
+    if t.backend == Backend::S3 && t.bucket.as_deref().unwrap_or("").is_empty() {
+        return Err(bad(
+            at("bucket"),
+            "an s3 tier needs a bucket",
+            "add bucket = \"NAME\" to this tier",
+        ));
+    }
+    if let Some(r) = &t.restore
+        && (!["Expedited", "Standard", "Bulk"].contains(&r.tier.as_str()) || r.days == 0 || r.poll_secs == 0)
+    {
+        return Err(bad(
+            at("restore"),
+            format!(
+                "restore tier {:?} for {} days, checked every {} s",
+                r.tier, r.days, r.poll_secs
+            ),
+            "restore = { tier = \"Standard\", days = 1 } (tier: Expedited, Standard or Bulk; days and poll_secs at least 1)",
+        ));
+    }
+    if t.sse_kms_key_id.is_some() && t.sse != Some(super::Sse::Kms) {
+        return Err(bad(
+            at("sse_kms_key_id"),
+            "a KMS key is set but the tier's sse is not \"aws:kms\"",
+            "add sse = \"aws:kms\" to this tier, or remove sse_kms_key_id",
+        ));
+    }
+    Ok(())
+}
+
+/// The tiers together: those sharing a bucket have their own classes, and the SLA is reachable
+/// on the fastest.
+fn validate_tier_set(c: &Config) -> Result<(), Invalid> {
     // Tiers sharing a bucket are told apart by their storage class.
     for (i, a) in c.tiers.iter().enumerate() {
         for (j, b) in c.tiers.iter().enumerate().skip(i + 1) {
@@ -189,6 +219,11 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
             format!("raise sla.hot_latency_ms to at least {lat}, or add a faster tier"),
         ));
     }
+    Ok(())
+}
+
+/// The SLA's threshold, price per slow read and hard prefixes; the optimizer's margin.
+fn validate_sla(c: &Config) -> Result<(), Invalid> {
     fraction("sla.hot_threshold", c.sla.hot_threshold)?;
     if !(c.sla.miss_cost.is_finite() && c.sla.miss_cost >= 0.0) {
         return Err(bad(
@@ -211,8 +246,11 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
             "e.g. 0.5: a move must save 1.5 times its one-time costs",
         ));
     }
+    Ok(())
+}
 
-    let e = &c.events.embedded;
+/// The embedded workload: its landing tier, rate, skew, shares of operations and object sizes.
+fn validate_workload(e: &super::EmbeddedConfig, c: &Config) -> Result<(), Invalid> {
     let ek = |f: &str| format!("events.embedded.{f}");
     if !e.landing_tier.is_empty() && c.tier(&e.landing_tier).is_none() {
         let names: Vec<_> = c.tiers.iter().map(|t| t.name.as_str()).collect();
@@ -274,6 +312,11 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
             "raise max_objects or lower seed_objects",
         ));
     }
+    Ok(())
+}
+
+/// Batches, partitions, the migrator, chaos steps, the control API, the model and the dashboard.
+fn validate_engine(c: &Config) -> Result<(), Invalid> {
     if c.events.batch_max_events == 0 {
         return Err(bad("events.batch_max_events", "must be at least 1", "e.g. 10000"));
     }
@@ -327,7 +370,7 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
     if c.ui.top_k == 0 {
         return Err(bad("ui.top_k", "must be at least 1", "e.g. 200"));
     }
-    validate_replay(&c.replay)
+    Ok(())
 }
 
 fn validate_replay(r: &super::ReplayConfig) -> Result<(), Invalid> {

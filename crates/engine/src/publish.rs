@@ -173,7 +173,7 @@ impl SnapshotBuilder {
                     chaos: chaos.map(|c| c.settings()).unwrap_or_default(),
                     name: t.name.clone(),
                     provider: t.provider.clone(),
-                    backend: format!("{:?}", t.backend).to_lowercase(),
+                    backend: t.backend.to_string(),
                     objects: totals.objects,
                     bytes: totals.bytes,
                     capacity_bytes: self.brain.capacity_of(&t.name).or_else(|| t.capacity_bytes()),

@@ -1,6 +1,6 @@
 //! What a solver that stopped within its gap may leave: moves that cost more than staying put.
 
-use super::problem::{Problem, Solution};
+use super::problem::{Problem, Solution, binding};
 
 /// Sends back to its current tier every item the solution moves at a higher cost than staying,
 /// where that tier has room for it. A solver stopped within `mip_gap` of its bound (HiGHS, the
@@ -28,6 +28,10 @@ pub(super) fn undo_losing_moves(p: &Problem, sol: &mut Solution) {
     }
     if undone > 0 {
         sol.overflow = (0..n_t).map(|j| (used[j] - p.capacity[j]).max(0.0)).collect();
+        // Fewer moves may leave a budget that bound no longer binding (and the tiers' fill changed).
+        let moved = p.items.iter().zip(&sol.choice).filter(|(it, j)| it.current != **j);
+        let (mb, mc) = moved.fold((0.0, 0.0), |(b, c), (it, _)| (b + it.size, c + 1.0));
+        sol.binding = binding(p, &used, &sol.overflow, mb, mc);
         tracing::debug!(target: "dim::placement", undone, "moves costlier than staying undone");
     }
 }

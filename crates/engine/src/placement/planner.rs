@@ -297,6 +297,8 @@ fn log_capacity_use(cm: &CostModel, problem: &Problem, sol: &Solution) {
 /// `target`; returns the moves (object index, tier).
 fn summarise(objs: &[PlanObject], cm: &CostModel, target: &[usize], s: &mut PlanSummary) -> Vec<(usize, usize)> {
     let n_t = cm.tiers.len();
+    // Whether each tier's reads miss the SLA, asked once per tier rather than twice per object.
+    let slow: Vec<bool> = cm.tiers.iter().map(|t| cm.sla.slow(t)).collect();
     let mut now_by = vec![0.0; n_t];
     let mut after_by = vec![0.0; n_t];
     let mut moves = Vec::new();
@@ -310,10 +312,10 @@ fn summarise(objs: &[PlanObject], cm: &CostModel, target: &[usize], s: &mut Plan
         s.sla_monthly_now += cm.monthly_sla(o.current, &f);
         s.sla_monthly_after += cm.monthly_sla(target[i], &f);
         s.reads_month += f.month_gets();
-        if cm.sla.slow(&cm.tiers[o.current]) {
+        if slow[o.current] {
             s.slow_reads_month_now += f.month_gets();
         }
-        if cm.sla.slow(&cm.tiers[target[i]]) {
+        if slow[target[i]] {
             s.slow_reads_month_after += f.month_gets();
         }
         bytes_after[o.heading.unwrap_or(target[i])] += o.size;

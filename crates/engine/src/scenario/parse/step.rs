@@ -73,7 +73,6 @@ pub(super) fn step(
     tiers: &[String],
     cfg: &Config,
 ) -> Result<Step, Err> {
-    let at_key = |f: &str| format!("step[{i}].{f}");
     let t = v.as_table().ok_or_else(|| {
         r.err(
             &format!("step[{i}]"),
@@ -83,7 +82,7 @@ pub(super) fn step(
     })?;
     let at = at_of(r, i, t, duration)?;
     let kind = match t.get("do") {
-        Some(v) => r.string(&at_key("do"), v)?,
+        Some(v) => r.string(&key_of(i, "do"), v)?,
         None => {
             return Err(r.err(
                 &format!("step[{i}]"),
@@ -104,7 +103,7 @@ pub(super) fn step(
         .and_then(|k| step_of(k).map(|(fields, _)| (k, fields)))
     else {
         return Err(r.err(
-            &at_key("do"),
+            &key_of(i, "do"),
             format!("unknown step `{written}`"),
             did_you_mean(&written, kinds().map(|k| k.0), "steps"),
         ));
@@ -121,7 +120,7 @@ pub(super) fn step(
     let command = command_of(&fields, kind, tiers, cfg)?;
     if cfg.events.source == SourceKind::Kafka && command.drives_workload() {
         return Err(r.err(
-            &at_key("do"),
+            &key_of(i, "do"),
             format!("`{written}` drives the embedded workload generator, but events.source = \"kafka\""),
             "produce the workload into the topic with `dim simulate`, or drop the step",
         ));
@@ -145,7 +144,7 @@ struct Fields<'a, 'r> {
 impl Fields<'_, '_> {
     /// The field's place for messages: `step[3].tier`.
     fn key(&self, f: &str) -> String {
-        format!("step[{}].{f}", self.i)
+        key_of(self.i, f)
     }
 
     fn get(&self, f: &str) -> Option<&toml::Value> {
@@ -286,7 +285,7 @@ fn chaos(f: &Fields, tiers: &[String], cfg: &Config) -> Result<Command, Err> {
 /// When a step fires, engine time since the scenario started: required, and within `duration`.
 fn at_of(r: &Reader, i: usize, t: &toml::Table, duration: Duration) -> Result<Duration, Err> {
     let at = match t.get("at") {
-        Some(v) => r.duration(&format!("step[{i}].at"), v)?,
+        Some(v) => r.duration(&key_of(i, "at"), v)?,
         None => {
             return Err(r.err(
                 &format!("step[{i}]"),
@@ -297,7 +296,7 @@ fn at_of(r: &Reader, i: usize, t: &toml::Table, duration: Duration) -> Result<Du
     };
     if at > duration {
         return Err(r.err(
-            &format!("step[{i}].at"),
+            &key_of(i, "at"),
             format!(
                 "the step is at {}, after the scenario ends ({})",
                 humantime::format_duration(at),
@@ -307,4 +306,9 @@ fn at_of(r: &Reader, i: usize, t: &toml::Table, duration: Duration) -> Result<Du
         ));
     }
     Ok(at)
+}
+
+/// A field's place in messages: `step[3].tier`.
+fn key_of(i: usize, f: &str) -> String {
+    format!("step[{i}].{f}")
 }

@@ -270,6 +270,10 @@ pub enum BenchTarget {
     Optimize {
         #[arg(long, default_value_t = 100_000)]
         objects: usize,
+        /// Skip the LP relaxation (the bound the gap is measured against): at millions of
+        /// objects it takes longer than planning; the Lagrangian solver's own bound remains.
+        #[arg(long)]
+        no_bound: bool,
         #[arg(long)]
         json: bool,
     },

@@ -140,10 +140,15 @@ fn main() -> ExitCode {
             pin::run(&cfg, &cli.data_dir, &key, !unpin)
         }
         Some(Cmd::Bench {
-            target: BenchTarget::Optimize { objects, json },
+            target:
+                BenchTarget::Optimize {
+                    objects,
+                    no_bound,
+                    json,
+                },
         }) => {
             logging::to_stderr();
-            bench::optimize::run(&cfg, objects, json)
+            bench::optimize::run(&cfg, objects, !no_bound, json)
         }
         Some(Cmd::Bench {
             target:

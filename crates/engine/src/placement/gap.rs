@@ -71,6 +71,7 @@ mod tests {
             objective: 4.0,
             overflow: vec![0.0, 0.0],
             binding: vec![],
+            bound: None,
         }
     }
 

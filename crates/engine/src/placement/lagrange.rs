@@ -52,6 +52,7 @@ fn polish(s: &Scaled, m: &(Vec<f64>, f64, f64)) -> Option<Assign> {
         }
         tier[i] = j;
     }
+    tracing::debug!(target: "dim::placement", free = free.len(), fixed = n - free.len(), "polish: objects left to HiGHS");
     if free.len() > 4 * FREE {
         return None;
     }
@@ -65,7 +66,9 @@ fn polish(s: &Scaled, m: &(Vec<f64>, f64, f64)) -> Option<Assign> {
         mip_gap: p.mip_gap,
         relax: false,
     };
+    let started = std::time::Instant::now();
     let sol = super::milp::solve_exact(&sub).ok()?;
+    tracing::debug!(target: "dim::placement", secs = started.elapsed().as_secs_f64(), objective = sol.objective, "polish: HiGHS solved");
     for (k, i) in free.iter().enumerate() {
         tier[*i] = sol.choice[k];
     }
@@ -92,7 +95,9 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
     let mut stale = 0;
     let mut pick = vec![0usize; p.items.len()];
     let mut best_m = (lam.clone(), beta, kappa);
+    let mut rounds = 0;
     for round in 0..MAX_ROUNDS {
+        rounds = round + 1;
         let (mut dual, load, mb, mc) = cheapest_given(&s, &lam, beta, kappa, &mut pick);
         dual -= (0..n_t).map(|j| lam[j] * s.cap[j]).sum::<f64>() + beta * s.budget_bytes + kappa * p.budget_count;
         if bound == f64::NEG_INFINITY || dual > bound + 1e-12 * bound.abs() {
@@ -135,6 +140,7 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
         kappa = (kappa + step * g[n_t + 1]).max(0.0);
     }
     let mut a = best.unwrap_or_else(|| repair(&s, p.items.iter().map(|it| it.current).collect(), &lam));
+    tracing::debug!(target: "dim::placement", items = p.items.len(), rounds, bound, repaired = a.objective(&s), "lagrangian ascent");
     // Overflow is priced far above any storage, so a plan within the gap can still leave bytes
     // over a tier that a better-packed choice would fit: a greedy repair cannot pack a
     // knapsack, the exact solver on the undecided objects can.
@@ -145,7 +151,7 @@ pub fn solve(p: &Problem) -> (Solution, f64) {
     {
         a = b;
     }
-    (solution_of(&s, a), bound)
+    (solution_of(&s, a, bound), bound)
 }
 
 /// `p` with sizes, capacities and the bytes budget in units of its largest item; capacity is
@@ -204,8 +210,9 @@ fn cheapest_given(s: &Scaled, lam: &[f64], beta: f64, kappa: f64, pick: &mut [us
     (dual, load, mb, mc)
 }
 
-/// The plan `a` is, in bytes: its choices, objective, overflow and binding constraints.
-fn solution_of(s: &Scaled, a: Assign) -> Solution {
+/// The plan `a` is, in bytes: its choices, objective, overflow and binding constraints, with the
+/// dual bound reached.
+fn solution_of(s: &Scaled, a: Assign, bound: f64) -> Solution {
     let over: Vec<f64> = a.overflow(s).iter().map(|o| o * s.unit).collect();
     let used: Vec<f64> = a.used.iter().map(|u| u * s.unit).collect();
     let binding = binding(s.p, &used, &over, a.moved_bytes * s.unit, a.moved_count);
@@ -215,6 +222,7 @@ fn solution_of(s: &Scaled, a: Assign) -> Solution {
         objective,
         overflow: over,
         binding,
+        bound: bound.is_finite().then_some(bound),
     }
 }
 

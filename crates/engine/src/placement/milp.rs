@@ -73,7 +73,9 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
     }
     model.add_constraint(constraint!(moved_bytes <= p.budget_bytes / unit));
     model.add_constraint(constraint!(moved_count <= p.budget_count));
+    let started = std::time::Instant::now();
     let sol = model.solve().map_err(|e| SolveError(e.to_string()))?;
+    tracing::debug!(target: "dim::placement", items = p.items.len(), relax = p.relax, secs = started.elapsed().as_secs_f64(), "HiGHS solved");
     if p.relax {
         return Ok(relaxed(p, &x, &overflow, &sol, overflow_penalty));
     }
@@ -141,6 +143,7 @@ fn relaxed(
         objective: lp,
         overflow: vec![],
         binding: vec![],
+        bound: Some(lp),
     }
 }
 
@@ -180,5 +183,6 @@ fn integral(
         objective: objective_value + over.iter().sum::<f64>() * OVERFLOW_PENALTY_PER_BYTE,
         overflow: over,
         binding,
+        bound: None,
     }
 }

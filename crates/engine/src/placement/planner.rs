@@ -181,6 +181,10 @@ pub fn plan_object(key: String, row: &StatsRow, current: usize, p_hot: f64, now:
 pub struct Plan {
     pub moves: Vec<(usize, usize)>,
     pub summary: PlanSummary,
+    /// What the candidates cost over the horizon where the plan puts them (the solver's
+    /// objective), and the lower bound on it the solver proved, when it proved one.
+    pub objective: f64,
+    pub bound: Option<f64>,
 }
 
 /// The MILP for `objs`: which objects are candidates (indices) and the problem over them; the rest
@@ -254,6 +258,7 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
             objective: 0.0,
             overflow: vec![0.0; n_t],
             binding: vec![],
+            bound: Some(0.0),
         }
     } else {
         super::solve(&problem)?
@@ -273,7 +278,12 @@ pub fn plan(objs: &[PlanObject], cm: &CostModel, cfg: &Config) -> Result<Plan, P
     let moves = summarise(objs, cm, &target, &mut s);
     s.binding = binding(cm, &problem, &sol);
     s.total_secs = started.elapsed().as_secs_f64();
-    Ok(Plan { moves, summary: s })
+    Ok(Plan {
+        moves,
+        summary: s,
+        objective: sol.objective,
+        bound: sol.bound,
+    })
 }
 
 /// At DEBUG: each tier's capacity, the room left for the candidates and what the plan put there.
@@ -383,7 +393,7 @@ pub fn run(store: &Store, cfg: &Config, model: &Model, now: Millis) -> Result<Pl
     let objs = load_objects(&reader, cfg, model, now)?;
     let mut cm = CostModel::new(cfg);
     cm.life_hours = super::cost::life_hours_of(&reader, now)?;
-    let Plan { moves, mut summary } = plan(&objs, &cm, cfg)?;
+    let Plan { moves, mut summary, .. } = plan(&objs, &cm, cfg)?;
     summary.at = now;
     summary.serving = model.info.serving.clone();
     summary.life_hours = cm.life_hours.is_finite().then_some(cm.life_hours);

@@ -38,6 +38,9 @@ pub struct Solution {
     pub overflow: Vec<f64>,
     /// Constraints at (or within 0.1 % of) their bound.
     pub binding: Vec<String>,
+    /// A lower bound on every plan's cost that the solver proved on the way (the Lagrangian
+    /// dual, the LP relaxation's value), when it has one.
+    pub bound: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]

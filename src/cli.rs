@@ -290,6 +290,18 @@ pub enum BenchTarget {
         #[arg(long)]
         json: bool,
     },
+    /// One node with N objects in its store, stage by stage: registering them, ingest into a
+    /// store that size, `dim status`, a planning cycle, start-up and restart to a first snapshot,
+    /// snapshot builds and dashboard frames, disk per object, peak memory.
+    Scale {
+        #[arg(long, default_value_t = 1_000_000)]
+        objects: usize,
+        /// Events ingested into the populated store (the access histories).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// The dashboard with N objects in the store: snapshot build and frame render times (p50/p99).
     Tui {
         #[arg(long, default_value_t = 1_000_000)]

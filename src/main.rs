@@ -198,6 +198,12 @@ fn main() -> ExitCode {
             }
         }
         Some(Cmd::Bench {
+            target: BenchTarget::Scale { objects, events, json },
+        }) => {
+            logging::to_stderr();
+            bench::scale::run(&cfg, objects, events, json)
+        }
+        Some(Cmd::Bench {
             target:
                 BenchTarget::Tui {
                     objects,

@@ -1,4 +1,4 @@
-//! The `dim` binary end to end: help, bad config, daemon runs, status, JSON logs, and SIGTERM mid-ingest.
+//! The `dim` binary end to end: help, bad config, daemon runs, status, JSON logs, SIGTERM mid-ingest, and the scale and optimize benches.
 
 use std::path::Path;
 use std::process::Command;
@@ -201,4 +201,55 @@ fn explain_after_a_daemon_run() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no object"));
+}
+
+/// Runs `dim ARGS --json` and reads what it printed.
+fn bench_json(args: &[&str]) -> Value {
+    let out = Command::new(DIM).args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `dim bench scale` runs every stage on a small store: the objects registered and found by
+/// status, the events ingested, a plan, the engine started twice, snapshots and frames timed.
+#[test]
+fn bench_scale_measures_every_stage() {
+    let r = bench_json(&["bench", "scale", "--objects", "3000", "--events", "20000"]);
+    assert_eq!(r["objects"], 3000);
+    assert_eq!(r["events"], 20000);
+    for stage in [
+        "register_per_sec",
+        "ingest_events_per_sec",
+        "plan_secs",
+        "start_to_ready_secs",
+        "restart_to_ready_secs",
+        "snapshot_ms_p99",
+        "frame_ms_p99",
+        "disk_bytes_per_object",
+    ] {
+        let v = r[stage].as_f64().unwrap_or(f64::NAN);
+        assert!(v.is_finite() && v > 0.0, "{stage} = {v}: {r}");
+    }
+    assert!(r["plan_candidates"].as_u64().unwrap() <= 3000, "{r}");
+}
+
+/// `dim bench optimize` measures the plan against the LP bound, or with `--no-bound` only the
+/// planner (no LP solved, no gap without a bound of the solver's own).
+#[test]
+fn bench_optimize_reports_the_bound_unless_told_not_to() {
+    let r = bench_json(&["bench", "optimize", "--objects", "5000"]);
+    let (objective, lp) = (r["objective"].as_f64().unwrap(), r["lp_bound"].as_f64().unwrap());
+    assert!(lp <= objective * (1.0 + 1e-9), "{r}");
+    assert!(r["gap"].as_f64().unwrap() <= 0.005, "{r}");
+    assert_eq!(r["solver"], "highs");
+    let r = bench_json(&["bench", "optimize", "--objects", "5000", "--no-bound"]);
+    assert!(
+        r["lp_bound"].is_null() && r["lp_secs"].is_null() && r["gap"].is_null(),
+        "{r}"
+    );
+    assert!(r["solve_secs"].as_f64().unwrap() > 0.0, "{r}");
 }

@@ -61,14 +61,49 @@ pub fn measure(
 ) -> anyhow::Result<IngestBench> {
     let store = Arc::new(Store::open(&dir.join("bench.db"), cfg.store.cache_mib)?);
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::real());
-
     // The population: registered up front, as seeding or inventory would (not timed).
+    let mut workload = workload(cfg, objects);
+    let landing = [cfg.landing_tier().name.clone()];
+    register_population(&store, cfg, &mut workload, objects, &landing, clock.now_ms())?;
+    let run = ingest_into(rt, cfg, &store, clock, &mut workload, events)?;
+    Ok(IngestBench {
+        events: run.events,
+        objects,
+        secs: run.secs,
+        events_per_sec: run.events as f64 / run.secs.max(f64::MIN_POSITIVE),
+        batches: run.batches,
+        rejected: run.rejected,
+        peak_rss_mib: super::peak_rss_mib(),
+    })
+}
+
+/// The embedded generator's workload over `objects` objects, none new.
+pub(super) fn workload(cfg: &Config, objects: usize) -> Workload {
     let mut params = cfg.events.embedded.clone();
     params.max_objects = objects.max(1);
     params.new_object_fraction = 0.0;
-    let mut workload = Workload::new(&params);
-    register_population(&store, cfg, &mut workload, objects, clock.now_ms())?;
+    Workload::new(&params)
+}
 
+/// What one run of ingest did.
+pub(super) struct IngestRun {
+    pub(super) events: u64,
+    pub(super) secs: f64,
+    pub(super) batches: u64,
+    pub(super) rejected: u64,
+}
+
+/// Sends `events` of `workload`'s events through the engine's ingest into `store`, encoded and
+/// decoded as a Kafka consumer would, and checks the store counted every one; timed.
+pub(super) fn ingest_into(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    store: &Arc<Store>,
+    clock: Arc<dyn Clock>,
+    workload: &mut Workload,
+    events: u64,
+) -> anyhow::Result<IngestRun> {
+    let before = summary(&store.reader()?)?.events;
     let ingestor = Ingestor::new(store.clone(), clock.clone(), cfg.events.clone(), cfg.model.clone());
     let stats = ingestor.stats.clone();
     let started = Instant::now();
@@ -81,14 +116,7 @@ pub fn measure(
     let mut seq: u64 = 0;
     while seq < events {
         let now = clock.now_ms();
-        let items = next_items(
-            &mut workload,
-            now,
-            (seq, events),
-            max_future_ms,
-            &mut payloads,
-            &mut gen_out,
-        );
+        let items = next_items(workload, now, (seq, events), max_future_ms, &mut payloads, &mut gen_out);
         seq += items.len() as u64;
         let batch = SourceBatch {
             source: "bench".into(),
@@ -107,21 +135,17 @@ pub fn measure(
         .context("ingest failed")?;
     let secs = started.elapsed().as_secs_f64();
 
-    let s = summary(&store.reader()?)?;
+    let s = summary(&store.reader()?)?.events;
+    let (ingested, rejected) = (s.ingested - before.ingested, s.rejected - before.rejected);
     anyhow::ensure!(
-        s.events.ingested + s.events.rejected == seq,
-        "store counted {} + {} events but {seq} were sent",
-        s.events.ingested,
-        s.events.rejected
+        ingested + rejected == seq,
+        "store counted {ingested} + {rejected} events but {seq} were sent"
     );
-    Ok(IngestBench {
+    Ok(IngestRun {
         events: seq,
-        objects,
         secs,
-        events_per_sec: seq as f64 / secs.max(f64::MIN_POSITIVE),
         batches: stats.batches.load(std::sync::atomic::Ordering::Relaxed),
-        rejected: s.events.rejected,
-        peak_rss_mib: super::peak_rss_mib(),
+        rejected,
     })
 }
 
@@ -162,22 +186,23 @@ fn next_items(
         .collect()
 }
 
-/// Registers the workload's first `objects` objects on the landing tier (not timed).
-fn register_population(
+/// Registers the workload's first `objects` objects, the i-th on `tiers[i % tiers.len()]`.
+pub(super) fn register_population(
     store: &Store,
     cfg: &Config,
     workload: &mut Workload,
     objects: usize,
+    tiers: &[String],
     now: Millis,
 ) -> anyhow::Result<()> {
     let objs = workload.seed_objects(objects, u64::MAX, now);
-    let tier = cfg.landing_tier().name.clone();
-    for chunk in objs.chunks(50_000) {
+    for (c, chunk) in objs.chunks(50_000).enumerate() {
         let records = chunk
             .iter()
-            .map(|o| ObjectRecord {
+            .enumerate()
+            .map(|(k, o)| ObjectRecord {
                 key: o.key.clone(),
-                tier: tier.clone(),
+                tier: tiers[(c * 50_000 + k) % tiers.len().max(1)].clone(),
                 size: o.size,
                 etag: None,
                 last_modified: o.created_ms,

@@ -6,6 +6,7 @@ pub mod migrate;
 pub mod model;
 pub mod optimize;
 pub mod replay;
+pub mod scale;
 pub mod tui;
 
 /// Peak resident set size of this process so far, MiB (Linux `VmHWM`).

@@ -53,7 +53,7 @@ struct Received {
     last: Option<crate::engine::snapshot::Snapshot>,
 }
 
-fn percentile(v: &mut [f64], q: f64) -> f64 {
+pub(super) fn percentile(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -230,7 +230,11 @@ fn follow_snapshots(
 }
 
 /// Draws 300 frames of `snap` (the detail view opened half way), each timed, ms.
-fn frame_times(app: &mut App, term: &mut Terminal<TestBackend>, snap: &Arc<Snapshot>) -> anyhow::Result<Vec<f64>> {
+pub(super) fn frame_times(
+    app: &mut App,
+    term: &mut Terminal<TestBackend>,
+    snap: &Arc<Snapshot>,
+) -> anyhow::Result<Vec<f64>> {
     let mut frame_ms = Vec::new();
     for i in 0..300 {
         // A new snapshot every frame: the histories grow as they do live.
@@ -272,7 +276,7 @@ fn human(r: &TuiBench) -> String {
 
 /// Builds snapshots with the detail view open on the hottest object (its explanation is part of
 /// every snapshot), each timed, ms; and the last one.
-fn snapshot_times(
+pub(super) fn snapshot_times(
     rt: &tokio::runtime::Runtime,
     engine: &crate::engine::EngineHandle,
     attached: bool,

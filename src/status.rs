@@ -7,12 +7,22 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::engine::store::{open_reader, stored_offsets, summary::summary};
+use crate::engine::store::summary::{StoreSummary, summary};
+use crate::engine::store::{open_reader, stored_offsets};
 
-pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
-    let conn = open_reader(&data_dir.join(&cfg.store.file))?;
+/// Next offset consumed per source and partition.
+type Offsets = Vec<(String, i32, i64)>;
+
+/// What `dim status` reads from the store at `db`: its summary and the consumed offsets.
+pub fn read(db: &Path) -> anyhow::Result<(StoreSummary, Offsets)> {
+    let conn = open_reader(db)?;
     let s = summary(&conn).context("reading the store summary")?;
     let offsets = stored_offsets(&conn).context("reading the consumed offsets")?;
+    Ok((s, offsets))
+}
+
+pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
+    let (s, offsets) = read(&data_dir.join(&cfg.store.file))?;
     if as_json {
         let out = json!({
             "objects": s.objects,

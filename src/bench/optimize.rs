@@ -136,11 +136,7 @@ pub fn run(cfg: &Config, n: usize, with_bound: bool, as_json: bool) -> anyhow::R
         objects: n,
         tiers: c.tiers.len(),
         candidates: plan.summary.candidates,
-        solver: if plan.summary.candidates > placement::LAGRANGE_ABOVE {
-            "lagrangian"
-        } else {
-            "highs"
-        },
+        solver: placement::solver_for(plan.summary.candidates),
         moves: plan.summary.moves,
         solve_secs,
         objective: plan.objective,

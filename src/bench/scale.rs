@@ -12,14 +12,12 @@ use ratatui::backend::TestBackend;
 use serde::Serialize;
 
 use super::ingest::{ingest_into, register_population, workload};
-use super::tui::{frame_times, percentile, snapshot_times};
+use super::tui::{frame_times, percentile, quiet_engine, snapshot_times};
 use crate::config::Config;
 use crate::engine::clock::{Clock, ScaledClock, wall_now_ms};
 use crate::engine::model::Model;
-use crate::engine::placement::cost::{CostModel, life_hours_of};
 use crate::engine::placement::planner::{self, PlanSummary};
-use crate::engine::store::summary::summary;
-use crate::engine::store::{Store, open_reader, stored_offsets};
+use crate::engine::store::Store;
 use crate::engine::{Engine, EngineHandle, EngineOptions};
 use crate::tui::app::App;
 use crate::tui::keymap::Keymap;
@@ -66,12 +64,7 @@ fn spread(cfg: &Config) -> Vec<String> {
 
 pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
-    let mut cfg = cfg.clone();
-    // The engine's own source adds little next to the store (the bench's ingest is measured on
-    // its own), and no planning cycle starts while snapshots are timed.
-    cfg.events.embedded.seed_objects = 0;
-    cfg.events.embedded.rate = 200.0;
-    cfg.optimizer.interval_secs = 3600;
+    let cfg = quiet_engine(cfg);
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
     let db = dir.path().join(&cfg.store.file);
     let store = Arc::new(Store::open(&db, cfg.store.cache_mib)?);
@@ -85,9 +78,7 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
     drop(w);
 
     let t = Instant::now();
-    let conn = open_reader(&db)?;
-    let s = summary(&conn).context("reading the store summary")?;
-    stored_offsets(&conn).context("reading the consumed offsets")?;
+    let (s, _) = crate::status::read(&db)?;
     let status_secs = t.elapsed().as_secs_f64();
     anyhow::ensure!(s.objects as usize >= objects, "the store holds {} objects", s.objects);
 
@@ -129,13 +120,9 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
 /// A planning cycle against `store` as the brain runs it — load, score, price, solve — without
 /// queueing its moves: the bench's objects have no bytes on the tiers for a migrator to move.
 fn plan(store: &Store, cfg: &Config) -> anyhow::Result<PlanSummary> {
-    let now = wall_now_ms();
-    let reader = store.reader()?;
     let model = Model::heuristic(&cfg.model, "bench scale");
-    let objs = planner::load_objects(&reader, cfg, &model, now).context("loading the objects")?;
-    let mut cm = CostModel::new(cfg);
-    cm.life_hours = life_hours_of(&reader, now).context("reading lifetimes")?;
-    Ok(planner::plan(&objs, &cm, cfg).context("planning")?.summary)
+    let (_, plan) = planner::plan_store(store, cfg, &model, wall_now_ms()).context("planning")?;
+    Ok(plan.summary)
 }
 
 /// Starts the engine on `dir` and times it to its first snapshot.
@@ -150,11 +137,9 @@ fn start_to_ready(rt: &tokio::runtime::Runtime, cfg: &Config, dir: &Path) -> any
 
 /// Bytes of the store's files: the database and its write-ahead log.
 fn disk_bytes(db: &Path) -> u64 {
-    let wal = db.with_extension(
-        db.extension()
-            .map_or("wal".to_string(), |e| format!("{}-wal", e.to_string_lossy())),
-    );
-    [db.to_path_buf(), wal]
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    [db.to_path_buf(), wal.into()]
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())

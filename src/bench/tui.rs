@@ -131,13 +131,20 @@ fn populate(store: &Store, cfg: &Config, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(cfg: &Config, objects: usize, attached: bool, as_json: bool) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir().context("creating a scratch directory")?;
+/// `cfg` for an engine started on a store the bench filled: its own source seeds nothing and
+/// adds little, and no planning cycle runs during the measurement (it would queue moves of
+/// objects with no bytes on the tiers).
+pub(super) fn quiet_engine(cfg: &Config) -> Config {
     let mut cfg = cfg.clone();
     cfg.events.embedded.seed_objects = 0;
     cfg.events.embedded.rate = 200.0;
-    // No planning cycle during the measurement: it would queue moves of objects with no bytes.
     cfg.optimizer.interval_secs = 3600;
+    cfg
+}
+
+pub fn run(cfg: &Config, objects: usize, attached: bool, as_json: bool) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir().context("creating a scratch directory")?;
+    let cfg = quiet_engine(cfg);
     {
         let store = Store::open(&dir.path().join(&cfg.store.file), cfg.store.cache_mib)?;
         populate(&store, &cfg, objects).context("populating the store")?;

@@ -18,6 +18,11 @@ pub use problem::{Item, Problem, Solution, SolveError};
 /// on hundreds of thousands of binaries takes minutes where the decomposition takes a second.
 pub const LAGRANGE_ABOVE: usize = 50_000;
 
+/// The solver `solve` gives a problem of `items` candidates: "highs" or "lagrangian".
+pub fn solver_for(items: usize) -> &'static str {
+    if items > LAGRANGE_ABOVE { "lagrangian" } else { "highs" }
+}
+
 /// Solves the placement problem: exactly with HiGHS (`milp.rs`), or by Lagrangian decomposition
 /// (`lagrange.rs`) above `LAGRANGE_ABOVE` objects; the LP relaxation always goes to HiGHS.
 /// An integral plan never keeps a move that costs more than staying where there is room to stay
@@ -26,7 +31,7 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     if p.relax {
         return milp::solve_exact(p);
     }
-    let mut sol = if p.items.len() > LAGRANGE_ABOVE {
+    let mut sol = if solver_for(p.items.len()) == "lagrangian" {
         lagrange::solve(p).0
     } else {
         milp::solve_exact(p)?

@@ -389,14 +389,7 @@ fn binding(cm: &CostModel, problem: &Problem, sol: &Solution) -> Vec<String> {
 /// the writer is held only for the short transaction that queues the tasks.
 pub fn run(store: &Store, cfg: &Config, model: &Model, now: Millis) -> Result<PlanSummary, PlanError> {
     let started = Instant::now();
-    let reader = store.reader()?;
-    let objs = load_objects(&reader, cfg, model, now)?;
-    let mut cm = CostModel::new(cfg);
-    cm.life_hours = super::cost::life_hours_of(&reader, now)?;
-    let Plan { moves, mut summary, .. } = plan(&objs, &cm, cfg)?;
-    summary.at = now;
-    summary.serving = model.info.serving.clone();
-    summary.life_hours = cm.life_hours.is_finite().then_some(cm.life_hours);
+    let (objs, Plan { moves, mut summary, .. }) = plan_store(store, cfg, model, now)?;
     let planned: Vec<PlannedMove<'_>> = moves
         .iter()
         .map(|(i, to)| PlannedMove {
@@ -411,6 +404,25 @@ pub fn run(store: &Store, cfg: &Config, model: &Model, now: Millis) -> Result<Pl
         serde_json::to_string(&summary).unwrap_or_default()
     })?;
     Ok(summary)
+}
+
+/// The planning half of a cycle, on a read-only connection: every placed object loaded and
+/// scored, priced with the lifetimes the store saw, and planned; nothing queued.
+pub fn plan_store(
+    store: &Store,
+    cfg: &Config,
+    model: &Model,
+    now: Millis,
+) -> Result<(Vec<PlanObject>, Plan), PlanError> {
+    let reader = store.reader()?;
+    let objs = load_objects(&reader, cfg, model, now)?;
+    let mut cm = CostModel::new(cfg);
+    cm.life_hours = super::cost::life_hours_of(&reader, now)?;
+    let mut plan = plan(&objs, &cm, cfg)?;
+    plan.summary.at = now;
+    plan.summary.serving = model.info.serving.clone();
+    plan.summary.life_hours = cm.life_hours.is_finite().then_some(cm.life_hours);
+    Ok((objs, plan))
 }
 
 /// The last plan's summary, if any.

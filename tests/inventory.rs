@@ -3,18 +3,23 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use common::{local_tier, s3_env, s3_tier};
-use data_in_motion::engine::clock::wall_now_ms;
+use data_in_motion::engine::clock::{ScaledClock, wall_now_ms};
 use data_in_motion::engine::command::Command;
-use data_in_motion::engine::inventory::ScanState;
-use data_in_motion::engine::tiers::chaos::ChaosSettings;
+use data_in_motion::engine::inventory::{ScanState, Scanner};
+use data_in_motion::engine::store::Store;
+use data_in_motion::engine::tiers::chaos::{ChaosSettings, ChaosStore};
 use data_in_motion::engine::tiers::local::LocalTier;
 use data_in_motion::engine::tiers::s3::S3Tier;
+use data_in_motion::engine::tiers::{Attributes, ObjectMeta, ObjectStore, OpError, Reader, Version, Written};
 use data_in_motion::engine::{Engine, EngineOptions};
 use futures::StreamExt;
 
@@ -204,4 +209,185 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
         .unwrap();
     assert_eq!(n as usize, N);
     h.shutdown().await.unwrap();
+}
+
+/// The bucket as the first run sees it: the real S3 tier, whose listing hands over `pages` pages
+/// and then never returns, as a listing does when the process dies in the middle of it. Every
+/// `start_after` a listing is asked for is recorded.
+#[derive(Debug)]
+struct DiesMidListing {
+    inner: Arc<dyn ObjectStore>,
+    pages: Option<usize>,
+    asked: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+#[async_trait]
+impl ObjectStore for DiesMidListing {
+    fn tier(&self) -> &str {
+        self.inner.tier()
+    }
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError> {
+        self.inner.head(key).await
+    }
+    async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
+        self.inner.attributes(key, version).await
+    }
+    async fn get(&self, key: &str, from: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
+        self.inner.get(key, from).await
+    }
+    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
+        self.inner.put(key, body, size, attrs).await
+    }
+    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError> {
+        self.inner.difference(key, expected).await
+    }
+    async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
+        self.inner.delete(key, version).await
+    }
+    async fn list_pages(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        on_page: &mut (dyn FnMut(Vec<(String, ObjectMeta)>) + Send),
+    ) -> Result<(), OpError> {
+        self.asked.lock().unwrap().push(start_after.map(str::to_string));
+        let Some(pages) = self.pages else {
+            return self.inner.list_pages(prefix, start_after, on_page).await;
+        };
+        let mut handed = 0;
+        self.inner
+            .list_pages(prefix, start_after, &mut |page| {
+                if handed < pages {
+                    handed += 1;
+                    on_page(page);
+                }
+            })
+            .await?;
+        std::future::pending().await
+    }
+}
+
+/// A scanner over the one S3 tier `tier` of `dir`'s store.
+fn scanner(dir: &std::path::Path, name: &str, tier: Arc<dyn ObjectStore>) -> Scanner {
+    Scanner {
+        tiers: HashMap::from([(name.to_string(), Arc::new(ChaosStore::new(tier)))]),
+        order: vec![name.to_string()],
+        clock: Arc::new(ScaledClock::real()),
+        view: Arc::default(),
+        store: Arc::new(Store::open(&dir.join("dim.db"), 8).unwrap()),
+        stop: Arc::default(),
+        running: Arc::default(),
+    }
+}
+
+/// The process dies while a bucket of 4,500 objects is listed (its runtime dropped, tasks and all,
+/// after the third page is registered); a restart on the same store resumes after the last key
+/// registered: every object is registered once, none is missed, and the pages before the kill are
+/// not listed again.
+#[ignore = "needs the test services (scripts/test.sh)"]
+#[test]
+fn inventory_resumes_after_a_kill_mid_listing() {
+    const OBJECTS: usize = 4500;
+    const PAGES_BEFORE_KILL: usize = 3;
+    let env = s3_env("inventory_resumes_after_a_kill_mid_listing");
+    let bucket = format!("dim-resume-{}-{}", std::process::id(), wall_now_ms());
+    let tier_cfg = s3_tier(&env, "bucket", &bucket);
+    let migrator = common::config_with(vec![]).migrator;
+    let dir = tempfile::tempdir().unwrap();
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let want: BTreeMap<String, i64> = (0..OBJECTS)
+        .map(|i| (format!("r/{:02}/obj-{i:05}", i % 30), 1 + ((i * 53) % 900) as i64))
+        .collect();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let killed_at = rt.block_on(async {
+        let s3: Arc<dyn ObjectStore> = Arc::new(S3Tier::new(&tier_cfg, &migrator).unwrap());
+        S3Tier::new(&tier_cfg, &migrator)
+            .unwrap()
+            .create_bucket()
+            .await
+            .unwrap();
+        let puts = futures::stream::iter(want.clone())
+            .map(|(key, size)| {
+                let s3 = s3.clone();
+                async move {
+                    let body = vec![3u8; size as usize];
+                    s3.put(
+                        &key,
+                        Box::new(std::io::Cursor::new(body)),
+                        size as u64,
+                        &Attributes::default(),
+                    )
+                    .await
+                    .map(|_| ())
+                }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await;
+        assert!(puts.iter().all(Result::is_ok), "{:?}", puts.iter().find(|r| r.is_err()));
+
+        let dying = DiesMidListing {
+            inner: s3,
+            pages: Some(PAGES_BEFORE_KILL),
+            asked: asked.clone(),
+        };
+        let sc = scanner(dir.path(), "bucket", Arc::new(dying));
+        assert!(sc.start());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while sc.view.lock().unwrap().listed < (PAGES_BEFORE_KILL * 1000) as u64 {
+            assert!(Instant::now() < deadline, "{:?}", sc.view.lock().unwrap());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let v = sc.view.lock().unwrap().clone();
+        assert_eq!(v.state, ScanState::Scanning);
+        v.listed
+    });
+    // The kill: every task dropped where it stands, the listing still in flight.
+    rt.shutdown_background();
+    assert_eq!(killed_at, (PAGES_BEFORE_KILL * 1000) as u64);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let again = DiesMidListing {
+            inner: Arc::new(S3Tier::new(&tier_cfg, &migrator).unwrap()),
+            pages: None,
+            asked: asked.clone(),
+        };
+        let sc = scanner(dir.path(), "bucket", Arc::new(again));
+        assert!(sc.start());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while sc.view.lock().unwrap().state != ScanState::Done {
+            assert!(Instant::now() < deadline, "{:?}", sc.view.lock().unwrap());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let v = sc.view.lock().unwrap().clone();
+        // Counted once: 3,000 before the kill and the 1,500 after, not 3,000 + 4,500.
+        assert_eq!(v.listed, OBJECTS as u64, "{v:?}");
+        assert_eq!(v.duplicates, 0);
+
+        // The restart asked for the objects after the last key registered before the kill.
+        let last_before_kill = want.keys().nth(PAGES_BEFORE_KILL * 1000 - 1).cloned();
+        assert_eq!(*asked.lock().unwrap(), vec![None, last_before_kill]);
+
+        let c = data_in_motion::engine::store::open_reader(sc.store.path()).unwrap();
+        let mut stmt = c
+            .prepare("SELECT key, size FROM objects WHERE tier = 'bucket'")
+            .unwrap();
+        let got: BTreeMap<String, i64> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, want);
+        // A rescan lists everything again, from the start.
+        assert!(sc.rescan());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while sc.running.load(std::sync::atomic::Ordering::Acquire) {
+            assert!(Instant::now() < deadline, "{:?}", sc.view.lock().unwrap());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(sc.view.lock().unwrap().listed, OBJECTS as u64);
+        assert_eq!(asked.lock().unwrap().last(), Some(&None));
+    });
 }

@@ -365,9 +365,10 @@ impl ObjectStore for Writer {
     async fn list_pages(
         &self,
         prefix: &str,
+        start_after: Option<&str>,
         on_page: &mut (dyn FnMut(Vec<(String, ObjectMeta)>) + Send),
     ) -> Result<(), OpError> {
-        self.inner.list_pages(prefix, on_page).await
+        self.inner.list_pages(prefix, start_after, on_page).await
     }
 }
 
@@ -569,9 +570,10 @@ impl ObjectStore for Broken {
     async fn list_pages(
         &self,
         prefix: &str,
+        start_after: Option<&str>,
         on_page: &mut (dyn FnMut(Vec<(String, ObjectMeta)>) + Send),
     ) -> Result<(), OpError> {
-        self.inner.list_pages(prefix, on_page).await
+        self.inner.list_pages(prefix, start_after, on_page).await
     }
 }
 

@@ -70,7 +70,7 @@ impl Control {
                 *lock(&self.inspect) = key;
             }
             Command::Rescan => {
-                if !self.scanner.start() {
+                if !self.scanner.rescan() {
                     return Err(Refusal::ScanRunning);
                 }
             }

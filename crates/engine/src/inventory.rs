@@ -1,7 +1,6 @@
 //! Inventory: lists every tier in the background and registers what it finds, so objects put there by others are known and placed.
 
 use crate::sync::lock;
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -12,9 +11,10 @@ use tokio::sync::mpsc;
 use super::clock::Clock;
 use super::clock::{Millis, wall_now_ms};
 use super::ingest::{Item, ObjectRecord, apply_items};
+use super::store::scan::{self, ScanCursor, ScanEnd};
 use super::store::tasks as task;
 use super::store::{Store, StoreError, objects};
-use super::tiers::{Listing, ObjectStore, Tiers};
+use super::tiers::{ObjectStore, OpError, Tiers};
 
 pub const SOURCE: &str = "inventory";
 /// Duplicates listed by name in the snapshot (all are counted and logged).
@@ -52,74 +52,85 @@ pub struct InventoryView {
 }
 
 /// Lists the scanner's tiers (fastest first) and registers what they hold, a page per transaction
-/// on the store's writer (so ingest waits at most one page between its batches).
-/// An object on several tiers is placed on the first that lists it (unless the store already
-/// places it) and reported. Returns the number of objects listed.
-async fn scan(sc: &Scanner) -> u64 {
-    let (view, store, stop) = (&sc.view, &sc.store, &sc.stop);
+/// on the store's writer (so ingest waits at most one page between its batches), each page with
+/// the scan's place, so a restart resumes after the last page registered. An object on several
+/// tiers is placed on the first that lists it (unless the store already places it) and reported.
+/// `fresh` starts over even if a scan is unfinished. Returns the number of objects listed.
+async fn scan(sc: &Scanner, fresh: bool) -> u64 {
+    let (view, store) = (&sc.view, &sc.store);
     let started = Instant::now();
-    let started_ms = wall_now_ms();
+    let order = sc.order.clone();
+    let begun = store
+        .write(move |c| {
+            // A place on a tier no longer configured cannot be resumed.
+            let resumable = |cur: &ScanCursor| cur.tier.as_ref().is_none_or(|t| order.contains(t));
+            match scan::unfinished(c)? {
+                Some(cur) if !fresh && resumable(&cur) => Ok((cur, true)),
+                _ => Ok((scan::begin(c, wall_now_ms())?, false)),
+            }
+        })
+        .await;
+    let (mut cur, resumed) = match begun {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(target: "dim::inventory", error = %e, "could not start an inventory scan");
+            let mut v = lock(view);
+            v.state = ScanState::Failed;
+            v.errors = vec![format!("store: {e}")];
+            return 0;
+        }
+    };
     *lock(view) = InventoryView {
         state: ScanState::Scanning,
-        started_ms: Some(started_ms),
+        started_ms: Some(cur.started_ms),
+        listed: cur.listed,
+        bytes: cur.bytes,
         ..InventoryView::default()
     };
-    tracing::info!(target: "dim::inventory", tiers = sc.order.len(), "inventory scan started");
-    let mut seen: HashMap<String, Vec<String>> = HashMap::new();
-    let mut dup_keys: Vec<String> = Vec::new();
-    for name in &sc.order {
+    if resumed {
+        tracing::info!(
+            target: "dim::inventory",
+            tier = cur.tier.as_deref().unwrap_or(""),
+            after = cur.after.as_deref().unwrap_or(""),
+            listed = cur.listed,
+            "inventory scan resumed where it stopped"
+        );
+    } else {
+        tracing::info!(target: "dim::inventory", tiers = sc.order.len(), "inventory scan started");
+    }
+    let first = cur
+        .tier
+        .as_ref()
+        .and_then(|t| sc.order.iter().position(|n| n == t))
+        .unwrap_or(0);
+    for name in &sc.order[first..] {
         let Some(tier) = sc.tiers.get(name) else { continue };
         lock(view).tier = Some(name.clone());
-        // Pages are handed over synchronously; each is registered while the next is listed.
-        let (page_tx, mut page_rx) = mpsc::unbounded_channel();
-        let listing = async {
-            let r = tier
-                .list_pages("", &mut |page| {
-                    let _ = page_tx.send(page);
-                })
-                .await;
-            drop(page_tx);
-            r
-        };
-        let forward = async {
-            while let Some(page) = page_rx.recv().await {
-                let (items, bytes) = discovered(page, name, &mut seen, &mut dup_keys);
-                {
-                    let mut v = lock(view);
-                    v.listed += items.len() as u64;
-                    v.bytes += bytes;
-                }
-                if stop.load(Ordering::Relaxed) {
-                    return false;
-                }
-                if let Err(e) = apply_items(store, SOURCE, items, sc.clock.now_ms()).await {
-                    tracing::error!(target: "dim::inventory", error = %e, "could not register listed objects");
-                    return false;
-                }
+        let after = cur.after.clone().filter(|_| cur.tier.as_ref() == Some(name));
+        match list_tier(sc, tier.as_ref(), name, after.as_deref(), &mut cur).await {
+            Listed::All => {}
+            Listed::Stopped => {
+                lock(view).state = ScanState::Stopped;
+                return lock(view).listed;
             }
-            true
-        };
-        let (listed, forwarded) = tokio::join!(listing, forward);
-        if !forwarded || stop.load(Ordering::Relaxed) {
-            lock(view).state = ScanState::Stopped;
-            return lock(view).listed;
-        }
-        if let Err(e) = listed {
-            tracing::warn!(target: "dim::inventory", tier = %name, error = %e, "could not list the tier");
-            lock(view).errors.push(format!("{name}: {e}"));
+            Listed::Failed(e) => {
+                tracing::warn!(target: "dim::inventory", tier = %name, error = %e, "could not list the tier");
+                lock(view).errors.push(format!("{name}: {e}"));
+            }
         }
     }
-    let dups = duplicates(store, started_ms, dup_keys, seen).await;
+    let failed = !lock(view).errors.is_empty();
+    let (id, end) = (cur.id, if failed { ScanEnd::Failed } else { ScanEnd::Done });
+    if let Err(e) = store.write(move |c| scan::finish(c, id, end, wall_now_ms())).await {
+        tracing::warn!(target: "dim::inventory", error = %e, "could not record the end of the scan");
+    }
+    let dups = duplicates(store, &cur).await;
     let mut v = lock(view);
     v.duplicates = dups.len() as u64;
     v.duplicate_keys = dups.into_iter().take(DUPLICATES_SHOWN).collect();
     v.tier = None;
     v.secs = started.elapsed().as_secs_f64();
-    v.state = if v.errors.is_empty() {
-        ScanState::Done
-    } else {
-        ScanState::Failed
-    };
+    v.state = if failed { ScanState::Failed } else { ScanState::Done };
     tracing::info!(
         target: "dim::inventory",
         objects = v.listed,
@@ -131,49 +142,88 @@ async fn scan(sc: &Scanner) -> u64 {
     v.listed
 }
 
-/// A listed page of tier `name` as items to register, and their bytes; notes which tiers each key
-/// was seen on and the keys seen on a second tier.
-fn discovered(
-    page: Listing,
-    name: &str,
-    seen: &mut HashMap<String, Vec<String>>,
-    dup_keys: &mut Vec<String>,
-) -> (Vec<Item>, u64) {
-    let mut items = Vec::with_capacity(page.len());
-    let mut bytes = 0;
-    for (key, meta) in page {
-        bytes += meta.size;
-        let tiers_of = seen.entry(key.clone()).or_default();
-        tiers_of.push(name.to_string());
-        if tiers_of.len() == 2 {
-            dup_keys.push(key.clone());
-        }
-        items.push(Item::Discovered(ObjectRecord::found(key, name, meta)));
-    }
-    (items, bytes)
+/// How listing one tier ended.
+enum Listed {
+    All,
+    /// The engine stopped, or the store refused a page: the scan's place stays where it got to.
+    Stopped,
+    Failed(OpError),
 }
 
-/// The keys found on more than one tier with their tiers, sorted, each of the first ones logged;
-/// keys being moved since the scan began are left out (two copies are expected there).
-async fn duplicates(
-    store: &Arc<Store>,
-    started_ms: Millis,
-    dup_keys: Vec<String>,
-    mut seen: HashMap<String, Vec<String>>,
-) -> Vec<(String, Vec<String>)> {
-    let moving = match store.read(move |c| task::moving_keys(c, started_ms)).await {
-        Ok(m) => m,
+/// Lists `tier` after `after` and registers it page by page, advancing `cur` with each page.
+async fn list_tier(
+    sc: &Scanner,
+    tier: &dyn ObjectStore,
+    name: &str,
+    after: Option<&str>,
+    cur: &mut ScanCursor,
+) -> Listed {
+    let (view, store, stop) = (&sc.view, &sc.store, &sc.stop);
+    // Pages are handed over synchronously; each is registered while the next is listed.
+    let (page_tx, mut page_rx) = mpsc::unbounded_channel();
+    let listing = async {
+        let r = tier
+            .list_pages("", after, &mut |page| {
+                let _ = page_tx.send(page);
+            })
+            .await;
+        drop(page_tx);
+        r
+    };
+    let forward = async {
+        while let Some(page) = page_rx.recv().await {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            let records: Vec<ObjectRecord> = page
+                .into_iter()
+                .map(|(key, meta)| ObjectRecord::found(key, name, meta))
+                .collect();
+            let (mut next, tier_name) = (cur.clone(), name.to_string());
+            let written = store
+                .write(move |c| scan::register_page(c, &mut next, &tier_name, &records).map(|d| (next, d)))
+                .await;
+            match written {
+                Ok((next, dups)) => {
+                    *cur = next;
+                    let mut v = lock(view);
+                    v.listed = cur.listed;
+                    v.bytes = cur.bytes;
+                    v.duplicates += dups.len() as u64;
+                }
+                Err(e) => {
+                    tracing::error!(target: "dim::inventory", error = %e, "could not register listed objects");
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    let (listed, forwarded) = tokio::join!(listing, forward);
+    if !forwarded || stop.load(Ordering::Relaxed) {
+        return Listed::Stopped;
+    }
+    match listed {
+        Ok(()) => Listed::All,
+        Err(e) => Listed::Failed(e),
+    }
+}
+
+/// The keys scan `cur` found on more than one tier with their tiers, sorted, each of the first
+/// ones logged; keys being moved since the scan began are left out (two copies are expected there).
+async fn duplicates(store: &Arc<Store>, cur: &ScanCursor) -> Vec<(String, Vec<String>)> {
+    let (id, started_ms) = (cur.id, cur.started_ms);
+    let found = store
+        .read(move |c| Ok((scan::duplicates(c, id)?, task::moving_keys(c, started_ms)?)))
+        .await;
+    let (dups, moving) = match found {
+        Ok(f) => f,
         Err(e) => {
-            tracing::warn!(target: "dim::inventory", error = %e, "could not read the migration queue");
-            HashSet::new()
+            tracing::warn!(target: "dim::inventory", error = %e, "could not read the duplicates found");
+            return Vec::new();
         }
     };
-    let mut dups: Vec<(String, Vec<String>)> = dup_keys
-        .into_iter()
-        .filter(|k| !moving.contains(k))
-        .filter_map(|k| seen.remove(&k).map(|t| (k, t)))
-        .collect();
-    dups.sort();
+    let dups: Vec<(String, Vec<String>)> = dups.into_iter().filter(|(k, _)| !moving.contains(k)).collect();
     for (key, on) in dups.iter().take(DUPLICATES_SHOWN) {
         tracing::warn!(
             target: "dim::inventory",
@@ -200,14 +250,25 @@ pub struct Scanner {
 }
 
 impl Scanner {
-    /// Starts a scan unless one is running; returns whether it started.
+    /// Carries on with an unfinished scan, or starts one, unless one is running; returns whether
+    /// it started.
     pub fn start(&self) -> bool {
+        self.spawn(false)
+    }
+
+    /// Starts a scan of every tier from the beginning, unless one is running; returns whether it
+    /// started.
+    pub fn rescan(&self) -> bool {
+        self.spawn(true)
+    }
+
+    fn spawn(&self, fresh: bool) -> bool {
         if self.running.swap(true, Ordering::AcqRel) {
             return false;
         }
         let s = self.clone();
         tokio::spawn(async move {
-            scan(&s).await;
+            scan(&s, fresh).await;
             s.running.store(false, Ordering::Release);
         });
         true

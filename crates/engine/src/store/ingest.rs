@@ -80,17 +80,27 @@ const REGISTER_SQL: &str = "INSERT INTO objects(key, tier, size, etag, last_modi
          etag = excluded.etag, last_modified = excluded.last_modified,
          first_seen = coalesce(first_seen, excluded.first_seen)";
 
-/// A discovery: places an unknown or unplaced object, refreshes one on the same tier, never moves
-/// a pointer.
-const DISCOVERED_SQL: &str = "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-     ON CONFLICT(key) DO UPDATE SET
-         size = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.size ELSE size END,
+/// What a discovery does to a known object: places it if it is unplaced, refreshes it if it is on
+/// the same tier, never moves a pointer. (A macro so both upserts that discover share one text.)
+macro_rules! discovered_set {
+    () => {
+        "size = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.size ELSE size END,
          etag = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.etag ELSE etag END,
          last_modified = CASE WHEN tier IS NULL OR tier = excluded.tier
                               THEN excluded.last_modified ELSE last_modified END,
          tier = coalesce(tier, excluded.tier),
-         first_seen = coalesce(first_seen, excluded.first_seen)";
+         first_seen = coalesce(first_seen, excluded.first_seen)"
+    };
+}
+pub(super) use discovered_set;
+
+/// A discovery (an object an event named, found by a HEAD).
+const DISCOVERED_SQL: &str = concat!(
+    "INSERT INTO objects(key, tier, size, etag, last_modified, created, first_seen)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+     ON CONFLICT(key) DO UPDATE SET ",
+    discovered_set!()
+);
 
 /// Adds a batch's accesses to a key's row (creating it).
 const ACCESSES_SQL: &str =

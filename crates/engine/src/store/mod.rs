@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod listing;
 pub mod models;
 pub mod objects;
+pub mod scan;
 mod schema;
 pub mod stats;
 pub mod summary;

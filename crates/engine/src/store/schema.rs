@@ -153,6 +153,27 @@ ALTER TABLE tasks ADD COLUMN src_version TEXT;
 -- use it (tested).
 CREATE INDEX tasks_open ON tasks(id) WHERE state NOT IN ('done', 'failed', 'cancelled');
 "#,
+    r#"
+-- Inventory: where a scan is, kept with every page it registers, so a restart resumes after the
+-- last key registered instead of listing a bucket of millions again. `tier` is the tier being
+-- listed (NULL before the first page), `after` the last key registered on it.
+CREATE TABLE inventory_scans (
+    id         INTEGER PRIMARY KEY,
+    started_ms INTEGER NOT NULL,
+    state      TEXT NOT NULL,
+    tier       TEXT,
+    after      TEXT,
+    listed     INTEGER NOT NULL DEFAULT 0,
+    bytes      INTEGER NOT NULL DEFAULT 0,
+    finished_ms INTEGER
+);
+-- Which scan last listed an object and on which tiers (comma-separated, in listing order): an
+-- object listed on two tiers in one scan is a duplicate, found in the store rather than in a map
+-- of every key listed, so a scan's memory does not grow with the bucket and survives a restart.
+ALTER TABLE objects ADD COLUMN scan_id INTEGER;
+ALTER TABLE objects ADD COLUMN scan_tiers TEXT;
+CREATE INDEX objects_scan_duplicates ON objects(scan_id) WHERE instr(scan_tiers, ',') > 0;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -271,8 +271,14 @@ impl ObjectStore for ChaosStore {
         }
     }
 
-    async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError> {
-        self.timed("list", prefix, self.inner.list_pages(prefix, on_page)).await
+    async fn list_pages(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        on_page: &mut (dyn FnMut(Listing) + Send),
+    ) -> Result<(), OpError> {
+        self.timed("list", prefix, self.inner.list_pages(prefix, start_after, on_page))
+            .await
     }
 }
 

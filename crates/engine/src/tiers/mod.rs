@@ -281,14 +281,20 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         out
     }
 
-    /// Every object under `prefix`, with its metadata, handed over a page at a time (S3: each
-    /// ListObjectsV2 page) so a long listing can show progress.
-    async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError>;
+    /// Every object under `prefix` whose key sorts after `start_after` (all when `None`), with its
+    /// metadata, in key order, handed over a page at a time (S3: each ListObjectsV2 page) so a
+    /// long listing can show progress and resume after the last key it registered.
+    async fn list_pages(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        on_page: &mut (dyn FnMut(Listing) + Send),
+    ) -> Result<(), OpError>;
 
     /// Every object under `prefix`, with its metadata.
     async fn list(&self, prefix: &str) -> Result<Listing, OpError> {
         let mut out = Vec::new();
-        self.list_pages(prefix, &mut |page| out.extend(page)).await?;
+        self.list_pages(prefix, None, &mut |page| out.extend(page)).await?;
         Ok(out)
     }
 }

@@ -347,12 +347,21 @@ impl ObjectStore for LocalTier {
         self.blocking("delete", key, move |t| t.remove(&k)).await
     }
 
-    async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError> {
+    async fn list_pages(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        on_page: &mut (dyn FnMut(Listing) + Send),
+    ) -> Result<(), OpError> {
         let p = prefix.to_string();
+        let after = start_after.map(str::to_string);
         let mut all = self
             .blocking("list", prefix, move |t| {
                 let mut out = Vec::new();
                 list_dir(&t.root, &t.root, &p, &mut out)?;
+                if let Some(after) = &after {
+                    out.retain(|(k, _)| k > after);
+                }
                 out.sort_by(|a, b| a.0.cmp(&b.0));
                 Ok(out)
             })

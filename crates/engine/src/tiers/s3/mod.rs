@@ -387,12 +387,20 @@ impl ObjectStore for S3Tier {
         out
     }
 
-    async fn list_pages(&self, prefix: &str, on_page: &mut (dyn FnMut(Listing) + Send)) -> Result<(), OpError> {
+    async fn list_pages(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        on_page: &mut (dyn FnMut(Listing) + Send),
+    ) -> Result<(), OpError> {
+        // StartAfter rather than a stored continuation token: any key resumes a listing, on any
+        // server, however long ago the token would have been handed out.
         let mut pages = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
             .prefix(prefix)
+            .set_start_after(start_after.map(str::to_string))
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {

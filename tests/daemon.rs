@@ -235,6 +235,21 @@ fn bench_scale_measures_every_stage() {
         assert!(v.is_finite() && v > 0.0, "{stage} = {v}: {r}");
     }
     assert!(r["plan_candidates"].as_u64().unwrap() <= 3000, "{r}");
+    // The training stage: history snapshots over two horizons, a model trained on them (on
+    // samples: not turned down for want of them), and ingest beside trainings.
+    let t = &r["training"];
+    assert_eq!(t["snapshots"], 14, "{t}");
+    assert!(t["snapshot_rows"].as_u64().unwrap() > 0, "{t}");
+    assert!(t["train_samples"].as_u64().unwrap() > 0, "{t}");
+    for f in [
+        "train_secs",
+        "ingest_alone_events_per_sec",
+        "ingest_training_events_per_sec",
+        "ingest_ratio",
+    ] {
+        let v = t[f].as_f64().unwrap_or(f64::NAN);
+        assert!(v.is_finite() && v > 0.0, "{f} = {v}: {t}");
+    }
 }
 
 /// `dim bench optimize` measures the plan against the LP bound, or with `--no-bound` only the

@@ -7,6 +7,7 @@ pub mod model;
 pub mod optimize;
 pub mod replay;
 pub mod scale;
+mod scale_training;
 pub mod tui;
 
 /// Peak resident set size of this process so far, MiB (Linux `VmHWM`).

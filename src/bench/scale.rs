@@ -1,6 +1,7 @@
 //! `dim bench scale`: one node with N objects in its store, stage by stage — registering them,
 //! ingest into a store that size, `dim status`, a planning cycle, start-up and restart to a first
-//! snapshot, snapshot builds and dashboard frames, disk per object and peak memory.
+//! snapshot, snapshot builds and dashboard frames, the training cycle and ingest beside it, disk
+//! per object and peak memory.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use ratatui::backend::TestBackend;
 use serde::Serialize;
 
 use super::ingest::{ingest_into, register_population, workload};
+use super::scale_training::{self, TrainingStage};
 use super::tui::{frame_times, percentile, quiet_engine, snapshot_times};
 use crate::config::Config;
 use crate::engine::clock::{Clock, ScaledClock, wall_now_ms};
@@ -34,6 +36,7 @@ pub struct ScaleBench {
     pub ingest_events_per_sec: f64,
     /// What `dim status` reads (the store's summary and the consumed offsets).
     pub status_secs: f64,
+    pub training: TrainingStage,
     /// One planning cycle against the store: load, score, price, solve (its moves not queued).
     pub plan_secs: f64,
     pub plan_candidates: usize,
@@ -75,12 +78,13 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
     register_population(&store, &cfg, &mut w, objects, &spread(&cfg), clock.now_ms())?;
     let register_secs = t.elapsed().as_secs_f64();
     let ingest = ingest_into(&rt, &cfg, &store, clock, &mut w, events)?;
-    drop(w);
 
     let t = Instant::now();
     let (s, _) = crate::status::read(&db)?;
     let status_secs = t.elapsed().as_secs_f64();
     anyhow::ensure!(s.objects as usize >= objects, "the store holds {} objects", s.objects);
+    let training = scale_training::measure(&rt, &cfg, &store, &mut w, (events / 2).max(1))?;
+    drop(w);
 
     let t = Instant::now();
     let plan = plan(&store, &cfg)?;
@@ -103,6 +107,7 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
         events: ingest.events,
         ingest_events_per_sec: ingest.events as f64 / ingest.secs.max(f64::MIN_POSITIVE),
         status_secs,
+        training,
         plan_secs,
         plan_candidates: plan.candidates,
         plan_moves: plan.moves,
@@ -150,6 +155,8 @@ fn disk_bytes(db: &Path) -> u64 {
 fn human(r: &ScaleBench) -> String {
     format!(
         "{} objects: registered in {:.1} s ({:.0}/s); ingest {:.0} events/s over {} events; status {:.2} s; \
+         {} history snapshots p50 {:.2} s, max {:.2} s ({} rows), training {:.1} s on {} samples, \
+         ingest {:.0} events/s while training against {:.0} alone ({:.2}×, {} trainings); \
          plan {:.1} s ({} candidates, {} moves); start to ready {:.1} s, restart {:.1} s; \
          snapshot p50 {:.1} ms, p99 {:.1} ms; frame p99 {:.2} ms; {:.0} bytes on disk per object; peak RSS {:.0} MiB",
         r.objects,
@@ -158,6 +165,16 @@ fn human(r: &ScaleBench) -> String {
         r.ingest_events_per_sec,
         r.events,
         r.status_secs,
+        r.training.snapshots,
+        r.training.snapshot_secs_p50,
+        r.training.snapshot_secs_max,
+        r.training.snapshot_rows,
+        r.training.train_secs,
+        r.training.train_samples,
+        r.training.ingest_training_events_per_sec,
+        r.training.ingest_alone_events_per_sec,
+        r.training.ingest_ratio,
+        r.training.trainings_during_ingest,
         r.plan_secs,
         r.plan_candidates,
         r.plan_moves,

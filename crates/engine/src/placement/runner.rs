@@ -158,8 +158,9 @@ fn spawn_trainer(b: Arc<Brain>, cfg: Config, store: Arc<Store>, clock: Arc<dyn C
     })
 }
 
-/// Trains a model on the store's history at `now`, learns its forecast of reads, and saves it.
-fn train(cfg: &Config, store: &Store, now: Millis) -> Result<Model, StoreError> {
+/// Trains a model on the store's history at `now`, learns its forecast of reads, and saves it:
+/// the brain's training cycle (also timed by `dim bench scale`).
+pub fn train(cfg: &Config, store: &Store, now: Millis) -> Result<Model, StoreError> {
     let conn = store.reader()?;
     let h = (cfg.model.horizon_secs * 1000) as i64;
     let samples = dataset::samples(&conn, now, h, MAX_SAMPLES)?;

@@ -1,0 +1,123 @@
+//! `dim bench scale`'s training stage: the history snapshots ingest takes of a store that size,
+//! one training cycle on them, and ingest while trainings run against ingest alone.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::ingest::ingest_into;
+use crate::config::Config;
+use crate::engine::clock::{Clock, ScaledClock};
+use crate::engine::events::generator::Workload;
+use crate::engine::model::training;
+use crate::engine::placement::runner;
+use crate::engine::store::Store;
+use crate::engine::store::history::Sampler;
+
+#[derive(Debug, Serialize)]
+pub struct TrainingStage {
+    /// History snapshots (every object touched since the last one, plus the cold sample), one
+    /// each `model.sample_every_secs` of engine time as the ingest thread takes them, with the
+    /// round's events ingested between them: two horizons' worth.
+    pub snapshots: usize,
+    pub snapshot_secs_p50: f64,
+    pub snapshot_secs_max: f64,
+    /// Rows they wrote in all.
+    pub snapshot_rows: u64,
+    /// One training cycle on them: samples read from the store, forest, forecast, saved.
+    pub train_secs: f64,
+    pub train_samples: usize,
+    pub ingest_alone_events_per_sec: f64,
+    pub ingest_training_events_per_sec: f64,
+    /// Ingest while trainings run back to back, over ingest alone.
+    pub ingest_ratio: f64,
+    pub trainings_during_ingest: usize,
+}
+
+/// Takes history snapshots a sampling period apart in engine time over two horizons, with
+/// `events` in all ingested between them, trains once on them (timed), and ingests `events`
+/// alone, then `events` again while trainings run back to back on their own thread, as the
+/// brain runs them.
+pub(super) fn measure(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    store: &Arc<Store>,
+    workload: &mut Workload,
+    events: u64,
+) -> anyhow::Result<TrainingStage> {
+    let every_ms = (cfg.model.sample_every_secs as i64).saturating_mul(1000).max(1);
+    let horizon_ms = (cfg.model.horizon_secs as i64).saturating_mul(1000);
+    // Enough snapshots that some are labelled before the holdout's cut and some after it, as
+    // the engine has after two horizons of running.
+    let rounds = (2 * horizon_ms / every_ms + 2).clamp(3, 1000) as u64;
+    let mut sampler = Sampler::new(&cfg.model);
+    let (mut snapshot_secs, mut snapshot_rows) = (Vec::new(), Vec::new());
+    // Engine time moves on by a sampling period (the ingest thread took the last snapshot at
+    // most that long ago); each round's events are stamped after its snapshot.
+    let mut at = ScaledClock::real().now_ms() + every_ms;
+    for round in 0..rounds {
+        let t = Instant::now();
+        let rows = sampler
+            .sample(&mut store.writer(), at)
+            .context("taking a history snapshot")?;
+        snapshot_secs.push(t.elapsed().as_secs_f64());
+        snapshot_rows.push(rows);
+        if round + 1 < rounds {
+            let n = events / (rounds - 1) + u64::from(round < events % (rounds - 1));
+            let clock = Arc::new(ScaledClock::new(at + 1, 1.0));
+            ingest_into(rt, cfg, store, clock, workload, n.max(1))?;
+            at += every_ms;
+        }
+    }
+    let t2 = at;
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(t2 + 1, 1.0));
+    // Ingest alone and beside trainings: the same number of events, one run each.
+    let alone = ingest_into(rt, cfg, store, clock.clone(), workload, events)?;
+
+    let t = Instant::now();
+    let model = runner::train(cfg, store, t2).context("training")?;
+    let train_secs = t.elapsed().as_secs_f64();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let trainings = Arc::new(AtomicUsize::new(0));
+    let trainer = {
+        let (cfg, store, stop, trainings) = (cfg.clone(), store.clone(), stop.clone(), trainings.clone());
+        training::spawn_named("dim-train", move || {
+            while !stop.load(Ordering::Relaxed) {
+                if runner::train(&cfg, &store, t2).is_ok() {
+                    trainings.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+        .context("starting the training thread")?
+    };
+    let during = ingest_into(rt, cfg, store, clock, workload, events);
+    stop.store(true, Ordering::Relaxed);
+    trainer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the training thread panicked"))?;
+    let during = during?;
+
+    let alone_eps = alone.events as f64 / alone.secs.max(f64::MIN_POSITIVE);
+    let during_eps = during.events as f64 / during.secs.max(f64::MIN_POSITIVE);
+    let percentile_secs = |p: f64| {
+        let mut v = snapshot_secs.clone();
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * p).round() as usize]
+    };
+    Ok(TrainingStage {
+        snapshots: snapshot_secs.len(),
+        snapshot_secs_p50: percentile_secs(0.5),
+        snapshot_secs_max: percentile_secs(1.0),
+        snapshot_rows: snapshot_rows.iter().sum(),
+        train_secs,
+        train_samples: model.info.train_samples,
+        ingest_alone_events_per_sec: alone_eps,
+        ingest_training_events_per_sec: during_eps,
+        ingest_ratio: during_eps / alone_eps.max(f64::MIN_POSITIVE),
+        trainings_during_ingest: trainings.load(Ordering::Relaxed),
+    })
+}

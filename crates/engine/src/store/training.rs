@@ -17,9 +17,20 @@ pub struct Labelled {
     pub count_at_horizon: i64,
 }
 
-/// The newest `limit` snapshots whose horizon has fully passed by `now`, newest first. The label
+/// Up to `limit` snapshots whose horizon has fully passed by `now`, newest first. The label
 /// uses only snapshots at or before `t + H` (the latest one carries the cumulative count then).
+/// When there are more, an even share of every snapshot is taken, the same objects at every
+/// time: the newest `limit` alone would come from the last snapshot or two of a large store,
+/// less than a horizon apart, and a model's time split (train on the older, hold out the newer)
+/// needs samples further apart than that.
 pub fn labelled(conn: &Connection, now: Millis, horizon_ms: Millis, limit: usize) -> Result<Vec<Labelled>, StoreError> {
+    let newest = now.saturating_sub(horizon_ms);
+    let total: i64 = conn.query_row(
+        "SELECT count(*) FROM history INDEXED BY history_ts WHERE ts <= ?1",
+        [newest],
+        |r| r.get(0),
+    )?;
+    let keep = share_of(limit, total.max(0) as u64);
     let mut stmt = conn.prepare_cached(
         "SELECT h.object_id, h.ts, h.size, h.first_seen, h.last_access, h.reads, h.writes,
                 h.h1, h.h24, h.h168, h.hour_sin, h.hour_cos,
@@ -27,10 +38,10 @@ pub fn labelled(conn: &Connection, now: Millis, horizon_ms: Millis, limit: usize
                   WHERE f.object_id = h.object_id AND f.ts <= h.ts + ?1
                   ORDER BY f.ts DESC LIMIT 1) AS later
          FROM history h INDEXED BY history_ts
-         WHERE h.ts <= ?2 - ?1
+         WHERE h.ts <= ?2 AND ((h.object_id * 2654435761) >> 16) % 65536 < ?4
          ORDER BY h.ts DESC LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![horizon_ms, now, limit as i64], |r| {
+    let rows = stmt.query_map(params![horizon_ms, newest, limit as i64, keep], |r| {
         Ok(Labelled {
             object_id: r.get(0)?,
             ts: r.get(1)?,
@@ -39,6 +50,16 @@ pub fn labelled(conn: &Connection, now: Millis, horizon_ms: Millis, limit: usize
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Of 65,536 hash buckets of object ids, how many to keep so that about `limit` of `total`
+/// rows are kept (all of them when they fit).
+fn share_of(limit: usize, total: u64) -> i64 {
+    const BUCKETS: u64 = 1 << 16;
+    if total <= limit as u64 {
+        return BUCKETS as i64;
+    }
+    ((limit as u128 * BUCKETS as u128 / total as u128) as i64).max(1)
 }
 
 /// Up to `limit` history snapshots taken by `now`, at random over the whole retention (long
@@ -71,4 +92,46 @@ pub fn current_reads(conn: &Connection, object_id: i64) -> Result<Option<(String
             Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.max(0) as u64))
         })
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    const HOUR: Millis = 3_600_000;
+
+    /// 24 hourly snapshots of 2,000 objects each, 6 h horizon, room for 5,000 samples: the
+    /// newest 5,000 would span two and a half hours; the sample spans all 19 labelled
+    /// snapshots (0 h to 18 h), about as many rows of each.
+    #[test]
+    fn a_large_history_is_sampled_across_every_labelled_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), 8).unwrap();
+        let mut w = store.writer();
+        let tx = w.transaction().unwrap();
+        for t in 0..24 {
+            for id in 1..=2000i64 {
+                tx.execute(
+                    "INSERT INTO history(object_id, ts, reads, writes, hour_sin, hour_cos, size)
+                     VALUES (?1, ?2, ?3, 0, 0, 0, 1)",
+                    params![id, t * HOUR, t],
+                )
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        let got = labelled(&w, 24 * HOUR, 6 * HOUR, 5000).unwrap();
+        assert!(got.len() <= 5000 && got.len() > 4000, "{}", got.len());
+        let mut per_ts = std::collections::BTreeMap::new();
+        for l in &got {
+            *per_ts.entry(l.ts).or_insert(0) += 1;
+            // Labelled by the latest snapshot by a horizon later (the last one is at 23 h).
+            assert_eq!(l.count_at_horizon, (l.ts / HOUR + 6).min(23));
+        }
+        assert_eq!(per_ts.len(), 19, "{per_ts:?}");
+        assert!(per_ts.values().all(|n| (200..=300).contains(n)), "{per_ts:?}");
+        // When everything fits, everything is taken.
+        assert_eq!(labelled(&w, 24 * HOUR, 6 * HOUR, 100_000).unwrap().len(), 19 * 2000);
+    }
 }

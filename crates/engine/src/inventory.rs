@@ -57,47 +57,11 @@ pub struct InventoryView {
 /// tiers is placed on the first that lists it (unless the store already places it) and reported.
 /// `fresh` starts over even if a scan is unfinished. Returns the number of objects listed.
 async fn scan(sc: &Scanner, fresh: bool) -> u64 {
-    let (view, store) = (&sc.view, &sc.store);
+    let view = &sc.view;
     let started = Instant::now();
-    let order = sc.order.clone();
-    let begun = store
-        .write(move |c| {
-            // A place on a tier no longer configured cannot be resumed.
-            let resumable = |cur: &ScanCursor| cur.tier.as_ref().is_none_or(|t| order.contains(t));
-            match scan::unfinished(c)? {
-                Some(cur) if !fresh && resumable(&cur) => Ok((cur, true)),
-                _ => Ok((scan::begin(c, wall_now_ms())?, false)),
-            }
-        })
-        .await;
-    let (mut cur, resumed) = match begun {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!(target: "dim::inventory", error = %e, "could not start an inventory scan");
-            let mut v = lock(view);
-            v.state = ScanState::Failed;
-            v.errors = vec![format!("store: {e}")];
-            return 0;
-        }
+    let Some(mut cur) = begin(sc, fresh).await else {
+        return 0;
     };
-    *lock(view) = InventoryView {
-        state: ScanState::Scanning,
-        started_ms: Some(cur.started_ms),
-        listed: cur.listed,
-        bytes: cur.bytes,
-        ..InventoryView::default()
-    };
-    if resumed {
-        tracing::info!(
-            target: "dim::inventory",
-            tier = cur.tier.as_deref().unwrap_or(""),
-            after = cur.after.as_deref().unwrap_or(""),
-            listed = cur.listed,
-            "inventory scan resumed where it stopped"
-        );
-    } else {
-        tracing::info!(target: "dim::inventory", tiers = sc.order.len(), "inventory scan started");
-    }
     let first = cur
         .tier
         .as_ref()
@@ -119,13 +83,63 @@ async fn scan(sc: &Scanner, fresh: bool) -> u64 {
             }
         }
     }
-    let failed = !lock(view).errors.is_empty();
+    finish(sc, &cur, started).await
+}
+
+/// The scan to run: the unfinished one unless `fresh` (or its tier is no longer configured), or
+/// a new one; shown in the view. `None` if the store could not say.
+async fn begin(sc: &Scanner, fresh: bool) -> Option<ScanCursor> {
+    let order = sc.order.clone();
+    let begun = sc
+        .store
+        .write(move |c| {
+            let resumable = |cur: &ScanCursor| cur.tier.as_ref().is_none_or(|t| order.contains(t));
+            match scan::unfinished(c)? {
+                Some(cur) if !fresh && resumable(&cur) => Ok((cur, true)),
+                _ => Ok((scan::begin(c, wall_now_ms())?, false)),
+            }
+        })
+        .await;
+    let (cur, resumed) = match begun {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(target: "dim::inventory", error = %e, "could not start an inventory scan");
+            let mut v = lock(&sc.view);
+            v.state = ScanState::Failed;
+            v.errors = vec![format!("store: {e}")];
+            return None;
+        }
+    };
+    *lock(&sc.view) = InventoryView {
+        state: ScanState::Scanning,
+        started_ms: Some(cur.started_ms),
+        listed: cur.listed,
+        bytes: cur.bytes,
+        ..InventoryView::default()
+    };
+    if resumed {
+        tracing::info!(
+            target: "dim::inventory",
+            tier = cur.tier.as_deref().unwrap_or(""),
+            after = cur.after.as_deref().unwrap_or(""),
+            listed = cur.listed,
+            "inventory scan resumed where it stopped"
+        );
+    } else {
+        tracing::info!(target: "dim::inventory", tiers = sc.order.len(), "inventory scan started");
+    }
+    Some(cur)
+}
+
+/// Records how scan `cur` ended, reports its duplicates, and returns how many objects it listed.
+async fn finish(sc: &Scanner, cur: &ScanCursor, started: Instant) -> u64 {
+    let failed = !lock(&sc.view).errors.is_empty();
     let (id, end) = (cur.id, if failed { ScanEnd::Failed } else { ScanEnd::Done });
-    if let Err(e) = store.write(move |c| scan::finish(c, id, end, wall_now_ms())).await {
+    if let Err(e) = sc.store.write(move |c| scan::finish(c, id, end, wall_now_ms())).await {
         tracing::warn!(target: "dim::inventory", error = %e, "could not record the end of the scan");
     }
-    let dups = duplicates(store, &cur).await;
-    let mut v = lock(view);
+    let dups = duplicates(&sc.store, cur).await;
+    let mut v = lock(&sc.view);
     v.duplicates = dups.len() as u64;
     v.duplicate_keys = dups.into_iter().take(DUPLICATES_SHOWN).collect();
     v.tier = None;

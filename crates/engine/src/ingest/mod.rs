@@ -77,6 +77,11 @@ impl Ingestor {
         let max_events = self.events.batch_max_events;
         let max_age = Duration::from_millis(self.events.batch_max_ms);
         let mut sampler = history::Sampler::new(&self.model);
+        // How long the last commit held the writer. A batch stays open at least that long: when
+        // the store is what limits ingest (a backlog into a large store), each commit then folds
+        // in the events that arrived during the previous one (repeated keys become one row
+        // update), instead of paying a commit for what `batch_max_ms` happened to gather.
+        let mut last_commit = Duration::ZERO;
         loop {
             // Wake up now and then even when idle, so history sampling follows the clock.
             let first = rt.block_on(async { tokio::time::timeout(Duration::from_millis(200), rx.recv()).await });
@@ -89,7 +94,7 @@ impl Ingestor {
             }
             if !pending.is_empty() {
                 let opened = Instant::now();
-                let deadline = opened + max_age;
+                let deadline = opened + max_age.max(last_commit);
                 while pending.events() < max_events {
                     // Take what is already queued without waiting; wait only until the deadline,
                     // or briefly once the source has caught up (the end of a backlog, or a quiet
@@ -123,7 +128,7 @@ impl Ingestor {
                         Err(_) => break,
                     }
                 }
-                self.commit(&pending)?;
+                last_commit = self.commit(&pending)?;
             }
             let now = self.clock.now_ms();
             if sampler.due(now) {
@@ -136,7 +141,8 @@ impl Ingestor {
         }
     }
 
-    fn commit(&self, pending: &Pending) -> Result<(), StoreError> {
+    /// Commits `pending`; returns how long that took.
+    fn commit(&self, pending: &Pending) -> Result<Duration, StoreError> {
         let started = Instant::now();
         let applied = {
             let mut w = self.store.writer();
@@ -157,6 +163,6 @@ impl Ingestor {
             commit_ms = us as f64 / 1000.0,
             "batch committed"
         );
-        Ok(())
+        Ok(started.elapsed())
     }
 }

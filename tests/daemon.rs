@@ -235,10 +235,10 @@ fn bench_scale_measures_every_stage() {
         assert!(v.is_finite() && v > 0.0, "{stage} = {v}: {r}");
     }
     assert!(r["plan_candidates"].as_u64().unwrap() <= 3000, "{r}");
-    // The training stage: history snapshots over two horizons, a model trained on them (on
+    // The training stage: history snapshots over five horizons, a model trained on them (on
     // samples: not turned down for want of them), and ingest beside trainings.
     let t = &r["training"];
-    assert_eq!(t["snapshots"], 14, "{t}");
+    assert_eq!(t["snapshots"], 31, "{t}");
     assert!(t["snapshot_rows"].as_u64().unwrap() > 0, "{t}");
     assert!(t["train_samples"].as_u64().unwrap() > 0, "{t}");
     for f in [

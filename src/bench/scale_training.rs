@@ -30,6 +30,8 @@ pub struct TrainingStage {
     /// One training cycle on them: samples read from the store, forest, forecast, saved.
     pub train_secs: f64,
     pub train_samples: usize,
+    /// Which model the training left serving, and why.
+    pub serving: String,
     pub ingest_alone_events_per_sec: f64,
     pub ingest_training_events_per_sec: f64,
     /// Ingest while trainings run back to back, over ingest alone.
@@ -37,7 +39,7 @@ pub struct TrainingStage {
     pub trainings_during_ingest: usize,
 }
 
-/// Takes history snapshots a sampling period apart in engine time over two horizons, with
+/// Takes history snapshots a sampling period apart in engine time over five horizons, with
 /// `events` in all ingested between them, trains once on them (timed), and ingests `events`
 /// alone, then `events` again while trainings run back to back on their own thread, as the
 /// brain runs them.
@@ -50,9 +52,10 @@ pub(super) fn measure(
 ) -> anyhow::Result<TrainingStage> {
     let every_ms = (cfg.model.sample_every_secs as i64).saturating_mul(1000).max(1);
     let horizon_ms = (cfg.model.horizon_secs as i64).saturating_mul(1000);
-    // Enough snapshots that some are labelled before the holdout's cut and some after it, as
-    // the engine has after two horizons of running.
-    let rounds = (2 * horizon_ms / every_ms + 2).clamp(3, 1000) as u64;
+    // Five horizons of snapshots, as the engine has after a day and a half at the defaults: the
+    // first holds every object the ingest before it touched, and the newest fifth of the
+    // samples (the holdout) must begin more than a horizon after the oldest for any to train on.
+    let rounds = (5 * horizon_ms / every_ms + 1).clamp(3, 1000) as u64;
     let mut sampler = Sampler::new(&cfg.model);
     let (mut snapshot_secs, mut snapshot_rows) = (Vec::new(), Vec::new());
     // Engine time moves on by a sampling period (the ingest thread took the last snapshot at
@@ -115,6 +118,7 @@ pub(super) fn measure(
         snapshot_rows: snapshot_rows.iter().sum(),
         train_secs,
         train_samples: model.info.train_samples,
+        serving: model.info.serving_line(),
         ingest_alone_events_per_sec: alone_eps,
         ingest_training_events_per_sec: during_eps,
         ingest_ratio: during_eps / alone_eps.max(f64::MIN_POSITIVE),

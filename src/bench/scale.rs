@@ -132,7 +132,10 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
 /// queueing its moves: the bench's objects have no bytes on the tiers for a migrator to move.
 fn plan(store: &Store, cfg: &Config) -> anyhow::Result<PlanSummary> {
     let model = Model::heuristic(&cfg.model, "bench scale");
-    let (_, plan) = planner::plan_store(store, cfg, &model, wall_now_ms()).context("planning")?;
+    // At the store's engine time, as the brain's clock would be: the training stage stamped
+    // events hours ahead of the wall clock.
+    let now = crate::engine::store::engine_time(&store.reader()?)?.map_or(wall_now_ms(), |t| t.max(wall_now_ms()));
+    let (_, plan) = planner::plan_store(store, cfg, &model, now).context("planning")?;
     Ok(plan.summary)
 }
 

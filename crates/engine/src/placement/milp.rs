@@ -7,6 +7,9 @@ use good_lp::{Expression, ProblemVariables, SolverModel, Variable, constraint, v
 use super::problem::{OVERFLOW_PENALTY_PER_BYTE, Problem, SLA_PENALTY, Solution, SolveError, binding};
 use crate::config::UNLIMITED_BYTES;
 
+/// How long one HiGHS solve may take before it stops with the best plan found.
+const TIME_LIMIT_SECS: f64 = 120.0;
+
 /// HiGHS on the whole problem, whatever its size.
 pub fn solve_exact(p: &Problem) -> Result<Solution, SolveError> {
     match solve_with(p, false) {
@@ -47,7 +50,10 @@ fn solve_with(p: &Problem, allow_overflow: bool) -> Result<Solution, SolveError>
     let mut model = model
         .set_mip_rel_gap(p.mip_gap as f32)
         .map_err(|e| SolveError(e.to_string()))?
-        .set_threads(1);
+        .set_threads(1)
+        // A bound on a solve that should take seconds: HiGHS then returns the best plan it has
+        // (a planning cycle at 10 M objects once spent over 20 minutes in its node queue).
+        .set_time_limit(TIME_LIMIT_SECS);
     let mut cap: Vec<Expression> = (0..n_t).map(|_| Expression::default()).collect();
     let mut moved_bytes = Expression::default();
     let mut moved_count = Expression::default();

@@ -28,6 +28,7 @@ pub fn solver_for(items: usize) -> &'static str {
 /// An integral plan never keeps a move that costs more than staying where there is room to stay
 /// (`gap.rs`).
 pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
+    p.check_numbers()?;
     if p.relax {
         return milp::solve_exact(p);
     }

@@ -47,6 +47,28 @@ pub struct Solution {
 #[error("placement solve failed: {0}")]
 pub struct SolveError(pub String);
 
+impl Problem {
+    /// Refuses a problem whose numbers are not numbers (a NaN cost, size or budget), naming the
+    /// first: no solver gives a meaningful plan for one, and a NaN in HiGHS's branch and bound
+    /// can leave it looping in its node queue. Capacities may be infinite (no limit).
+    pub fn check_numbers(&self) -> Result<(), SolveError> {
+        if let Some(j) = self.capacity.iter().position(|c| c.is_nan()) {
+            return Err(SolveError(format!("tier {j}'s free capacity is not a number")));
+        }
+        if self.budget_bytes.is_nan() || self.budget_count.is_nan() {
+            return Err(SolveError("the migration budget is not a number".into()));
+        }
+        let bad = |it: &Item| !it.size.is_finite() || it.cost.iter().flatten().any(|c| !c.is_finite());
+        match self.items.iter().position(bad) {
+            Some(i) => Err(SolveError(format!(
+                "candidate {i} has a size or cost that is not a finite number (size {}, cost per tier {:?})",
+                self.items[i].size, self.items[i].cost
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The constraints a plan using `used` bytes per tier (over capacity by `over`) and moving `mb`
 /// bytes in `mc` objects holds at (or within 0.1 % of) their bound.
 pub(super) fn binding(p: &Problem, used: &[f64], over: &[f64], mb: f64, mc: f64) -> Vec<String> {
@@ -62,4 +84,40 @@ pub(super) fn binding(p: &Problem, used: &[f64], over: &[f64], mb: f64, mc: f64)
         binding.push("budget_count".into());
     }
     binding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(cost: f64) -> Problem {
+        Problem {
+            capacity: vec![f64::INFINITY, 100.0],
+            items: vec![
+                Item {
+                    size: 1.0,
+                    current: 0,
+                    cost: vec![Some(1.0), Some(2.0)],
+                },
+                Item {
+                    size: 1.0,
+                    current: 1,
+                    cost: vec![None, Some(cost)],
+                },
+            ],
+            budget_bytes: 10.0,
+            budget_count: 10.0,
+            mip_gap: 0.005,
+            relax: false,
+        }
+    }
+
+    #[test]
+    fn a_cost_that_is_not_a_number_is_refused_before_any_solver_sees_it() {
+        assert!(crate::placement::solve(&problem(3.0)).is_ok());
+        for bad in [f64::NAN, f64::INFINITY] {
+            let e = crate::placement::solve(&problem(bad)).unwrap_err().to_string();
+            assert!(e.contains("candidate 1"), "{e}");
+        }
+    }
 }

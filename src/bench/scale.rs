@@ -95,10 +95,16 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
     let t = Instant::now();
     let plan = plan(&store, &cfg)?;
     let plan_secs = t.elapsed().as_secs_f64();
+    // What the engine's snapshots must show: the objects left after the workload's deletes
+    // (the training stage runs hours of engine time, and objects reach their lifetime).
+    let held = crate::engine::store::summary::summary(&store.reader()?)?.objects as usize;
     drop(store);
+    // No workload while start-up, snapshots and frames are timed: it would go on deleting.
+    let mut cfg = cfg;
+    cfg.events.embedded.rate = 0.0;
 
     let (start_to_ready_secs, engine) = start_to_ready(&rt, &cfg, dir.path())?;
-    let (mut snap_ms, last) = snapshot_times(&rt, &engine, false, objects)?;
+    let (mut snap_ms, last) = snapshot_times(&rt, &engine, false, held)?;
     let mut app = App::new(cfg.clone(), Keymap::default_map(), Theme::builtins(), 0);
     let mut term = Terminal::new(TestBackend::new(120, 40)).context("creating the test terminal")?;
     let mut frame_ms = frame_times(&mut app, &mut term, &Arc::new(last))?;

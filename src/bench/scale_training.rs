@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::ingest::ingest_into;
 use crate::config::Config;
-use crate::engine::clock::{Clock, ScaledClock};
+use crate::engine::clock::{Clock, Millis, ScaledClock};
 use crate::engine::events::generator::Workload;
 use crate::engine::model::training;
 use crate::engine::placement::runner;
@@ -50,32 +50,7 @@ pub(super) fn measure(
     workload: &mut Workload,
     events: u64,
 ) -> anyhow::Result<TrainingStage> {
-    let every_ms = (cfg.model.sample_every_secs as i64).saturating_mul(1000).max(1);
-    let horizon_ms = (cfg.model.horizon_secs as i64).saturating_mul(1000);
-    // Five horizons of snapshots, as the engine has after a day and a half at the defaults: the
-    // first holds every object the ingest before it touched, and the newest fifth of the
-    // samples (the holdout) must begin more than a horizon after the oldest for any to train on.
-    let rounds = (5 * horizon_ms / every_ms + 1).clamp(3, 1000) as u64;
-    let mut sampler = Sampler::new(&cfg.model);
-    let (mut snapshot_secs, mut snapshot_rows) = (Vec::new(), Vec::new());
-    // Engine time moves on by a sampling period (the ingest thread took the last snapshot at
-    // most that long ago); each round's events are stamped after its snapshot.
-    let mut at = ScaledClock::real().now_ms() + every_ms;
-    for round in 0..rounds {
-        let t = Instant::now();
-        let rows = sampler
-            .sample(&mut store.writer(), at)
-            .context("taking a history snapshot")?;
-        snapshot_secs.push(t.elapsed().as_secs_f64());
-        snapshot_rows.push(rows);
-        if round + 1 < rounds {
-            let n = events / (rounds - 1) + u64::from(round < events % (rounds - 1));
-            let clock = Arc::new(ScaledClock::new(at + 1, 1.0));
-            ingest_into(rt, cfg, store, clock, workload, n.max(1))?;
-            at += every_ms;
-        }
-    }
-    let t2 = at;
+    let (snapshot_secs, snapshot_rows, t2) = history(rt, cfg, store, workload, events)?;
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(t2 + 1, 1.0));
     // Ingest alone and beside trainings: the same number of events, one run each.
     let alone = ingest_into(rt, cfg, store, clock.clone(), workload, events)?;
@@ -124,4 +99,42 @@ pub(super) fn measure(
         ingest_ratio: during_eps / alone_eps.max(f64::MIN_POSITIVE),
         trainings_during_ingest: trainings.load(Ordering::Relaxed),
     })
+}
+
+/// Hourly history snapshots over five horizons with `events` ingested between them, each
+/// round's stamped after its snapshot: each snapshot's time and rows, and the engine time of the
+/// last.
+fn history(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    store: &Arc<Store>,
+    workload: &mut Workload,
+    events: u64,
+) -> anyhow::Result<(Vec<f64>, Vec<u64>, Millis)> {
+    let every_ms = (cfg.model.sample_every_secs as i64).saturating_mul(1000).max(1);
+    let horizon_ms = (cfg.model.horizon_secs as i64).saturating_mul(1000);
+    // Five horizons of snapshots, as the engine has after a day and a half at the defaults: the
+    // first holds every object the ingest before it touched, and the newest fifth of the
+    // samples (the holdout) must begin more than a horizon after the oldest for any to train on.
+    let rounds = (5 * horizon_ms / every_ms + 1).clamp(3, 1000) as u64;
+    let mut sampler = Sampler::new(&cfg.model);
+    let (mut snapshot_secs, mut snapshot_rows) = (Vec::new(), Vec::new());
+    // Engine time moves on by a sampling period (the ingest thread took the last snapshot at
+    // most that long ago); each round's events are stamped after its snapshot.
+    let mut at = ScaledClock::real().now_ms() + every_ms;
+    for round in 0..rounds {
+        let t = Instant::now();
+        let rows = sampler
+            .sample(&mut store.writer(), at)
+            .context("taking a history snapshot")?;
+        snapshot_secs.push(t.elapsed().as_secs_f64());
+        snapshot_rows.push(rows);
+        if round + 1 < rounds {
+            let n = events / (rounds - 1) + u64::from(round < events % (rounds - 1));
+            let clock = Arc::new(ScaledClock::new(at + 1, 1.0));
+            ingest_into(rt, cfg, store, clock, workload, n.max(1))?;
+            at += every_ms;
+        }
+    }
+    Ok((snapshot_secs, snapshot_rows, at))
 }

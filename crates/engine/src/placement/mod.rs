@@ -40,3 +40,40 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
     gap::undo_losing_moves(p, &mut sol);
     Ok(sol)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::placement::problem::Item;
+
+    fn problem(cost: f64) -> Problem {
+        Problem {
+            capacity: vec![f64::INFINITY, 100.0],
+            items: vec![
+                Item {
+                    size: 1.0,
+                    current: 0,
+                    cost: vec![Some(1.0), Some(2.0)],
+                },
+                Item {
+                    size: 1.0,
+                    current: 1,
+                    cost: vec![None, Some(cost)],
+                },
+            ],
+            budget_bytes: 10.0,
+            budget_count: 10.0,
+            mip_gap: 0.005,
+            relax: false,
+        }
+    }
+
+    #[test]
+    fn a_cost_that_is_not_a_number_is_refused_before_any_solver_sees_it() {
+        assert!(solve(&problem(3.0)).is_ok());
+        for bad in [f64::NAN, f64::INFINITY] {
+            let e = solve(&problem(bad)).unwrap_err().to_string();
+            assert!(e.contains("candidate 1"), "{e}");
+        }
+    }
+}

@@ -85,39 +85,3 @@ pub(super) fn binding(p: &Problem, used: &[f64], over: &[f64], mb: f64, mc: f64)
     }
     binding
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn problem(cost: f64) -> Problem {
-        Problem {
-            capacity: vec![f64::INFINITY, 100.0],
-            items: vec![
-                Item {
-                    size: 1.0,
-                    current: 0,
-                    cost: vec![Some(1.0), Some(2.0)],
-                },
-                Item {
-                    size: 1.0,
-                    current: 1,
-                    cost: vec![None, Some(cost)],
-                },
-            ],
-            budget_bytes: 10.0,
-            budget_count: 10.0,
-            mip_gap: 0.005,
-            relax: false,
-        }
-    }
-
-    #[test]
-    fn a_cost_that_is_not_a_number_is_refused_before_any_solver_sees_it() {
-        assert!(crate::placement::solve(&problem(3.0)).is_ok());
-        for bad in [f64::NAN, f64::INFINITY] {
-            let e = crate::placement::solve(&problem(bad)).unwrap_err().to_string();
-            assert!(e.contains("candidate 1"), "{e}");
-        }
-    }
-}

@@ -31,7 +31,7 @@ pub async fn run(
     let _metrics = crate::metrics::start(&listen, &engine).await;
     let mut playing = scenario.map(|sc| engine.play(sc));
     let mut outcome = None;
-    let mut snaps = engine.snapshots.clone();
+    let mut snaps = engine.snapshots();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     let deadline = async {

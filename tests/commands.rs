@@ -39,13 +39,13 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
     let mut opts = EngineOptions::new(dir.path());
     opts.snapshot_every = Duration::from_millis(50);
     let engine = Engine::start(cfg, opts).unwrap();
-    let mut snaps = engine.snapshots.clone();
+    let mut snaps = engine.snapshots().clone();
     wait_for(&mut snaps, "seeding", |s| s.store.objects == 20).await;
     let key = snaps.borrow().hottest.first().map(|o| o.key.clone());
     let key = match key {
         Some(k) => k,
         None => {
-            let conn = engine.store.reader().unwrap();
+            let conn = engine.store().reader().unwrap();
             conn.query_row("SELECT key FROM objects LIMIT 1", [], |r| r.get::<_, String>(0))
                 .unwrap()
         }
@@ -57,7 +57,7 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
         ..ChaosSettings::default()
     };
     engine
-        .commands
+        .commands()
         .send(Command::Chaos {
             tier: "azure-cool".into(),
             settings,
@@ -70,17 +70,21 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
             .any(|t| t.name == "azure-cool" && t.chaos.latency_ms == 500)
     })
     .await;
-    engine.commands.send(Command::ChaosClear { tier: None }).await.unwrap();
+    engine
+        .commands()
+        .send(Command::ChaosClear { tier: None })
+        .await
+        .unwrap();
     wait_for(&mut snaps, "chaos cleared", |s| {
         s.tiers.iter().all(|t| !t.chaos.is_active())
     })
     .await;
 
     // Paused migrations do not run; a manual move waits, then runs on resume.
-    engine.commands.send(Command::PauseMigrations).await.unwrap();
+    engine.commands().send(Command::PauseMigrations).await.unwrap();
     wait_for(&mut snaps, "paused", |s| s.migrations.paused).await;
     engine
-        .commands
+        .commands()
         .send(Command::MigrateNow {
             key: key.clone(),
             tier: "gcp-archive".into(),
@@ -97,7 +101,7 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
         0,
         "nothing moves while paused"
     );
-    engine.commands.send(Command::ResumeMigrations).await.unwrap();
+    engine.commands().send(Command::ResumeMigrations).await.unwrap();
     wait_for(&mut snaps, "manual move done", |s| s.store.tasks[&TaskState::Done] == 1).await;
     let s = snaps.borrow().clone();
     assert_eq!(s.tiers.iter().find(|t| t.name == "gcp-archive").unwrap().objects, 1);
@@ -106,12 +110,12 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
 
     // Bad commands are refused with the reason, never a crash.
     assert_eq!(
-        engine.commands.send(Command::CancelTask { id: 999 }).await,
+        engine.commands().send(Command::CancelTask { id: 999 }).await,
         Err(Refusal::UnknownTask { id: 999 })
     );
     assert_eq!(
         engine
-            .commands
+            .commands()
             .send(Command::MigrateNow {
                 key: "no/such/key".into(),
                 tier: "nowhere".into(),
@@ -121,7 +125,7 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
     );
     assert_eq!(
         engine
-            .commands
+            .commands()
             .send(Command::MigrateNow {
                 key: "no/such/key".into(),
                 tier: "gcp-archive".into(),
@@ -133,7 +137,7 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
     );
     assert_eq!(
         engine
-            .commands
+            .commands()
             .send(Command::MigrateNow {
                 key: key.clone(),
                 tier: "gcp-archive".into(),
@@ -145,20 +149,20 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
         })
     );
     assert!(matches!(
-        engine.commands.send(Command::SetEventRate { per_sec: -5.0 }).await,
+        engine.commands().send(Command::SetEventRate { per_sec: -5.0 }).await,
         Err(Refusal::BadValue { ref field, .. }) if field == "per_sec"
     ));
     assert!(matches!(
-        engine.commands.send(Command::SetSkew { skew: f64::NAN }).await,
+        engine.commands().send(Command::SetSkew { skew: f64::NAN }).await,
         Err(Refusal::BadValue { ref field, .. }) if field == "skew"
     ));
     assert_eq!(
-        engine.commands.send(Command::PauseScenario { paused: true }).await,
+        engine.commands().send(Command::PauseScenario { paused: true }).await,
         Err(Refusal::NoScenario)
     );
     assert_eq!(
         engine
-            .commands
+            .commands()
             .send(Command::Chaos {
                 tier: "nowhere".into(),
                 settings: ChaosSettings::default(),
@@ -166,7 +170,7 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
             .await,
         Err(Refusal::UnknownTier { tier: "nowhere".into() })
     );
-    engine.commands.send(Command::RetryFailed).await.unwrap();
+    engine.commands().send(Command::RetryFailed).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!engine.is_failed());
     engine.shutdown().await.unwrap();

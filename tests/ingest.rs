@@ -265,7 +265,7 @@ async fn engine_decays_counts_on_an_accelerated_clock() {
     opts.clock = Some(clock.clone());
     opts.snapshot_every = Duration::from_millis(50);
     let engine = Engine::start(fast_config(), opts).unwrap();
-    let mut snaps = engine.snapshots.clone();
+    let mut snaps = engine.snapshots().clone();
     // Wait until events flow, then stop the workload.
     tokio::time::timeout(Duration::from_secs(20), async {
         loop {
@@ -278,13 +278,13 @@ async fn engine_decays_counts_on_an_accelerated_clock() {
     .await
     .expect("events flowed");
     engine
-        .commands
+        .commands()
         .send(Command::SetEventRate { per_sec: 0.0 })
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let conn = engine.store.reader().unwrap();
+    let conn = engine.store().reader().unwrap();
     let t1 = clock.now_ms();
     let before = hottest(&conn, 1, t1).unwrap().remove(0);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -321,7 +321,7 @@ async fn restart_resumes_objects_offsets_and_engine_time() {
 
     let engine = Engine::start(cfg, EngineOptions::new(dir.path())).unwrap();
     assert!(
-        engine.clock.now_ms() >= first.now_ms,
+        engine.clock().now_ms() >= first.now_ms,
         "engine time does not run backwards across a restart"
     );
     tokio::time::sleep(Duration::from_millis(1000)).await;

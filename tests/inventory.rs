@@ -107,7 +107,7 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
     local_only.tiers.truncate(1);
     let first = Engine::start(local_only, EngineOptions::new(dir.path())).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while first.snapshots.borrow().store.events.ingested < 1000 {
+    while first.snapshots().borrow().store.events.ingested < 1000 {
         assert!(Instant::now() < deadline, "the workload did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -141,7 +141,7 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
     );
 
     // Every object registered with its size, on the bucket's tier; the duplicate on the first.
-    let c = data_in_motion::engine::store::open_reader(h.store.path()).unwrap();
+    let c = data_in_motion::engine::store::open_reader(h.store().path()).unwrap();
     let mut stmt = c
         .prepare("SELECT key, size FROM objects WHERE tier = 'bucket'")
         .unwrap();
@@ -169,7 +169,7 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
 
     // A rescan finds the same and changes nothing. The bucket answers slowly this time (1.5 s per
     // operation), so the scan lasts long enough to see ingest commit while it runs.
-    h.commands
+    h.commands()
         .send(Command::Chaos {
             tier: "bucket".into(),
             settings: ChaosSettings {
@@ -179,7 +179,7 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
         })
         .await
         .unwrap();
-    h.commands.send(Command::Rescan).await.unwrap();
+    h.commands().send(Command::Rescan).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut during = Vec::new();
     let mut seen_scanning = false;

@@ -299,7 +299,7 @@ async fn wait_for(
 ) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
-        let s = h.snapshots.borrow().clone();
+        let s = h.snapshots().borrow().clone();
         if ok(&s) {
             return;
         }
@@ -349,7 +349,7 @@ async fn reconnects_after_a_broker_restart() {
         s.store.events.ingested + s.store.events.rejected == 3000
     })
     .await;
-    let s = h.snapshots.borrow().clone();
+    let s = h.snapshots().borrow().clone();
     assert_eq!(s.source.kind, SourceKind::Kafka);
     assert_eq!(s.source.partitions.len(), 3);
     wait_for(&h, "zero lag", 10, |s| {
@@ -359,7 +359,7 @@ async fn reconnects_after_a_broker_restart() {
 
     tansu.stop();
     wait_for(&h, "reconnecting", 60, |s| s.source.state == SourceState::Reconnecting).await;
-    let detail = h.snapshots.borrow().source.detail.clone();
+    let detail = h.snapshots().borrow().source.detail.clone();
     assert!(!detail.is_empty(), "the snapshot says why it reconnects");
     tokio::time::sleep(Duration::from_secs(2)).await;
     tansu.start();
@@ -407,7 +407,7 @@ async fn events_from_confluent_kafka_are_ingested_exactly() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let store = h.store.clone();
+    let store = h.store().clone();
     let last = h.shutdown().await.unwrap();
     assert_eq!(last.store.events.ingested, valid, "valid records ingested");
     assert_eq!(last.store.events.rejected_by_reason, invalid, "rejections by reason");
@@ -444,7 +444,7 @@ async fn an_object_named_by_a_put_is_placed_once_it_appears_on_a_tier() {
         .unwrap();
     produce(&clients, vec![put("late/a.bin")]).await;
     wait_for(&h, "the written object placed", 30, |s| s.store.unplaced == 1).await;
-    let c = open_reader(h.store.path()).unwrap();
+    let c = open_reader(h.store().path()).unwrap();
     let (tier, size): (String, i64) = c
         .query_row("SELECT tier, size FROM objects WHERE key = 'late/a.bin'", [], |r| {
             Ok((r.get(0)?, r.get(1)?))

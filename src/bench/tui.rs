@@ -292,7 +292,7 @@ pub(super) fn snapshot_times(
     let first = engine.build_snapshot()?;
     if let Some(o) = first.hottest.first() {
         let key = Some(o.key.clone());
-        rt.block_on(async { engine.commands.send(Command::Inspect { key }).await })
+        rt.block_on(async { engine.commands().send(Command::Inspect { key }).await })
             .context("opening the detail view")?;
     }
     std::thread::sleep(Duration::from_millis(300));

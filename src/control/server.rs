@@ -314,9 +314,9 @@ pub fn claim(cfg: &Config, data_dir: &Path) -> anyhow::Result<Claim> {
 /// Serves the API for `engine`: on the claimed socket, and on TCP when `control.listen` is set.
 pub async fn start(mut claim: Claim, cfg: &Config, engine: &EngineHandle) -> anyhow::Result<ControlServer> {
     let api = Api {
-        snapshots: engine.snapshots.clone(),
-        commands: engine.commands.clone(),
-        store: engine.store.clone(),
+        snapshots: engine.snapshots(),
+        commands: engine.commands().clone(),
+        store: engine.store().clone(),
         cfg: Arc::new(cfg.clone()),
     };
     let mut server = ControlServer {

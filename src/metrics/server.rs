@@ -152,7 +152,7 @@ pub async fn serve(listen: &str, engine: &EngineHandle) -> anyhow::Result<(Socke
     let obs = engine.observations();
     let mut registry = Registry::default();
     registry.register_collector(Box::new(SnapshotCollector::new(
-        engine.snapshots.clone(),
+        engine.snapshots(),
         obs.migrator.clone(),
     )));
     let ingest_batch = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
@@ -175,7 +175,7 @@ pub async fn serve(listen: &str, engine: &EngineHandle) -> anyhow::Result<(Socke
     );
     let last_publish = Arc::new(Mutex::new(Instant::now()));
     {
-        let (mut snaps, last) = (engine.snapshots.clone(), last_publish.clone());
+        let (mut snaps, last) = (engine.snapshots(), last_publish.clone());
         tokio::spawn(async move {
             while snaps.changed().await.is_ok() {
                 *sync::lock(&last) = Instant::now();
@@ -188,7 +188,7 @@ pub async fn serve(listen: &str, engine: &EngineHandle) -> anyhow::Result<(Socke
         ingest_batch,
         migration,
         solve,
-        snapshots: engine.snapshots.clone(),
+        snapshots: engine.snapshots(),
         last_publish,
     });
     let app = axum::Router::new()

@@ -98,7 +98,7 @@ async fn post(ep: Endpoint, cmd: Command) -> Answer {
 impl Link {
     pub(crate) fn snapshots(&self) -> watch::Receiver<Arc<Snapshot>> {
         match self {
-            Link::Local(e) => e.snapshots.clone(),
+            Link::Local(e) => e.snapshots(),
             Link::Remote(r) => r.snapshots.clone(),
         }
     }
@@ -110,7 +110,7 @@ impl Link {
         cmd: Command,
     ) -> Result<oneshot::Receiver<Answer>, Refusal> {
         match self {
-            Link::Local(e) => e.commands.submit(cmd),
+            Link::Local(e) => e.commands().submit(cmd),
             Link::Remote(r) => {
                 cmd.check()?;
                 let (tx, rx) = oneshot::channel();

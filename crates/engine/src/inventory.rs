@@ -264,6 +264,25 @@ pub struct Scanner {
 }
 
 impl Scanner {
+    /// A scanner of `tiers` (names fastest first in `order`), idle until started.
+    pub fn new(
+        tiers: Tiers,
+        order: Vec<String>,
+        clock: Arc<dyn Clock>,
+        store: Arc<Store>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
+        Self {
+            tiers,
+            order,
+            clock,
+            view: Arc::default(),
+            store,
+            stop,
+            running: Arc::default(),
+        }
+    }
+
     /// Carries on with an unfinished scan, or starts one, unless one is running; returns whether
     /// it started.
     pub fn start(&self) -> bool {

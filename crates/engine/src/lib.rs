@@ -45,7 +45,7 @@ use events::embedded::{EmbeddedSource, local_tiers};
 use events::kafka::KafkaSource;
 use ingest::{IngestStats, Ingestor, SourceBatch};
 use migrate::Migrator;
-use publish::{RateTracker, SnapshotBuilder, publish_snapshots};
+use publish::{SnapshotBuilder, publish_snapshots};
 use snapshot::Snapshot;
 use store::{Store, StoreError};
 use tiers::Tiers;
@@ -74,17 +74,17 @@ impl EngineOptions {
 
 /// The running engine, as seen by the TUI, the daemon and tests.
 pub struct EngineHandle {
-    pub commands: Commands,
-    pub snapshots: watch::Receiver<Arc<Snapshot>>,
-    pub clock: Arc<dyn Clock>,
-    pub store: Arc<Store>,
+    commands: Commands,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    clock: Arc<dyn Clock>,
+    store: Arc<Store>,
     stop: Arc<AtomicBool>,
     source: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
     ingest: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
     tasks: Vec<JoinHandle<()>>,
     builder: Arc<SnapshotBuilder>,
-    pub migrator: Arc<Migrator>,
-    pub tiers: Tiers,
+    migrator: Arc<Migrator>,
+    tiers: Tiers,
     scenario: Arc<scenario::ScenarioShared>,
     scenario_stop: watch::Sender<bool>,
     ingest_stats: Arc<IngestStats>,
@@ -115,84 +115,49 @@ impl Engine {
         let migrator = Arc::new(Migrator::start(cfg.migrator.clone(), store.clone(), tiers.clone()));
         let (brain, brain_tasks) =
             placement::runner::start(cfg.clone(), store.clone(), clock.clone(), migrator.clone());
-        let rt = tokio::runtime::Handle::current();
         let stop = Arc::new(AtomicBool::new(false));
         let ingestor = Ingestor::new(store.clone(), clock.clone(), cfg.events.clone(), cfg.model.clone());
-        let stats = ingestor.stats.clone();
-        let stats_for_handle = stats.clone();
+        let ingest_stats = ingestor.stats.clone();
         let (tx, ingest) = ingestor
-            .spawn(rt.clone())
+            .spawn(tokio::runtime::Handle::current())
             .map_err(|e| EngineError::Task(e.to_string()))?;
-
-        let scanner = inventory::Scanner {
-            tiers: tiers.clone(),
-            order: cfg.tiers.iter().map(|t| t.name.clone()).collect(),
-            clock: clock.clone(),
-            view: Arc::new(std::sync::Mutex::new(inventory::InventoryView::default())),
-            store: store.clone(),
-            stop: stop.clone(),
-            running: Arc::default(),
-        };
-        let shared = Arc::new(SourceShared::new(cfg.events.source));
-        let scenario = Arc::new(scenario::ScenarioShared::default());
-        let inspect = Arc::new(std::sync::Mutex::new(None));
-        let source = start_source(&cfg, &opts.data_dir, &store, &clock, tx, &shared, &stop)?;
-
-        let applied = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let nudge = Arc::new(tokio::sync::Notify::new());
-        let builder = Arc::new(SnapshotBuilder {
-            cfg: cfg.clone(),
-            store: store.clone(),
-            clock: clock.clone(),
-            stats,
-            shared: shared.clone(),
-            reader: std::sync::Mutex::new(None),
-            rates: std::sync::Mutex::new(RateTracker::default()),
-            tiers: tiers.clone(),
+        let order = cfg.tiers.iter().map(|t| t.name.clone()).collect();
+        let control = Control {
+            shared: Arc::new(SourceShared::new(cfg.events.source)),
+            inspect: Arc::default(),
             migrator: migrator.clone(),
+            tiers: tiers.clone(),
+            store: store.clone(),
             brain: brain.clone(),
-            inspect: inspect.clone(),
-            life: std::sync::Mutex::new(None),
-            applied: applied.clone(),
-            inventory: scanner.view.clone(),
-            scenario: scenario.clone(),
-        });
-        let first = builder.build().unwrap_or_default();
-        let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
+            scanner: inventory::Scanner::new(tiers.clone(), order, clock.clone(), store.clone(), stop.clone()),
+            scenario: Arc::default(),
+            source_kind: cfg.events.source,
+        };
+        let source = start_source(&cfg, &opts.data_dir, &store, &clock, tx, &control.shared, &stop)?;
+        let applied = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let builder = Arc::new(SnapshotBuilder::new(
+            cfg.clone(),
+            &control,
+            clock.clone(),
+            ingest_stats.clone(),
+            applied.clone(),
+        ));
+        let (snap_tx, snap_rx) = watch::channel(Arc::new(builder.build().unwrap_or_default()));
         let (cmd_tx, cmd_rx) = mpsc::channel::<Request>(64);
-
+        let (scanner, scenario) = (control.scanner.clone(), control.scenario.clone());
+        let nudge = Arc::new(tokio::sync::Notify::new());
         let mut tasks = brain_tasks;
-        tasks.extend([
-            tokio::spawn(publish_snapshots(
-                builder.clone(),
-                snap_tx,
-                opts.snapshot_every,
-                nudge.clone(),
-            )),
-            tokio::spawn(dispatch_commands(
-                cmd_rx,
-                Control {
-                    shared,
-                    inspect,
-                    migrator: migrator.clone(),
-                    tiers: tiers.clone(),
-                    store: store.clone(),
-                    brain: brain.clone(),
-                    scanner: scanner.clone(),
-                    scenario: scenario.clone(),
-                    source_kind: cfg.events.source,
-                },
-                applied.clone(),
-                nudge,
-            )),
-        ]);
+        tasks.push(tokio::spawn(publish_snapshots(
+            builder.clone(),
+            snap_tx,
+            opts.snapshot_every,
+            nudge.clone(),
+        )));
+        tasks.push(tokio::spawn(dispatch_commands(cmd_rx, control, applied.clone(), nudge)));
         // What the tiers already hold (objects put there by others) is registered in the background,
         // and so is an object that events name before any listing found it.
         scanner.start();
-        tasks.push(tokio::spawn(inventory::resolve_loop(
-            scanner.clone(),
-            Duration::from_secs(2),
-        )));
+        tasks.push(tokio::spawn(inventory::resolve_loop(scanner, Duration::from_secs(2))));
         tracing::info!(
             target: "dim::engine",
             data_dir = %opts.data_dir.display(),
@@ -214,7 +179,7 @@ impl Engine {
             tiers,
             scenario,
             scenario_stop: watch::channel(false).0,
-            ingest_stats: stats_for_handle,
+            ingest_stats,
             brain,
         })
     }
@@ -276,6 +241,31 @@ fn start_source(
 }
 
 impl EngineHandle {
+    /// Where commands go (what a key press, a scenario step or an API request sends).
+    pub fn commands(&self) -> &Commands {
+        &self.commands
+    }
+
+    /// The published snapshots: the latest now, and a change each time one is published.
+    pub fn snapshots(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.snapshots.clone()
+    }
+
+    /// The engine's clock (engine time, which may run faster than the wall).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The engine's store (reports, the control API's queries, tests).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The tiers the engine places objects on.
+    pub fn tiers(&self) -> &Tiers {
+        &self.tiers
+    }
+
     /// Stops the source, lets ingest commit what it holds, and returns the final snapshot.
     pub async fn shutdown(mut self) -> Result<Snapshot, EngineError> {
         let started = Instant::now();

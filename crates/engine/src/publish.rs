@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use super::EngineError;
 use super::clock::Clock;
 use super::clock::Millis;
+use super::control::Control;
 use super::events::SourceShared;
 use super::ingest::IngestStats;
 use super::migrate::{self, Migrator};
@@ -89,6 +90,35 @@ pub(super) struct SnapshotBuilder {
     pub life: Mutex<Option<(Instant, f64)>>,
     /// Commands applied so far (`Commands::applied`).
     pub applied: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SnapshotBuilder {
+    /// A builder over what the command executor `control` acts on: both see one engine.
+    pub(super) fn new(
+        cfg: Config,
+        control: &Control,
+        clock: Arc<dyn Clock>,
+        stats: Arc<IngestStats>,
+        applied: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        Self {
+            cfg,
+            store: control.store.clone(),
+            clock,
+            stats,
+            shared: control.shared.clone(),
+            inventory: control.scanner.view.clone(),
+            scenario: control.scenario.clone(),
+            reader: Mutex::new(None),
+            rates: Mutex::new(RateTracker::default()),
+            tiers: control.tiers.clone(),
+            migrator: control.migrator.clone(),
+            brain: control.brain.clone(),
+            inspect: control.inspect.clone(),
+            life: Mutex::new(None),
+            applied,
+        }
+    }
 }
 
 const RATE_HISTORY: usize = 120;

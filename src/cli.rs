@@ -86,7 +86,7 @@ pub enum Cmd {
         tier: Option<String>,
         /// What to sort by, largest (or oldest) first.
         #[arg(long, value_enum, default_value = "p-hot")]
-        sort: crate::ls::SortBy,
+        sort: crate::cmd::ls::SortBy,
         /// How many to show (0: all).
         #[arg(long, default_value_t = 50)]
         limit: usize,
@@ -104,15 +104,15 @@ pub enum Cmd {
     /// control API: every pane and key works as locally; `q` leaves the engine running.
     Attach {
         #[command(flatten)]
-        at: crate::ctl::EngineAddr,
+        at: crate::cmd::ctl::EngineAddr,
     },
     /// Drive a running engine (`dim --daemon` or the dashboard) through its control API.
     /// Exit codes: 0 done, 1 refused, 2 no engine reachable.
     Ctl {
         #[command(flatten)]
-        at: crate::ctl::EngineAddr,
+        at: crate::cmd::ctl::EngineAddr,
         #[command(subcommand)]
-        cmd: crate::ctl::CtlCmd,
+        cmd: crate::cmd::ctl::CtlCmd,
     },
     /// Pin an object to its tier (the planner never moves it), or release it with --unpin.
     /// Safe while a daemon or the dashboard runs on the same --data-dir.

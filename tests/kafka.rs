@@ -10,13 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{kafka_env, local_tier, tool_env};
+use data_in_motion::cmd::simulate::{self, partition_clients};
 use data_in_motion::config::{Config, SourceKind};
 use data_in_motion::engine::clock::wall_now_ms;
 use data_in_motion::engine::events::SourceState;
 use data_in_motion::engine::store::open_reader;
 use data_in_motion::engine::store::summary::summary;
 use data_in_motion::engine::{Engine, EngineHandle, EngineOptions};
-use data_in_motion::simulate::{self, partition_clients};
 
 const DIM: &str = env!("CARGO_BIN_EXE_dim");
 

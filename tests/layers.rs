@@ -211,9 +211,10 @@ fn no_source_file_is_over_450_lines() {
 #[path = "layers/functions.rs"]
 mod functions;
 
-/// Functions over 80 lines still to be split (issue 27). The list may only shrink: a function
-/// that grows past 80 lines fails, and so does one listed here that no longer needs to be.
-const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[("src/main.rs", "main")];
+/// Functions over 80 lines still to be split: none now (issue 27 split the last, `main`,
+/// `Engine::start` and the oracle's `plan_life`). The list may only shrink: a function that grows
+/// past 80 lines fails, and so does one listed here that no longer needs to be.
+const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str)] = &[];
 
 #[test]
 fn no_function_is_over_80_lines() {

@@ -269,7 +269,7 @@ fn chaos_storm_on_s3_and_kafka() {
             for (key, _) in t.list("").await.unwrap() {
                 let mut kept = t.attributes(&key, None).await.unwrap();
                 kept.user.remove("mtime");
-                let want = data_in_motion::seed::seed_attributes(&key);
+                let want = data_in_motion::cmd::seed::seed_attributes(&key);
                 assert!(want.same_as(&kept), "{key} on {}: {kept:?}", t.tier());
                 n += 1;
             }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
 use serde::Serialize;
 
+use crate::cmd::simulate::{partition_clients, produce_workload};
 use crate::config::{Config, StartPolicy};
 use crate::engine::clock::{Clock, ScaledClock, wall_now_ms};
 use crate::engine::events::SourceShared;
@@ -16,7 +17,6 @@ use crate::engine::events::kafka::KafkaSource;
 use crate::engine::ingest::Ingestor;
 use crate::engine::store::Store;
 use crate::engine::store::summary::summary;
-use crate::simulate::{partition_clients, produce_workload};
 
 #[derive(Debug, Serialize)]
 pub struct KafkaIngestBench {

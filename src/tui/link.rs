@@ -18,8 +18,8 @@ use crate::engine::snapshot::Snapshot;
 /// How long an attached dashboard waits before trying a lost engine again.
 const RECONNECT_EVERY: Duration = Duration::from_secs(1);
 
-pub(crate) enum Link {
-    Local(EngineHandle),
+pub(crate) enum Link<'a> {
+    Local(&'a EngineHandle),
     Remote(Remote),
 }
 
@@ -95,7 +95,7 @@ async fn post(ep: Endpoint, cmd: Command) -> Answer {
     }
 }
 
-impl Link {
+impl Link<'_> {
     pub(crate) fn snapshots(&self) -> watch::Receiver<Arc<Snapshot>> {
         match self {
             Link::Local(e) => e.snapshots(),

@@ -21,8 +21,8 @@ use tokio::sync::oneshot;
 
 use crate::config::{Config, ConfigError, Invalid, SectionCheck};
 use crate::control::client::Endpoint;
+use crate::engine::EngineHandle;
 use crate::engine::command::{Answer, Command};
-use crate::engine::{Engine, EngineOptions};
 use app::{App, Overlay};
 use keymap::Keymap;
 use link::{Link, Remote};
@@ -63,49 +63,18 @@ pub fn themes(spec: &str) -> Result<(Vec<Theme>, usize), Box<ConfigError>> {
 /// Longest gap between two frames when nothing else changed (new log lines still show).
 const IDLE_REDRAW: Duration = Duration::from_secs(1);
 
-/// Runs the dashboard until `q`, Ctrl-C, SIGTERM or `duration`.
+/// Runs the dashboard on `engine`, a local one, until `q`, Ctrl-C, SIGTERM or `duration`; true
+/// when the engine failed under it (its log is in `log`).
 pub fn run(
     rt: &tokio::runtime::Runtime,
     cfg: Config,
-    data_dir: &Path,
+    engine: &EngineHandle,
     duration: Option<Duration>,
     themes: (Vec<Theme>, usize),
-    scenario: Option<crate::engine::scenario::Scenario>,
-) -> anyhow::Result<()> {
+    log: &Path,
+) -> anyhow::Result<bool> {
     let keymap = Keymap::new(&cfg.keymap).map_err(|e| anyhow::anyhow!("keymap.{}: {}", e.action, e.message))?;
-    let claim = crate::control::claim(&cfg, data_dir).context("starting the control API")?;
-    let engine = rt
-        .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(data_dir)) })
-        .context("starting the engine")?;
-    let _control = match rt.block_on(crate::control::start(claim, &cfg, &engine)) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = rt.block_on(engine.shutdown());
-            return Err(e.context("starting the control API"));
-        }
-    };
-    let _metrics = if cfg.metrics.dashboard {
-        rt.block_on(crate::metrics::start(&cfg.metrics.listen, &engine))
-    } else {
-        None
-    };
-    if let Some(sc) = scenario {
-        let _guard = rt.enter();
-        // The report shows in the header; the player logs each expectation too.
-        drop(engine.play(sc));
-    }
-    let link = Link::Local(engine);
-    let log = data_dir.join("dim.log");
-    let failed = drive(rt, cfg, keymap, themes, &link, duration, &log)?;
-    let Link::Local(engine) = link else {
-        unreachable!("run drives a local engine")
-    };
-    let result = rt.block_on(engine.shutdown());
-    match (result, failed) {
-        (Err(e), _) => Err(anyhow::Error::new(e).context("the engine stopped with an error")),
-        (Ok(_), true) => anyhow::bail!("the engine stopped unexpectedly; see {}", log.display()),
-        (Ok(_), false) => Ok(()),
-    }
+    drive(rt, cfg, keymap, themes, &Link::Local(engine), duration, log)
 }
 
 /// How long `dim attach` waits for the engine's first snapshot before drawing without it.
@@ -138,7 +107,7 @@ fn drive(
     cfg: Config,
     keymap: Keymap,
     themes: (Vec<Theme>, usize),
-    link: &Link,
+    link: &Link<'_>,
     duration: Option<Duration>,
     log: &Path,
 ) -> anyhow::Result<bool> {

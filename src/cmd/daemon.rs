@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::engine::scenario::{Report, Scenario};
 use crate::engine::snapshot::Snapshot;
-use crate::engine::{Engine, EngineOptions};
+use crate::host::Host;
 
 /// Runs until a signal, `duration`, or the end of `scenario`; exits only after the last batch is
 /// committed. With a scenario, returns its report.
@@ -18,17 +18,8 @@ pub async fn run(
     duration: Option<Duration>,
     scenario: Option<Scenario>,
 ) -> anyhow::Result<Option<Report>> {
-    let listen = cfg.metrics.listen.clone();
-    let claim = crate::control::claim(&cfg, data_dir).context("starting the control API")?;
-    let engine = Engine::start(cfg.clone(), EngineOptions::new(data_dir)).context("starting the engine")?;
-    let _control = match crate::control::start(claim, &cfg, &engine).await {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = engine.shutdown().await;
-            return Err(e.context("starting the control API"));
-        }
-    };
-    let _metrics = crate::metrics::start(&listen, &engine).await;
+    let host = Host::start(&cfg, data_dir, true).await?;
+    let engine = host.engine();
     let mut playing = scenario.map(|sc| engine.play(sc));
     let mut outcome = None;
     let mut snaps = engine.snapshots();
@@ -66,7 +57,7 @@ pub async fn run(
         }
     };
     tracing::info!(target: "dim::daemon", reason, "shutting down");
-    let last = engine.shutdown().await.context("stopping the engine")?;
+    let last = host.shutdown().await.context("stopping the engine")?;
     // Stopped before its end (a signal, --duration): the player reports what it had checked.
     if let Some(p) = playing
         && let Ok(r) = p.await

@@ -20,7 +20,7 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, pinned: bool) -> anyhow::Re
         let answer = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(crate::ctl::send(&ep, &cmd));
+            .block_on(crate::cmd::ctl::send(&ep, &cmd));
         match answer {
             Ok(a) if (200..300).contains(&a.status) => {
                 println!(

@@ -303,3 +303,18 @@ pub async fn run(ep: &Endpoint, cmd: &CtlCmd) -> ExitCode {
         }
     }
 }
+
+/// `dim ctl`: reaches the engine `at` names (or the one on `data_dir`'s socket) and sends `cmd`.
+pub fn main(cfg: &Config, data_dir: &Path, at: EngineAddr, cmd: &CtlCmd) -> ExitCode {
+    let ep = match endpoint(cfg, data_dir, at) {
+        Ok(ep) => ep,
+        Err(code) => return code,
+    };
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(run(&ep, cmd)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

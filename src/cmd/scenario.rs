@@ -1,5 +1,6 @@
 //! `dim scenario list|check|figures`, and turning `--scenario` into a validated scenario plus the config it runs with.
 
+use crate::cli::ScenarioAction;
 use crate::config::Config;
 use crate::engine::scenario::{OLD_KINDS, Scenario, figures, kinds, library};
 
@@ -8,6 +9,16 @@ use crate::engine::scenario::{OLD_KINDS, Scenario, figures, kinds, library};
 pub fn load(spec: &str, cfg: &Config) -> Result<(Scenario, Config), String> {
     let (file, text) = library::resolve(spec).map_err(|e| e.to_string())?;
     Scenario::load_with(&file, &text, cfg, crate::tui::CONFIG_CHECKS).map_err(|e| e.to_string())
+}
+
+/// `dim scenario list|check|figures`.
+pub fn run(action: ScenarioAction, cfg: &Config) -> anyhow::Result<()> {
+    match action {
+        ScenarioAction::List => list(),
+        ScenarioAction::Check { scenario } => return check(&scenario, cfg),
+        ScenarioAction::Figures => figures_help(cfg),
+    }
+    Ok(())
 }
 
 pub fn list() {

@@ -6,16 +6,16 @@
 #![warn(unreachable_pub)]
 
 pub use dim_config as config;
+pub use dim_control as control;
+pub use dim_control::metrics;
 pub use dim_engine as engine;
 pub use dim_engine::format;
+pub use dim_replay as replay;
+pub use dim_tui as tui;
 
 pub mod bench;
 pub mod cli;
 pub mod cmd;
-pub mod control;
 pub mod host;
 pub mod logging;
-pub mod metrics;
 pub mod pipe;
-pub mod replay;
-pub mod tui;

@@ -21,7 +21,14 @@ fn root() -> &'static Path {
 }
 
 /// Every crate's sources: the binary's `src` and each `crates/NAME/src`.
-const SOURCES: [&str; 3] = ["src", "crates/engine/src", "crates/config/src"];
+const SOURCES: [&str; 6] = [
+    "src",
+    "crates/engine/src",
+    "crates/config/src",
+    "crates/control/src",
+    "crates/replay/src",
+    "crates/tui/src",
+];
 
 /// Every non-comment line under DIR (from the workspace root), outside SKIP, that `bad` flags,
 /// as `file:line: text`.
@@ -79,10 +86,46 @@ fn the_engine_crate_depends_on_no_ui_server_or_chart_crate() {
         "plotters",
         "clap",
         "data-in-motion",
+        "dim-control",
+        "dim-replay",
+        "dim-tui",
     ];
     let found: Vec<&String> = tree.iter().filter(|n| banned.contains(&n.as_str())).collect();
     assert!(found.is_empty(), "dim-engine depends on {found:?}");
     assert!(tree.iter().any(|n| n == "dim-config"), "{tree:?}");
+}
+
+/// The control API and the replay sit beside each other on the engine: neither draws on a
+/// terminal, neither knows the other or the dashboard, and the replay serves no HTTP.
+#[test]
+fn control_and_replay_depend_on_the_engine_and_no_terminal() {
+    for (krate, also_banned) in [("dim-control", "dim-replay"), ("dim-replay", "axum")] {
+        let tree = dependency_tree(krate);
+        let banned = [
+            "ratatui",
+            "crossterm",
+            "tui-logger",
+            "dim-tui",
+            "data-in-motion",
+            also_banned,
+        ];
+        let found: Vec<&String> = tree.iter().filter(|n| banned.contains(&n.as_str())).collect();
+        assert!(found.is_empty(), "{krate} depends on {found:?}");
+        assert!(tree.iter().any(|n| n == "dim-engine"), "{krate}: {tree:?}");
+    }
+}
+
+/// The dashboard reaches a remote engine through the control API's client, and knows nothing
+/// of the replay or the binary.
+#[test]
+fn the_dashboard_depends_on_the_engine_and_the_control_client_only() {
+    let tree = dependency_tree("dim-tui");
+    let found: Vec<&String> = tree
+        .iter()
+        .filter(|n| ["dim-replay", "data-in-motion", "plotters"].contains(&n.as_str()))
+        .collect();
+    assert!(found.is_empty(), "dim-tui depends on {found:?}");
+    assert!(tree.iter().any(|n| n == "dim-control"), "{tree:?}");
 }
 
 #[test]
@@ -178,9 +221,18 @@ fn no_import_cycle_in_the_config_crate() {
 }
 
 #[test]
-fn no_import_cycle_among_the_dashboard_files() {
-    let tui = root().join("src").join("tui");
-    assert_no_cycles("src", |f| f.starts_with(&tui));
+fn no_import_cycle_in_the_control_crate() {
+    assert_no_cycles("crates/control/src", |_| true);
+}
+
+#[test]
+fn no_import_cycle_in_the_replay_crate() {
+    assert_no_cycles("crates/replay/src", |_| true);
+}
+
+#[test]
+fn no_import_cycle_in_the_dashboard_crate() {
+    assert_no_cycles("crates/tui/src", |_| true);
 }
 
 #[test]

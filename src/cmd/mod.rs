@@ -12,6 +12,7 @@ mod exit;
 pub mod explain;
 pub mod ls;
 pub mod pin;
+pub mod replay;
 pub mod scenario;
 pub mod seed;
 pub mod simulate;
@@ -68,7 +69,7 @@ pub fn run(cli: Cli) -> ExitCode {
             if let Some(c) = args.sla_miss_cost {
                 cfg.sla.miss_cost = c;
             }
-            crate::replay::cmd::run(&cfg, args)
+            replay::run(&cfg, args)
         }
         Cmd::Simulate {
             events,

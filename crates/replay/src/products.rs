@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn products_use_their_own_classes_only_where_the_tiers_are_theirs() {
-        let aws: Config = crate::config::load_str(None, include_str!("../../config/aws-classes.toml")).unwrap();
+        let aws: Config = crate::config::load_str(None, include_str!("../../../config/aws-classes.toml")).unwrap();
         let it = intelligent_tiering(&aws);
         assert!(it.own, "{}", it.note);
         assert_eq!(it.tiers.len(), 3);

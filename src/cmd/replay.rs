@@ -5,12 +5,12 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::inventory;
-use super::report::{InventoryInfo, TraceInfo};
-use super::trace::{self, Format};
-use super::workload::Workload;
 use crate::cli::ReplayArgs;
 use crate::config::Config;
+use crate::replay::inventory;
+use crate::replay::report::{InventoryInfo, TraceInfo};
+use crate::replay::trace::{self, Format};
+use crate::replay::workload::Workload;
 
 /// The format named, or the one the file's extension suggests (CLF otherwise).
 fn format_of(path: &Path, named: Option<Format>) -> Format {
@@ -28,7 +28,7 @@ fn format_of(path: &Path, named: Option<Format>) -> Format {
 }
 
 pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
-    let names = super::policy_names(&o.policies)?;
+    let names = crate::replay::policy_names(&o.policies)?;
     let scale = o.time_scale.unwrap_or(cfg.replay.time_scale);
     if !(scale.is_finite() && scale > 0.0) {
         bail!("--time-scale must be a number > 0 (e.g. 720 turns 12 trace hours into 360 days), got {scale}");
@@ -78,12 +78,12 @@ pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
     tracing::info!(target: "dim::replay", events = w.events.len(), objects = w.objects(), policies = names.len(), "replaying");
     let lifted;
     let cfg = if o.ignore_capacity {
-        lifted = super::without_capacity(cfg);
+        lifted = crate::replay::without_capacity(cfg);
         &lifted
     } else {
         cfg
     };
-    let mut r = super::compare(cfg, &w, &names)?;
+    let mut r = crate::replay::compare(cfg, &w, &names)?;
     r.ignore_capacity = o.ignore_capacity;
     r.trace = Some(TraceInfo {
         path: o.trace.display().to_string(),
@@ -102,7 +102,7 @@ pub fn run(cfg: &Config, o: ReplayArgs) -> anyhow::Result<()> {
         print!("{}", r.table());
     }
     if let Some(path) = &o.chart {
-        super::chart::draw(&r, path)?;
+        crate::replay::chart::draw(&r, path)?;
         eprintln!("chart written to {}", path.display());
     }
     Ok(())

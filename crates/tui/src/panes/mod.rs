@@ -11,7 +11,7 @@ pub mod tiers;
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders};
 
-use crate::tui::theme::Theme;
+use crate::theme::Theme;
 
 /// A bordered pane block: the title in the theme's title style, the border by focus.
 pub fn pane_block<'a>(theme: &Theme, title: String, focused: bool) -> Block<'a> {

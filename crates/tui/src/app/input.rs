@@ -6,7 +6,7 @@ use ratatui::layout::Position;
 use super::{App, LOG_LEVELS, Overlay, Pane};
 use crate::engine::command::Command;
 use crate::engine::tiers::chaos::ChaosSettings;
-use crate::tui::keymap::Action;
+use crate::keymap::Action;
 
 impl App {
     /// Handles one key press; returns the Commands it sends to the engine.

@@ -7,13 +7,13 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::app::App;
 use crate::config::Config;
 use crate::engine::migrate::task::TaskState;
 use crate::engine::placement::explain::Explanation;
 use crate::format::human_bytes;
-use crate::tui::app::App;
-use crate::tui::panes::pane_block;
-use crate::tui::theme::Theme;
+use crate::panes::pane_block;
+use crate::theme::Theme;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect, key: &str) {
     let block = pane_block(theme, format!("Detail · {key} · Esc closes"), true).style(theme.base());

@@ -6,10 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{bar, spark};
+use crate::app::{App, Pane};
 use crate::format::human_bytes;
-use crate::tui::app::{App, Pane};
-use crate::tui::panes::pane_block;
-use crate::tui::theme::Theme;
+use crate::panes::pane_block;
+use crate::theme::Theme;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Pane::Heat;

@@ -8,12 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Row, Table};
 
 use super::bar;
+use crate::app::{App, Pane};
 use crate::engine::snapshot::TierView;
 use crate::format::dollars;
 use crate::format::human_bytes;
-use crate::tui::app::{App, Pane};
-use crate::tui::panes::pane_block;
-use crate::tui::theme::Theme;
+use crate::panes::pane_block;
+use crate::theme::Theme;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Pane::Tiers;

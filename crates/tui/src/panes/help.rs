@@ -5,9 +5,9 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Row, Table};
 
-use crate::tui::app::App;
-use crate::tui::panes::pane_block;
-use crate::tui::theme::Theme;
+use crate::app::App;
+use crate::panes::pane_block;
+use crate::theme::Theme;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let bindings = app.keymap.bindings();

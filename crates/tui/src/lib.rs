@@ -1,5 +1,16 @@
 //! The terminal dashboard: live panes over the engine's snapshots; keys become Commands.
 
+// In the crate, not Cargo.toml: a `[lints]` table would reach the integration tests too, where
+// `unwrap()` is the assertion.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![warn(unreachable_pub)]
+
+/// Our crates under the names the modules use (`crate::config::…`, `crate::engine::…`).
+use dim_config as config;
+use dim_control as control;
+use dim_engine as engine;
+use dim_engine::format;
+
 pub mod app;
 mod header;
 pub mod keymap;

@@ -3,7 +3,17 @@
 //! refused. JSON over HTTP on a Unix socket in the data directory, and optionally on TCP with a
 //! bearer token. `dim ctl` is its command-line client.
 
+// In the crate, not Cargo.toml: a `[lints]` table would reach the integration tests too, where
+// `unwrap()` is the assertion.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![warn(unreachable_pub)]
+
+/// Our crates under the names the modules use (`crate::config::…`, `crate::engine::…`).
+use dim_config as config;
+use dim_engine as engine;
+
 pub mod client;
+pub mod metrics;
 mod server;
 mod token;
 

@@ -1,10 +1,19 @@
 //! Trace replay and policy comparison: a real access trace through dim's placement and through
 //! the rules users run today, each charged by the same cost meter, against the offline optimum.
 
+// In the crate, not Cargo.toml: a `[lints]` table would reach the integration tests too, where
+// `unwrap()` is the assertion.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![warn(unreachable_pub)]
+
+/// Our crates under the names the modules use (`crate::config::…`, `crate::engine::…`).
+use dim_config as config;
+use dim_engine as engine;
+use dim_engine::format;
+
 pub mod break_even;
 pub mod chart;
 pub mod cloudfront;
-pub mod cmd;
 pub mod history;
 pub mod inventory;
 pub mod log_line;

@@ -6,7 +6,7 @@ use crate::config::TierConfig;
 use crate::engine::clock::Millis;
 use crate::engine::events::Op;
 use crate::engine::placement::billing::{SlaPrice, serve_cost};
-use crate::replay::workload::{Ev, Workload};
+use crate::workload::{Ev, Workload};
 
 /// No move after this access (the tier served on is kept).
 pub(super) const STAY: Millis = Millis::MIN;

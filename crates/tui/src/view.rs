@@ -1,6 +1,6 @@
 //! The whole screen: header, the five panes, footer and overlays, laid out for the terminal's size.
 
-use crate::tui::panes::pane_block;
+use crate::panes::pane_block;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

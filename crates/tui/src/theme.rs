@@ -12,10 +12,10 @@ use crate::config::{ConfigError, Source, closest, layered};
 
 /// The shipped themes, embedded so `--theme NAME` works from any directory.
 pub const BUILTIN: [(&str, &str); 4] = [
-    ("default", include_str!("../../themes/default.toml")),
-    ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
-    ("gruvbox", include_str!("../../themes/gruvbox.toml")),
+    ("default", include_str!("../../../themes/default.toml")),
+    ("light", include_str!("../../../themes/light.toml")),
+    ("high-contrast", include_str!("../../../themes/high-contrast.toml")),
+    ("gruvbox", include_str!("../../../themes/gruvbox.toml")),
 ];
 
 const COLOR_NAMES: [&str; 17] = [

@@ -7,14 +7,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::bar;
+use crate::app::{App, Pane};
 use crate::engine::migrate::InFlightView;
 use crate::engine::migrate::task::TaskState;
 use crate::engine::snapshot::Snapshot;
 use crate::format::human_bytes;
 use crate::format::thousands;
-use crate::tui::app::{App, Pane};
-use crate::tui::panes::pane_block;
-use crate::tui::theme::Theme;
+use crate::panes::pane_block;
+use crate::theme::Theme;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Pane::Queue;

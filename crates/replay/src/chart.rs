@@ -10,7 +10,7 @@ use super::report::Report;
 
 /// DejaVu Sans, vendored (assets/fonts/LICENSE-DejaVu): the chart's labels must not depend on the
 /// fonts a machine happens to have.
-const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot draw the chart {path}: {message}")]

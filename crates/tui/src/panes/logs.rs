@@ -5,9 +5,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use tui_logger::{TuiLoggerLevelOutput, TuiLoggerWidget};
 
-use crate::tui::app::{App, LOG_LEVELS, Pane};
-use crate::tui::panes::pane_block;
-use crate::tui::theme::Theme;
+use crate::app::{App, LOG_LEVELS, Pane};
+use crate::panes::pane_block;
+use crate::theme::Theme;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Pane::Logs;

@@ -5,10 +5,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::app::{App, Pane};
-use crate::tui::keymap::Action;
-use crate::tui::panes::pane_block;
-use crate::tui::theme::Theme;
+use crate::app::{App, Pane};
+use crate::keymap::Action;
+use crate::panes::pane_block;
+use crate::theme::Theme;
 
 pub fn draw(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Pane::Chaos;

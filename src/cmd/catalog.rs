@@ -46,7 +46,7 @@ pub fn run(cfg: &Config, json: bool) -> anyhow::Result<()> {
         "overhead",
         "restore"
     );
-    for c in &classes {
+    for StorageClass { tier: c, .. } in &classes {
         let restore = if c.restore_hours > 0.0 {
             format!("{} h", c.restore_hours)
         } else {
@@ -58,7 +58,7 @@ pub fn run(cfg: &Config, json: bool) -> anyhow::Result<()> {
             c.storage_gb_month,
             c.get_per_1k,
             c.put_per_1k,
-            c.transition_per_1k,
+            c.transition_per_1k.unwrap_or(c.put_per_1k),
             c.retrieval_gb,
             c.egress_gb,
             c.min_storage_days,

@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::tier::TierConfig;
+
 /// The catalog as shipped, also its reference (region, date, source).
 pub const CATALOG_TOML: &str = include_str!("../../../config/catalog.toml");
 
@@ -12,37 +14,38 @@ pub const CATALOG_TOML: &str = include_str!("../../../config/catalog.toml");
 /// tier's: an S3 tier of class `aws:s3-standard-ia` writes `STANDARD_IA` objects).
 const DESCRIPTIVE: [&str; 2] = ["name", "description"];
 
-/// One storage class of one provider, as listed by `dim catalog`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One storage class of one provider, as listed by `dim catalog`: what it is, and the tier it
+/// makes. Its prices and minimums are the tier's own fields, declared once in `TierConfig`:
+/// every class is read into one (a key the tier does not have is refused), so the catalog and
+/// the tiers it fills cannot drift apart.
+#[derive(Debug, Clone, Serialize)]
 pub struct StorageClass {
-    pub name: String,
     pub description: String,
-    pub provider: String,
-    pub storage_class: String,
-    pub storage_gb_month: f64,
-    pub get_per_1k: f64,
-    pub put_per_1k: f64,
-    pub transition_per_1k: f64,
-    pub retrieval_gb: f64,
-    pub egress_gb: f64,
-    pub latency_ms: f64,
-    #[serde(default)]
-    pub min_storage_days: f64,
-    #[serde(default)]
-    pub min_billable_bytes: u64,
-    #[serde(default)]
-    pub overhead_bytes: u64,
-    #[serde(default)]
-    pub restore_hours: f64,
-    #[serde(default)]
-    pub restore_per_1k: f64,
-    #[serde(default)]
-    pub restore_gb: f64,
-    #[serde(default)]
-    pub object_fee_per_1k_month: f64,
-    #[serde(default)]
-    pub object_fee_min_bytes: u64,
+    /// Named as the class (`aws:s3-standard-ia`), on the S3 backend.
+    #[serde(flatten)]
+    pub tier: TierConfig,
+}
+
+impl StorageClass {
+    pub fn name(&self) -> &str {
+        &self.tier.name
+    }
+
+    /// A class's table read as a tier (its name as the tier's, on the S3 backend).
+    fn read(table: &toml::Table) -> Result<Self, toml::de::Error> {
+        let mut fields = table.clone();
+        let description = match fields.remove("description") {
+            Some(toml::Value::String(d)) => d,
+            _ => String::new(),
+        };
+        fields
+            .entry("backend")
+            .or_insert_with(|| toml::Value::String("s3".into()));
+        Ok(Self {
+            description,
+            tier: toml::Value::Table(fields).try_into()?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -61,10 +64,7 @@ fn tables() -> &'static [toml::Table] {
 
 /// Every class in the catalog, in file order.
 pub fn classes() -> Vec<StorageClass> {
-    tables()
-        .iter()
-        .filter_map(|t| toml::Value::Table(t.clone()).try_into().ok())
-        .collect()
+    tables().iter().filter_map(|t| StorageClass::read(t).ok()).collect()
 }
 
 fn name_of(t: &toml::Table) -> &str {
@@ -110,6 +110,11 @@ mod tests {
     #[test]
     fn the_shipped_catalog_parses_and_names_every_class_the_issue_lists() {
         let all = classes();
+        for t in tables() {
+            if let Err(e) = StorageClass::read(t) {
+                panic!("{} is not a tier: {e}", name_of(t));
+            }
+        }
         assert_eq!(all.len(), tables().len(), "every class deserialises");
         for want in [
             "aws:s3-standard",
@@ -127,10 +132,11 @@ mod tests {
             "gcp:gcs-coldline",
             "gcp:gcs-archive",
         ] {
-            assert!(all.iter().any(|c| c.name == want), "{want} missing");
+            assert!(all.iter().any(|c| c.name() == want), "{want} missing");
         }
-        let ia = all.iter().find(|c| c.name == "aws:s3-standard-ia").unwrap();
+        let ia = &all.iter().find(|c| c.name() == "aws:s3-standard-ia").unwrap().tier;
         assert_eq!((ia.min_storage_days, ia.min_billable_bytes), (30.0, 131_072));
+        assert_eq!(ia.storage_class.as_deref(), Some("STANDARD_IA"));
     }
 
     #[test]

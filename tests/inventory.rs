@@ -142,14 +142,7 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
 
     // Every object registered with its size, on the bucket's tier; the duplicate on the first.
     let c = data_in_motion::engine::store::open_reader(h.store().path()).unwrap();
-    let mut stmt = c
-        .prepare("SELECT key, size FROM objects WHERE tier = 'bucket'")
-        .unwrap();
-    let got: BTreeMap<String, i64> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let got = bucket_objects(&c);
     assert_eq!(got, want);
     let dup_tier: String = c
         .query_row("SELECT tier FROM objects WHERE key = ?1", [dup], |r| r.get(0))
@@ -267,6 +260,17 @@ impl ObjectStore for DiesMidListing {
     }
 }
 
+/// Every object the store has on the tier named `bucket`, by key, with its size.
+fn bucket_objects(c: &rusqlite::Connection) -> BTreeMap<String, i64> {
+    let mut stmt = c
+        .prepare("SELECT key, size FROM objects WHERE tier = 'bucket'")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// A scanner over the one S3 tier `tier` of `dir`'s store.
 fn scanner(dir: &std::path::Path, name: &str, tier: Arc<dyn ObjectStore>) -> Scanner {
     Scanner {
@@ -371,15 +375,7 @@ fn inventory_resumes_after_a_kill_mid_listing() {
         assert_eq!(*asked.lock().unwrap(), vec![None, last_before_kill]);
 
         let c = data_in_motion::engine::store::open_reader(sc.store.path()).unwrap();
-        let mut stmt = c
-            .prepare("SELECT key, size FROM objects WHERE tier = 'bucket'")
-            .unwrap();
-        let got: BTreeMap<String, i64> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(got, want);
+        assert_eq!(bucket_objects(&c), want);
         // A rescan lists everything again, from the start.
         assert!(sc.rescan());
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -95,6 +95,42 @@ fn the_engine_crate_depends_on_no_ui_server_or_chart_crate() {
     assert!(tree.iter().any(|n| n == "dim-config"), "{tree:?}");
 }
 
+/// hyper is in the engine's tree only as the S3 SDK's HTTP client: built without its `server`
+/// feature, and reached through the SDK alone.
+#[test]
+fn the_engine_has_hyper_only_as_the_s3_client() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tree = |args: &[&str]| {
+        let out = std::process::Command::new(&cargo)
+            .args(["tree", "--offline", "-e", "normal", "-p", "dim-engine"])
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let features = tree(&["-e", "features", "--prefix", "none"]);
+    assert!(
+        !features.contains("hyper feature \"server\""),
+        "dim-engine builds hyper's server"
+    );
+    // Who depends on hyper directly, within the engine's tree: the SDK's HTTP client and its TLS.
+    let users = tree(&["-i", "hyper", "--depth", "1", "--prefix", "none"]);
+    let users: Vec<&str> = users
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(!users.is_empty(), "hyper is in the engine's tree");
+    for u in &users {
+        assert!(
+            u.starts_with("aws-smithy-") || u.starts_with("hyper-"),
+            "{u} uses hyper in dim-engine's tree"
+        );
+    }
+}
+
 /// The control API and the replay sit beside each other on the engine: neither draws on a
 /// terminal, neither knows the other or the dashboard, and the replay serves no HTTP.
 #[test]

@@ -33,9 +33,10 @@ impl Host {
                 return Err(e.context("starting the control API"));
             }
         };
-        let metrics = match metrics {
-            true => crate::metrics::start(&cfg.metrics.listen, &engine).await,
-            false => None,
+        let metrics = if metrics {
+            crate::metrics::start(&cfg.metrics.listen, &engine).await
+        } else {
+            None
         };
         Ok(Host {
             engine,

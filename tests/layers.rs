@@ -56,20 +56,26 @@ fn offending(dir: &str, skip: Option<&str>, bad: impl Fn(&str) -> bool) -> Vec<S
 
 /// The normal (non-dev) dependencies of a workspace crate, direct and indirect, by name.
 fn dependency_tree(package: &str) -> Vec<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", package])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+    let mut names: Vec<String> = cargo_tree(package, &["--prefix", "none"])
         .lines()
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .collect();
     names.sort();
     names.dedup();
     names
+}
+
+/// What `cargo tree` prints for the normal dependencies of `package`, with `args` added.
+fn cargo_tree(package: &str, args: &[&str]) -> String {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["tree", "--offline", "-e", "normal", "-p", package])
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The crate graph keeps the engine away from the terminal, the dashboard, the HTTP server and
@@ -99,17 +105,7 @@ fn the_engine_crate_depends_on_no_ui_server_or_chart_crate() {
 /// feature, and reached through the SDK alone.
 #[test]
 fn the_engine_has_hyper_only_as_the_s3_client() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let tree = |args: &[&str]| {
-        let out = std::process::Command::new(&cargo)
-            .args(["tree", "--offline", "-e", "normal", "-p", "dim-engine"])
-            .args(args)
-            .current_dir(root())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let tree = |args: &[&str]| cargo_tree("dim-engine", args);
     let features = tree(&["-e", "features", "--prefix", "none"]);
     assert!(
         !features.contains("hyper feature \"server\""),

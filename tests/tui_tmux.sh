@@ -13,7 +13,11 @@ SOCK="dim-tui-test-$$"
 tm() { tmux -L "$SOCK" "$@"; }
 cleanup() {
     tm kill-server 2>/dev/null || true
-    [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null || true
+    if [ -n "$DAEMON_PID" ]; then
+        kill "$DAEMON_PID" 2>/dev/null || true
+        # The daemon writes into its data dir until it has stopped; removing it sooner races.
+        wait "$DAEMON_PID" 2>/dev/null || true
+    fi
     rm -rf "$DATA" "$DAEMON_DATA"
 }
 trap cleanup EXIT
@@ -42,6 +46,13 @@ wait_for() {
 tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
     "TERM=xterm-256color $BIN --data-dir $DATA; echo \"dim exited with \$?\"; sleep 60"
 tm set-option -t dim remain-on-exit on >/dev/null
+
+# Runs a new command in the one pane. The session (and so the tmux server) stays: killing the last
+# session makes the server exit, and a new one started at once can race it ("server exited
+# unexpectedly").
+run_in_pane() {
+    tm respawn-pane -k -t dim "TERM=xterm-256color $1"
+}
 
 for title in "File heat" "Tier placement" "Migration queue" "Chaos" "Logs" "events/s"; do
     wait_for "$title" 60
@@ -78,9 +89,7 @@ echo "ok: the terminal left the alternate screen"
 
 # Ctrl-C and SIGTERM restore the terminal and exit 0 too (same data dir: dim resumes it).
 restart() {
-    tm kill-session -t dim 2>/dev/null || true
-    tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
-        "TERM=xterm-256color $BIN --data-dir $DATA; echo \"dim exited with \$?\"; sleep 60"
+    run_in_pane "$BIN --data-dir $DATA; echo \"dim exited with \$?\"; sleep 60"
     wait_for "events [1-9][0-9,]* \(" 60
 }
 restart
@@ -102,9 +111,7 @@ start_daemon() {
     DAEMON_PID=$!
 }
 # Before any engine runs there, attach says so at once, as dim ctl does, and exits 2.
-tm kill-session -t dim 2>/dev/null || true
-tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
-    "TERM=xterm-256color $BIN attach --data-dir $DAEMON_DATA; echo \"attach exited with \$?\"; sleep 60"
+run_in_pane "$BIN attach --data-dir $DAEMON_DATA; echo \"attach exited with \$?\"; sleep 60"
 wait_for "attach exited with 2" 20
 wait_for "no engine answers at" 1
 echo "ok: dim attach where no engine runs says so at start and exits 2"
@@ -113,10 +120,7 @@ for _ in $(seq 1 100); do
     $BIN ctl --data-dir "$DAEMON_DATA" status >/dev/null 2>&1 && break
     sleep 0.3
 done
-tm kill-session -t dim 2>/dev/null || true
-tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
-    "TERM=xterm-256color $BIN attach --data-dir $DAEMON_DATA; echo \"attach exited with \$?\"; sleep 60"
-tm set-option -t dim remain-on-exit on >/dev/null
+run_in_pane "$BIN attach --data-dir $DAEMON_DATA; echo \"attach exited with \$?\"; sleep 60"
 for title in "File heat" "Tier placement" "Migration queue" "Chaos" "Logs"; do
     wait_for "$title" 60
 done

@@ -18,7 +18,7 @@ cleanup() {
         # The daemon writes into its data dir until it has stopped; removing it sooner races.
         wait "$DAEMON_PID" 2>/dev/null || true
     fi
-    rm -rf "$DATA" "$DAEMON_DATA"
+    rm -rf "$DATA" "$DAEMON_DATA" "$DAEMON_DATA.log"
 }
 trap cleanup EXIT
 

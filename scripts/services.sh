@@ -1,6 +1,7 @@
-# Test services on loopback, sourced by scripts/test.sh. Each start_* function builds its
-# server once (cached under $DIM_TOOLS), starts it, waits for it, exports how to reach it,
-# and fails loudly if it does not come up. stop_services stops everything started here.
+# Test services on loopback, sourced by scripts/test.sh. prepare_services builds or installs
+# what is missing once (cached under $DIM_TOOLS); each start_* function starts its server, waits
+# for it, exports how to reach it, and fails loudly if it does not come up. stop_services stops
+# everything started here.
 
 DIM_TOOLS=${DIM_TOOLS:-$HOME/.cache/dim-test-tools}
 SERVICES_DIR=$(mktemp -d /tmp/dim-services.XXXXXX)
@@ -25,7 +26,17 @@ except Exception: sys.exit(1)" 2>/dev/null; then
     return 1
 }
 
+# Stops a background job and everything it started (a cargo build runs rustc as its children).
+kill_tree() {
+    local pid=$1 child
+    for child in $(pgrep -P "$pid" 2>/dev/null); do
+        kill_tree "$child"
+    done
+    kill "$pid" 2>/dev/null || true
+}
+
 stop_services() {
+    [ -n "${PREPARE_PID:-}" ] && kill_tree "$PREPARE_PID"
     for pid in "${SERVICE_PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -36,16 +47,16 @@ stop_services() {
 }
 
 # Builds a test server from crates.io once into $DIM_TOOLS/NAME-VERSION. The servers' own
-# release profiles ask for link-time optimisation in one codegen unit, which is most of their
-# build time on two cores and buys the tests nothing: a test server only has to answer on
-# loopback, so it is built optimised but without LTO, in parallel codegen units, without
-# debug info.
+# release profiles ask for full optimisation with link-time optimisation in one codegen unit,
+# which is most of their build time on two cores and buys the tests nothing: a test server only
+# has to answer on loopback, so it is built at opt-level 1, without LTO, in parallel codegen
+# units, without debug info.
 build_tool() {
     local name=$1 version=$2 started
     shift 2
     started=$(date +%s)
     echo "building $name $version once (cached in $DIM_TOOLS)"
-    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
         CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_INCREMENTAL=false \
         cargo install "$name" --version "$version" "$@" --locked \
         --root "$DIM_TOOLS/$name-$version" >"$SERVICES_DIR/$name-build.log" 2>&1 || {
@@ -56,12 +67,26 @@ build_tool() {
     echo "built $name $version in $(($(date +%s) - started)) s"
 }
 
+GARAGE_BIN="$DIM_TOOLS/garage-2.5.0/bin/garage"
+TANSU_BIN="$DIM_TOOLS/tansu-0.6.0/bin/tansu"
+
+# Builds the servers and the Python clients that are missing. It takes half an hour on a fresh
+# machine and little CPU at times (one big crate, a link), so test.sh runs it in the background
+# beside its own checks and build, and waits for it before starting the services.
+prepare_services() {
+    # Garage with the SQLite metadata engine the tests configure, without its metrics, LMDB and
+    # K2V (nothing here uses them).
+    [ -x "$GARAGE_BIN" ] || build_tool garage 2.5.0 --no-default-features \
+        --features bundled-libs,sqlite || return 1
+    [ -x "$TANSU_BIN" ] || build_tool tansu 0.6.0 --features libsql || return 1
+    setup_kafka_client >/dev/null || return 1
+    setup_s3_client >/dev/null
+}
+
 # Garage 2.5.0, a production S3 server, as the S3 endpoint of the integration tests.
 start_garage() {
-    local bin="$DIM_TOOLS/garage-2.5.0/bin/garage"
-    if [ ! -x "$bin" ]; then
-        build_tool garage 2.5.0 || return 1
-    fi
+    local bin="$GARAGE_BIN"
+    [ -x "$bin" ] || { echo "FAILED: Garage is not built (prepare_services builds it)" >&2; return 1; }
     local dir="$SERVICES_DIR/garage" s3_port rpc_port secret
     mkdir -p "$dir"
     s3_port=$(free_port)
@@ -125,10 +150,8 @@ TOML
 # tansu 0.6.0, a Kafka-protocol broker with SQLite storage, as the Kafka endpoint of the
 # integration tests. It does not auto-create topics: dim (and the tests) create theirs.
 start_tansu() {
-    local bin="$DIM_TOOLS/tansu-0.6.0/bin/tansu"
-    if [ ! -x "$bin" ]; then
-        build_tool tansu 0.6.0 --features libsql || return 1
-    fi
+    local bin="$TANSU_BIN"
+    [ -x "$bin" ] || { echo "FAILED: tansu is not built (prepare_services builds it)" >&2; return 1; }
     local dir="$SERVICES_DIR/tansu" port
     mkdir -p "$dir"
     port=$(free_port)

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::control::ControlServer;
 use crate::engine::snapshot::Snapshot;
-use crate::engine::{Engine, EngineError, EngineHandle, EngineOptions};
+use crate::engine::{Engine, EngineError, EngineHandle};
 
 /// A running engine with the API and the metrics endpoint that serve it.
 pub struct Host {
@@ -25,7 +25,8 @@ impl Host {
     /// Must be called inside a tokio runtime.
     pub async fn start(cfg: &Config, data_dir: &Path, metrics: bool) -> anyhow::Result<Host> {
         let claim = crate::control::claim(cfg, data_dir).context("starting the control API")?;
-        let engine = Engine::start(cfg.clone(), EngineOptions::new(data_dir)).context("starting the engine")?;
+        let engine =
+            Engine::start(cfg.clone(), crate::tiers::engine_options(data_dir)).context("starting the engine")?;
         let control = match crate::control::start(claim, cfg, &engine).await {
             Ok(c) => c,
             Err(e) => {

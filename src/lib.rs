@@ -11,6 +11,7 @@ pub use dim_control::metrics;
 pub use dim_engine as engine;
 pub use dim_engine::format;
 pub use dim_replay as replay;
+pub use dim_s3 as s3;
 pub use dim_tui as tui;
 
 pub mod bench;
@@ -19,3 +20,4 @@ pub mod cmd;
 pub mod host;
 pub mod logging;
 pub mod pipe;
+pub mod tiers;

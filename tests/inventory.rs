@@ -18,9 +18,9 @@ use data_in_motion::engine::inventory::{ScanState, Scanner};
 use data_in_motion::engine::store::Store;
 use data_in_motion::engine::tiers::chaos::{ChaosSettings, ChaosStore};
 use data_in_motion::engine::tiers::local::LocalTier;
-use data_in_motion::engine::tiers::s3::S3Tier;
 use data_in_motion::engine::tiers::{Attributes, ObjectMeta, ObjectStore, OpError, Reader, Version, Written};
 use data_in_motion::engine::{Engine, EngineOptions};
+use data_in_motion::s3::S3Tier;
 use futures::StreamExt;
 
 const N: usize = 5000;
@@ -113,7 +113,7 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
     }
     first.shutdown().await.unwrap();
 
-    let h = Engine::start(cfg, EngineOptions::new(dir.path())).unwrap();
+    let h = Engine::start(cfg, data_in_motion::tiers::engine_options(dir.path())).unwrap();
     let started = Instant::now();
     let mut ingested_during_scan = Vec::new();
     loop {

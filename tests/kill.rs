@@ -15,8 +15,8 @@ use data_in_motion::engine::clock::wall_now_ms;
 use data_in_motion::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use data_in_motion::engine::migrate::task;
 use data_in_motion::engine::store::Store;
-use data_in_motion::engine::tiers::s3::S3Tier;
-use data_in_motion::engine::tiers::{self, Attributes, ObjectStore};
+use data_in_motion::engine::tiers::{Attributes, ObjectStore};
+use data_in_motion::s3::S3Tier;
 use tokio::io::AsyncReadExt;
 
 const DIM: &str = env!("CARGO_BIN_EXE_dim");
@@ -77,7 +77,7 @@ async fn kill_9_during_migrations_loses_nothing() {
     let cfg_path = dir.path().join("dim.toml");
     std::fs::write(&cfg_path, toml).unwrap();
 
-    let tiers = tiers::build(&cfg, &data_dir).unwrap();
+    let tiers = data_in_motion::tiers::build(&cfg, &data_dir).unwrap();
     let store = Arc::new(Store::open(&data_dir.join("dim.db"), 8).unwrap());
     let prefix = format!("kill/{}-{}", std::process::id(), wall_now_ms());
     let directions = [("disk", "s3b"), ("s3a", "disk"), ("s3a", "s3b"), ("std", "ia")];

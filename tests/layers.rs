@@ -21,9 +21,10 @@ fn root() -> &'static Path {
 }
 
 /// Every crate's sources: the binary's `src` and each `crates/NAME/src`.
-const SOURCES: [&str; 6] = [
+const SOURCES: [&str; 7] = [
     "src",
     "crates/engine/src",
+    "crates/s3/src",
     "crates/config/src",
     "crates/control/src",
     "crates/replay/src",
@@ -78,20 +79,23 @@ fn cargo_tree(package: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The crate graph keeps the engine away from the terminal, the dashboard, the HTTP server and
-/// the charts: none of their crates is in its tree, even indirectly. (hyper is, only as the S3
-/// SDK's HTTP client.)
+/// The crate graph keeps the engine away from the terminal, the dashboard, HTTP (server and
+/// client) and the charts: none of their crates is in its tree, even indirectly. S3 is a backend
+/// the binary hands the engine (`dim-s3`), so the AWS SDK and its HTTP client are not in it either.
 #[test]
-fn the_engine_crate_depends_on_no_ui_server_or_chart_crate() {
+fn the_engine_crate_depends_on_no_ui_http_or_chart_crate() {
     let tree = dependency_tree("dim-engine");
     let banned = [
         "ratatui",
         "crossterm",
         "tui-logger",
         "axum",
+        "hyper",
         "plotters",
         "clap",
+        "aws-sdk-s3",
         "data-in-motion",
+        "dim-s3",
         "dim-control",
         "dim-replay",
         "dim-tui",
@@ -101,28 +105,40 @@ fn the_engine_crate_depends_on_no_ui_server_or_chart_crate() {
     assert!(tree.iter().any(|n| n == "dim-config"), "{tree:?}");
 }
 
-/// hyper is in the engine's tree only as the S3 SDK's HTTP client: built without its `server`
-/// feature, and reached through the SDK alone.
+/// The S3 backend sits on the engine and below everything else; it has hyper only as the SDK's
+/// HTTP client: built without its `server` feature, and reached through the SDK alone.
 #[test]
-fn the_engine_has_hyper_only_as_the_s3_client() {
-    let tree = |args: &[&str]| cargo_tree("dim-engine", args);
-    let features = tree(&["-e", "features", "--prefix", "none"]);
+fn the_s3_backend_has_hyper_only_as_the_sdk_client() {
+    let tree = dependency_tree("dim-s3");
+    let banned = [
+        "ratatui",
+        "crossterm",
+        "axum",
+        "data-in-motion",
+        "dim-control",
+        "dim-replay",
+        "dim-tui",
+    ];
+    let found: Vec<&String> = tree.iter().filter(|n| banned.contains(&n.as_str())).collect();
+    assert!(found.is_empty(), "dim-s3 depends on {found:?}");
+    assert!(tree.iter().any(|n| n == "dim-engine"), "{tree:?}");
+    let features = cargo_tree("dim-s3", &["-e", "features", "--prefix", "none"]);
     assert!(
         !features.contains("hyper feature \"server\""),
-        "dim-engine builds hyper's server"
+        "dim-s3 builds hyper's server"
     );
-    // Who depends on hyper directly, within the engine's tree: the SDK's HTTP client and its TLS.
-    let users = tree(&["-i", "hyper", "--depth", "1", "--prefix", "none"]);
+    // Who depends on hyper directly, within the tree: the SDK's HTTP client and its TLS.
+    let users = cargo_tree("dim-s3", &["-i", "hyper", "--depth", "1", "--prefix", "none"]);
     let users: Vec<&str> = users
         .lines()
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert!(!users.is_empty(), "hyper is in the engine's tree");
+    assert!(!users.is_empty(), "hyper is in dim-s3's tree");
     for u in &users {
         assert!(
             u.starts_with("aws-smithy-") || u.starts_with("hyper-"),
-            "{u} uses hyper in dim-engine's tree"
+            "{u} uses hyper in dim-s3's tree"
         );
     }
 }
@@ -138,6 +154,7 @@ fn control_and_replay_depend_on_the_engine_and_no_terminal() {
             "crossterm",
             "tui-logger",
             "dim-tui",
+            "dim-s3",
             "data-in-motion",
             also_banned,
         ];
@@ -154,7 +171,7 @@ fn the_dashboard_depends_on_the_engine_and_the_control_client_only() {
     let tree = dependency_tree("dim-tui");
     let found: Vec<&String> = tree
         .iter()
-        .filter(|n| ["dim-replay", "data-in-motion", "plotters"].contains(&n.as_str()))
+        .filter(|n| ["dim-replay", "dim-s3", "data-in-motion", "plotters"].contains(&n.as_str()))
         .collect();
     assert!(found.is_empty(), "dim-tui depends on {found:?}");
     assert!(tree.iter().any(|n| n == "dim-control"), "{tree:?}");
@@ -245,6 +262,11 @@ fn the_cycle_checker_follows_child_module_paths() {
 #[test]
 fn no_import_cycle_in_the_engine_crate() {
     assert_no_cycles("crates/engine/src", |_| true);
+}
+
+#[test]
+fn no_import_cycle_in_the_s3_crate() {
+    assert_no_cycles("crates/s3/src", |_| true);
 }
 
 #[test]

@@ -11,8 +11,8 @@ use data_in_motion::engine::migrate::backoff::Policy;
 use data_in_motion::engine::migrate::mover::{MoveCtx, Outcome};
 use data_in_motion::engine::migrate::task;
 use data_in_motion::engine::store::Store;
-use data_in_motion::engine::tiers::s3::S3Tier;
-use data_in_motion::engine::tiers::{self, Attributes, ErrorKind, ObjectStore, Reader, Version};
+use data_in_motion::engine::tiers::{Attributes, ErrorKind, ObjectStore, Reader, Version};
+use data_in_motion::s3::S3Tier;
 use tokio::io::AsyncReadExt;
 
 fn body(data: &[u8]) -> Reader {
@@ -147,7 +147,7 @@ async fn migrations_between_local_and_s3_in_every_direction() {
         s3_tier(&env, "s3b", "dim-archive"),
         local_tier("disk", 5.0),
     ]);
-    let tiers = tiers::build(&cfg, dir.path()).unwrap();
+    let tiers = data_in_motion::tiers::build(&cfg, dir.path()).unwrap();
     let store = Arc::new(Store::open(&dir.path().join("dim.db"), 8).unwrap());
     let ctx = MoveCtx::new(
         store.clone(),

@@ -16,7 +16,7 @@ use data_in_motion::engine::migrate::backoff::Policy;
 use data_in_motion::engine::migrate::mover::{MoveCtx, Outcome};
 use data_in_motion::engine::migrate::task::{self, TaskState};
 use data_in_motion::engine::store::Store;
-use data_in_motion::engine::tiers::{self, Attributes, ObjectStore, Tiers, Written};
+use data_in_motion::engine::tiers::{Attributes, ObjectStore, Tiers, Written};
 use serde_json::{Value, json};
 
 /// The independent client against one endpoint.
@@ -135,7 +135,7 @@ impl Mover {
         let mut cfg = common::config_with(tiers_cfg);
         tweak(&mut cfg);
         let data = dir.path().to_path_buf();
-        let tiers = tiers::build(&cfg, &data).unwrap();
+        let tiers = data_in_motion::tiers::build(&cfg, &data).unwrap();
         let store = Arc::new(Store::open(&data.join("dim.db"), 8).unwrap());
         Self {
             _dir: dir,

@@ -12,7 +12,7 @@ use common::{DIM, kafka_env, s3_env, s3_tier};
 use data_in_motion::config::{self, SourceKind};
 use data_in_motion::engine::clock::wall_now_ms;
 use data_in_motion::engine::tiers::ObjectStore;
-use data_in_motion::engine::tiers::s3::S3Tier;
+use data_in_motion::s3::S3Tier;
 
 /// Runs `dim --daemon --scenario SPEC` on a fresh data directory and returns its output.
 fn play(spec: &str, data_dir: &Path, extra: &[&str]) -> Output {
@@ -262,7 +262,7 @@ fn chaos_storm_on_s3_and_kafka() {
     );
     // Every object the seed wrote still carries what it was written with, wherever the storm
     // moved it.
-    let tiers = data_in_motion::engine::tiers::build(&cfg, &data).unwrap();
+    let tiers = data_in_motion::tiers::build(&cfg, &data).unwrap();
     let checked = rt.block_on(async {
         let mut n = 0;
         for t in tiers.values() {

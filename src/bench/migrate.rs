@@ -14,8 +14,8 @@ use crate::engine::migrate::task::TaskState;
 use crate::engine::migrate::{Migrator, task};
 use crate::engine::store::summary::summary;
 use crate::engine::store::{Connection, Store};
-use crate::engine::tiers::s3::S3Tier;
-use crate::engine::tiers::{self, Attributes, ObjectStore, Tiers};
+use crate::engine::tiers::{Attributes, ObjectStore, Tiers};
+use crate::s3::S3Tier;
 
 pub struct Options {
     pub objects: usize,
@@ -145,7 +145,7 @@ async fn measure(cfg: &Config, o: &Options) -> anyhow::Result<MigrateBench> {
     let (src_bucket, dst_bucket) = (format!("dim-bench-{stamp}-src"), format!("dim-bench-{stamp}-dst"));
     let mut bench_cfg = cfg.clone();
     bench_cfg.tiers = vec![tier("src", o.src, &src_bucket, o), tier("dst", o.dst, &dst_bucket, o)];
-    let tiers = tiers::build(&bench_cfg, dir.path()).context("building the tiers")?;
+    let tiers = crate::tiers::build(&bench_cfg, dir.path()).context("building the tiers")?;
     let mut buckets = Vec::new();
     for t in &bench_cfg.tiers {
         if t.backend == Backend::S3 {

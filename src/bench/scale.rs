@@ -20,7 +20,7 @@ use crate::engine::clock::{Clock, ScaledClock, wall_now_ms};
 use crate::engine::model::Model;
 use crate::engine::placement::planner::{self, PlanSummary};
 use crate::engine::store::Store;
-use crate::engine::{Engine, EngineHandle, EngineOptions};
+use crate::engine::{Engine, EngineHandle};
 use crate::tui::app::App;
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
@@ -149,7 +149,7 @@ fn plan(store: &Store, cfg: &Config) -> anyhow::Result<PlanSummary> {
 fn start_to_ready(rt: &tokio::runtime::Runtime, cfg: &Config, dir: &Path) -> anyhow::Result<(f64, EngineHandle)> {
     let t = Instant::now();
     let engine = rt
-        .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(dir)) })
+        .block_on(async { Engine::start(cfg.clone(), crate::tiers::engine_options(dir)) })
         .context("starting the engine")?;
     engine.build_snapshot().context("building the first snapshot")?;
     Ok((t.elapsed().as_secs_f64(), engine))

@@ -12,6 +12,7 @@ use ratatui::backend::TestBackend;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::engine::Engine;
 use crate::engine::clock::wall_now_ms;
 use crate::engine::command::Command;
 use crate::engine::events::{AccessEvent, Op};
@@ -19,7 +20,6 @@ use crate::engine::ingest::{Item, ObjectRecord, Pending, SourceBatch, apply};
 use crate::engine::migrate::task::{self, TaskState};
 use crate::engine::snapshot::Snapshot;
 use crate::engine::store::Store;
-use crate::engine::{Engine, EngineOptions};
 use crate::tui::app::App;
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
@@ -152,7 +152,7 @@ pub fn run(cfg: &Config, objects: usize, attached: bool, as_json: bool) -> anyho
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
     let claim = crate::control::claim(&cfg, dir.path()).context("claiming the control socket")?;
     let engine = rt
-        .block_on(async { Engine::start(cfg.clone(), EngineOptions::new(dir.path())) })
+        .block_on(async { Engine::start(cfg.clone(), crate::tiers::engine_options(dir.path())) })
         .context("starting the engine")?;
     let received = Arc::new(std::sync::Mutex::new(Received::default()));
     let _control = if attached {

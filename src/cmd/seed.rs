@@ -15,7 +15,7 @@ use crate::engine::ingest::{Item, ObjectRecord, apply_items};
 use crate::engine::migrate::backoff::{Policy, retry};
 use crate::engine::store::Store;
 use crate::engine::tiers::chaos::ChaosStore;
-use crate::engine::tiers::{self, Attributes, Listing, ObjectStore, OpError, Tiers};
+use crate::engine::tiers::{Attributes, Listing, ObjectStore, OpError, Tiers};
 
 /// What a seeded object carries besides its bytes, derived from its key (so a check after any
 /// number of moves knows what it must still carry): a Content-Type and who wrote it.
@@ -64,7 +64,7 @@ async fn seed(
     tier_name: &str,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let tiers = tiers::build(cfg, data_dir)?;
+    let tiers = crate::tiers::build(cfg, data_dir)?;
     let tier = tiers
         .get(tier_name)
         .cloned()

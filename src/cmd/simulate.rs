@@ -12,7 +12,7 @@ use crate::engine::clock::wall_now_ms;
 use crate::engine::events::codec;
 use crate::engine::events::generator::{GenObject, Workload};
 use crate::engine::events::kafka::{connect, ensure_topic};
-use crate::engine::tiers::{self, ObjectStore};
+use crate::engine::tiers::ObjectStore;
 
 /// What to produce, from the command line.
 #[derive(Debug, Clone)]
@@ -136,7 +136,7 @@ pub async fn produce_workload(
 
 /// The objects already on the configured tiers, so events name real objects (after `dim seed`).
 async fn existing_objects(cfg: &Config, data_dir: &std::path::Path) -> Vec<GenObject> {
-    let Ok(tiers) = tiers::build(cfg, data_dir) else {
+    let Ok(tiers) = crate::tiers::build(cfg, data_dir) else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -60,6 +60,8 @@ pub struct EngineOptions {
     pub clock: Option<Arc<dyn Clock>>,
     /// How often a snapshot is published.
     pub snapshot_every: Duration,
+    /// Opens the tiers configured on S3 (`dim_s3::S3Backend`); without it such a tier is refused.
+    pub s3: Option<Arc<dyn tiers::RemoteBackend>>,
 }
 
 impl EngineOptions {
@@ -68,7 +70,14 @@ impl EngineOptions {
             data_dir: data_dir.into(),
             clock: None,
             snapshot_every: Duration::from_millis(250),
+            s3: None,
         }
+    }
+
+    /// The same options, with S3 tiers opened through `s3`.
+    pub fn with_s3(mut self, s3: Arc<dyn tiers::RemoteBackend>) -> Self {
+        self.s3 = Some(s3);
+        self
     }
 }
 
@@ -111,7 +120,7 @@ impl Engine {
         })?;
         let store = Arc::new(Store::open(&opts.data_dir.join(&cfg.store.file), cfg.store.cache_mib)?);
         let clock = engine_clock(&cfg, &opts, &store)?;
-        let tiers = tiers::build(&cfg, &opts.data_dir)?;
+        let tiers = tiers::build(&cfg, &opts.data_dir, opts.s3.as_deref())?;
         let migrator = Arc::new(Migrator::start(cfg.migrator.clone(), store.clone(), tiers.clone()));
         let (brain, brain_tasks) =
             placement::runner::start(cfg.clone(), store.clone(), clock.clone(), migrator.clone());

@@ -1,19 +1,20 @@
-//! Storage tiers: the `ObjectStore` trait, its backends (local directory, S3) and the chaos decorator.
+//! Storage tiers: the `ObjectStore` trait, the local-directory backend, the chaos decorator, and
+//! the seam (`RemoteBackend`) through which a backend outside the engine (S3, the `dim-s3` crate)
+//! opens its tiers.
 
 mod attrs;
 mod build;
 pub mod chaos;
 mod hashing;
 pub mod local;
-pub mod s3;
 
 use async_trait::async_trait;
 use thiserror::Error;
 use tokio::io::AsyncRead;
 
 pub use attrs::Attributes;
-pub use build::{Tiers, build, local_root};
-pub use hashing::{HashingReader, ProgressReader};
+pub use build::{RemoteBackend, Tiers, build, local_root};
+pub use hashing::{HashingReader, ProgressReader, hex};
 
 use crate::clock::Millis;
 
@@ -317,6 +318,11 @@ pub enum TierError {
     },
     #[error("tier {tier}: {message}")]
     Config { tier: String, message: String },
+    #[error(
+        "tier {tier} is on the {backend} backend, which this engine was started without \
+         (the dim binary includes it; a program embedding the engine passes it in EngineOptions)"
+    )]
+    NoBackend { tier: String, backend: &'static str },
 }
 
 impl TierError {

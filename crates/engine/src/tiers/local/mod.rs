@@ -148,7 +148,7 @@ impl LocalTier {
         let kind = match &e {
             TierError::InvalidKey { .. } => ErrorKind::InvalidKey,
             TierError::Io { source, .. } => ErrorKind::from_io(source.kind()),
-            TierError::Config { .. } => ErrorKind::Other,
+            TierError::Config { .. } | TierError::NoBackend { .. } => ErrorKind::Other,
         };
         OpError::new(kind, &self.name, op, key, e.to_string())
     }

@@ -31,7 +31,7 @@ pub(super) struct Headers<'a> {
 macro_rules! headers_of {
     ($o:expr) => {{
         let o = $o;
-        $crate::tiers::s3::read::Headers {
+        $crate::read::Headers {
             size: o.content_length(),
             etag: o.e_tag(),
             last_modified: o.last_modified(),

@@ -13,7 +13,7 @@ use tokio::io::AsyncReadExt;
 use super::S3Tier;
 use super::read::http_date;
 use super::wire::{b64, encode_key, trim_etag};
-use crate::tiers::hashing::hex;
+use crate::tiers::hex;
 use crate::tiers::{Attributes, CopySource, ErrorKind, OpError, Reader, STANDARD, Version, Written};
 
 /// S3's limit on parts per upload; parts grow past the threshold to stay under it.

@@ -1,11 +1,26 @@
 //! An S3 tier (MinIO, Garage, AWS): a bucket, or one storage class of a bucket; path-style,
 //! credentials from named env vars, SDK retries off so the engine's backoff is the only policy.
+//! A crate of its own so that the engine builds without the AWS SDK and its HTTP client: the
+//! engine knows tiers through `ObjectStore`, and the binary hands it this backend
+//! ([`S3Backend`]) for the tiers configured `backend = "s3"`.
 
+// In the crate, not Cargo.toml: a `[lints]` table would reach the integration tests too, where
+// `unwrap()` is the assertion.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![warn(unreachable_pub)]
+
+/// Our crates under the names the modules use (`crate::config::…`, `crate::tiers::…`).
+use dim_config as config;
+use dim_engine::tiers;
+
+mod backend;
 mod batch;
-pub(super) mod read;
+mod read;
 mod tags;
 mod wire;
 mod write;
+
+pub use backend::S3Backend;
 
 use std::time::Duration;
 
@@ -20,12 +35,11 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{GlacierJobParameters, RestoreRequest, Tier};
 use md5::{Digest, Md5};
 
-use super::hashing::hex;
-use super::{
-    Attributes, CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, STANDARD, TierError, Version,
-    Written,
-};
 use crate::config::{MigratorConfig, RestoreConfig, Sse, TierConfig};
+use crate::tiers::{
+    Attributes, CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, STANDARD, TierError, Version,
+    Written, hex,
+};
 use read::headers_of;
 use wire::{classify, env, in_words, trim_etag};
 
@@ -186,7 +200,7 @@ impl S3Tier {
             .map_err(|e| self.err("delete_bucket", &self.bucket, e))
     }
 
-    pub(super) fn err<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    pub(crate) fn err<E: ProvideErrorMetadata + std::error::Error + 'static>(
         &self,
         op: &'static str,
         key: &str,
@@ -195,7 +209,7 @@ impl S3Tier {
         OpError::new(classify(&e), &self.name, op, key, in_words(&e, &self.endpoint))
     }
 
-    pub(super) fn io_err(&self, op: &'static str, key: &str, e: std::io::Error) -> OpError {
+    pub(crate) fn io_err(&self, op: &'static str, key: &str, e: std::io::Error) -> OpError {
         OpError::new(ErrorKind::from_io(e.kind()), &self.name, op, key, e.to_string())
     }
 }

@@ -28,7 +28,7 @@ pub struct Audit {
 /// after `recheck`: a live workload may have deleted the object and not yet committed the
 /// DELETE, or a move may have switched it; only a pointer still naming a tier that says
 /// "not found" counts as lost.
-pub async fn audit(store: &Store, tiers: &Tiers, recheck: Duration) -> Result<Audit, StoreError> {
+pub(crate) async fn audit(store: &Store, tiers: &Tiers, recheck: Duration) -> Result<Audit, StoreError> {
     let mut out = Audit::default();
     let mut listed: HashSet<(String, String)> = HashSet::new();
     let mut names: Vec<&String> = tiers.keys().collect();

@@ -8,7 +8,7 @@
 /// The configuration crate under the name the engine's modules use (`crate::config::…`).
 use dim_config as config;
 
-pub mod audit;
+mod audit;
 pub mod clock;
 pub mod command;
 mod control;
@@ -19,7 +19,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod migrate;
 pub mod model;
-pub mod observe;
+mod observe;
 pub mod placement;
 mod publish;
 pub mod scenario;

@@ -143,6 +143,67 @@ fn the_s3_backend_has_hyper_only_as_the_sdk_client() {
     }
 }
 
+/// The engine modules a path names after `engine::` in FILE's code (comments left out), through
+/// a `use` group too: `engine::{store::X, Y}` names `store`. Items (`engine::Snapshot`,
+/// `engine::explain`) name none.
+fn engine_modules_named(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in code.match_indices("engine::") {
+        let rest = &code[at + "engine::".len()..];
+        let items: Vec<&str> = match rest.strip_prefix('{') {
+            Some(group) => group.split('}').next().unwrap_or("").split(',').collect(),
+            None => vec![
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                    .next()
+                    .unwrap_or(""),
+            ],
+        };
+        for item in items {
+            if let Some((module, _)) = item.trim().split_once("::") {
+                out.push(module.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The control API and the dashboard know the engine by its face: the items `dim-engine`
+/// re-exports at its root, the store API (`store`), `sync` and `format`. They do not reach
+/// into the planner, the migrator or the ingest.
+#[test]
+fn the_control_api_and_the_dashboard_use_only_the_engines_face() {
+    let allowed = ["store", "sync", "format"];
+    let mut found = Vec::new();
+    for dir in ["crates/control/src", "crates/tui/src"] {
+        let mut files = Vec::new();
+        rust_files(&root().join(dir), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let code: String = text
+                .lines()
+                .map(|l| l.split("//").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for m in engine_modules_named(&code) {
+                if !allowed.contains(&m.as_str()) {
+                    found.push(format!("{}: engine::{m}::", f.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "reaching past the engine's face:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_face_check_sees_paths_and_use_groups() {
+    let code = "use crate::engine::{Snapshot, migrate::task::TaskState};\nlet x = engine::placement::planner::plan(); engine::explain(&s);";
+    assert_eq!(engine_modules_named(code), ["migrate", "placement"]);
+}
+
 /// The control API and the replay sit beside each other on the engine: neither draws on a
 /// terminal, neither knows the other or the dashboard, and the replay serves no HTTP.
 #[test]

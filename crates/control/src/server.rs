@@ -19,11 +19,12 @@ use tokio::task::JoinHandle;
 use super::token::Token;
 use crate::config::Config;
 use crate::engine::EngineHandle;
-use crate::engine::command::{Command, Commands, Refusal};
-use crate::engine::migrate::task::{self, TaskState};
-use crate::engine::placement::explain::{ExplainError, explain};
-use crate::engine::snapshot::Snapshot;
+use crate::engine::Snapshot;
+use crate::engine::TaskState;
+use crate::engine::store::tasks as task;
 use crate::engine::store::{Connection, Store, StoreError, ingest};
+use crate::engine::{Command, Commands, Refusal};
+use crate::engine::{ExplainError, explain};
 
 /// How long a command's answer waits for a snapshot that shows it.
 const SHOWN_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);

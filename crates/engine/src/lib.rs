@@ -28,6 +28,21 @@ pub mod store;
 pub mod sync;
 pub mod tiers;
 
+// The engine's face: what the control API and the dashboard name (tests/layers.rs keeps them to
+// it, with the store API, `sync` and `format`). The replay plans with the planner's own pieces
+// (it replays the brain), so it reaches into `placement` and `model`.
+pub use command::{Answer, Command, Commands, Refusal};
+pub use events::SourceState;
+pub use events::codec::RejectReason;
+pub use inventory::ScanState;
+pub use migrate::task::TaskState;
+pub use migrate::{InFlightView, MigratorStats};
+pub use placement::explain::{ExplainError, Explanation, explain};
+pub use scenario::ScenarioView;
+pub use snapshot::{Snapshot, TierView};
+pub use tiers::ErrorKind;
+pub use tiers::chaos::ChaosSettings;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +52,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use clock::{Clock, ScaledClock, wall_now_ms};
-use command::{Commands, Request};
+use command::Request;
 use control::{Control, dispatch_commands};
 pub use error::EngineError;
 use events::SourceShared;
@@ -46,7 +61,6 @@ use events::kafka::KafkaSource;
 use ingest::{IngestStats, Ingestor, SourceBatch};
 use migrate::Migrator;
 use publish::{SnapshotBuilder, publish_snapshots};
-use snapshot::Snapshot;
 use store::{Store, StoreError};
 use tiers::Tiers;
 

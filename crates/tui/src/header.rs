@@ -9,9 +9,9 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 use super::app::App;
 use super::theme::Theme;
 use crate::config::SourceKind;
-use crate::engine::events::SourceState;
-use crate::engine::inventory::ScanState;
-use crate::engine::snapshot::Snapshot;
+use crate::engine::ScanState;
+use crate::engine::Snapshot;
+use crate::engine::SourceState;
 use crate::format::{dollars, engine_time, human_bytes, thousands};
 
 /// The header: mode, source and clock; objects and events; cost before and after the plan; the
@@ -252,7 +252,7 @@ fn span_of(ms: i64) -> String {
 }
 
 /// The scenario being played: name, step k/n, elapsed of total, the next step; or how it ended.
-fn scenario_spans<'a>(sc: &crate::engine::scenario::ScenarioView, theme: &Theme) -> Vec<Span<'a>> {
+fn scenario_spans<'a>(sc: &crate::engine::ScenarioView, theme: &Theme) -> Vec<Span<'a>> {
     let mut v = vec![
         Span::styled("scenario ", theme.dim()),
         Span::styled(sc.name.clone(), theme.accent()),

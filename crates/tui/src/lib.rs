@@ -33,7 +33,7 @@ use tokio::sync::oneshot;
 use crate::config::{Config, ConfigError, Invalid, SectionCheck};
 use crate::control::client::Endpoint;
 use crate::engine::EngineHandle;
-use crate::engine::command::{Answer, Command};
+use crate::engine::{Answer, Command};
 use app::{App, Overlay};
 use keymap::Keymap;
 use link::{Link, Remote};

@@ -12,8 +12,8 @@ use tokio::task::JoinHandle;
 
 use crate::control::client::{ClientError, Endpoint};
 use crate::engine::EngineHandle;
-use crate::engine::command::{Answer, Command, Refusal};
-use crate::engine::snapshot::Snapshot;
+use crate::engine::Snapshot;
+use crate::engine::{Answer, Command, Refusal};
 
 /// How long an attached dashboard waits before trying a lost engine again.
 const RECONNECT_EVERY: Duration = Duration::from_secs(1);

@@ -10,11 +10,11 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use tokio::sync::watch;
 
 use crate::config::SourceKind;
-use crate::engine::events::codec::RejectReason;
-use crate::engine::migrate::MigratorStats;
-use crate::engine::snapshot::Snapshot;
+use crate::engine::ErrorKind;
+use crate::engine::MigratorStats;
+use crate::engine::RejectReason;
+use crate::engine::Snapshot;
 use crate::engine::sync;
-use crate::engine::tiers::ErrorKind;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -124,7 +124,7 @@ fn encode_source(e: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
 
 /// Per tier: objects, bytes, capacity, latency, operations, errors and monthly cost.
 fn encode_tiers(e: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt::Error> {
-    let per_tier = |f: &dyn Fn(&crate::engine::snapshot::TierView) -> f64| -> Vec<(Labels, ConstGauge<f64>)> {
+    let per_tier = |f: &dyn Fn(&crate::engine::TierView) -> f64| -> Vec<(Labels, ConstGauge<f64>)> {
         s.tiers
             .iter()
             .map(|t| (vec![("tier", t.name.clone())], gauge(f(t))))

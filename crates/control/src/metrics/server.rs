@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 
 use super::collector::SnapshotCollector;
 use crate::config::SourceKind;
-use crate::engine::events::SourceState;
-use crate::engine::snapshot::Snapshot;
+use crate::engine::Snapshot;
+use crate::engine::SourceState;
 use crate::engine::sync;
 use crate::engine::{EngineHandle, Observations};
 

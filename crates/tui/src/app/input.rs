@@ -4,8 +4,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use ratatui::layout::Position;
 
 use super::{App, LOG_LEVELS, Overlay, Pane};
-use crate::engine::command::Command;
-use crate::engine::tiers::chaos::ChaosSettings;
+use crate::engine::ChaosSettings;
+use crate::engine::Command;
 use crate::keymap::Action;
 
 impl App {

@@ -11,10 +11,10 @@ use ratatui::layout::Rect;
 use super::keymap::Keymap;
 use super::theme::Theme;
 use crate::config::{Config, SourceKind};
-use crate::engine::command::{Answer, Command};
-use crate::engine::snapshot::Snapshot;
+use crate::engine::ChaosSettings;
+use crate::engine::Snapshot;
 use crate::engine::store::summary::HotObject;
-use crate::engine::tiers::chaos::ChaosSettings;
+use crate::engine::{Answer, Command};
 
 /// The panes, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

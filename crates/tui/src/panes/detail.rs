@@ -9,8 +9,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::engine::migrate::task::TaskState;
-use crate::engine::placement::explain::Explanation;
+use crate::engine::Explanation;
+use crate::engine::TaskState;
 use crate::format::human_bytes;
 use crate::panes::pane_block;
 use crate::theme::Theme;

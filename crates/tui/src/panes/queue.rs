@@ -8,9 +8,9 @@ use ratatui::widgets::Paragraph;
 
 use super::bar;
 use crate::app::{App, Pane};
-use crate::engine::migrate::InFlightView;
-use crate::engine::migrate::task::TaskState;
-use crate::engine::snapshot::Snapshot;
+use crate::engine::InFlightView;
+use crate::engine::Snapshot;
+use crate::engine::TaskState;
 use crate::format::human_bytes;
 use crate::format::thousands;
 use crate::panes::pane_block;

@@ -9,7 +9,7 @@ use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Row, Table};
 
 use super::bar;
 use crate::app::{App, Pane};
-use crate::engine::snapshot::TierView;
+use crate::engine::TierView;
 use crate::format::dollars;
 use crate::format::human_bytes;
 use crate::panes::pane_block;

@@ -386,6 +386,11 @@ impl CostModel {
         }
     }
 
+    /// What the planner minimises for `o` on tier `j` (`total`), with a forecast in hand.
+    pub fn objective(&self, o: &PlanObject, j: usize, f: &Forecast) -> f64 {
+        self.parts(o, j, f).total
+    }
+
     pub fn costs(&self, o: &PlanObject) -> Vec<TierCost> {
         (0..self.tiers.len()).map(|j| self.cost(o, j)).collect()
     }

@@ -32,11 +32,19 @@ pub struct PlanSummary {
     pub monthly_all_fast: f64,
     pub monthly_after_by_tier: Vec<(String, f64)>,
     /// The slow reads of a month at `sla.miss_cost`, now and after the plan's moves: what the
-    /// plan trades the bill against (the total it minimises is bill + this).
+    /// plan trades the bill against.
     #[serde(default)]
     pub sla_monthly_now: f64,
     #[serde(default)]
     pub sla_monthly_after: f64,
+    /// What the plan minimises, in $ over each object's planning horizon: the running bill and
+    /// the slow reads at `sla.miss_cost` with every object staying (`now`), and on its planned
+    /// tier with the moves' one-time costs (`after`). The monthly figures above need not order
+    /// the same way: a horizon is not a month (an object due to cool pays its move back later).
+    #[serde(default)]
+    pub objective_now: f64,
+    #[serde(default)]
+    pub objective_after: f64,
     /// One-time cost of the planned moves.
     pub migration_cost: f64,
     pub hot_objects: usize,
@@ -321,6 +329,8 @@ fn summarise(objs: &[PlanObject], cm: &CostModel, target: &[usize], s: &mut Plan
         after_by[target[i]] += cm.monthly(o, target[i], &f);
         s.sla_monthly_now += cm.monthly_sla(o.current, &f);
         s.sla_monthly_after += cm.monthly_sla(target[i], &f);
+        s.objective_now += cm.objective(o, o.current, &f);
+        s.objective_after += cm.objective(o, target[i], &f);
         s.reads_month += f.month_gets();
         if slow[o.current] {
             s.slow_reads_month_now += f.month_gets();

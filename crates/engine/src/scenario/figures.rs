@@ -39,11 +39,11 @@ pub const GLOBAL: &[(&str, &str)] = &[
     ("cost.monthly_after", "$/month once the last plan's moves are done"),
     (
         "cost.priced_now",
-        "$/month of the placement at the last plan plus its slow reads at sla.miss_cost: what plans minimise",
+        "what the last plan minimises, with every object staying: $ over the planning horizon of the bill plus slow reads at sla.miss_cost",
     ),
     (
         "cost.priced_after",
-        "the same once the last plan's moves are done (a plan may raise the bill to serve hot reads faster)",
+        "the same with the last plan's moves and their one-time costs (a plan may raise the bill to serve hot reads faster)",
     ),
     (
         "cost.monthly_all_fast",
@@ -283,8 +283,8 @@ fn plan_figure(name: &str, p: &PlanSummary) -> Option<f64> {
     Some(match name {
         "cost.monthly_now" => p.monthly_now,
         "cost.monthly_after" => p.monthly_after,
-        "cost.priced_now" => p.monthly_now + p.sla_monthly_now,
-        "cost.priced_after" => p.monthly_after + p.sla_monthly_after,
+        "cost.priced_now" => p.objective_now,
+        "cost.priced_after" => p.objective_after,
         "cost.monthly_all_fast" => p.monthly_all_fast,
         "plan.moves" => p.moves as f64,
         "plan.hot_objects" => p.hot_objects as f64,

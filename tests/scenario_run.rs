@@ -195,7 +195,7 @@ fn scenario_list_check_and_figures() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("scenarios/chaos-storm.toml: ok"), "{text}");
-    assert!(text.contains("chaos gcp-archive: 30% slow_down, +2000 ms"), "{text}");
+    assert!(text.contains("chaos gcp-archive: 30% slow_down, +500 ms"), "{text}");
     let out = Command::new(DIM).args(["scenario", "figures"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

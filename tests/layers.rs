@@ -31,6 +31,11 @@ const SOURCES: [&str; 7] = [
     "crates/tui/src",
 ];
 
+/// A line's code, before any `//` comment.
+fn without_comment(line: &str) -> &str {
+    line.split("//").next().unwrap_or("")
+}
+
 /// Every non-comment line under DIR (from the workspace root), outside SKIP, that `bad` flags,
 /// as `file:line: text`.
 fn offending(dir: &str, skip: Option<&str>, bad: impl Fn(&str) -> bool) -> Vec<String> {
@@ -46,7 +51,7 @@ fn offending(dir: &str, skip: Option<&str>, bad: impl Fn(&str) -> bool) -> Vec<S
         }
         let text = std::fs::read_to_string(&f).unwrap();
         for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
+            let code = without_comment(line);
             if bad(code) {
                 found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
             }
@@ -64,6 +69,17 @@ fn dependency_tree(package: &str) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// Asserts that `package`'s tree holds none of `banned` and does hold `needs`.
+fn assert_tree(package: &str, banned: &[&str], needs: &str) {
+    let tree = dependency_tree(package);
+    let found: Vec<&String> = tree.iter().filter(|n| banned.contains(&n.as_str())).collect();
+    assert!(found.is_empty(), "{package} depends on {found:?}");
+    assert!(
+        tree.iter().any(|n| n == needs),
+        "{package} does not depend on {needs}: {tree:?}"
+    );
 }
 
 /// What `cargo tree` prints for the normal dependencies of `package`, with `args` added.
@@ -84,7 +100,6 @@ fn cargo_tree(package: &str, args: &[&str]) -> String {
 /// the binary hands the engine (`dim-s3`), so the AWS SDK and its HTTP client are not in it either.
 #[test]
 fn the_engine_crate_depends_on_no_ui_http_or_chart_crate() {
-    let tree = dependency_tree("dim-engine");
     let banned = [
         "ratatui",
         "crossterm",
@@ -100,16 +115,13 @@ fn the_engine_crate_depends_on_no_ui_http_or_chart_crate() {
         "dim-replay",
         "dim-tui",
     ];
-    let found: Vec<&String> = tree.iter().filter(|n| banned.contains(&n.as_str())).collect();
-    assert!(found.is_empty(), "dim-engine depends on {found:?}");
-    assert!(tree.iter().any(|n| n == "dim-config"), "{tree:?}");
+    assert_tree("dim-engine", &banned, "dim-config");
 }
 
 /// The S3 backend sits on the engine and below everything else; it has hyper only as the SDK's
 /// HTTP client: built without its `server` feature, and reached through the SDK alone.
 #[test]
 fn the_s3_backend_has_hyper_only_as_the_sdk_client() {
-    let tree = dependency_tree("dim-s3");
     let banned = [
         "ratatui",
         "crossterm",
@@ -119,9 +131,7 @@ fn the_s3_backend_has_hyper_only_as_the_sdk_client() {
         "dim-replay",
         "dim-tui",
     ];
-    let found: Vec<&String> = tree.iter().filter(|n| banned.contains(&n.as_str())).collect();
-    assert!(found.is_empty(), "dim-s3 depends on {found:?}");
-    assert!(tree.iter().any(|n| n == "dim-engine"), "{tree:?}");
+    assert_tree("dim-s3", &banned, "dim-engine");
     let features = cargo_tree("dim-s3", &["-e", "features", "--prefix", "none"]);
     assert!(
         !features.contains("hyper feature \"server\""),
@@ -179,11 +189,7 @@ fn the_control_api_and_the_dashboard_use_only_the_engines_face() {
         rust_files(&root().join(dir), &mut files);
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
-            let code: String = text
-                .lines()
-                .map(|l| l.split("//").next().unwrap_or(""))
-                .collect::<Vec<_>>()
-                .join("\n");
+            let code: String = text.lines().map(without_comment).collect::<Vec<_>>().join("\n");
             for m in engine_modules_named(&code) {
                 if !allowed.contains(&m.as_str()) {
                     found.push(format!("{}: engine::{m}::", f.display()));
@@ -209,7 +215,6 @@ fn the_face_check_sees_paths_and_use_groups() {
 #[test]
 fn control_and_replay_depend_on_the_engine_and_no_terminal() {
     for (krate, also_banned) in [("dim-control", "dim-replay"), ("dim-replay", "axum")] {
-        let tree = dependency_tree(krate);
         let banned = [
             "ratatui",
             "crossterm",
@@ -219,9 +224,7 @@ fn control_and_replay_depend_on_the_engine_and_no_terminal() {
             "data-in-motion",
             also_banned,
         ];
-        let found: Vec<&String> = tree.iter().filter(|n| banned.contains(&n.as_str())).collect();
-        assert!(found.is_empty(), "{krate} depends on {found:?}");
-        assert!(tree.iter().any(|n| n == "dim-engine"), "{krate}: {tree:?}");
+        assert_tree(krate, &banned, "dim-engine");
     }
 }
 
@@ -229,13 +232,11 @@ fn control_and_replay_depend_on_the_engine_and_no_terminal() {
 /// of the replay or the binary.
 #[test]
 fn the_dashboard_depends_on_the_engine_and_the_control_client_only() {
-    let tree = dependency_tree("dim-tui");
-    let found: Vec<&String> = tree
-        .iter()
-        .filter(|n| ["dim-replay", "dim-s3", "data-in-motion", "plotters"].contains(&n.as_str()))
-        .collect();
-    assert!(found.is_empty(), "dim-tui depends on {found:?}");
-    assert!(tree.iter().any(|n| n == "dim-control"), "{tree:?}");
+    assert_tree(
+        "dim-tui",
+        &["dim-replay", "dim-s3", "data-in-motion", "plotters"],
+        "dim-control",
+    );
 }
 
 #[test]

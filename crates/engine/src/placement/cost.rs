@@ -110,6 +110,14 @@ pub struct TierCost {
     pub sla_ok: bool,
 }
 
+impl TierCost {
+    /// The one-time charges of moving there: the move and the minimum-duration charges it
+    /// triggers (what the plan's summary reports as spent on moves).
+    pub fn one_time(&self) -> f64 {
+        self.migration + self.min_duration
+    }
+}
+
 /// An object's forecast over the horizon, the same on every tier.
 #[derive(Debug, Clone, Copy)]
 pub struct Forecast {
@@ -386,20 +394,14 @@ impl CostModel {
         }
     }
 
-    /// What the planner minimises for `o` on tier `j` (`total`), with a forecast in hand.
-    pub fn objective(&self, o: &PlanObject, j: usize, f: &Forecast) -> f64 {
-        self.parts(o, j, f).total
-    }
-
     pub fn costs(&self, o: &PlanObject) -> Vec<TierCost> {
         (0..self.tiers.len()).map(|j| self.cost(o, j)).collect()
     }
 
-    /// One-time cost of moving `o` from its current tier to `j`: the move and the minimum-duration
-    /// charges it triggers (what the plan's summary reports as spent on moves).
-    pub fn migration(&self, o: &PlanObject, j: usize, f: &Forecast) -> f64 {
-        let c = self.parts(o, j, f);
-        c.migration + c.min_duration
+    /// `cost` with the forecast in hand (the tier's name left empty): the plan's summary reads
+    /// what the planner minimises (`total`) and a move's one-time charges from one computation.
+    pub fn priced(&self, o: &PlanObject, j: usize, f: &Forecast) -> TierCost {
+        self.parts(o, j, f)
     }
 
     /// Monthly running cost (storage, requests, retrieval, restores; no moves) of `o` on tier `j`.

@@ -329,8 +329,8 @@ fn summarise(objs: &[PlanObject], cm: &CostModel, target: &[usize], s: &mut Plan
         after_by[target[i]] += cm.monthly(o, target[i], &f);
         s.sla_monthly_now += cm.monthly_sla(o.current, &f);
         s.sla_monthly_after += cm.monthly_sla(target[i], &f);
-        s.objective_now += cm.objective(o, o.current, &f);
-        s.objective_after += cm.objective(o, target[i], &f);
+        let stay = cm.priced(o, o.current, &f).total;
+        s.objective_now += stay;
         s.reads_month += f.month_gets();
         if slow[o.current] {
             s.slow_reads_month_now += f.month_gets();
@@ -351,8 +351,12 @@ fn summarise(objs: &[PlanObject], cm: &CostModel, target: &[usize], s: &mut Plan
         if hot && cm.tiers[target[i]].latency_ms > cm.sla.latency_ms {
             s.sla_violations_after += 1;
         }
-        if target[i] != o.current {
-            s.migration_cost += cm.migration(o, target[i], &f);
+        if target[i] == o.current {
+            s.objective_after += stay;
+        } else {
+            let go = cm.priced(o, target[i], &f);
+            s.objective_after += go.total;
+            s.migration_cost += go.one_time();
             moves.push((i, target[i]));
         }
     }

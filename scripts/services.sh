@@ -50,7 +50,8 @@ stop_services() {
 # release profiles ask for full optimisation with link-time optimisation in one codegen unit,
 # which is most of their build time on two cores and buys the tests nothing: a test server only
 # has to answer on loopback, so it is built at opt-level 1, without LTO, in parallel codegen
-# units, without debug info.
+# units, without debug info. Both servers build in one target directory, so the crates they share
+# (same version, features and profile) compile once; it is removed when both are installed.
 build_tool() {
     local name=$1 version=$2 started
     shift 2
@@ -58,7 +59,7 @@ build_tool() {
     echo "building $name $version once (cached in $DIM_TOOLS)"
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
         CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_INCREMENTAL=false \
-        cargo install "$name" --version "$version" "$@" --locked \
+        CARGO_TARGET_DIR="$DIM_TOOLS/build" cargo install "$name" --version "$version" "$@" --locked \
         --root "$DIM_TOOLS/$name-$version" >"$SERVICES_DIR/$name-build.log" 2>&1 || {
         tail -30 "$SERVICES_DIR/$name-build.log"
         echo "FAILED: could not build $name" >&2
@@ -79,6 +80,7 @@ prepare_services() {
     [ -x "$GARAGE_BIN" ] || build_tool garage 2.5.0 --no-default-features \
         --features bundled-libs,sqlite || return 1
     [ -x "$TANSU_BIN" ] || build_tool tansu 0.6.0 --features libsql || return 1
+    rm -rf "$DIM_TOOLS/build"
     setup_kafka_client >/dev/null || return 1
     setup_s3_client >/dev/null
 }

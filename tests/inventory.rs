@@ -48,6 +48,7 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
     let client = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(data_in_motion::s3::https_client())
             .region(Region::new(env.region.clone()))
             .endpoint_url(&env.endpoint)
             .credentials_provider(creds)

@@ -15,12 +15,14 @@ use dim_engine::tiers;
 
 mod backend;
 mod batch;
+mod https;
 mod read;
 mod tags;
 mod wire;
 mod write;
 
 pub use backend::S3Backend;
+pub use https::https_client;
 
 use std::time::Duration;
 
@@ -112,6 +114,7 @@ impl S3Tier {
         let secret_key = env(&t.name, &sk_var)?;
         let mut b = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(https_client())
             .region(Region::new(region.clone()))
             .credentials_provider(Credentials::new(
                 access_key.clone(),

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
+use common::hooked::{Hooked, Hooks};
 use common::{local_tier, s3_env, s3_tier};
 use data_in_motion::engine::clock::{ScaledClock, wall_now_ms};
 use data_in_motion::engine::command::Command;
@@ -18,7 +19,7 @@ use data_in_motion::engine::inventory::{ScanState, Scanner};
 use data_in_motion::engine::store::Store;
 use data_in_motion::engine::tiers::chaos::{ChaosSettings, ChaosStore};
 use data_in_motion::engine::tiers::local::LocalTier;
-use data_in_motion::engine::tiers::{Attributes, ObjectMeta, ObjectStore, OpError, Reader, Version, Written};
+use data_in_motion::engine::tiers::{Attributes, Listing, ObjectStore, OpError};
 use data_in_motion::engine::{Engine, EngineOptions};
 use data_in_motion::s3::S3Tier;
 use futures::StreamExt;
@@ -210,46 +211,25 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
 /// `start_after` a listing is asked for is recorded.
 #[derive(Debug)]
 struct DiesMidListing {
-    inner: Arc<dyn ObjectStore>,
     pages: Option<usize>,
     asked: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 #[async_trait]
-impl ObjectStore for DiesMidListing {
-    fn tier(&self) -> &str {
-        self.inner.tier()
-    }
-    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError> {
-        self.inner.head(key).await
-    }
-    async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
-        self.inner.attributes(key, version).await
-    }
-    async fn get(&self, key: &str, from: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
-        self.inner.get(key, from).await
-    }
-    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
-        self.inner.put(key, body, size, attrs).await
-    }
-    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError> {
-        self.inner.difference(key, expected).await
-    }
-    async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
-        self.inner.delete(key, version).await
-    }
+impl Hooks for DiesMidListing {
     async fn list_pages(
         &self,
+        inner: &dyn ObjectStore,
         prefix: &str,
         start_after: Option<&str>,
-        on_page: &mut (dyn FnMut(Vec<(String, ObjectMeta)>) + Send),
+        on_page: &mut (dyn FnMut(Listing) + Send),
     ) -> Result<(), OpError> {
         self.asked.lock().unwrap().push(start_after.map(str::to_string));
         let Some(pages) = self.pages else {
-            return self.inner.list_pages(prefix, start_after, on_page).await;
+            return inner.list_pages(prefix, start_after, on_page).await;
         };
         let mut handed = 0;
-        self.inner
+        inner
             .list_pages(prefix, start_after, &mut |page| {
                 if handed < pages {
                     handed += 1;
@@ -333,11 +313,10 @@ fn inventory_resumes_after_a_kill_mid_listing() {
         assert!(puts.iter().all(Result::is_ok), "{:?}", puts.iter().find(|r| r.is_err()));
 
         let dying = DiesMidListing {
-            inner: s3,
             pages: Some(PAGES_BEFORE_KILL),
             asked: asked.clone(),
         };
-        let sc = scanner(dir.path(), "bucket", Arc::new(dying));
+        let sc = scanner(dir.path(), "bucket", Hooked::new(s3, dying));
         assert!(sc.start());
         let deadline = Instant::now() + Duration::from_secs(60);
         while sc.view.lock().unwrap().listed < (PAGES_BEFORE_KILL * 1000) as u64 {
@@ -355,11 +334,11 @@ fn inventory_resumes_after_a_kill_mid_listing() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let again = DiesMidListing {
-            inner: Arc::new(S3Tier::new(&tier_cfg, &migrator).unwrap()),
             pages: None,
             asked: asked.clone(),
         };
-        let sc = scanner(dir.path(), "bucket", Arc::new(again));
+        let s3 = Arc::new(S3Tier::new(&tier_cfg, &migrator).unwrap());
+        let sc = scanner(dir.path(), "bucket", Hooked::new(s3, again));
         assert!(sc.start());
         let deadline = Instant::now() + Duration::from_secs(60);
         while sc.view.lock().unwrap().state != ScanState::Done {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use common::hooked::{Hooked, Hooks};
 use common::{capture_logs, content, sha256};
 use data_in_motion::config::InjectedError;
 use data_in_motion::engine::clock::wall_now_ms;
@@ -312,7 +313,6 @@ async fn a_growing_file_is_deferred_then_moved_once_quiet() {
 /// A source that gets written to at a chosen moment: during the copy (after `get`) or after it.
 #[derive(Debug)]
 struct Writer {
-    inner: Arc<LocalTier>,
     path: PathBuf,
     new: Vec<u8>,
     on_get: bool,
@@ -333,42 +333,24 @@ impl Writer {
 }
 
 #[async_trait]
-impl ObjectStore for Writer {
-    fn tier(&self) -> &str {
-        self.inner.tier()
-    }
-    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError> {
+impl Hooks for Writer {
+    async fn head(&self, inner: &dyn ObjectStore, key: &str) -> Result<Option<ObjectMeta>, OpError> {
         if self.heads.fetch_add(1, Ordering::SeqCst) + 1 == self.on_head {
             self.write();
         }
-        self.inner.head(key).await
+        inner.head(key).await
     }
-    async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
-        self.inner.attributes(key, version).await
-    }
-    async fn get(&self, key: &str, if_match: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
-        let r = self.inner.get(key, if_match).await;
+    async fn get(
+        &self,
+        inner: &dyn ObjectStore,
+        key: &str,
+        if_match: Option<Version<'_>>,
+    ) -> Result<(ObjectMeta, Reader), OpError> {
+        let r = inner.get(key, if_match).await;
         if self.on_get {
             self.write();
         }
         r
-    }
-    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
-        self.inner.put(key, body, size, attrs).await
-    }
-    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError> {
-        self.inner.difference(key, expected).await
-    }
-    async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
-        self.inner.delete(key, version).await
-    }
-    async fn list_pages(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-        on_page: &mut (dyn FnMut(Vec<(String, ObjectMeta)>) + Send),
-    ) -> Result<(), OpError> {
-        self.inner.list_pages(prefix, start_after, on_page).await
     }
 }
 
@@ -380,15 +362,17 @@ async fn source_changes(on_get: bool, on_head: u32) {
             return t as Arc<dyn ObjectStore>;
         }
         let path = t.root().join("doc.pdf");
-        Arc::new(Writer {
-            inner: t,
-            path,
-            new: new2.clone(),
-            on_get,
-            on_head,
-            heads: AtomicU32::new(0),
-            fired: Default::default(),
-        })
+        Hooked::new(
+            t,
+            Writer {
+                path,
+                new: new2.clone(),
+                on_get,
+                on_head,
+                heads: AtomicU32::new(0),
+                fired: Default::default(),
+            },
+        )
     }));
     let old = content(98, 30_000);
     fx.object("hot", "doc.pdf", &old, OLD);
@@ -525,55 +509,39 @@ async fn injected_errors_are_classified_like_server_errors() {
 /// A store that refuses everything with 403, or corrupts what it stores.
 #[derive(Debug)]
 struct Broken {
-    inner: Arc<LocalTier>,
+    disk: Arc<LocalTier>,
     forbidden: bool,
 }
 
 #[async_trait]
-impl ObjectStore for Broken {
-    fn tier(&self) -> &str {
-        self.inner.tier()
-    }
-    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, OpError> {
+impl Hooks for Broken {
+    async fn head(&self, inner: &dyn ObjectStore, key: &str) -> Result<Option<ObjectMeta>, OpError> {
         if self.forbidden {
             return Err(OpError::new(
                 ErrorKind::from_http(403, Some("AccessDenied")),
-                self.tier(),
+                inner.tier(),
                 "head",
                 key,
                 "403 AccessDenied",
             ));
         }
-        self.inner.head(key).await
+        inner.head(key).await
     }
-    async fn attributes(&self, key: &str, version: Option<&str>) -> Result<Attributes, OpError> {
-        self.inner.attributes(key, version).await
-    }
-    async fn get(&self, key: &str, if_match: Option<Version<'_>>) -> Result<(ObjectMeta, Reader), OpError> {
-        self.inner.get(key, if_match).await
-    }
-    async fn put(&self, key: &str, body: Reader, size: u64, attrs: &Attributes) -> Result<Written, OpError> {
-        let w = self.inner.put(key, body, size, attrs).await?;
+    async fn put(
+        &self,
+        inner: &dyn ObjectStore,
+        key: &str,
+        body: Reader,
+        size: u64,
+        attrs: &Attributes,
+    ) -> Result<Written, OpError> {
+        let w = inner.put(key, body, size, attrs).await?;
         // Bit rot at rest: the bytes on disk differ from what was written.
-        let path = self.inner.path_for(key).unwrap();
+        let path = self.disk.path_for(key).unwrap();
         let mut d = std::fs::read(&path).unwrap();
         d[0] ^= 0xff;
         std::fs::write(&path, d).unwrap();
         Ok(w)
-    }
-    async fn difference(&self, key: &str, expected: &Written) -> Result<Option<&'static str>, OpError> {
-        self.inner.difference(key, expected).await
-    }
-    async fn delete(&self, key: &str, version: Option<&str>) -> Result<(), OpError> {
-        self.inner.delete(key, version).await
-    }
-    async fn list_pages(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-        on_page: &mut (dyn FnMut(Vec<(String, ObjectMeta)>) + Send),
-    ) -> Result<(), OpError> {
-        self.inner.list_pages(prefix, start_after, on_page).await
     }
 }
 
@@ -582,10 +550,13 @@ async fn non_retryable_errors_fail_at_once_with_their_reason() {
     let (logs, _g) = capture_logs("dim=info");
     let fx = fixture_with(Box::new(|name, t| {
         if name == "hot" {
-            Arc::new(Broken {
-                inner: t,
-                forbidden: true,
-            })
+            Hooked::new(
+                t.clone(),
+                Broken {
+                    disk: t,
+                    forbidden: true,
+                },
+            )
         } else {
             t as Arc<dyn ObjectStore>
         }
@@ -618,10 +589,13 @@ async fn non_retryable_errors_fail_at_once_with_their_reason() {
 async fn a_checksum_mismatch_recopies_then_fails_and_cleans_up() {
     let fx = fixture_with(Box::new(|name, t| {
         if name == "cool" {
-            Arc::new(Broken {
-                inner: t,
-                forbidden: false,
-            })
+            Hooked::new(
+                t.clone(),
+                Broken {
+                    disk: t,
+                    forbidden: false,
+                },
+            )
         } else {
             t as Arc<dyn ObjectStore>
         }

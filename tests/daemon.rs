@@ -250,6 +250,12 @@ fn bench_scale_measures_every_stage() {
         let v = t[f].as_f64().unwrap_or(f64::NAN);
         assert!(v.is_finite() && v > 0.0, "{f} = {v}: {t}");
     }
+    // Alone and beside trainings alternate, two runs each, every run reported.
+    for runs in ["ingest_alone_runs", "ingest_training_runs"] {
+        let v = t[runs].as_array().unwrap();
+        assert_eq!(v.len(), 2, "{runs}: {t}");
+        assert!(v.iter().all(|x| x.as_f64().is_some_and(|x| x > 0.0)), "{runs}: {t}");
+    }
 }
 
 /// `dim bench optimize` measures the plan against the LP bound, or with `--no-bound` only the

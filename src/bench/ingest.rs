@@ -70,7 +70,7 @@ pub fn measure(
         events: run.events,
         objects,
         secs: run.secs,
-        events_per_sec: run.events as f64 / run.secs.max(f64::MIN_POSITIVE),
+        events_per_sec: run.per_sec(),
         batches: run.batches,
         rejected: run.rejected,
         peak_rss_mib: super::peak_rss_mib(),
@@ -91,6 +91,12 @@ pub(super) struct IngestRun {
     pub(super) secs: f64,
     pub(super) batches: u64,
     pub(super) rejected: u64,
+}
+
+impl IngestRun {
+    pub(super) fn per_sec(&self) -> f64 {
+        self.events as f64 / self.secs.max(f64::MIN_POSITIVE)
+    }
 }
 
 /// Sends `events` of `workload`'s events through the engine's ingest into `store`, encoded and

@@ -8,6 +8,7 @@ use anyhow::Context;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
 use serde::Serialize;
 
+use super::median;
 use crate::cmd::simulate::{partition_clients, produce_workload};
 use crate::config::{Config, StartPolicy};
 use crate::engine::clock::{Clock, ScaledClock, wall_now_ms};
@@ -40,16 +41,6 @@ pub struct KafkaIngestBench {
 const FETCH_MAX_BYTES: i32 = 4 << 20;
 /// Engine runs, each between two bare fetches of the same topic.
 const ROUNDS: usize = 3;
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
 
 pub fn run(cfg: &Config, brokers: &[String], events: u64, as_json: bool) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -99,7 +90,7 @@ async fn measure(cfg: &Config, brokers: &[String], events: u64) -> anyhow::Resul
         engines.push(secs);
         raws.push(raw_fetch(&clients).await?);
     }
-    let (secs, raw) = (median(&mut engines), median(&mut raws));
+    let (secs, raw) = (median(&engines), median(&raws));
     let eps = events as f64 / secs;
     let raw_eps = events as f64 / raw;
     if let Ok(client) = crate::engine::events::kafka::connect(brokers).await

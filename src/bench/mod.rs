@@ -18,6 +18,17 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// The median of `v` (the mean of the middle two when their number is even); NaN when empty.
+pub(crate) fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 /// Prints a bench result: pretty JSON with `--json`, else the human lines `human` makes.
 pub fn report<T: serde::Serialize>(r: &T, as_json: bool, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
     if as_json {

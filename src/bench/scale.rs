@@ -117,7 +117,7 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
         register_secs,
         register_per_sec: objects as f64 / register_secs.max(f64::MIN_POSITIVE),
         events: ingest.events,
-        ingest_events_per_sec: ingest.events as f64 / ingest.secs.max(f64::MIN_POSITIVE),
+        ingest_events_per_sec: ingest.per_sec(),
         status_secs,
         training,
         plan_secs,
@@ -171,7 +171,7 @@ fn human(r: &ScaleBench) -> String {
     format!(
         "{} objects: registered in {:.1} s ({:.0}/s); ingest {:.0} events/s over {} events; status {:.2} s; \
          {} history snapshots p50 {:.2} s, max {:.2} s ({} rows), training {:.1} s on {} samples, \
-         ingest {:.0} events/s while training against {:.0} alone ({:.2}×, {} trainings); \
+         ingest {:.0} events/s while training against {:.0} alone (medians of two runs each, {:.2}×, {} trainings); \
          plan {:.1} s ({} candidates, {} moves); start to ready {:.1} s, restart {:.1} s; \
          snapshot p50 {:.1} ms, p99 {:.1} ms; frame p99 {:.2} ms; {:.0} bytes on disk per object; peak RSS {:.0} MiB",
         r.objects,

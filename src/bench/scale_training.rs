@@ -9,6 +9,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::ingest::ingest_into;
+use super::median;
 use crate::config::Config;
 use crate::engine::clock::{Clock, Millis, ScaledClock};
 use crate::engine::events::generator::Workload;
@@ -32,17 +33,23 @@ pub struct TrainingStage {
     pub train_samples: usize,
     /// Which model the training left serving, and why.
     pub serving: String,
+    /// The median of the runs below: ingest alone and ingest beside trainings alternate
+    /// (alone, beside, alone, beside), so a store that warms or grows over the stage weighs on
+    /// both sides alike.
     pub ingest_alone_events_per_sec: f64,
     pub ingest_training_events_per_sec: f64,
-    /// Ingest while trainings run back to back, over ingest alone.
+    /// Each run, in the order they ran.
+    pub ingest_alone_runs: Vec<f64>,
+    pub ingest_training_runs: Vec<f64>,
+    /// Ingest while trainings run back to back, over ingest alone (medians).
     pub ingest_ratio: f64,
     pub trainings_during_ingest: usize,
 }
 
 /// Takes history snapshots a sampling period apart in engine time over five horizons, with
-/// `events` in all ingested between them, trains once on them (timed), and ingests `events`
-/// alone, then `events` again while trainings run back to back on their own thread, as the
-/// brain runs them.
+/// `events` in all ingested between them, trains once on them (timed), then ingests `events`
+/// alone and `events` while trainings run back to back on their own thread (as the brain runs
+/// them), twice each, alternating.
 pub(super) fn measure(
     rt: &tokio::runtime::Runtime,
     cfg: &Config,
@@ -52,13 +59,54 @@ pub(super) fn measure(
 ) -> anyhow::Result<TrainingStage> {
     let (snapshot_secs, snapshot_rows, t2) = history(rt, cfg, store, workload, events)?;
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(t2 + 1, 1.0));
-    // Ingest alone and beside trainings: the same number of events, one run each.
-    let alone = ingest_into(rt, cfg, store, clock.clone(), workload, events)?;
-
     let t = Instant::now();
     let model = runner::train(cfg, store, t2).context("training")?;
     let train_secs = t.elapsed().as_secs_f64();
 
+    let (mut alone, mut beside, mut trainings) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..RUNS {
+        alone.push(ingest_into(rt, cfg, store, clock.clone(), workload, events)?.per_sec());
+        let (eps, n) = ingest_beside_training(rt, cfg, store, clock.clone(), workload, events, t2)?;
+        beside.push(eps);
+        trainings += n;
+    }
+    let (alone_eps, during_eps) = (median(&alone), median(&beside));
+    let percentile_secs = |p: f64| {
+        let mut v = snapshot_secs.clone();
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * p).round() as usize]
+    };
+    Ok(TrainingStage {
+        snapshots: snapshot_secs.len(),
+        snapshot_secs_p50: percentile_secs(0.5),
+        snapshot_secs_max: percentile_secs(1.0),
+        snapshot_rows: snapshot_rows.iter().sum(),
+        train_secs,
+        train_samples: model.info.train_samples,
+        serving: model.info.serving_line(),
+        ingest_alone_events_per_sec: alone_eps,
+        ingest_training_events_per_sec: during_eps,
+        ingest_alone_runs: alone,
+        ingest_training_runs: beside,
+        ingest_ratio: during_eps / alone_eps.max(f64::MIN_POSITIVE),
+        trainings_during_ingest: trainings,
+    })
+}
+
+/// Runs of ingest alone and beside trainings, each.
+const RUNS: usize = 2;
+
+/// Ingests `events` while trainings run back to back on their own thread: events/s and how
+/// many trainings finished meanwhile.
+fn ingest_beside_training(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    store: &Arc<Store>,
+    clock: Arc<dyn Clock>,
+    workload: &mut Workload,
+    events: u64,
+    t2: Millis,
+) -> anyhow::Result<(f64, usize)> {
     let stop = Arc::new(AtomicBool::new(false));
     let trainings = Arc::new(AtomicUsize::new(0));
     let trainer = {
@@ -77,28 +125,7 @@ pub(super) fn measure(
     trainer
         .join()
         .map_err(|_| anyhow::anyhow!("the training thread panicked"))?;
-    let during = during?;
-
-    let alone_eps = alone.events as f64 / alone.secs.max(f64::MIN_POSITIVE);
-    let during_eps = during.events as f64 / during.secs.max(f64::MIN_POSITIVE);
-    let percentile_secs = |p: f64| {
-        let mut v = snapshot_secs.clone();
-        v.sort_by(f64::total_cmp);
-        v[((v.len() - 1) as f64 * p).round() as usize]
-    };
-    Ok(TrainingStage {
-        snapshots: snapshot_secs.len(),
-        snapshot_secs_p50: percentile_secs(0.5),
-        snapshot_secs_max: percentile_secs(1.0),
-        snapshot_rows: snapshot_rows.iter().sum(),
-        train_secs,
-        train_samples: model.info.train_samples,
-        serving: model.info.serving_line(),
-        ingest_alone_events_per_sec: alone_eps,
-        ingest_training_events_per_sec: during_eps,
-        ingest_ratio: during_eps / alone_eps.max(f64::MIN_POSITIVE),
-        trainings_during_ingest: trainings.load(Ordering::Relaxed),
-    })
+    Ok((during?.per_sec(), trainings.load(Ordering::Relaxed)))
 }
 
 /// Hourly history snapshots over five horizons with `events` ingested between them, each

@@ -29,6 +29,34 @@ pub(crate) fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// Runs `work` while `train` runs back to back on a training thread (lower priority, as the
+/// brain's): what `work` returned and how many trainings `train` counted (returned true).
+pub(crate) fn beside_trainings<R>(
+    train: impl Fn() -> bool + Send + 'static,
+    work: impl FnOnce() -> R,
+) -> anyhow::Result<(R, usize)> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let trainer = {
+        let stop = stop.clone();
+        crate::engine::model::training::spawn_named("dim-bench-train", move || {
+            let mut done = 0;
+            while !stop.load(Ordering::Relaxed) {
+                done += usize::from(train());
+            }
+            done
+        })
+        .map_err(|e| anyhow::anyhow!("starting the training thread: {e}"))?
+    };
+    let r = work();
+    stop.store(true, Ordering::Relaxed);
+    let trainings = trainer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the training thread panicked"))?;
+    Ok((r, trainings))
+}
+
 /// Prints a bench result: pretty JSON with `--json`, else the human lines `human` makes.
 pub fn report<T: serde::Serialize>(r: &T, as_json: bool, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
     if as_json {

@@ -1,7 +1,6 @@
 //! `dim bench model`: training time, scoring time, and ingest throughput while a training runs.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -12,10 +11,10 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::engine::clock::Millis;
+use crate::engine::model::Model;
 use crate::engine::model::dataset::Sample;
 use crate::engine::model::features::{StatsRow, features};
 use crate::engine::model::forest::ForestParams;
-use crate::engine::model::{Model, training};
 use crate::engine::store::{DECAY_TAUS_SECS, score_of};
 
 #[derive(Debug, Serialize)]
@@ -199,27 +198,17 @@ fn ingest_while_training(
         let dir = tempfile::tempdir().context("creating a scratch directory")?;
         super::ingest::measure(&rt, cfg, dir.path(), events, 100_000)?
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let trainer = {
-        let (stop, samples, m, sla) = (stop.clone(), samples.clone(), cfg.model.clone(), cfg.sla.clone());
-        training::spawn_named("dim-bench-train", move || {
-            let mut done = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let _ = Model::train(&samples, &m, &sla, now, params);
-                done += 1;
-            }
-            done
-        })
-        .context("starting the training thread")?
-    };
-    let busy = {
-        let dir = tempfile::tempdir().context("creating a scratch directory")?;
-        super::ingest::measure(&rt, cfg, dir.path(), events, 100_000)
-    };
-    stop.store(true, Ordering::Relaxed);
-    let trainings = trainer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the training thread panicked"))?;
+    let (samples, m, sla) = (samples.clone(), cfg.model.clone(), cfg.sla.clone());
+    let (busy, trainings) = super::beside_trainings(
+        move || {
+            let _ = Model::train(&samples, &m, &sla, now, params);
+            true
+        },
+        || {
+            let dir = tempfile::tempdir().context("creating a scratch directory")?;
+            super::ingest::measure(&rt, cfg, dir.path(), events, 100_000)
+        },
+    )?;
     let busy = busy?;
     Ok((idle.events_per_sec, busy.events_per_sec, trainings))
 }

@@ -2,18 +2,16 @@
 //! one training cycle on them, and ingest while trainings run against ingest alone.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
 
 use super::ingest::ingest_into;
-use super::median;
+use super::{beside_trainings, median};
 use crate::config::Config;
 use crate::engine::clock::{Clock, Millis, ScaledClock};
 use crate::engine::events::generator::Workload;
-use crate::engine::model::training;
 use crate::engine::placement::runner;
 use crate::engine::store::Store;
 use crate::engine::store::history::Sampler;
@@ -107,25 +105,12 @@ fn ingest_beside_training(
     events: u64,
     t2: Millis,
 ) -> anyhow::Result<(f64, usize)> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let trainings = Arc::new(AtomicUsize::new(0));
-    let trainer = {
-        let (cfg, store, stop, trainings) = (cfg.clone(), store.clone(), stop.clone(), trainings.clone());
-        training::spawn_named("dim-train", move || {
-            while !stop.load(Ordering::Relaxed) {
-                if runner::train(&cfg, &store, t2).is_ok() {
-                    trainings.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        })
-        .context("starting the training thread")?
-    };
-    let during = ingest_into(rt, cfg, store, clock, workload, events);
-    stop.store(true, Ordering::Relaxed);
-    trainer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the training thread panicked"))?;
-    Ok((during?.per_sec(), trainings.load(Ordering::Relaxed)))
+    let (cfg2, store2) = (cfg.clone(), store.clone());
+    let (during, trainings) = beside_trainings(
+        move || runner::train(&cfg2, &store2, t2).is_ok(),
+        || ingest_into(rt, cfg, store, clock, workload, events),
+    )?;
+    Ok((during?.per_sec(), trainings))
 }
 
 /// Hourly history snapshots over five horizons with `events` ingested between them, each

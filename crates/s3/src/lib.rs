@@ -15,6 +15,7 @@ use dim_engine::tiers;
 
 mod backend;
 mod batch;
+mod bucket;
 mod https;
 mod read;
 mod tags;
@@ -42,6 +43,7 @@ use crate::tiers::{
     Attributes, CopySource, ErrorKind, Listing, ObjectMeta, ObjectStore, OpError, Reader, STANDARD, TierError, Version,
     Written, hex,
 };
+use dim_engine::migrate::backoff::Policy;
 use read::headers_of;
 use wire::{classify, env, in_words, trim_etag};
 
@@ -84,6 +86,8 @@ pub struct S3Tier {
     kms_key: Option<String>,
     /// Cleared when the server answers that it has no object tagging (Garage): no tags to keep.
     tagging: std::sync::atomic::AtomicBool,
+    /// The migrator's backoff, for the bucket housekeeping that is not a move.
+    policy: Policy,
 }
 
 impl std::fmt::Debug for S3Tier {
@@ -160,6 +164,7 @@ impl S3Tier {
             sse: t.sse,
             kms_key: t.sse_kms_key_id.clone(),
             tagging: std::sync::atomic::AtomicBool::new(true),
+            policy: Policy::from_config(m),
         })
     }
 
@@ -176,31 +181,6 @@ impl S3Tier {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
-    }
-
-    /// Creates the bucket (benchmarks and demos create their own).
-    pub async fn create_bucket(&self) -> Result<(), OpError> {
-        self.client
-            .create_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.err("create_bucket", &self.bucket, e))
-    }
-
-    /// Deletes every object in the bucket, then the bucket.
-    pub async fn delete_bucket(&self) -> Result<(), OpError> {
-        for (key, _) in self.list("").await? {
-            self.delete(&key, None).await?;
-        }
-        self.client
-            .delete_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.err("delete_bucket", &self.bucket, e))
     }
 
     pub(crate) fn err<E: ProvideErrorMetadata + std::error::Error + 'static>(

@@ -258,18 +258,24 @@ pub fn socket_path(cfg: &Config, data_dir: &Path) -> Option<PathBuf> {
     (!cfg.control.socket.is_empty()).then(|| data_dir.join(&cfg.control.socket))
 }
 
+/// Refuses a data directory whose socket answers: it belongs to a running engine.
+fn refuse_if_running(path: &Path) -> anyhow::Result<()> {
+    if path.exists() && std::os::unix::net::UnixStream::connect(path).is_ok() {
+        anyhow::bail!(
+            "another dim is running on this data directory (its control socket {} answers); stop it, or drive it with `dim ctl`",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Binds the socket owner-only: bound under a temporary name, made 0600, then renamed into
 /// place, so no other user can connect in between. A socket left by a crashed engine is
 /// replaced; one that answers belongs to a running engine and is an error.
 fn bind_socket(path: &Path) -> anyhow::Result<std::os::unix::net::UnixListener> {
     use std::os::unix::fs::PermissionsExt;
+    refuse_if_running(path)?;
     if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            anyhow::bail!(
-                "another dim is running on this data directory (its control socket {} answers); stop it, or drive it with `dim ctl`",
-                path.display()
-            );
-        }
         std::fs::remove_file(path).with_context(|| format!("removing the stale socket {}", path.display()))?;
     }
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
@@ -285,10 +291,23 @@ fn bind_socket(path: &Path) -> anyhow::Result<std::os::unix::net::UnixListener> 
     Ok(listener)
 }
 
-/// The control socket, bound before the engine starts: a second engine on the same data
-/// directory is refused before it touches the store.
+/// The TCP listener of `control.listen` and the token it requires.
+fn bind_tcp(cfg: &Config) -> anyhow::Result<(std::net::TcpListener, Token)> {
+    let token = Token::load(&cfg.control)?;
+    let listener = std::net::TcpListener::bind(&cfg.control.listen)
+        .with_context(|| format!("binding the control API to {} (control.listen)", cfg.control.listen))?;
+    listener
+        .set_nonblocking(true)
+        .context("making the control listener non-blocking")?;
+    Ok((listener, token))
+}
+
+/// The control API's listeners, bound before the engine starts: a second engine on the same
+/// data directory is refused before it touches the store, and once the socket is there the
+/// TCP address answers too (connections wait in the backlog until the engine serves them).
 pub struct Claim {
     socket: Option<(PathBuf, std::os::unix::net::UnixListener)>,
+    tcp: Option<(std::net::TcpListener, Token)>,
 }
 
 impl Drop for Claim {
@@ -299,9 +318,20 @@ impl Drop for Claim {
     }
 }
 
-/// Binds the socket of the engine about to start on `data_dir` (when `control.socket` is set).
+/// Binds the listeners of the engine about to start on `data_dir`: TCP first (when
+/// `control.listen` is set), then the socket (when `control.socket` is set), so a script that
+/// waits for the socket finds both.
 pub fn claim(cfg: &Config, data_dir: &Path) -> anyhow::Result<Claim> {
-    let socket = match socket_path(cfg, data_dir) {
+    let path = socket_path(cfg, data_dir);
+    if let Some(path) = &path {
+        refuse_if_running(path)?;
+    }
+    let tcp = if cfg.control.listen.is_empty() {
+        None
+    } else {
+        Some(bind_tcp(cfg)?)
+    };
+    let socket = match path {
         Some(path) => {
             std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
             let listener = bind_socket(&path)?;
@@ -309,7 +339,7 @@ pub fn claim(cfg: &Config, data_dir: &Path) -> anyhow::Result<Claim> {
         }
         None => None,
     };
-    Ok(Claim { socket })
+    Ok(Claim { socket, tcp })
 }
 
 /// Serves the API for `engine`: on the claimed socket, and on TCP when `control.listen` is set.
@@ -336,11 +366,9 @@ pub async fn start(mut claim: Claim, cfg: &Config, engine: &EngineHandle) -> any
         }));
         tracing::info!(target: "dim::control", socket = %path.display(), "control API on the socket (dim ctl, dim attach)");
     }
-    if !cfg.control.listen.is_empty() {
-        let token = Arc::new(Token::load(&cfg.control)?);
-        let listener = tokio::net::TcpListener::bind(&cfg.control.listen)
-            .await
-            .with_context(|| format!("binding the control API to {} (control.listen)", cfg.control.listen))?;
+    if let Some((listener, token)) = claim.tcp.take() {
+        let token = Arc::new(token);
+        let listener = tokio::net::TcpListener::from_std(listener).context("serving the control API on TCP")?;
         let addr = listener.local_addr().context("reading the control address")?;
         server.tcp = Some(addr);
         let app = routes(api).layer(middleware::from_fn_with_state(token, require_token));

@@ -102,24 +102,39 @@ const DISCOVERED_SQL: &str = concat!(
     discovered_set!()
 );
 
-/// Adds a batch's accesses to a key's row (creating it).
-const ACCESSES_SQL: &str =
+/// What a batch's accesses add to a key's row: ?1 key, ?2 last PUT, ?3 first and ?4 last access,
+/// ?5 reads, ?6 writes, ?7–?9 scores, ?10–?11 hour of day, ?12 now. (A macro so both updates
+/// share one text.)
+macro_rules! accesses_set {
+    () => {
+        "last_modified = coalesce(max(last_modified, ?2), last_modified, ?2),
+         first_seen = coalesce(min(first_seen, ?3), first_seen, ?3),
+         last_access = coalesce(max(last_access, ?4), last_access, ?4),
+         reads = reads + ?5,
+         writes = writes + ?6,
+         h1 = lse(h1, ?7),
+         h24 = lse(h24, ?8),
+         h168 = lse(h168, ?9),
+         hour_sin = hour_sin + ?10,
+         hour_cos = hour_cos + ?11,
+         stats_updated = ?12"
+    };
+}
+
+/// Adds accesses that carried no size (reads, HEADs) to a known key. `size` is left out of the
+/// SET so the tier-totals trigger (`UPDATE OF tier, size`) is not even considered: on a store of
+/// millions, most of a batch is reads of known keys, and a plain UPDATE of one row is cheaper
+/// than an upsert that tries the insert first.
+const ACCESSES_SQL: &str = concat!("UPDATE objects SET ", accesses_set!(), " WHERE key = ?1");
+
+/// Adds accesses whose last PUT gave a size (?13) to a known key.
+const ACCESSES_SIZED_SQL: &str = concat!("UPDATE objects SET size = ?13, ", accesses_set!(), " WHERE key = ?1");
+
+/// A key first seen in this batch's accesses: its row.
+const FIRST_ACCESSES_SQL: &str =
     "INSERT INTO objects(key, size, last_modified, created, first_seen, last_access, reads, writes,
                          h1, h24, h168, hour_sin, hour_cos, stats_updated)
-     VALUES (?1, coalesce(?2, 0), ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-     ON CONFLICT(key) DO UPDATE SET
-         size = coalesce(?2, size),
-         last_modified = coalesce(max(last_modified, ?3), last_modified, ?3),
-         first_seen = coalesce(min(first_seen, ?4), first_seen, ?4),
-         last_access = coalesce(max(last_access, ?5), last_access, ?5),
-         reads = reads + ?6,
-         writes = writes + ?7,
-         h1 = lse(h1, ?8),
-         h24 = lse(h24, ?9),
-         h168 = lse(h168, ?10),
-         hour_sin = hour_sin + ?11,
-         hour_cos = hour_cos + ?12,
-         stats_updated = ?13";
+     VALUES (?1, coalesce(?13, 0), ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 const COUNTER_SQL: &str = "INSERT INTO counters(name, value) VALUES (?1, ?2)
      ON CONFLICT(name) DO UPDATE SET value = value + excluded.value";
@@ -179,7 +194,6 @@ pub fn write_batch(conn: &mut Connection, b: &Batch<'_>, now_ms: Millis) -> Resu
 /// (the cost model's expected remaining life comes from it).
 fn write_effects(tx: &Connection, effects: &[KeyEffect<'_>], now_ms: Millis) -> Result<(i64, i64), StoreError> {
     let mut del = tx.prepare_cached("DELETE FROM objects WHERE key = ?1 RETURNING first_seen")?;
-    let mut up = tx.prepare_cached(ACCESSES_SQL)?;
     let (mut deleted, mut lived_ms) = (0i64, 0i64);
     for e in effects {
         if let Some(deleted_at) = e.deleted_at {
@@ -190,24 +204,32 @@ fn write_effects(tx: &Connection, effects: &[KeyEffect<'_>], now_ms: Millis) -> 
             }
         }
         if let Some(a) = e.accesses {
-            up.execute(params![
-                e.key,
-                a.size.map(|s| s as i64),
-                a.last_put,
-                a.first_ts,
-                a.last_ts,
-                a.reads,
-                a.writes,
-                a.h[0],
-                a.h[1],
-                a.h[2],
-                a.hour_sin,
-                a.hour_cos,
-                now_ms,
-            ])?;
+            add_accesses(tx, e.key, a, now_ms)?;
         }
     }
     Ok((deleted, lived_ms))
+}
+
+/// Adds `a` to `key`'s row: an update of the row when there is one, else the row.
+fn add_accesses(tx: &Connection, key: &str, a: &Accesses, now_ms: Millis) -> Result<(), StoreError> {
+    let common = params![
+        key, a.last_put, a.first_ts, a.last_ts, a.reads, a.writes, a.h[0], a.h[1], a.h[2], a.hour_sin, a.hour_cos,
+        now_ms,
+    ];
+    let size = a.size.map(|s| s as i64);
+    let with_size = || {
+        let mut p = common.to_vec();
+        p.push(&size);
+        p
+    };
+    let updated = match a.size {
+        None => tx.prepare_cached(ACCESSES_SQL)?.execute(common)?,
+        Some(_) => tx.prepare_cached(ACCESSES_SIZED_SQL)?.execute(with_size().as_slice())?,
+    };
+    if updated == 0 {
+        tx.prepare_cached(FIRST_ACCESSES_SQL)?.execute(with_size().as_slice())?;
+    }
+    Ok(())
 }
 
 /// Keeps the newest `keep` rejected events in all.

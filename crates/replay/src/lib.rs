@@ -16,6 +16,7 @@ pub mod chart;
 pub mod cloudfront;
 pub mod history;
 pub mod inventory;
+pub mod labelled;
 pub mod log_line;
 pub mod meter;
 pub mod oracle;

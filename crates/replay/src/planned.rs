@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::history::{self, History};
+use super::labelled::LabelledPool;
 use super::meter::Meter;
 use super::policy::Policy;
 use super::workload::Ev;
@@ -63,7 +64,7 @@ pub struct Planned {
     /// Past states and what followed them, for the learned forecast.
     history: History,
     pending: VecDeque<Pending>,
-    labelled: VecDeque<Sample>,
+    labelled: LabelledPool,
     horizon_ms: Millis,
     next_sample: Millis,
     next_retrain: Millis,
@@ -110,7 +111,10 @@ impl Planned {
             groups: keys.iter().map(|k| group_of(k)).collect(),
             history: History::new(if learn { n } else { 0 }),
             pending: VecDeque::new(),
-            labelled: VecDeque::new(),
+            labelled: LabelledPool::new(
+                cfg.replay.train_samples,
+                (cfg.model.history_retention_secs as Millis).saturating_mul(1000),
+            ),
             horizon_ms: (cfg.model.horizon_secs * 1000) as Millis,
             next_sample: (cfg.model.sample_every_secs * 1000) as Millis,
             next_retrain: FIRST_RETRAIN_MS.min((cfg.replay.retrain_every_secs * 1000) as Millis),
@@ -170,7 +174,7 @@ impl Planned {
         self.touched = objs;
     }
 
-    /// Labels the snapshot at the queue's front with the accesses in (t, t + H].
+    /// Labels the snapshot at the queue's front with the accesses in (t, t + H], at t + H.
     fn label_front(&mut self) {
         let Some(mut p) = self.pending.pop_front() else { return };
         let i = p.sample.object_id as usize;
@@ -181,15 +185,13 @@ impl Planned {
             p.accesses
         };
         p.sample.later = later.saturating_sub(p.accesses).min(u64::from(u32::MAX)) as u32;
-        self.labelled.push_back(p.sample);
-        while self.labelled.len() > self.cfg.replay.train_samples {
-            self.labelled.pop_front();
-        }
+        let at = p.sample.ts + self.horizon_ms;
+        self.labelled.push(p.sample, at);
     }
 
     fn retrain(&mut self, t: Millis) {
         let started = std::time::Instant::now();
-        let samples = self.labelled.make_contiguous();
+        let samples = self.labelled.samples();
         self.model = Model::train(samples, &self.cfg.model, &self.cfg.sla, t, ForestParams::default());
         let observed = self.history.observed(t, &self.groups);
         let cm = &self.cm;

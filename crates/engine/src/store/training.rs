@@ -52,14 +52,22 @@ pub fn labelled(conn: &Connection, now: Millis, horizon_ms: Millis, limit: usize
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Of 65,536 hash buckets of object ids, how many to keep so that about `limit` of `total`
-/// rows are kept (all of them when they fit).
+/// How many hash buckets object ids fall in: a sample keeps the objects of its first buckets.
+pub const SHARE_BUCKETS: i64 = 1 << 16;
+
+/// The hash bucket of an object id, as `labelled`'s SQL computes it (a multiplicative hash, so
+/// neighbouring ids land far apart): the replay keeps its sample with the same rule.
+pub fn share_bucket(object_id: i64) -> i64 {
+    (object_id.wrapping_mul(2_654_435_761) >> 16).rem_euclid(SHARE_BUCKETS)
+}
+
+/// Of the hash buckets of object ids, how many to keep so that about `limit` of `total` rows
+/// are kept (all of them when they fit).
 fn share_of(limit: usize, total: u64) -> i64 {
-    const BUCKETS: u64 = 1 << 16;
     if total <= limit as u64 {
-        return BUCKETS as i64;
+        return SHARE_BUCKETS;
     }
-    ((limit as u128 * BUCKETS as u128 / total as u128) as i64).max(1)
+    ((limit as u128 * SHARE_BUCKETS as u128 / total as u128) as i64).max(1)
 }
 
 /// Up to `limit` history snapshots taken by `now`, at random over the whole retention (long
@@ -133,5 +141,22 @@ mod tests {
         assert!(per_ts.values().all(|n| (200..=300).contains(n)), "{per_ts:?}");
         // When everything fits, everything is taken.
         assert_eq!(labelled(&w, 24 * HOUR, 6 * HOUR, 100_000).unwrap().len(), 19 * 2000);
+    }
+
+    /// The replay keeps its sample with `share_bucket`; the store's SQL must agree with it.
+    #[test]
+    fn the_sql_and_the_rust_bucket_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), 8).unwrap();
+        let w = store.writer();
+        for id in (1..200_000i64)
+            .step_by(7)
+            .chain([1 << 30, (1 << 31) - 1, 3_000_000_000])
+        {
+            let sql: i64 = w
+                .query_row("SELECT ((?1 * 2654435761) >> 16) % 65536", [id], |r| r.get(0))
+                .unwrap();
+            assert_eq!(sql, share_bucket(id), "object id {id}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, ToSql, params};
 
 use super::{LIFETIMES_DELETED, LIFETIMES_LIVED_MS, StoreError, advance_engine_time};
 use crate::clock::Millis;
@@ -194,6 +194,11 @@ pub fn write_batch(conn: &mut Connection, b: &Batch<'_>, now_ms: Millis) -> Resu
 /// (the cost model's expected remaining life comes from it).
 fn write_effects(tx: &Connection, effects: &[KeyEffect<'_>], now_ms: Millis) -> Result<(i64, i64), StoreError> {
     let mut del = tx.prepare_cached("DELETE FROM objects WHERE key = ?1 RETURNING first_seen")?;
+    let mut add = AddAccesses {
+        update: tx.prepare_cached(ACCESSES_SQL)?,
+        update_sized: tx.prepare_cached(ACCESSES_SIZED_SQL)?,
+        insert: tx.prepare_cached(FIRST_ACCESSES_SQL)?,
+    };
     let (mut deleted, mut lived_ms) = (0i64, 0i64);
     for e in effects {
         if let Some(deleted_at) = e.deleted_at {
@@ -204,32 +209,48 @@ fn write_effects(tx: &Connection, effects: &[KeyEffect<'_>], now_ms: Millis) -> 
             }
         }
         if let Some(a) = e.accesses {
-            add_accesses(tx, e.key, a, now_ms)?;
+            add.run(e.key, a, now_ms)?;
         }
     }
     Ok((deleted, lived_ms))
 }
 
-/// Adds `a` to `key`'s row: an update of the row when there is one, else the row.
-fn add_accesses(tx: &Connection, key: &str, a: &Accesses, now_ms: Millis) -> Result<(), StoreError> {
-    let common = params![
-        key, a.last_put, a.first_ts, a.last_ts, a.reads, a.writes, a.h[0], a.h[1], a.h[2], a.hour_sin, a.hour_cos,
-        now_ms,
-    ];
-    let size = a.size.map(|s| s as i64);
-    let with_size = || {
-        let mut p = common.to_vec();
-        p.push(&size);
-        p
-    };
-    let updated = match a.size {
-        None => tx.prepare_cached(ACCESSES_SQL)?.execute(common)?,
-        Some(_) => tx.prepare_cached(ACCESSES_SIZED_SQL)?.execute(with_size().as_slice())?,
-    };
-    if updated == 0 {
-        tx.prepare_cached(FIRST_ACCESSES_SQL)?.execute(with_size().as_slice())?;
+/// The statements that add a batch's accesses to a key's row, prepared once per batch.
+struct AddAccesses<'c> {
+    update: CachedStatement<'c>,
+    update_sized: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+}
+
+impl AddAccesses<'_> {
+    /// Adds `a` to `key`'s row: an update of the row when there is one, else the row.
+    fn run(&mut self, key: &str, a: &Accesses, now_ms: Millis) -> Result<(), StoreError> {
+        let size = a.size.map(|s| s as i64);
+        // ?1–?12 are every statement's; ?13, the size, only the sized update's and the insert's.
+        let p: [&dyn ToSql; 13] = [
+            &key,
+            &a.last_put,
+            &a.first_ts,
+            &a.last_ts,
+            &a.reads,
+            &a.writes,
+            &a.h[0],
+            &a.h[1],
+            &a.h[2],
+            &a.hour_sin,
+            &a.hour_cos,
+            &now_ms,
+            &size,
+        ];
+        let updated = match size {
+            None => self.update.execute(&p[..12])?,
+            Some(_) => self.update_sized.execute(&p[..])?,
+        };
+        if updated == 0 {
+            self.insert.execute(&p[..])?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Keeps the newest `keep` rejected events in all.

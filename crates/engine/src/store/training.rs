@@ -17,6 +17,14 @@ pub struct Labelled {
     pub count_at_horizon: i64,
 }
 
+/// `share_bucket` of the object id in column (or parameter) `$id`, as SQL: one text for the
+/// query and the test that holds it to the Rust.
+macro_rules! share_bucket_sql {
+    ($id:literal) => {
+        concat!("((", $id, " * 2654435761) >> 16) % 65536")
+    };
+}
+
 /// Up to `limit` snapshots whose horizon has fully passed by `now`, newest first. The label
 /// uses only snapshots at or before `t + H` (the latest one carries the cumulative count then).
 /// When there are more, an even share of every snapshot is taken, the same objects at every
@@ -31,16 +39,18 @@ pub fn labelled(conn: &Connection, now: Millis, horizon_ms: Millis, limit: usize
         |r| r.get(0),
     )?;
     let keep = share_of(limit, total.max(0) as u64);
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(concat!(
         "SELECT h.object_id, h.ts, h.size, h.first_seen, h.last_access, h.reads, h.writes,
                 h.h1, h.h24, h.h168, h.hour_sin, h.hour_cos,
                 (SELECT f.reads + f.writes FROM history f
                   WHERE f.object_id = h.object_id AND f.ts <= h.ts + ?1
                   ORDER BY f.ts DESC LIMIT 1) AS later
          FROM history h INDEXED BY history_ts
-         WHERE h.ts <= ?2 AND ((h.object_id * 2654435761) >> 16) % 65536 < ?4
-         ORDER BY h.ts DESC LIMIT ?3",
-    )?;
+         WHERE h.ts <= ?2 AND ",
+        share_bucket_sql!("h.object_id"),
+        " < ?4
+         ORDER BY h.ts DESC LIMIT ?3"
+    ))?;
     let rows = stmt.query_map(params![horizon_ms, newest, limit as i64, keep], |r| {
         Ok(Labelled {
             object_id: r.get(0)?,
@@ -154,7 +164,7 @@ mod tests {
             .chain([1 << 30, (1 << 31) - 1, 3_000_000_000])
         {
             let sql: i64 = w
-                .query_row("SELECT ((?1 * 2654435761) >> 16) % 65536", [id], |r| r.get(0))
+                .query_row(concat!("SELECT ", share_bucket_sql!("?1")), [id], |r| r.get(0))
                 .unwrap();
             assert_eq!(sql, share_bucket(id), "object id {id}");
         }

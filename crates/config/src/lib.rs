@@ -4,11 +4,13 @@
 #![warn(unreachable_pub)]
 
 mod catalog;
+mod invalid;
 mod load;
 mod sla;
 mod suggest;
 mod tier;
 mod validate;
+mod validate_store;
 
 pub use catalog::{CATALOG_TOML, StorageClass, UnknownClass, classes as catalog_classes, fill as fill_class};
 pub use load::{ConfigError, load, load_str, load_str_with, load_with};
@@ -61,6 +63,25 @@ pub struct Config {
 pub struct StoreConfig {
     pub file: String,
     pub cache_mib: u32,
+    /// A PostgreSQL store several nodes share (`postgres://user@host:port/db`); unset = the
+    /// SQLite `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The environment variable holding the URL instead (a password kept out of the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_env: Option<String>,
+    /// This node's name among the nodes sharing a PostgreSQL store (default: host, process id
+    /// and start time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// How long a node's claims (its partitions, its tasks, its leadership) outlive its last
+    /// heartbeat on a shared store: a node that dies loses them within this.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u64,
+}
+
+fn default_lease_secs() -> u64 {
+    10
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

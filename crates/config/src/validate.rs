@@ -2,34 +2,13 @@
 
 use std::collections::HashSet;
 
+pub use super::invalid::Invalid;
+use super::invalid::bad;
 use super::{Backend, Config};
-
-/// A value refused by a check: the dotted key it is at (located in the file by the loader), what
-/// is wrong and what to do.
-#[derive(Debug, Clone)]
-pub struct Invalid {
-    pub key: String,
-    pub message: String,
-    pub help: String,
-}
 
 /// A check of sections this module does not own (the dashboard's keymap and theme): run after
 /// the configuration's own validation by the `*_with` loaders, its problem located like any.
 pub type SectionCheck = fn(&Config) -> Result<(), Invalid>;
-
-impl Invalid {
-    pub fn new(key: impl Into<String>, message: impl Into<String>, help: impl Into<String>) -> Self {
-        bad(key, message, help)
-    }
-}
-
-fn bad(key: impl Into<String>, message: impl Into<String>, help: impl Into<String>) -> Invalid {
-    Invalid {
-        key: key.into(),
-        message: message.into(),
-        help: help.into(),
-    }
-}
 
 fn fraction(key: &str, v: f64) -> Result<(), Invalid> {
     if !(0.0..=1.0).contains(&v) {
@@ -57,6 +36,7 @@ pub(super) fn validate(c: &Config, checks: &[SectionCheck]) -> Result<(), Invali
     validate_sla(c)?;
     validate_workload(&c.events.embedded, c)?;
     validate_engine(c)?;
+    super::validate_store::validate_store(&c.store)?;
     validate_replay(&c.replay)
 }
 

@@ -1,8 +1,6 @@
 //! The training history: periodic per-object stats snapshots, bounded by age and row count.
 
-use rusqlite::{Connection, params};
-
-use super::{StoreError, get_setting, set_setting};
+use super::{Connection, StoreError, get_setting, set_setting};
 use crate::clock::Millis;
 use crate::config::ModelConfig;
 
@@ -34,7 +32,7 @@ impl Sampler {
     /// Snapshots every object touched since the previous snapshot plus up to `sample_cold`
     /// random others (the untouched ones are the negatives a model needs), then trims.
     pub fn sample(&mut self, conn: &mut Connection, now_ms: Millis) -> Result<u64, StoreError> {
-        let tx = conn.transaction()?;
+        let tx = conn.begin()?;
         let last: Millis = match self.last_ms {
             Some(l) => l,
             None => get_setting(&tx, "history.last_sample_ms")?
@@ -45,40 +43,41 @@ impl Sampler {
             self.last_ms = Some(last);
             return Ok(0);
         }
-        let cols = "id, ?1, reads, writes, h1, h24, h168, hour_sin, hour_cos, first_seen, last_access, size";
-        let touched = tx.execute(
-            &format!(
-                "INSERT OR IGNORE INTO history(object_id, ts, reads, writes, h1, h24, h168, hour_sin, hour_cos,
-                                               first_seen, last_access, size)
-                 SELECT {cols} FROM objects WHERE stats_updated > ?2"
-            ),
-            params![now_ms, last],
+        let cols = "id, CAST(?1 AS BIGINT), reads, writes, h1, h24, h168, hour_sin, hour_cos, first_seen,
+                    last_access, size";
+        let into = "INSERT INTO history(object_id, ts, reads, writes, h1, h24, h168, hour_sin, hour_cos,
+                                        first_seen, last_access, size)";
+        let touched = tx.exec(
+            &format!("{into} SELECT {cols} FROM objects WHERE stats_updated > ?2 ON CONFLICT DO NOTHING"),
+            &[&now_ms, &last],
         )?;
         // The recursive CTE yields at least one row, so "no cold samples" must skip it.
         let cold = if self.cold == 0 {
             0
         } else {
-            tx.execute(
+            let random_id = tx.pick(
+                "abs(random()) % (SELECT max(id) FROM objects) + 1",
+                "floor(random() * (SELECT max(id) FROM objects))::BIGINT + 1",
+            );
+            tx.exec(
                 &format!(
-                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-                 INSERT OR IGNORE INTO history(object_id, ts, reads, writes, h1, h24, h168, hour_sin, hour_cos,
-                                               first_seen, last_access, size)
-                 SELECT {cols} FROM objects
-                 WHERE id IN (SELECT abs(random()) % (SELECT max(id) FROM objects) + 1 FROM n)"
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < CAST(?2 AS BIGINT))
+                     {into} SELECT {cols} FROM objects WHERE id IN (SELECT {random_id} FROM n)
+                     ON CONFLICT DO NOTHING"
                 ),
-                params![now_ms, i64::from(self.cold)],
+                &[&now_ms, &i64::from(self.cold)],
             )?
         };
-        tx.execute(
+        tx.exec(
             "DELETE FROM history WHERE ts < ?1",
-            [now_ms.saturating_sub(self.retention_ms)],
+            &[&now_ms.saturating_sub(self.retention_ms)],
         )?;
-        let rows: i64 = tx.query_row("SELECT count(*) FROM history", [], |r| r.get(0))?;
+        let rows: i64 = tx.row("SELECT count(*) FROM history", &[], |r| r.get(0))?.unwrap_or(0);
         if rows as u64 > self.max_rows {
             // Drop whole oldest snapshots until under the bound.
-            tx.execute(
+            tx.exec(
                 "DELETE FROM history WHERE ts <= (SELECT ts FROM history ORDER BY ts DESC LIMIT 1 OFFSET ?1)",
-                [self.max_rows as i64],
+                &[&(self.max_rows as i64)],
             )?;
         }
         set_setting(&tx, "history.last_sample_ms", &now_ms.to_string())?;

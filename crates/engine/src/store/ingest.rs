@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{CachedStatement, Connection, OptionalExtension, ToSql, params};
+use rusqlite::{CachedStatement, OptionalExtension, ToSql};
 
-use super::{LIFETIMES_DELETED, LIFETIMES_LIVED_MS, StoreError, advance_engine_time};
+pub use super::effects::{Accesses, KeyEffect};
+use super::{Connection, LIFETIMES_DELETED, LIFETIMES_LIVED_MS, StoreError, advance_engine_time};
 use crate::clock::Millis;
 
 /// An object found on a tier (seeded, created by a PUT, or listed by inventory).
@@ -17,31 +18,6 @@ pub struct ObjectRecord {
     pub etag: Option<String>,
     pub last_modified: Millis,
     pub created: Millis,
-}
-
-/// What one key's accesses in a batch (after its last DELETE) add to its row.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Accesses {
-    pub first_ts: Millis,
-    pub last_ts: Millis,
-    pub reads: i64,
-    pub writes: i64,
-    /// The size the last PUT that carried one gave.
-    pub size: Option<u64>,
-    pub last_put: Option<Millis>,
-    /// Log-space decayed scores (1 h, 1 d, 1 w) of these accesses alone.
-    pub h: [Option<f64>; 3],
-    pub hour_sin: f64,
-    pub hour_cos: f64,
-}
-
-/// One key's effect in a batch: a DELETE (the last one at `deleted_at`) removes its row before
-/// the accesses that followed it are added.
-#[derive(Debug, Clone, Copy)]
-pub struct KeyEffect<'a> {
-    pub key: &'a str,
-    pub deleted_at: Option<Millis>,
-    pub accesses: Option<&'a Accesses>,
 }
 
 /// An event refused by the decoder, kept for `/v1/rejected`.
@@ -78,18 +54,21 @@ const REGISTER_SQL: &str = "INSERT INTO objects(key, tier, size, etag, last_modi
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
      ON CONFLICT(key) DO UPDATE SET tier = excluded.tier, size = excluded.size,
          etag = excluded.etag, last_modified = excluded.last_modified,
-         first_seen = coalesce(first_seen, excluded.first_seen)";
+         first_seen = coalesce(objects.first_seen, excluded.first_seen)";
 
 /// What a discovery does to a known object: places it if it is unplaced, refreshes it if it is on
-/// the same tier, never moves a pointer. (A macro so both upserts that discover share one text.)
+/// the same tier, never moves a pointer. (A macro so both upserts that discover share one text;
+/// the row's columns are named with their table, as PostgreSQL requires beside `excluded`.)
 macro_rules! discovered_set {
     () => {
-        "size = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.size ELSE size END,
-         etag = CASE WHEN tier IS NULL OR tier = excluded.tier THEN excluded.etag ELSE etag END,
-         last_modified = CASE WHEN tier IS NULL OR tier = excluded.tier
-                              THEN excluded.last_modified ELSE last_modified END,
-         tier = coalesce(tier, excluded.tier),
-         first_seen = coalesce(first_seen, excluded.first_seen)"
+        "size = CASE WHEN objects.tier IS NULL OR objects.tier = excluded.tier
+                     THEN excluded.size ELSE objects.size END,
+         etag = CASE WHEN objects.tier IS NULL OR objects.tier = excluded.tier
+                     THEN excluded.etag ELSE objects.etag END,
+         last_modified = CASE WHEN objects.tier IS NULL OR objects.tier = excluded.tier
+                              THEN excluded.last_modified ELSE objects.last_modified END,
+         tier = coalesce(objects.tier, excluded.tier),
+         first_seen = coalesce(objects.first_seen, excluded.first_seen)"
     };
 }
 pub(super) use discovered_set;
@@ -137,62 +116,75 @@ const FIRST_ACCESSES_SQL: &str =
      VALUES (?1, coalesce(?13, 0), ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 const COUNTER_SQL: &str = "INSERT INTO counters(name, value) VALUES (?1, ?2)
-     ON CONFLICT(name) DO UPDATE SET value = value + excluded.value";
+     ON CONFLICT(name) DO UPDATE SET value = counters.value + excluded.value";
 
 /// Writes `b` in one transaction at engine time `now_ms`: records, then per-key effects, then
 /// rejections, counters and offsets. Either all of it lands or none of it does.
 pub fn write_batch(conn: &mut Connection, b: &Batch<'_>, now_ms: Millis) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
-    for (sql, records) in [(REGISTER_SQL, b.registers), (DISCOVERED_SQL, b.discovered)] {
-        let mut stmt = tx.prepare_cached(sql)?;
-        for o in records {
-            stmt.execute(params![
-                o.key,
-                o.tier,
-                o.size as i64,
-                o.etag,
-                o.last_modified,
-                o.created
-            ])?;
+    let tx = conn.begin()?;
+    // A cluster node commits a partition's events only while it holds that partition's lease
+    // (the row stays locked until the commit, so a node taking it over reads the offset after).
+    if let Connection::Pg(pg) = &*tx
+        && pg.node().is_some()
+    {
+        for (source, partition) in b.offsets.keys() {
+            if !super::cluster::holds_partition(&tx, source, *partition)? {
+                return Err(StoreError::LeaseLost {
+                    topic: source.clone(),
+                    partition: *partition,
+                });
+            }
         }
     }
-    let (deleted, lived_ms) = write_effects(&tx, b.effects, now_ms)?;
-    let mut counter = tx.prepare_cached(COUNTER_SQL)?;
+    for (sql, records) in [(REGISTER_SQL, b.registers), (DISCOVERED_SQL, b.discovered)] {
+        for o in records {
+            tx.exec(
+                sql,
+                &[&o.key, &o.tier, &(o.size as i64), &o.etag, &o.last_modified, &o.created],
+            )?;
+        }
+    }
+    let (deleted, lived_ms) = match &*tx {
+        Connection::Lite(c) => write_effects(c, b.effects, now_ms)?,
+        Connection::Pg(c) => super::ingest_pg::write_effects(c, b.effects, now_ms)?,
+    };
+    let counter = |name: &str, n: i64| tx.exec(COUNTER_SQL, &[&name, &n]);
     if b.events > 0 {
-        counter.execute(params!["events.ingested", b.events as i64])?;
+        counter("events.ingested", b.events as i64)?;
     }
     if deleted > 0 {
-        counter.execute(params![LIFETIMES_DELETED, deleted])?;
-        counter.execute(params![LIFETIMES_LIVED_MS, lived_ms])?;
+        counter(LIFETIMES_DELETED, deleted)?;
+        counter(LIFETIMES_LIVED_MS, lived_ms)?;
     }
     if !b.rejected.is_empty() {
-        counter.execute(params!["events.rejected", b.rejected.len() as i64])?;
+        counter("events.rejected", b.rejected.len() as i64)?;
         let mut by_reason: BTreeMap<&str, i64> = BTreeMap::new();
         for r in b.rejected {
             *by_reason.entry(r.reason).or_default() += 1;
         }
         for (reason, n) in by_reason {
-            counter.execute(params![format!("events.rejected.{reason}"), n])?;
+            counter(&format!("events.rejected.{reason}"), n)?;
         }
         keep_rejected(&tx, b.rejected, b.rejected_keep, now_ms)?;
     }
-    drop(counter);
-    let mut off = tx.prepare_cached(
-        "INSERT INTO offsets(source, partition, next_offset) VALUES (?1, ?2, ?3)
-         ON CONFLICT(source, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
-    )?;
     for ((source, partition), next) in b.offsets {
-        off.execute(params![source, partition, next])?;
+        tx.exec(
+            "INSERT INTO offsets(source, partition, next_offset) VALUES (?1, ?2, ?3)
+             ON CONFLICT(source, partition) DO UPDATE SET next_offset = max(offsets.next_offset, excluded.next_offset)",
+            &[source, partition, next],
+        )?;
     }
-    drop(off);
     advance_engine_time(&tx, now_ms)?;
-    tx.commit()?;
-    Ok(())
+    tx.commit()
 }
 
 /// Applies per-key effects; returns how many objects were deleted and how long they lived in all
 /// (the cost model's expected remaining life comes from it).
-fn write_effects(tx: &Connection, effects: &[KeyEffect<'_>], now_ms: Millis) -> Result<(i64, i64), StoreError> {
+fn write_effects(
+    tx: &rusqlite::Connection,
+    effects: &[KeyEffect<'_>],
+    now_ms: Millis,
+) -> Result<(i64, i64), StoreError> {
     let mut del = tx.prepare_cached("DELETE FROM objects WHERE key = ?1 RETURNING first_seen")?;
     let mut add = AddAccesses {
         update: tx.prepare_cached(ACCESSES_SQL)?,
@@ -255,16 +247,17 @@ impl AddAccesses<'_> {
 
 /// Keeps the newest `keep` rejected events in all.
 fn keep_rejected(tx: &Connection, rejected: &[RejectedRow<'_>], keep: u32, now_ms: Millis) -> Result<(), StoreError> {
-    let mut rej =
-        tx.prepare_cached("INSERT INTO rejected_events(ts, source, reason, detail, raw) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     // Only the newest `keep` can survive the trim below; the rest are not inserted.
     let skip = rejected.len().saturating_sub(keep as usize);
     for r in rejected.iter().skip(skip) {
-        rej.execute(params![now_ms, r.source, r.reason, r.detail, r.raw])?;
+        tx.exec(
+            "INSERT INTO rejected_events(ts, source, reason, detail, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[&now_ms, &r.source, &r.reason, &r.detail, &r.raw],
+        )?;
     }
-    tx.execute(
+    tx.exec(
         "DELETE FROM rejected_events WHERE id <= (SELECT max(id) FROM rejected_events) - ?1",
-        [i64::from(keep)],
+        &[&i64::from(keep)],
     )?;
     Ok(())
 }
@@ -282,17 +275,18 @@ pub struct KeptRejection {
 
 /// The newest `limit` rejected events kept, newest first.
 pub fn newest_rejected(conn: &Connection, limit: usize) -> Result<Vec<KeptRejection>, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT id, ts, source, reason, detail, raw FROM rejected_events ORDER BY id DESC LIMIT ?1")?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(KeptRejection {
-            id: r.get(0)?,
-            ts: r.get(1)?,
-            source: r.get(2)?,
-            reason: r.get(3)?,
-            detail: r.get(4)?,
-            raw: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    conn.rows(
+        "SELECT id, ts, source, reason, detail, raw FROM rejected_events ORDER BY id DESC LIMIT ?1",
+        &[&(limit as i64)],
+        |r| {
+            Ok(KeptRejection {
+                id: r.get(0)?,
+                ts: r.get(1)?,
+                source: r.get(2)?,
+                reason: r.get(3)?,
+                detail: r.get(4)?,
+                raw: r.get(5)?,
+            })
+        },
+    )
 }

@@ -1,10 +1,8 @@
 //! Every object of the store, or of one tier, row by row: what `dim ls` sorts and shows.
 
-use rusqlite::Connection;
-
-use super::StoreError;
 use super::stats::StatsRow;
 use super::summary::{HotObject, hot_object, object_columns};
+use super::{Connection, StoreError};
 use crate::clock::Millis;
 
 /// Calls `each` with every object (on `tier` only, when given), its counts decayed to `now_ms`;
@@ -18,13 +16,15 @@ pub fn each_object(
     let filter = if tier.is_some() {
         "WHERE tier = ?1"
     } else {
-        "WHERE ?1 IS NULL"
+        "WHERE CAST(?1 AS TEXT) IS NULL"
     };
-    let mut stmt = conn.prepare(&format!("SELECT {} FROM objects o {filter}", object_columns()))?;
-    let mut rows = stmt.query([tier])?;
-    while let Some(r) = rows.next()? {
-        let (o, s) = hot_object(r, now_ms)?;
-        each(o, s);
-    }
-    Ok(())
+    conn.each_row(
+        &format!("SELECT {} FROM objects o {filter}", object_columns()),
+        &[&tier],
+        |r| {
+            let (o, s) = hot_object(r, now_ms)?;
+            each(o, s);
+            Ok(())
+        },
+    )
 }

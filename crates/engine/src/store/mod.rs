@@ -1,13 +1,19 @@
-//! The SQLite state store: one writer connection (WAL), read-only connections for snapshots and status.
+//! The state store: SQLite embedded (one writer connection in WAL mode, read-only connections for
+//! snapshots and status) or PostgreSQL for several nodes (`store.url`), behind one API.
 
+pub mod cluster;
+mod conn;
+mod effects;
 mod error;
 pub mod history;
 pub mod ingest;
+mod ingest_pg;
 pub mod listing;
 pub mod models;
 pub mod objects;
 pub mod scan;
 mod schema;
+mod schema_pg;
 pub mod stats;
 pub mod summary;
 mod task_state;
@@ -18,33 +24,27 @@ use crate::sync;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rusqlite::OpenFlags;
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{OpenFlags, OptionalExtension};
 
-/// A connection to the store. Callers hold one and hand it to the store's functions; only this
-/// module speaks SQL on it (tests/layers.rs keeps that true).
-pub use rusqlite::Connection;
-
+pub use conn::{Connection, Dialect};
 pub use error::StoreError;
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use stats::{DECAY_TAUS_SECS, StatsRow, add_access, decayed_count, log_add, row_from, score_of};
+pub use stats::{DECAY_TAUS_SECS, StatsRow, add_access, decayed_count, log_add, score_of};
 
 use crate::clock::Millis;
 
 /// Where the store places `key`: `None` when it has no such object, `Some(None)` when the object
 /// is known but on no tier. The pointer every move checks and switches.
 pub fn placement(conn: &Connection, key: &str) -> Result<Option<Option<String>>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT tier FROM objects WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?)
+    conn.row("SELECT tier FROM objects WHERE key = ?1", &[&key], |r| r.get(0))
 }
 
 /// Marks an object as pinned (never moved by the planner) or not; false when there is no such object.
 pub fn set_pinned(conn: &Connection, key: &str, pinned: bool) -> Result<bool, StoreError> {
-    Ok(conn.execute(
+    Ok(conn.exec(
         "UPDATE objects SET pinned = ?2 WHERE key = ?1",
-        rusqlite::params![key, i64::from(pinned)],
+        &[&key, &i64::from(pinned)],
     )? == 1)
 }
 
@@ -59,8 +59,7 @@ pub const LIFETIMES_LIVED_MS: &str = "lifetimes.lived_ms";
 pub fn lifetimes(conn: &Connection) -> Result<(f64, u64), StoreError> {
     let counter = |name: &str| -> Result<i64, StoreError> {
         Ok(conn
-            .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))
-            .optional()?
+            .row("SELECT value FROM counters WHERE name = ?1", &[&name], |r| r.get(0))?
             .unwrap_or(0))
     };
     Ok((
@@ -74,23 +73,71 @@ pub fn tier_of(conn: &Connection, key: &str) -> Result<Option<String>, StoreErro
     Ok(placement(conn, key)?.flatten())
 }
 
+/// Where a store lives: an SQLite file, or a PostgreSQL database several nodes share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// The store a config names: the URL in `store.url_env`'s variable or `store.url` when set,
+    /// else `store.file` in the data directory. A variable named but not set is refused rather
+    /// than a node starting alone on a file of its own.
+    pub fn of(store: &dim_config::StoreConfig, data_dir: &Path) -> Result<Self, StoreError> {
+        if let Some(var) = &store.url_env {
+            return match std::env::var(var) {
+                Ok(url) if !url.is_empty() => Ok(Location::Postgres(url)),
+                _ => Err(StoreError::NoUrl(var.clone())),
+            };
+        }
+        Ok(match &store.url {
+            Some(url) => Location::Postgres(url.clone()),
+            None => Location::Sqlite(data_dir.join(&store.file)),
+        })
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "{}", p.display()),
+            // The URL may carry a password: only where it points is shown.
+            Location::Postgres(url) => write!(f, "postgres://…@{}", url.rsplit('@').next().unwrap_or(url)),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Store {
-    path: PathBuf,
+    location: Location,
+    /// The cluster node this engine is, on a PostgreSQL store (see `join`).
+    node: std::sync::OnceLock<String>,
     writer: Mutex<Connection>,
 }
 
-fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+/// What PostgreSQL defines in SQL (schema_pg.rs), so a statement reads the same on both: the
+/// log-space sum, the clock, and the node a session writes for (SQLite's one node is none).
+fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function(
         "lse",
         2,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| Ok(log_add(ctx.get::<Option<f64>>(0)?, ctx.get::<Option<f64>>(1)?)),
+    )?;
+    conn.create_scalar_function("now_ms", 0, FunctionFlags::SQLITE_UTF8, |_| {
+        Ok(crate::clock::wall_now_ms())
+    })?;
+    conn.create_scalar_function(
+        "dim_node",
+        0,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |_| Ok(None::<String>),
     )
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`, with `cache_mib` of page cache for the writer.
+    /// Opens (creating if needed) the SQLite store at `path`, with `cache_mib` of page cache for the writer.
     pub fn open(path: &Path, cache_mib: u32) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
@@ -98,7 +145,7 @@ impl Store {
                 source,
             })?;
         }
-        let mut conn = Connection::open(path)?;
+        let mut conn = rusqlite::Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // With WAL, NORMAL survives a process crash (kill -9); only an OS crash can drop the last commits.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -108,26 +155,93 @@ impl Store {
         // database once per checkpoint instead of once per batch (measured: ~25 % less ingest time).
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(64);
         register_functions(&conn)?;
         schema::migrate(&mut conn)?;
         Ok(Self {
-            path: path.to_path_buf(),
+            location: Location::Sqlite(path.to_path_buf()),
+            node: std::sync::OnceLock::new(),
+            writer: Mutex::new(Connection::Lite(conn)),
+        })
+    }
+
+    /// Connects to the PostgreSQL store at `url` (creating its schema if needed).
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let conn = Connection::Pg(Box::new(conn::PgConn::connect(url)?));
+        schema_pg::migrate(&conn)?;
+        Ok(Self {
+            location: Location::Postgres(url.to_string()),
+            node: std::sync::OnceLock::new(),
             writer: Mutex::new(conn),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Opens the store at `location`.
+    pub fn open_at(location: &Location, cache_mib: u32) -> Result<Self, StoreError> {
+        match location {
+            Location::Sqlite(path) => Self::open(path, cache_mib),
+            Location::Postgres(url) => Self::connect(url),
+        }
+    }
+
+    /// The SQLite file, when the store is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.location {
+            Location::Sqlite(p) => Some(p),
+            Location::Postgres(_) => None,
+        }
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Makes this engine cluster node `node` on a PostgreSQL store: its writes are then fenced
+    /// by the node's leases (partitions, tasks). False on SQLite, where one node is all there is.
+    pub fn join(&self, node: &str) -> Result<bool, StoreError> {
+        let Location::Postgres(url) = &self.location else {
+            return Ok(false);
+        };
+        let fresh = conn::PgConn::connect_as(url, Some(node))?;
+        let _ = self.node.set(node.to_string());
+        *sync::lock(&self.writer) = Connection::Pg(Box::new(fresh));
+        Ok(true)
+    }
+
+    /// The cluster node this engine is, once it joined one.
+    pub fn node(&self) -> Option<&str> {
+        self.node.get().map(String::as_str)
+    }
+
+    /// A new read-write session of its own (the cluster's leader lock lives as long as one).
+    pub fn session(&self) -> Result<Connection, StoreError> {
+        match &self.location {
+            Location::Postgres(url) => Ok(Connection::Pg(Box::new(conn::PgConn::connect_as(url, self.node())?))),
+            Location::Sqlite(path) => {
+                Self::open(path, 4).map(|s| s.writer.into_inner().unwrap_or_else(|p| p.into_inner()))
+            }
+        }
     }
 
     /// The single writer. Hold it for one transaction at a time.
     pub fn writer(&self) -> MutexGuard<'_, Connection> {
-        sync::lock(&self.writer)
+        let mut w = sync::lock(&self.writer);
+        // A PostgreSQL connection the server closed (restart, idle timeout) is opened again
+        // rather than failing every write after it.
+        if let (Connection::Pg(pg), Location::Postgres(url)) = (&*w, &self.location)
+            && pg.is_closed()
+        {
+            match conn::PgConn::connect_as(url, self.node()) {
+                Ok(fresh) => *w = Connection::Pg(Box::new(fresh)),
+                Err(e) => tracing::warn!(target: "dim::store", error = %e, "cannot reconnect to PostgreSQL"),
+            }
+        }
+        w
     }
 
     /// A new read-only connection (snapshots, status, inventory look-ups).
     pub fn reader(&self) -> Result<Connection, StoreError> {
-        open_reader(&self.path)
+        open_reader_at(&self.location)
     }
 
     /// Runs `f` on the writer off the async threads: the one way async code writes.
@@ -153,16 +267,17 @@ impl Store {
     }
 }
 
-/// Opens an existing store read-only, e.g. for `dim status` while a daemon writes it.
+/// Opens an existing SQLite store read-only, e.g. for `dim status` while a daemon writes it.
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     if !path.exists() {
         return Err(StoreError::Missing(path.display().to_string()));
     }
-    let conn = Connection::open_with_flags(
+    let conn = rusqlite::Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(64);
     register_functions(&conn)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
@@ -171,19 +286,40 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    Ok(conn)
+    Ok(Connection::Lite(conn))
+}
+
+/// Opens an existing store for reading: a read-only SQLite connection, or a PostgreSQL session
+/// whose transactions are read-only.
+pub fn open_reader_at(location: &Location) -> Result<Connection, StoreError> {
+    match location {
+        Location::Sqlite(path) => open_reader(path),
+        Location::Postgres(url) => {
+            let conn = Connection::Pg(Box::new(conn::PgConn::connect(url)?));
+            conn.exec_batch("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;
+            let version = schema_pg::version(&conn)?;
+            if version == 0 {
+                return Err(StoreError::Missing(location.to_string()));
+            }
+            if version > SCHEMA_VERSION {
+                return Err(StoreError::TooNew {
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Ok(conn)
+        }
+    }
 }
 
 pub fn get_setting(conn: &Connection, name: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| r.get(0))
-        .optional()?)
+    conn.row("SELECT value FROM settings WHERE name = ?1", &[&name], |r| r.get(0))
 }
 
 pub fn set_setting(conn: &Connection, name: &str, value: &str) -> Result<(), StoreError> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-        [name, value],
+        &[&name, &value],
     )?;
     Ok(())
 }
@@ -196,73 +332,53 @@ pub fn engine_time(conn: &Connection) -> Result<Option<Millis>, StoreError> {
 /// Records engine time `now_ms` unless a later time is already recorded: engine time never runs
 /// backwards, whoever writes (ingest, inventory, `dim seed` beside a daemon on a faster clock).
 pub fn advance_engine_time(conn: &Connection, now_ms: Millis) -> Result<(), StoreError> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO settings(name, value) VALUES ('engine_time_ms', ?1) ON CONFLICT(name) DO UPDATE
-         SET value = CAST(max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
-        [now_ms.to_string()],
+         SET value = CAST(max(CAST(settings.value AS BIGINT), CAST(excluded.value AS BIGINT)) AS TEXT)",
+        &[&now_ms.to_string()],
     )?;
     Ok(())
 }
 
 /// Every source's next offset per partition, as committed with the events.
 pub fn stored_offsets(conn: &Connection) -> Result<Vec<(String, i32, i64)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT source, partition, next_offset FROM offsets ORDER BY source, partition")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    conn.rows(
+        "SELECT source, partition, next_offset FROM offsets ORDER BY source, partition",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
 }
 
 /// Next offset stored for `source`/`partition`, if any.
 pub fn stored_offset(conn: &Connection, source: &str, partition: i32) -> Result<Option<i64>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT next_offset FROM offsets WHERE source = ?1 AND partition = ?2",
-            rusqlite::params![source, partition],
-            |r| r.get(0),
-        )
-        .optional()?)
+    conn.row(
+        "SELECT next_offset FROM offsets WHERE source = ?1 AND partition = ?2",
+        &[&source, &partition],
+        |r| r.get(0),
+    )
+}
+
+/// Creates database `name` on the PostgreSQL server of `server_url` (whose user may create
+/// databases) and returns its URL: a fresh store for a benchmark round or a test.
+pub fn create_database(server_url: &str, name: &str) -> Result<String, StoreError> {
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::BadName(name.to_string()));
+    }
+    let conn = Connection::Pg(Box::new(conn::PgConn::connect(server_url)?));
+    conn.exec_batch(&format!("CREATE DATABASE {name}"))?;
+    let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
+    Ok(format!("{base}/{name}"))
+}
+
+/// The schema version the store holds.
+pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    match conn {
+        Connection::Lite(c) => Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?),
+        Connection::Pg(_) => schema_pg::version(conn),
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn migrations_apply_once_and_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("s.db");
-        drop(Store::open(&p, 4).unwrap());
-        let s = Store::open(&p, 4).unwrap();
-        let v: i64 = s.writer().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
-    }
-
-    #[test]
-    fn tier_totals_follow_inserts_moves_and_deletes() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(&dir.path().join("s.db"), 4).unwrap();
-        let w = s.writer();
-        w.execute_batch(
-            "INSERT INTO objects(key, tier, size, created) VALUES ('a', 'hot', 10, 0), ('b', 'hot', 5, 0), ('c', NULL, 7, 0);
-             UPDATE objects SET tier = 'cold' WHERE key = 'a';
-             UPDATE objects SET size = 8 WHERE key = 'b';
-             DELETE FROM objects WHERE key = 'c';",
-        )
-        .unwrap();
-        let get = |t: &str| -> (i64, i64) {
-            w.query_row("SELECT objects, bytes FROM tier_totals WHERE tier = ?1", [t], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap()
-        };
-        assert_eq!(get("hot"), (1, 8));
-        assert_eq!(get("cold"), (1, 10));
-        assert_eq!(get(""), (0, 0));
-    }
-
-    #[test]
-    fn reader_refuses_a_missing_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let e = open_reader(&dir.path().join("nope.db")).unwrap_err();
-        assert!(e.to_string().contains("dim --daemon"), "{e}");
-    }
-}
+mod suite;
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,10 +1,8 @@
 //! Objects as placement, inventory, audit and the workload read them: every placed object with
 //! its stats, one object's state, keys awaiting a tier, and the total age of those alive.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
-use super::StoreError;
 use super::stats::{STATS_COLS, StatsRow, row_from};
+use super::{Connection, StoreError};
 use crate::clock::Millis;
 
 /// A placed object as the planner reads it.
@@ -19,20 +17,20 @@ pub struct Placed {
 
 /// Calls `f` with every placed object, in one pass over the table (the planner's read).
 pub fn for_each_placed(conn: &Connection, mut f: impl FnMut(Placed)) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT key, tier, moved_at, pinned, {STATS_COLS} FROM objects WHERE tier IS NOT NULL"
-    ))?;
-    let mut it = stmt.query([])?;
-    while let Some(r) = it.next()? {
-        f(Placed {
-            key: r.get(0)?,
-            tier: r.get(1)?,
-            moved_at: r.get(2)?,
-            pinned: r.get::<_, i64>(3)? != 0,
-            stats: row_from(r, 4)?,
-        });
-    }
-    Ok(())
+    conn.each_row(
+        &format!("SELECT key, tier, moved_at, pinned, {STATS_COLS} FROM objects WHERE tier IS NOT NULL"),
+        &[],
+        |r| {
+            f(Placed {
+                key: r.get(0)?,
+                tier: r.get(1)?,
+                moved_at: r.get(2)?,
+                pinned: r.get::<i64>(3)? != 0,
+                stats: row_from(r, 4)?,
+            });
+            Ok(())
+        },
+    )
 }
 
 /// One object as the store knows it, placed or not.
@@ -46,35 +44,37 @@ pub struct ObjectState {
 
 /// The state of `key`, if the store has it.
 pub fn state_of(conn: &Connection, key: &str) -> Result<Option<ObjectState>, StoreError> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT tier, moved_at, pinned, {STATS_COLS} FROM objects WHERE key = ?1"
-        ))?
-        .query_row([key], |r| {
+    conn.row(
+        &format!("SELECT tier, moved_at, pinned, {STATS_COLS} FROM objects WHERE key = ?1"),
+        &[&key],
+        |r| {
             Ok(ObjectState {
                 tier: r.get(0)?,
                 moved_at: r.get(1)?,
-                pinned: r.get::<_, i64>(2)? != 0,
+                pinned: r.get::<i64>(2)? != 0,
                 stats: row_from(r, 3)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// The engine time every object alive at `now` has lived so far, ms, summed. Reads every object.
 pub fn alive_ms(conn: &Connection, now: Millis) -> Result<f64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT coalesce(sum(max(?1 - first_seen, 0)), 0) FROM objects WHERE first_seen IS NOT NULL",
-        [now],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .row(
+            "SELECT CAST(coalesce(sum(max(?1 - first_seen, 0)), 0) AS DOUBLE PRECISION) FROM objects
+             WHERE first_seen IS NOT NULL",
+            &[&now],
+            |r| r.get(0),
+        )?
+        .unwrap_or(0.0))
 }
 
 /// Every placed object's key and tier (the audit's view of where the bytes should be).
 pub fn placed_keys(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT key, tier FROM objects WHERE tier IS NOT NULL")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    conn.rows("SELECT key, tier FROM objects WHERE tier IS NOT NULL", &[], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
 }
 
 /// A placed object's key, size and creation time (what the embedded workload draws from).
@@ -87,24 +87,26 @@ pub struct PlacedSize {
 
 /// Every placed object's key, size and creation time.
 pub fn placed_sizes(conn: &Connection) -> Result<Vec<PlacedSize>, StoreError> {
-    let mut stmt = conn.prepare("SELECT key, size, created FROM objects WHERE tier IS NOT NULL")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(PlacedSize {
-            key: r.get(0)?,
-            size: r.get::<_, i64>(1)?.max(0) as u64,
-            created: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    conn.rows(
+        "SELECT key, size, created FROM objects WHERE tier IS NOT NULL",
+        &[],
+        |r| {
+            Ok(PlacedSize {
+                key: r.get(0)?,
+                size: r.get::<i64>(1)?.max(0) as u64,
+                created: r.get(2)?,
+            })
+        },
+    )
 }
 
 /// Up to `limit` objects on no tier that were written (and seen) since `since_ms`, newest first:
 /// PUTs whose object no listing has found yet.
 pub fn unplaced_since(conn: &Connection, since_ms: Millis, limit: usize) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare(
+    conn.rows(
         "SELECT key FROM objects WHERE stats_updated >= ?1 AND tier IS NULL AND last_modified >= ?1
          ORDER BY stats_updated DESC LIMIT ?2",
-    )?;
-    let keys = stmt.query_map(params![since_ms, limit as i64], |r| r.get(0))?;
-    Ok(keys.collect::<Result<_, _>>()?)
+        &[&since_ms, &(limit as i64)],
+        |r| r.get(0),
+    )
 }

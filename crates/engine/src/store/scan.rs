@@ -2,10 +2,8 @@
 //! scan's place (tier and last key), so a restart resumes where the scan stopped, and objects
 //! listed on two tiers are found in the store rather than in a map of every key listed.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
-use super::StoreError;
 use super::ingest::{ObjectRecord, discovered_set};
+use super::{Connection, StoreError};
 use crate::clock::Millis;
 
 /// Where a scan is: what `register_page` advances and a restart resumes from.
@@ -37,9 +35,10 @@ const PAGE_SQL: &str = concat!(
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?2)
      ON CONFLICT(key) DO UPDATE SET
          scan_tiers = CASE
-             WHEN scan_id IS NOT excluded.scan_id OR scan_tiers IS NULL THEN excluded.tier
-             WHEN instr(',' || scan_tiers || ',', ',' || excluded.tier || ',') > 0 THEN scan_tiers
-             ELSE scan_tiers || ',' || excluded.tier END,
+             WHEN objects.scan_id IS DISTINCT FROM excluded.scan_id OR objects.scan_tiers IS NULL
+                 THEN excluded.tier
+             WHEN instr(',' || objects.scan_tiers || ',', ',' || excluded.tier || ',') > 0 THEN objects.scan_tiers
+             ELSE objects.scan_tiers || ',' || excluded.tier END,
          scan_id = excluded.scan_id, ",
     discovered_set!(),
     " RETURNING scan_tiers"
@@ -47,37 +46,37 @@ const PAGE_SQL: &str = concat!(
 
 /// The scan a restart should carry on with: the newest one still scanning.
 pub fn unfinished(conn: &Connection) -> Result<Option<ScanCursor>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, started_ms, tier, after, listed, bytes FROM inventory_scans
-             WHERE state = ?1 ORDER BY id DESC LIMIT 1",
-            [SCANNING],
-            |r| {
-                Ok(ScanCursor {
-                    id: r.get(0)?,
-                    started_ms: r.get(1)?,
-                    tier: r.get(2)?,
-                    after: r.get(3)?,
-                    listed: r.get::<_, i64>(4)?.max(0) as u64,
-                    bytes: r.get::<_, i64>(5)?.max(0) as u64,
-                })
-            },
-        )
-        .optional()?)
+    conn.row(
+        "SELECT id, started_ms, tier, after, listed, bytes FROM inventory_scans
+         WHERE state = ?1 ORDER BY id DESC LIMIT 1",
+        &[&SCANNING],
+        |r| {
+            Ok(ScanCursor {
+                id: r.get(0)?,
+                started_ms: r.get(1)?,
+                tier: r.get(2)?,
+                after: r.get(3)?,
+                listed: r.get::<i64>(4)?.max(0) as u64,
+                bytes: r.get::<i64>(5)?.max(0) as u64,
+            })
+        },
+    )
 }
 
 /// Starts a new scan at `started_ms`; an unfinished one is given up (a rescan lists everything).
 pub fn begin(conn: &mut Connection, started_ms: Millis) -> Result<ScanCursor, StoreError> {
-    let tx = conn.transaction()?;
-    tx.execute(
+    let tx = conn.begin()?;
+    tx.exec(
         "UPDATE inventory_scans SET state = 'abandoned', finished_ms = ?2 WHERE state = ?1",
-        params![SCANNING, started_ms],
+        &[&SCANNING, &started_ms],
     )?;
-    tx.execute(
-        "INSERT INTO inventory_scans(started_ms, state) VALUES (?1, ?2)",
-        params![started_ms, SCANNING],
-    )?;
-    let id = tx.last_insert_rowid();
+    let id: i64 = tx
+        .row(
+            "INSERT INTO inventory_scans(started_ms, state) VALUES (?1, ?2) RETURNING id",
+            &[&started_ms, &SCANNING],
+            |r| r.get(0),
+        )?
+        .ok_or(StoreError::NoRow("inventory_scans"))?;
     tx.commit()?;
     Ok(ScanCursor {
         id,
@@ -98,21 +97,27 @@ pub fn register_page(
     tier: &str,
     page: &[ObjectRecord],
 ) -> Result<Vec<String>, StoreError> {
-    let tx = conn.transaction()?;
+    let tx = conn.begin()?;
     let mut duplicates = Vec::new();
     let mut bytes = 0u64;
-    {
-        let mut stmt = tx.prepare_cached(PAGE_SQL)?;
-        for o in page {
-            bytes += o.size;
-            let tiers: String = stmt.query_row(
-                params![o.key, o.tier, o.size as i64, o.etag, o.last_modified, o.created, cur.id],
-                |r| r.get(0),
-            )?;
-            // Counted when it becomes a duplicate, not again on a third tier.
-            if tiers.matches(',').count() == 1 {
-                duplicates.push(o.key.clone());
-            }
+    for o in page {
+        bytes += o.size;
+        let tiers: Option<String> = tx.row(
+            PAGE_SQL,
+            &[
+                &o.key,
+                &o.tier,
+                &(o.size as i64),
+                &o.etag,
+                &o.last_modified,
+                &o.created,
+                &cur.id,
+            ],
+            |r| r.get(0),
+        )?;
+        // Counted when it becomes a duplicate, not again on a third tier.
+        if tiers.is_some_and(|t| t.matches(',').count() == 1) {
+            duplicates.push(o.key.clone());
         }
     }
     // Listings come in key order; an empty page (every object filtered out) keeps the place.
@@ -121,9 +126,9 @@ pub fn register_page(
         None if cur.tier.as_deref() == Some(tier) => cur.after.clone(),
         None => None,
     };
-    tx.execute(
+    tx.exec(
         "UPDATE inventory_scans SET tier = ?2, after = ?3, listed = listed + ?4, bytes = bytes + ?5 WHERE id = ?1",
-        params![cur.id, tier, after, page.len() as i64, bytes as i64],
+        &[&cur.id, &tier, &after, &(page.len() as i64), &(bytes as i64)],
     )?;
     tx.commit()?;
     cur.tier = Some(tier.to_string());
@@ -139,29 +144,30 @@ pub fn finish(conn: &Connection, id: i64, end: ScanEnd, now_ms: Millis) -> Resul
         ScanEnd::Done => "done",
         ScanEnd::Failed => "failed",
     };
-    conn.execute(
+    conn.exec(
         "UPDATE inventory_scans SET state = ?2, finished_ms = ?3 WHERE id = ?1",
-        params![id, state, now_ms],
+        &[&id, &state, &now_ms],
     )?;
     Ok(())
 }
 
 /// Every object scan `id` listed on more than one tier, with those tiers in listing order, by key.
 pub fn duplicates(conn: &Connection, id: i64) -> Result<Vec<(String, Vec<String>)>, StoreError> {
-    let mut stmt = conn.prepare(
+    conn.rows(
         "SELECT key, scan_tiers FROM objects WHERE scan_id = ?1 AND instr(scan_tiers, ',') > 0 ORDER BY key",
-    )?;
-    let rows = stmt.query_map([id], |r| {
-        let tiers: String = r.get(1)?;
-        Ok((r.get(0)?, tiers.split(',').map(str::to_string).collect()))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        &[&id],
+        |r| {
+            let tiers: String = r.get(1)?;
+            Ok((r.get(0)?, tiers.split(',').map(str::to_string).collect()))
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::Store;
+    use crate::store::testing::on_both_backends;
 
     fn rec(key: &str, tier: &str, size: u64) -> ObjectRecord {
         ObjectRecord {
@@ -174,10 +180,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_page_and_the_scans_place_land_together_and_a_restart_resumes_there() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db"), 8).unwrap();
+    on_both_backends!(
+        a_page_and_the_scans_place_land_together_and_a_restart_resumes_there,
+        a_rescan_gives_up_the_unfinished_scan
+    );
+
+    fn a_page_and_the_scans_place_land_together_and_a_restart_resumes_there(store: &Store) {
         let mut w = store.writer();
         assert_eq!(unfinished(&w).unwrap(), None);
         let mut cur = begin(&mut w, 100).unwrap();
@@ -191,10 +199,7 @@ mod tests {
         assert_eq!(cur.after.as_deref(), Some("c"));
         assert_eq!((cur.listed, cur.bytes), (4, 55));
         // The first tier to list an object places it.
-        let tier: String = w
-            .query_row("SELECT tier FROM objects WHERE key = 'b'", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(tier, "fast");
+        assert_eq!(crate::store::tier_of(&w, "b").unwrap().as_deref(), Some("fast"));
         assert_eq!(
             duplicates(&w, cur.id).unwrap(),
             vec![("b".to_string(), vec!["fast".to_string(), "slow".to_string()])]
@@ -208,10 +213,7 @@ mod tests {
         assert!(duplicates(&w, next.id).unwrap().is_empty());
     }
 
-    #[test]
-    fn a_rescan_gives_up_the_unfinished_scan() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db"), 8).unwrap();
+    fn a_rescan_gives_up_the_unfinished_scan(store: &Store) {
         let mut w = store.writer();
         let mut first = begin(&mut w, 1).unwrap();
         register_page(&mut w, &mut first, "fast", &[rec("a", "fast", 1)]).unwrap();

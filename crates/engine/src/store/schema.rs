@@ -174,6 +174,28 @@ ALTER TABLE objects ADD COLUMN scan_id INTEGER;
 ALTER TABLE objects ADD COLUMN scan_tiers TEXT;
 CREATE INDEX objects_scan_duplicates ON objects(scan_id) WHERE instr(scan_tiers, ',') > 0;
 "#,
+    r#"
+-- Several nodes on one store (PostgreSQL; the tables exist on SQLite too, where one node never
+-- uses them). A task's owner is the node whose worker claimed it, until `lease_until` (ms on the
+-- database's clock); a task of a node that stopped renewing is claimed by another.
+ALTER TABLE tasks ADD COLUMN owner TEXT;
+ALTER TABLE tasks ADD COLUMN lease_until INTEGER;
+-- Every node's heartbeat and what it reports of itself (JSON): the cluster's nodes view.
+CREATE TABLE nodes (
+    id         TEXT PRIMARY KEY,
+    started_ms INTEGER NOT NULL,
+    seen_ms    INTEGER NOT NULL,
+    info       TEXT NOT NULL
+);
+-- A lease per topic partition: only its owner consumes it and commits its offsets.
+CREATE TABLE partition_leases (
+    source    TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    owner     TEXT,
+    until_ms  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (source, partition)
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::StoreError;
+use super::conn::Row;
 use crate::clock::Millis;
 
 /// Time constants of the decayed access scores: 1 hour, 1 day, 1 week (engine seconds).
@@ -29,13 +31,13 @@ pub struct StatsRow {
 pub(super) const STATS_COLS: &str = "size, first_seen, last_access, reads, writes, h1, h24, h168, hour_sin, hour_cos";
 
 /// The stats of a result row whose `STATS_COLS` start at column `at`.
-pub fn row_from(r: &rusqlite::Row, at: usize) -> rusqlite::Result<StatsRow> {
+pub(crate) fn row_from(r: &Row<'_, '_>, at: usize) -> Result<StatsRow, StoreError> {
     Ok(StatsRow {
-        size: r.get::<_, i64>(at)?.max(0) as u64,
+        size: r.get::<i64>(at)?.max(0) as u64,
         first_seen: r.get(at + 1)?,
         last_access: r.get(at + 2)?,
-        reads: r.get::<_, i64>(at + 3)?.max(0) as u64,
-        writes: r.get::<_, i64>(at + 4)?.max(0) as u64,
+        reads: r.get::<i64>(at + 3)?.max(0) as u64,
+        writes: r.get::<i64>(at + 4)?.max(0) as u64,
         h1: r.get(at + 5)?,
         h24: r.get(at + 6)?,
         h168: r.get(at + 7)?,

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use super::conn::Row;
 use super::stats::StatsRow;
 use super::stats::row_from;
 use super::tasks::TaskState;
-use super::{DECAY_TAUS_SECS, StoreError, decayed_count};
+use super::{Connection, DECAY_TAUS_SECS, StoreError, decayed_count};
 use crate::clock::Millis;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,12 +44,10 @@ pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
     for state in TaskState::ALL {
         s.tasks.insert(state, 0);
     }
-    let mut stmt = conn.prepare_cached("SELECT tier, objects, bytes FROM tier_totals")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    let rows = conn.rows("SELECT tier, objects, bytes FROM tier_totals", &[], |r| {
+        Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?))
     })?;
-    for row in rows {
-        let (tier, objects, bytes) = row?;
+    for (tier, objects, bytes) in rows {
         let t = TierTotals {
             objects: objects.max(0) as u64,
             bytes: bytes.max(0) as u64,
@@ -62,10 +60,10 @@ pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
             s.tiers.insert(tier, t);
         }
     }
-    let mut stmt = conn.prepare_cached("SELECT name, value FROM counters")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    for row in rows {
-        let (name, value) = row?;
+    let rows = conn.rows("SELECT name, value FROM counters", &[], |r| {
+        Ok((r.get::<String>(0)?, r.get::<i64>(1)?))
+    })?;
+    for (name, value) in rows {
         let value = value.max(0) as u64;
         match name.as_str() {
             "events.ingested" => s.events.ingested = value,
@@ -77,10 +75,10 @@ pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
             }
         }
     }
-    let mut stmt = conn.prepare_cached("SELECT state, count(*) FROM tasks GROUP BY state")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    for row in rows {
-        let (state, n) = row?;
+    let rows = conn.rows("SELECT state, count(*) FROM tasks GROUP BY state", &[], |r| {
+        Ok((r.get::<String>(0)?, r.get::<i64>(1)?))
+    })?;
+    for (state, n) in rows {
         if let Some(state) = TaskState::parse(&state) {
             s.tasks.insert(state, n as u64);
         }
@@ -121,12 +119,14 @@ pub fn hottest_with_stats(
     k: usize,
     now_ms: Millis,
 ) -> Result<Vec<(HotObject, StatsRow)>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {} FROM objects o WHERE h1 IS NOT NULL ORDER BY h1 DESC LIMIT ?1",
-        object_columns()
-    ))?;
-    let rows = stmt.query_map([k as i64], |r| hot_object(r, now_ms))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    conn.rows(
+        &format!(
+            "SELECT {} FROM objects o WHERE h1 IS NOT NULL ORDER BY h1 DESC LIMIT ?1",
+            object_columns()
+        ),
+        &[&(k as i64)],
+        |r| hot_object(r, now_ms),
+    )
 }
 
 /// The columns every object listing selects, in `hot_object`'s order.
@@ -141,7 +141,7 @@ pub(super) fn object_columns() -> String {
 }
 
 /// One row of `object_columns` as an object and its stats, counts decayed to `now_ms`.
-pub(super) fn hot_object(r: &rusqlite::Row, now_ms: Millis) -> rusqlite::Result<(HotObject, StatsRow)> {
+pub(super) fn hot_object(r: &Row<'_, '_>, now_ms: Millis) -> Result<(HotObject, StatsRow), StoreError> {
     let stats = row_from(r, 4)?;
     Ok((
         HotObject {
@@ -155,7 +155,7 @@ pub(super) fn hot_object(r: &rusqlite::Row, now_ms: Millis) -> rusqlite::Result<
             last_access: stats.last_access,
             p_hot: 0.0,
             planned_tier: r.get(3)?,
-            pinned: r.get::<_, i64>(2)? != 0,
+            pinned: r.get::<i64>(2)? != 0,
         },
         stats,
     ))

@@ -29,6 +29,71 @@ pub(crate) struct Control {
 }
 
 impl Control {
+    /// The executor of commands over the engine's parts.
+    pub(crate) fn new(
+        cfg: &crate::config::Config,
+        store: &Arc<Store>,
+        tiers: &Tiers,
+        clock: &Arc<dyn crate::clock::Clock>,
+        migrator: &Arc<Migrator>,
+        brain: &Arc<placement::runner::Brain>,
+        stop: &Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        let order = cfg.tiers.iter().map(|t| t.name.clone()).collect();
+        Control {
+            shared: Arc::new(SourceShared::new(cfg.events.source)),
+            inspect: Arc::default(),
+            migrator: migrator.clone(),
+            tiers: tiers.clone(),
+            store: store.clone(),
+            brain: brain.clone(),
+            scanner: inventory::Scanner::new(tiers.clone(), order, clock.clone(), store.clone(), stop.clone()),
+            scenario: Arc::default(),
+            source_kind: cfg.events.source,
+        }
+    }
+
+    /// On a cluster, what every node applies at its next heartbeat: a pause or chaos sent to
+    /// one node acts on all of them.
+    async fn order_cluster(&self, f: impl FnOnce(&mut crate::cluster::Orders) + Send + 'static) -> Result<(), Refusal> {
+        if self.store.node().is_none() {
+            return Ok(());
+        }
+        self.store
+            .write(move |c| crate::cluster::Orders::update(c, f))
+            .await
+            .map_err(store_failed)
+    }
+
+    /// Injects `settings` on `tier` (or on every tier: a clear), here and, on a cluster, on
+    /// every node.
+    async fn chaos(&self, tier: Option<String>, settings: crate::ChaosSettings) -> Result<(), Refusal> {
+        match &tier {
+            Some(name) => {
+                let t = self
+                    .tiers
+                    .get(name)
+                    .ok_or_else(|| Refusal::UnknownTier { tier: name.clone() })?;
+                t.set(settings.clone());
+            }
+            None => {
+                for t in self.tiers.values() {
+                    t.set(settings.clone());
+                }
+            }
+        }
+        self.order_cluster(move |o| match tier {
+            Some(t) if settings != crate::ChaosSettings::default() => {
+                o.chaos.insert(t, settings);
+            }
+            Some(t) => {
+                o.chaos.remove(&t);
+            }
+            None => o.chaos.clear(),
+        })
+        .await
+    }
+
     async fn apply(&self, cmd: Command) -> Answer {
         cmd.check()?;
         if cmd.drives_workload() && self.source_kind == SourceKind::Kafka {
@@ -52,19 +117,8 @@ impl Control {
                     return Err(Refusal::NoScenario);
                 }
             }
-            Command::Chaos { tier, settings } => {
-                let t = self.tiers.get(&tier).ok_or(Refusal::UnknownTier { tier })?;
-                t.set(settings);
-            }
-            Command::ChaosClear { tier: None } => {
-                for t in self.tiers.values() {
-                    t.set(Default::default());
-                }
-            }
-            Command::ChaosClear { tier: Some(tier) } => {
-                let t = self.tiers.get(&tier).ok_or(Refusal::UnknownTier { tier })?;
-                t.set(Default::default());
-            }
+            Command::Chaos { tier, settings } => self.chaos(Some(tier), settings).await?,
+            Command::ChaosClear { tier } => self.chaos(tier, Default::default()).await?,
             Command::Pin { key, pinned } => self.pin(key, pinned).await?,
             Command::Inspect { key } => {
                 *lock(&self.inspect) = key;
@@ -76,8 +130,11 @@ impl Control {
             }
             Command::OptimizeNow => self.brain.optimize_now(),
             Command::RetrainNow => self.brain.retrain_now(),
-            Command::PauseMigrations => self.migrator.set_paused(true),
-            Command::ResumeMigrations => self.migrator.set_paused(false),
+            c @ (Command::PauseMigrations | Command::ResumeMigrations) => {
+                let paused = matches!(c, Command::PauseMigrations);
+                self.migrator.set_paused(paused);
+                self.order_cluster(move |o| o.migrations_paused = paused).await?;
+            }
             Command::RetryFailed => {
                 let n = self
                     .store

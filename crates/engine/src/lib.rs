@@ -10,6 +10,7 @@ use dim_config as config;
 
 mod audit;
 pub mod clock;
+pub mod cluster;
 pub mod command;
 mod control;
 mod error;
@@ -31,6 +32,7 @@ pub mod tiers;
 // The engine's face: what the control API and the dashboard name (tests/layers.rs keeps them to
 // it, with the store API, `sync` and `format`). The replay plans with the planner's own pieces
 // (it replays the brain), so it reaches into `placement` and `model`.
+pub use cluster::{ClusterView, NodeView};
 pub use command::{Answer, Command, Commands, Refusal};
 pub use events::SourceState;
 pub use events::codec::RejectReason;
@@ -52,6 +54,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use clock::{Clock, ScaledClock, wall_now_ms};
+use cluster::Cluster;
 use command::Request;
 use control::{Control, dispatch_commands};
 pub use error::EngineError;
@@ -112,6 +115,7 @@ pub struct EngineHandle {
     scenario_stop: watch::Sender<bool>,
     ingest_stats: Arc<IngestStats>,
     brain: Arc<placement::runner::Brain>,
+    cluster: Option<Arc<Cluster>>,
 }
 
 /// What the engine measures for the metrics endpoint, beyond its snapshots.
@@ -124,62 +128,64 @@ pub struct Observations {
 
 pub struct Engine;
 
+/// The store the config names, with the data directory that holds the engine's other files.
+fn open_store(cfg: &Config, opts: &EngineOptions) -> Result<Store, StoreError> {
+    std::fs::create_dir_all(&opts.data_dir).map_err(|source| StoreError::DataDir {
+        path: opts.data_dir.display().to_string(),
+        source,
+    })?;
+    Store::open_at(&store::Location::of(&cfg.store, &opts.data_dir)?, cfg.store.cache_mib)
+}
+
 impl Engine {
     /// Opens the store, starts the event source, ingest and the snapshot publisher.
     /// Must be called inside a tokio runtime.
     pub fn start(cfg: Config, opts: EngineOptions) -> Result<EngineHandle, EngineError> {
-        std::fs::create_dir_all(&opts.data_dir).map_err(|source| StoreError::DataDir {
-            path: opts.data_dir.display().to_string(),
-            source,
-        })?;
-        let store = Arc::new(Store::open(&opts.data_dir.join(&cfg.store.file), cfg.store.cache_mib)?);
+        let store = Arc::new(open_store(&cfg, &opts)?);
+        let cluster = Cluster::join(&cfg, &store)?.map(Arc::new);
         let clock = engine_clock(&cfg, &opts, &store)?;
         let tiers = tiers::build(&cfg, &opts.data_dir, opts.s3.as_deref())?;
         let migrator = Arc::new(Migrator::start(cfg.migrator.clone(), store.clone(), tiers.clone()));
-        let (brain, brain_tasks) =
-            placement::runner::start(cfg.clone(), store.clone(), clock.clone(), migrator.clone());
-        let stop = Arc::new(AtomicBool::new(false));
-        let ingestor = Ingestor::new(store.clone(), clock.clone(), cfg.events.clone(), cfg.model.clone());
-        let ingest_stats = ingestor.stats.clone();
-        let (tx, ingest) = ingestor
-            .spawn(tokio::runtime::Handle::current())
-            .map_err(|e| EngineError::Task(e.to_string()))?;
-        let order = cfg.tiers.iter().map(|t| t.name.clone()).collect();
-        let control = Control {
-            shared: Arc::new(SourceShared::new(cfg.events.source)),
-            inspect: Arc::default(),
-            migrator: migrator.clone(),
-            tiers: tiers.clone(),
-            store: store.clone(),
-            brain: brain.clone(),
-            scanner: inventory::Scanner::new(tiers.clone(), order, clock.clone(), store.clone(), stop.clone()),
-            scenario: Arc::default(),
-            source_kind: cfg.events.source,
-        };
-        let source = start_source(&cfg, &opts.data_dir, &store, &clock, tx, &control.shared, &stop)?;
-        let applied = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let builder = Arc::new(SnapshotBuilder::new(
+        let (brain, mut tasks) = placement::runner::start(
             cfg.clone(),
-            &control,
+            store.clone(),
             clock.clone(),
-            ingest_stats.clone(),
-            applied.clone(),
-        ));
-        let (snap_tx, snap_rx) = watch::channel(Arc::new(builder.build().unwrap_or_default()));
-        let (cmd_tx, cmd_rx) = mpsc::channel::<Request>(64);
+            migrator.clone(),
+            cluster.clone(),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut ingestor = Ingestor::new(store.clone(), clock.clone(), cfg.events.clone(), cfg.model.clone());
+        ingestor.cluster = cluster.clone();
+        let ingest_stats = ingestor.stats.clone();
+        let (tx, ingest) = ingestor.spawn(tokio::runtime::Handle::current()).map_err(task_error)?;
+        let control = Control::new(&cfg, &store, &tiers, &clock, &migrator, &brain, &stop);
+        let source = start_source(
+            &cfg,
+            &opts.data_dir,
+            &store,
+            &clock,
+            tx,
+            &control.shared,
+            &stop,
+            &cluster,
+        )?;
+        if let Some(c) = &cluster {
+            migrator.set_claim_lease_ms(c.lease_ms);
+            let report = cluster::node_report(&control.shared, &migrator, &ingest_stats);
+            let apply = cluster::applier(&migrator, &tiers);
+            tasks.push(cluster::spawn(c.clone(), store.clone(), report, apply));
+        }
         let (scanner, scenario) = (control.scanner.clone(), control.scenario.clone());
-        let nudge = Arc::new(tokio::sync::Notify::new());
-        let mut tasks = brain_tasks;
-        tasks.push(tokio::spawn(publish_snapshots(
-            builder.clone(),
-            snap_tx,
-            opts.snapshot_every,
-            nudge.clone(),
-        )));
-        tasks.push(tokio::spawn(dispatch_commands(cmd_rx, control, applied.clone(), nudge)));
-        // What the tiers already hold (objects put there by others) is registered in the background,
-        // and so is an object that events name before any listing found it.
-        scanner.start();
+        let served = serve(&cfg, control, &clock, &ingest_stats, &cluster, opts.snapshot_every);
+        tasks.extend(served.tasks);
+        // What the tiers already hold (objects put there by others) is registered in the background
+        // (on a cluster by its leader), and so is an object that events name before any listing found it.
+        match &cluster {
+            None => {
+                scanner.start();
+            }
+            Some(c) => tasks.push(tokio::spawn(cluster::scan_if_leading(c.clone(), scanner.clone()))),
+        }
         tasks.push(tokio::spawn(inventory::resolve_loop(scanner, Duration::from_secs(2))));
         tracing::info!(
             target: "dim::engine",
@@ -189,23 +195,72 @@ impl Engine {
             "engine started"
         );
         Ok(EngineHandle {
-            commands: Commands::new(cmd_tx, applied),
-            snapshots: snap_rx,
+            commands: Commands::new(served.cmd_tx, served.applied),
+            snapshots: served.snapshots,
             clock,
             store,
             stop,
             source: Some(source),
             ingest: Some(ingest),
             tasks,
-            builder,
+            builder: served.builder,
             migrator,
             tiers,
             scenario,
             scenario_stop: watch::channel(false).0,
             ingest_stats,
             brain,
+            cluster,
         })
     }
+}
+
+/// What serves an engine's clients: snapshots published, commands dispatched.
+struct Served {
+    builder: Arc<SnapshotBuilder>,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    cmd_tx: mpsc::Sender<Request>,
+    applied: Arc<std::sync::atomic::AtomicU64>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Starts publishing snapshots at `every` and carrying out the commands sent to the engine.
+fn serve(
+    cfg: &Config,
+    control: Control,
+    clock: &Arc<dyn Clock>,
+    ingest_stats: &Arc<IngestStats>,
+    cluster: &Option<Arc<Cluster>>,
+    every: Duration,
+) -> Served {
+    let applied = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut builder = SnapshotBuilder::new(
+        cfg.clone(),
+        &control,
+        clock.clone(),
+        ingest_stats.clone(),
+        applied.clone(),
+    );
+    builder.cluster = cluster.clone();
+    let builder = Arc::new(builder);
+    let (snap_tx, snapshots) = watch::channel(Arc::new(builder.build().unwrap_or_default()));
+    let (cmd_tx, cmd_rx) = mpsc::channel::<Request>(64);
+    let nudge = Arc::new(tokio::sync::Notify::new());
+    let tasks = vec![
+        tokio::spawn(publish_snapshots(builder.clone(), snap_tx, every, nudge.clone())),
+        tokio::spawn(dispatch_commands(cmd_rx, control, applied.clone(), nudge)),
+    ];
+    Served {
+        builder,
+        snapshots,
+        cmd_tx,
+        applied,
+        tasks,
+    }
+}
+
+fn task_error(e: std::io::Error) -> EngineError {
+    EngineError::Task(e.to_string())
 }
 
 /// The engine's clock: the caller's, or one at `clock.speed` that starts no earlier than the
@@ -221,6 +276,7 @@ fn engine_clock(cfg: &Config, opts: &EngineOptions, store: &Store) -> Result<Arc
 
 /// The event source's thread: the embedded workload or the Kafka consumer, handing batches to
 /// ingest through `tx`. Must be called inside a tokio runtime.
+#[allow(clippy::too_many_arguments)]
 fn start_source(
     cfg: &Config,
     data_dir: &Path,
@@ -229,6 +285,7 @@ fn start_source(
     tx: mpsc::Sender<SourceBatch>,
     shared: &Arc<SourceShared>,
     stop: &Arc<AtomicBool>,
+    cluster: &Option<Arc<Cluster>>,
 ) -> Result<std::thread::JoinHandle<Result<(), StoreError>>, EngineError> {
     type SourceRun = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
     let run: SourceRun = match cfg.events.source {
@@ -252,6 +309,7 @@ fn start_source(
                 tx,
                 shared: shared.clone(),
                 stop: stop.clone(),
+                cluster: cluster.clone(),
             };
             let source_rt = tokio::runtime::Handle::current();
             Box::new(move || source.run(source_rt))
@@ -284,6 +342,11 @@ impl EngineHandle {
         &self.store
     }
 
+    /// This engine's place in the cluster sharing its store, when it is a node of one.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
+    }
+
     /// The tiers the engine places objects on.
     pub fn tiers(&self) -> &Tiers {
         &self.tiers
@@ -306,6 +369,9 @@ impl EngineHandle {
         .map_err(|e| EngineError::Task(e.to_string()))?;
         for t in &self.tasks {
             t.abort();
+        }
+        if let Some(c) = &self.cluster {
+            cluster::leave(c, &self.store).await;
         }
         for r in [joined.0, joined.1].into_iter().flatten() {
             match r {

@@ -90,6 +90,8 @@ pub(super) struct SnapshotBuilder {
     pub life: Mutex<Option<(Instant, f64)>>,
     /// Commands applied so far (`Commands::applied`).
     pub applied: Arc<std::sync::atomic::AtomicU64>,
+    /// This node's view of the cluster, when it is one.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl SnapshotBuilder {
@@ -117,11 +119,45 @@ impl SnapshotBuilder {
             inspect: control.inspect.clone(),
             life: Mutex::new(None),
             applied,
+            cluster: None,
         }
     }
 }
 
 const RATE_HISTORY: usize = 120;
+
+impl SnapshotBuilder {
+    /// The migrator's pane: what is in flight, the newest tasks per state, the running totals.
+    fn migration_view(
+        &self,
+        deferred: Vec<migrate::task::Task>,
+        restoring: Vec<migrate::task::Task>,
+        failed: Vec<migrate::task::Task>,
+        recent_done: Vec<migrate::task::Task>,
+        mib_per_sec: f64,
+    ) -> snapshot::MigrationView {
+        let mstats = self.migrator.stats();
+        snapshot::MigrationView {
+            paused: self.migrator.is_paused(),
+            in_flight: self.migrator.in_flight(),
+            deferred,
+            restoring,
+            failed,
+            recent_done,
+            done: mstats.done.load(Ordering::Relaxed),
+            failed_total: mstats.failed.load(Ordering::Relaxed),
+            deferred_total: mstats.deferred.load(Ordering::Relaxed),
+            deferred_growing: sync::lock(&mstats.deferred_by)
+                .get(migrate::task::FILE_GROWING)
+                .copied()
+                .unwrap_or(0),
+            cancelled: mstats.cancelled.load(Ordering::Relaxed),
+            retries: mstats.retries.load(Ordering::Relaxed),
+            bytes_moved: mstats.bytes_moved.load(Ordering::Relaxed),
+            mib_per_sec,
+        }
+    }
+}
 
 /// How long the detail view's expected life is kept: it changes with deletions over days.
 const LIFE_KEPT: Duration = Duration::from_secs(60);
@@ -225,7 +261,14 @@ impl SnapshotBuilder {
         let Some(conn) = guard.as_ref() else {
             return Err(EngineError::Task("no reader".into()));
         };
-        let store = summary(conn)?;
+        let store = match summary(conn) {
+            Ok(s) => s,
+            Err(e) => {
+                // A connection the server dropped is opened again for the next snapshot.
+                *guard = None;
+                return Err(e.into());
+            }
+        };
         let model = self.brain.model();
         let (mut hot, rows): (Vec<_>, Vec<StatsRow>) =
             hottest_with_stats(conn, self.cfg.ui.top_k, now)?.into_iter().unzip();
@@ -240,8 +283,7 @@ impl SnapshotBuilder {
         let failed = in_state(conn, TaskState::Failed, 20)?;
         let recent_done = in_state(conn, TaskState::Done, 10)?;
         drop(guard);
-        let mstats = self.migrator.stats();
-        let bytes_moved = mstats.bytes_moved.load(Ordering::Relaxed);
+        let bytes_moved = self.migrator.stats().bytes_moved.load(Ordering::Relaxed);
 
         let events_total = self.stats.events.load(Ordering::Relaxed) + self.stats.rejected.load(Ordering::Relaxed);
         let (rate, mib_per_sec, history) = self.rates(events_total, bytes_moved);
@@ -263,25 +305,7 @@ impl SnapshotBuilder {
             tiers,
             hottest: hot,
             workload,
-            migrations: snapshot::MigrationView {
-                paused: self.migrator.is_paused(),
-                in_flight: self.migrator.in_flight(),
-                deferred,
-                restoring,
-                failed,
-                recent_done,
-                done: mstats.done.load(Ordering::Relaxed),
-                failed_total: mstats.failed.load(Ordering::Relaxed),
-                deferred_total: mstats.deferred.load(Ordering::Relaxed),
-                deferred_growing: sync::lock(&mstats.deferred_by)
-                    .get(migrate::task::FILE_GROWING)
-                    .copied()
-                    .unwrap_or(0),
-                cancelled: mstats.cancelled.load(Ordering::Relaxed),
-                retries: mstats.retries.load(Ordering::Relaxed),
-                bytes_moved,
-                mib_per_sec,
-            },
+            migrations: self.migration_view(deferred, restoring, failed, recent_done, mib_per_sec),
             monthly_storage_cost: monthly,
             last_commit_ms: self.stats.last_commit_us.load(Ordering::Relaxed) as f64 / 1000.0,
             model: model.info.clone(),
@@ -290,6 +314,7 @@ impl SnapshotBuilder {
             inventory: lock(&self.inventory).clone(),
             plan: self.brain.last_plan(),
             scenario: self.scenario.view(),
+            cluster: self.cluster.as_ref().map(|c| c.view()),
         })
     }
 }

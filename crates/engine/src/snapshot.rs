@@ -89,4 +89,7 @@ pub struct Snapshot {
     pub inventory: InventoryView,
     /// The scenario being played, if any.
     pub scenario: Option<super::scenario::ScenarioView>,
+    /// Every node of the cluster sharing the store, when this engine is one of them.
+    #[serde(default)]
+    pub cluster: Option<super::cluster::ClusterView>,
 }

@@ -133,6 +133,7 @@ impl EmbeddedSource {
                 items,
                 offsets: vec![(0, seq)],
                 caught_up: false,
+                generation: 0,
             };
             if self.tx.blocking_send(batch).is_err() {
                 break;
@@ -226,6 +227,7 @@ impl EmbeddedSource {
                 items,
                 offsets: vec![],
                 caught_up: false,
+                generation: 0,
             };
             if self.tx.blocking_send(batch).is_err() {
                 return Ok(false);

@@ -1,4 +1,5 @@
-//! The Kafka event source (rskafka): consumes every partition of the topic from the offsets stored in SQLite, reconnecting with backoff.
+//! The Kafka event source (rskafka): consumes the topic's partitions (on a cluster, those this
+//! node holds) from the offsets stored in the store, reconnecting with backoff.
 //!
 //! Exactly-once into the store: a batch carries the offset after its last record, and ingest
 //! commits that offset in the same transaction as the events' effects. Within one process the
@@ -21,17 +22,15 @@ use tokio::task::JoinSet;
 
 use super::SourceShared;
 pub use super::broker::BrokerError;
-use super::broker::{CALL_DEADLINE, CALL_TIMEOUT, bounded};
-use super::codec::{self, DecodeContext};
+use super::broker::{CALL_DEADLINE, bounded};
+use super::kafka_partition::Consumer;
 use super::source::{PartitionView, SourceState};
 use crate::clock::Clock;
+use crate::cluster::Cluster;
 use crate::config::{EventsConfig, StartPolicy};
-use crate::ingest::{Item, SourceBatch};
+use crate::ingest::SourceBatch;
 use crate::store::{Store, StoreError, stored_offset};
 
-/// Longest a fetch waits on the broker for new records (also how fast a stop is noticed).
-const FETCH_WAIT_MS: i32 = 500;
-const FETCH_MAX_BYTES: i32 = 4 << 20;
 /// The offsets-table name of a topic: a different topic never inherits another's offsets.
 pub fn source_name(topic: &str) -> String {
     format!("kafka:{topic}")
@@ -111,11 +110,15 @@ pub struct KafkaSource {
     pub tx: mpsc::Sender<SourceBatch>,
     pub shared: Arc<SourceShared>,
     pub stop: Arc<AtomicBool>,
+    /// On a cluster: the partitions this node holds; it consumes only those.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 enum SessionEnd {
     Stopped,
     Lost(BrokerError),
+    /// The partitions this node holds changed: a new session starts from the committed offsets.
+    Rebalanced,
 }
 
 impl KafkaSource {
@@ -142,6 +145,10 @@ impl KafkaSource {
             let mut connected = false;
             match self.session(&source, &positions, &mut connected).await? {
                 SessionEnd::Stopped => break,
+                SessionEnd::Rebalanced => {
+                    // What another node may have committed since is read from the store again.
+                    lock(&positions).clear();
+                }
                 SessionEnd::Lost(why) => {
                     if connected {
                         delays = backoff();
@@ -196,7 +203,20 @@ impl KafkaSource {
         clients: Vec<Arc<PartitionClient>>,
         source: &str,
         positions: &Arc<Mutex<BTreeMap<i32, i64>>>,
+        generation: u64,
     ) -> SessionEnd {
+        let rebalanced = || self.cluster.as_ref().is_some_and(|c| c.generation() != generation);
+        if clients.is_empty() && self.cluster.is_some() {
+            // A node holding no partition waits for the cluster to give it some.
+            while !self.stop.load(Ordering::Relaxed) && !rebalanced() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            return if rebalanced() {
+                SessionEnd::Rebalanced
+            } else {
+                SessionEnd::Stopped
+            };
+        }
         // Partitions stop cooperatively (never mid-send), so a batch is either queued with its
         // position advanced, or neither.
         let cancel = Arc::new(AtomicBool::new(false));
@@ -213,6 +233,8 @@ impl KafkaSource {
                 positions: positions.clone(),
                 stop: self.stop.clone(),
                 cancel: cancel.clone(),
+                cluster: self.cluster.clone(),
+                generation,
             };
             set.spawn(c.run());
         }
@@ -227,6 +249,9 @@ impl KafkaSource {
                 end = SessionEnd::Lost(lost);
             }
             cancel.store(true, Ordering::Relaxed);
+        }
+        if matches!(end, SessionEnd::Stopped) && rebalanced() {
+            return SessionEnd::Rebalanced;
         }
         end
     }
@@ -254,8 +279,10 @@ impl KafkaSource {
             Ok(p) => p,
             Err(e) => return Ok(SessionEnd::Lost(e)),
         };
+        let (generation, parts) = self.held(source, &parts);
         let mut clients = Vec::with_capacity(parts.len());
-        // Stored offsets are read once per process start (after that the positions are known).
+        // Stored offsets are read once per process start, or per rebalance on a cluster (after
+        // that the positions are known).
         let mut reader = None;
         for &p in &parts {
             let pc = client.partition_client(topic.as_str(), p, UnknownTopicHandling::Retry);
@@ -291,7 +318,23 @@ impl KafkaSource {
         *connected = true;
         self.announce_connected(&parts, positions);
 
-        Ok(self.consume(clients, source, positions).await)
+        Ok(self.consume(clients, source, positions, generation).await)
+    }
+
+    /// Of the topic's partitions, those this node consumes (all of them, unless it is one node
+    /// of a cluster), and the lease generation they belong to (0 off a cluster).
+    fn held(&self, source: &str, parts: &[i32]) -> (u64, Vec<i32>) {
+        match &self.cluster {
+            None => (0, parts.to_vec()),
+            Some(c) => {
+                c.set_partitions(source, parts);
+                let (generation, owned) = c.owned();
+                (
+                    generation,
+                    parts.iter().copied().filter(|p| owned.contains(p)).collect(),
+                )
+            }
+        }
     }
 }
 
@@ -299,113 +342,5 @@ fn policy_at(p: StartPolicy) -> OffsetAt {
     match p {
         StartPolicy::Earliest => OffsetAt::Earliest,
         StartPolicy::Latest => OffsetAt::Latest,
-    }
-}
-
-/// One partition's fetch loop.
-struct Consumer {
-    pc: Arc<PartitionClient>,
-    source: String,
-    start: StartPolicy,
-    max_future_ms: i64,
-    clock: Arc<dyn Clock>,
-    tx: mpsc::Sender<SourceBatch>,
-    shared: Arc<SourceShared>,
-    positions: Arc<Mutex<BTreeMap<i32, i64>>>,
-    stop: Arc<AtomicBool>,
-    cancel: Arc<AtomicBool>,
-}
-
-impl Consumer {
-    async fn run(self) -> Result<(), BrokerError> {
-        let p = self.pc.partition();
-        loop {
-            if self.stop.load(Ordering::Relaxed) || self.cancel.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            let pos = lock(&self.positions).get(&p).copied().unwrap_or(0);
-            let fetch = self.pc.fetch_records(pos, 1..FETCH_MAX_BYTES, FETCH_WAIT_MS);
-            let (records, hwm) = match tokio::time::timeout(CALL_TIMEOUT, fetch).await {
-                Ok(Ok(r)) => r,
-                Ok(Err(KafkaError::ServerError {
-                    protocol_error: ProtocolError::OffsetOutOfRange,
-                    ..
-                })) => {
-                    self.skip_gap(p, pos).await?;
-                    continue;
-                }
-                Ok(Err(e)) => return Err(BrokerError::failed(format!("partition {p}"), e)),
-                Err(_) => {
-                    return Err(BrokerError::NoAnswer {
-                        what: format!("partition {p}"),
-                        secs: CALL_TIMEOUT.as_secs(),
-                    });
-                }
-            };
-            let mut items = Vec::with_capacity(records.len());
-            let mut next = pos;
-            let ctx = DecodeContext {
-                now_ms: self.clock.now_ms(),
-                max_future_ms: self.max_future_ms,
-            };
-            for r in records {
-                // A compressed batch starts before the offset asked for.
-                if r.offset < pos {
-                    continue;
-                }
-                next = r.offset + 1;
-                let raw = r.record.value.unwrap_or_default();
-                items.push(match codec::decode(&raw, ctx) {
-                    Ok(e) => Item::Event(e),
-                    Err(rej) => Item::Rejected(rej),
-                });
-            }
-            if next > pos {
-                let batch = SourceBatch {
-                    source: self.source.clone(),
-                    items,
-                    offsets: vec![(p, next)],
-                    caught_up: next >= hwm,
-                };
-                if self.tx.send(batch).await.is_err() {
-                    // Ingest has stopped: the engine is shutting down.
-                    return Ok(());
-                }
-                lock(&self.positions).insert(p, next);
-            }
-            self.set_view(p, next, hwm);
-        }
-    }
-
-    /// The broker no longer holds `pos` (retention, or a recreated topic): continue per the start policy.
-    async fn skip_gap(&self, p: i32, pos: i64) -> Result<(), BrokerError> {
-        let earliest = bounded("earliest offset", self.pc.get_offset(OffsetAt::Earliest)).await?;
-        let latest = bounded("latest offset", self.pc.get_offset(OffsetAt::Latest)).await?;
-        let to = match self.start {
-            StartPolicy::Earliest => earliest,
-            StartPolicy::Latest => latest,
-        };
-        tracing::warn!(
-            target: "dim::kafka",
-            partition = p,
-            from = pos,
-            to,
-            broker_earliest = earliest,
-            broker_latest = latest,
-            "offset {pos} is no longer on the broker (retention deleted records before they were ingested); \
-             continuing at {to} per events.start, {} records skipped",
-            (to - pos).max(0)
-        );
-        lock(&self.positions).insert(p, to);
-        Ok(())
-    }
-
-    fn set_view(&self, p: i32, next: i64, hwm: i64) {
-        let mut parts = lock(&self.shared.partitions);
-        if let Some(v) = parts.iter_mut().find(|v| v.partition == p) {
-            v.next_offset = next;
-            v.high_watermark = hwm;
-            v.lag = (hwm - next).max(0) as u64;
-        }
     }
 }

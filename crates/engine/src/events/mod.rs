@@ -5,6 +5,7 @@ pub mod codec;
 pub mod embedded;
 pub mod generator;
 pub mod kafka;
+mod kafka_partition;
 pub mod source;
 
 pub use source::{PartitionView, SourceShared, SourceState, SourceView, WorkloadView};

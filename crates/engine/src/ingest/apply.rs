@@ -60,11 +60,14 @@ pub struct Pending {
     offsets: BTreeMap<(String, i32), i64>,
     /// The last batch added came from a source that had caught up.
     pub(super) caught_up: bool,
+    /// The lease generation of the shared-source batches in it (0: none).
+    pub(super) generation: u64,
 }
 
 impl Pending {
     pub fn add(&mut self, b: SourceBatch) {
         self.caught_up = b.caught_up;
+        self.generation = self.generation.max(b.generation);
         for item in b.items {
             match item {
                 Item::Event(e) => self.events.push(e),
@@ -115,6 +118,7 @@ pub async fn apply_items(
         items,
         offsets: vec![],
         caught_up: false,
+        generation: 0,
     });
     store.write(move |c| apply(c, &pending, now_ms, 0)).await
 }

@@ -41,4 +41,7 @@ pub struct SourceBatch {
     /// The source has read everything there is for now (a Kafka partition at its high watermark):
     /// nothing more is coming soon, so waiting out `batch_max_ms` would only delay the commit.
     pub caught_up: bool,
+    /// A cluster node's Kafka batches carry the generation of the partitions it held when it
+    /// fetched them; ingest commits none of an older generation (0: not a shared source).
+    pub generation: u64,
 }

@@ -16,6 +16,7 @@ use super::clock::Clock;
 use super::store::Store;
 use super::store::StoreError;
 use super::store::history;
+use crate::cluster::Cluster;
 use crate::config::{EventsConfig, ModelConfig};
 
 /// Live ingest figures shared with the snapshot builder without touching SQLite.
@@ -39,6 +40,8 @@ pub struct Ingestor {
     pub events: EventsConfig,
     pub model: ModelConfig,
     pub stats: Arc<IngestStats>,
+    /// On a cluster: which generation of partition leases this node may commit.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 /// How long a batch waits for more once its source has caught up: long enough that a quiet stream
@@ -60,6 +63,7 @@ impl Ingestor {
             events,
             model,
             stats: Arc::default(),
+            cluster: None,
         }
     }
 
@@ -88,7 +92,7 @@ impl Ingestor {
             let mut pending = Pending::default();
             let mut closed = false;
             match first {
-                Ok(Some(b)) => pending.add(b),
+                Ok(Some(b)) => self.admit(&mut pending, b),
                 Ok(None) => closed = true,
                 Err(_) => {}
             }
@@ -101,7 +105,7 @@ impl Ingestor {
                     // stream: commit now rather than hold events back for batch_max_ms).
                     match rx.try_recv() {
                         Ok(b) => {
-                            pending.add(b);
+                            self.admit(&mut pending, b);
                             continue;
                         }
                         Err(mpsc::error::TryRecvError::Disconnected) => {
@@ -120,7 +124,7 @@ impl Ingestor {
                         break;
                     }
                     match rt.block_on(async { tokio::time::timeout(left, rx.recv()).await }) {
-                        Ok(Some(b)) => pending.add(b),
+                        Ok(Some(b)) => self.admit(&mut pending, b),
                         Ok(None) => {
                             closed = true;
                             break;
@@ -128,15 +132,61 @@ impl Ingestor {
                         Err(_) => break,
                     }
                 }
-                last_commit = self.commit(&pending)?;
+                last_commit = self.commit_or_start_over(&pending)?;
             }
             let now = self.clock.now_ms();
-            if sampler.due(now) {
+            // On a cluster the leader alone snapshots the shared objects for training.
+            if sampler.due(now) && self.cluster.as_ref().is_none_or(|c| c.is_leader()) {
                 let mut w = self.store.writer();
                 sampler.sample(&mut w, now)?;
             }
             if closed {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Adds `b` to `pending`, unless it was fetched under partition leases this cluster node has
+    /// since given up or lost: then it is dropped, and so is what `pending` holds of an older
+    /// generation than `b`'s (the source fetches all of it again from the committed offsets).
+    fn admit(&self, pending: &mut Pending, b: SourceBatch) {
+        if let Some(c) = &self.cluster
+            && b.generation != 0
+        {
+            if b.generation < c.generation() {
+                return;
+            }
+            if pending.generation != 0 && pending.generation < b.generation {
+                *pending = Pending::default();
+            }
+        }
+        pending.add(b);
+    }
+
+    /// Commits `pending` unless it belongs to partitions this cluster node no longer holds. On a
+    /// cluster a failed commit is not the end of ingest: what was not committed is dropped and
+    /// the source starts over from the offsets the store holds, so nothing is lost or counted
+    /// twice (a commit whose outcome the connection lost is read back the same way).
+    fn commit_or_start_over(&self, pending: &Pending) -> Result<Duration, StoreError> {
+        let Some(cluster) = &self.cluster else {
+            return self.commit(pending);
+        };
+        if pending.generation != 0 && pending.generation != cluster.generation() {
+            tracing::debug!(target: "dim::ingest", "batch of partitions since let go, dropped uncommitted");
+            return Ok(Duration::ZERO);
+        }
+        match self.commit(pending) {
+            Ok(d) => Ok(d),
+            Err(e) => {
+                cluster.start_over();
+                match e {
+                    StoreError::LeaseLost { .. } => tracing::info!(target: "dim::ingest", reason = %e, "batch dropped"),
+                    _ => {
+                        tracing::warn!(target: "dim::ingest", error = %e, "batch not committed; consuming again from the committed offsets");
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                }
+                Ok(Duration::ZERO)
             }
         }
     }

@@ -8,7 +8,7 @@ pub use crate::store::tasks as task;
 
 use crate::sync::lock;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -71,8 +71,13 @@ struct Shared {
     stopping: AtomicBool,
     wake: Notify,
     in_flight: Mutex<HashMap<i64, InFlight>>,
+    /// How long a claim on a task outlives its last renewal (`store.lease_secs` on a cluster).
+    claim_lease_ms: AtomicI64,
     stats: Arc<MigratorStats>,
 }
+
+/// A claim's lease until the engine sets the configured one.
+const DEFAULT_CLAIM_LEASE_MS: i64 = 10_000;
 
 /// The running worker pool.
 pub struct Migrator {
@@ -106,6 +111,7 @@ impl Migrator {
             stopping: AtomicBool::new(false),
             wake: Notify::new(),
             in_flight: Mutex::new(HashMap::new()),
+            claim_lease_ms: AtomicI64::new(DEFAULT_CLAIM_LEASE_MS),
             stats,
         });
         let mut workers: Vec<JoinHandle<()>> = (0..cfg.workers.max(1))
@@ -118,6 +124,15 @@ impl Migrator {
             shared,
             workers: Mutex::new(workers),
         }
+    }
+
+    /// How long this node's claim on a task outlives its last renewal (the cluster's lease).
+    pub fn set_claim_lease_ms(&self, ms: i64) {
+        self.shared.claim_lease_ms.store(ms.max(1), Ordering::Relaxed);
+    }
+
+    pub fn claim_lease_ms(&self) -> i64 {
+        self.shared.claim_lease_ms.load(Ordering::Relaxed)
     }
 
     pub fn stats(&self) -> Arc<MigratorStats> {
@@ -227,35 +242,56 @@ fn claim(shared: &Shared) -> Result<Option<Claimed>, StoreError> {
         // A window a little wider than the pool: in-flight tasks are in it too.
         task::claimable(&conn, wall_now_ms(), 4 * shared.cfg.workers.max(1) + 32)?
     };
-    let mut in_flight = lock(&shared.in_flight);
-    let busy = |tier: &str| {
-        in_flight
-            .values()
-            .filter(|f| f.task.src == tier || f.task.dst == tier)
-            .count()
-    };
     let limit = shared.cfg.per_tier_concurrency.max(1);
-    let pick = candidates.into_iter().find(|t| {
-        !in_flight.contains_key(&t.id)
-            && !shared.ctx.cleaning(t.id)
-            && !in_flight.values().any(|f| f.task.key == t.key)
-            && busy(&t.src) < limit
-            && busy(&t.dst) < limit
-    });
-    Ok(pick.map(|t| {
-        let bytes = Arc::new(AtomicU64::new(0));
-        let state = Arc::new(AtomicUsize::new(t.state.index()));
-        in_flight.insert(
+    for t in candidates {
+        // Reserved here first, so two of this node's workers never take the same task; then
+        // claimed in the store, where another node may hold it.
+        let (bytes, state) = {
+            let mut in_flight = lock(&shared.in_flight);
+            let busy = |tier: &str| {
+                in_flight
+                    .values()
+                    .filter(|f| f.task.src == tier || f.task.dst == tier)
+                    .count()
+            };
+            let free = !in_flight.contains_key(&t.id)
+                && !shared.ctx.cleaning(t.id)
+                && !in_flight.values().any(|f| f.task.key == t.key)
+                && busy(&t.src) < limit
+                && busy(&t.dst) < limit;
+            if !free {
+                continue;
+            }
+            let bytes = Arc::new(AtomicU64::new(0));
+            let state = Arc::new(AtomicUsize::new(t.state.index()));
+            in_flight.insert(
+                t.id,
+                InFlight {
+                    task: t.clone(),
+                    bytes: bytes.clone(),
+                    state: state.clone(),
+                    started: Instant::now(),
+                },
+            );
+            (bytes, state)
+        };
+        let taken = task::take(
+            &shared.ctx.store.writer(),
             t.id,
-            InFlight {
-                task: t.clone(),
-                bytes: bytes.clone(),
-                state: state.clone(),
-                started: Instant::now(),
-            },
+            shared.claim_lease_ms.load(Ordering::Relaxed),
         );
-        (t, bytes, state)
-    }))
+        match taken {
+            Ok(true) => return Ok(Some((t, bytes, state))),
+            Ok(false) => {
+                lock(&shared.in_flight).remove(&t.id);
+            }
+            Err(e) => {
+                lock(&shared.in_flight).remove(&t.id);
+                return Err(e);
+            }
+        }
+    }
+    Ok(None)
 }
 
 async fn worker(shared: Arc<Shared>, n: usize) {
@@ -293,7 +329,7 @@ async fn worker(shared: Arc<Shared>, n: usize) {
                 st.done.fetch_add(1, Ordering::Relaxed);
                 st.bytes_moved.fetch_add(task.size, Ordering::Relaxed);
                 st.durations.push(started.elapsed().as_secs_f64());
-                tracing::info!(target: "dim::migrate", key = %task.key, from = %task.src, to = %task.dst, bytes = task.size, ms = started.elapsed().as_millis() as u64, "moved");
+                tracing::info!(target: "dim::migrate", id, key = %task.key, from = %task.src, to = %task.dst, bytes = task.size, ms = started.elapsed().as_millis() as u64, "moved");
             }
             Ok(Outcome::Failed(_)) => {
                 st.failed.fetch_add(1, Ordering::Relaxed);

@@ -1,5 +1,6 @@
 //! The background brain: retrains the model and re-plans placement on their cadences or on command.
 
+use crate::cluster::Cluster;
 use crate::sync;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -39,6 +40,27 @@ impl Brain {
         sync::lock(&self.last_plan).clone()
     }
 
+    /// A follower's model: the newest one the leader saved, when it is newer than the one serving.
+    async fn follow_model(&self, store: &Arc<Store>, cfg: &Config) {
+        let m = cfg.model.clone();
+        let loaded = store.read(move |c| Model::load(c, &m)).await;
+        match loaded {
+            Ok(Some(model)) if model.info.trained_at != self.model().info.trained_at => {
+                tracing::info!(target: "dim::model", serving = %model.info.serving_line(), "serving the leader's model");
+                *sync::write(&self.model) = Arc::new(model);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(target: "dim::model", error = %e, "cannot read the leader's model"),
+        }
+    }
+
+    /// A follower's plan: the summary of the leader's last one.
+    async fn follow_plan(&self, store: &Arc<Store>) {
+        if let Ok(Some(p)) = store.read(planner::last).await {
+            *sync::lock(&self.last_plan) = Some(p);
+        }
+    }
+
     pub fn retrain_now(&self) {
         self.retrain.notify_one();
     }
@@ -69,11 +91,15 @@ impl Brain {
 }
 
 /// Starts the trainer and the optimizer; the last persisted model serves until a new one is trained.
+///
+/// On a cluster only the leader plans and trains; the others serve the model and show the plan
+/// the leader saved in the store.
 pub fn start(
     cfg: Config,
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
     migrator: Arc<Migrator>,
+    cluster: Option<Arc<Cluster>>,
 ) -> (Arc<Brain>, Vec<JoinHandle<()>>) {
     let persisted = store
         .reader()
@@ -90,7 +116,13 @@ pub fn start(
         capacity: Mutex::default(),
         solve_secs: Default::default(),
     });
-    let trainer = spawn_trainer(brain.clone(), cfg.clone(), store.clone(), clock.clone());
+    let trainer = spawn_trainer(
+        brain.clone(),
+        cfg.clone(),
+        store.clone(),
+        clock.clone(),
+        cluster.clone(),
+    );
     let optimizer = {
         let b = brain.clone();
         tokio::spawn(async move {
@@ -99,6 +131,10 @@ pub fn start(
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
                     _ = b.optimize.notified() => {}
+                }
+                if cluster.as_ref().is_some_and(|c| !c.is_leader()) {
+                    b.follow_plan(&store).await;
+                    continue;
                 }
                 let (cfg2, store2, model, now) = (b.effective(&cfg), store.clone(), b.model(), clock.now_ms());
                 let planned = tokio::task::spawn_blocking(move || planner::run(&store2, &cfg2, &model, now)).await;
@@ -122,7 +158,13 @@ pub fn start(
 
 /// The trainer: retrains every `model.retrain_every_secs` (the first soon after start) or when
 /// asked, on a thread of its own, and swaps the new model in.
-fn spawn_trainer(b: Arc<Brain>, cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>) -> JoinHandle<()> {
+fn spawn_trainer(
+    b: Arc<Brain>,
+    cfg: Config,
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    cluster: Option<Arc<Cluster>>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let every = Duration::from_secs(cfg.model.retrain_every_secs.max(1));
         // The first training comes soon after start, once some history exists.
@@ -131,6 +173,12 @@ fn spawn_trainer(b: Arc<Brain>, cfg: Config, store: Arc<Store>, clock: Arc<dyn C
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = b.retrain.notified() => {}
+            }
+            if cluster.as_ref().is_some_and(|c| !c.is_leader()) {
+                b.follow_model(&store, &cfg).await;
+                // A follower looks for the leader's newer model more often than it trains.
+                wait = every.min(Duration::from_secs(30));
+                continue;
             }
             wait = every;
             let (cfg2, store2, now) = (cfg.clone(), store.clone(), clock.now_ms());

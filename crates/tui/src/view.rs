@@ -91,6 +91,11 @@ fn draw_overlay(f: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             f.render_widget(Clear, r);
             panes::help::draw(f, app, theme, r);
         }
+        Some(Overlay::Nodes) => {
+            let r = centered(area, 90, 60);
+            f.render_widget(Clear, r);
+            panes::nodes::draw(f, app, theme, r);
+        }
         Some(Overlay::Fatal(msg)) => {
             let r = centered(area, 70, 40);
             f.render_widget(Clear, r);

@@ -69,6 +69,7 @@ impl App {
             | Action::Detail
             | Action::Back
             | Action::Help
+            | Action::Nodes
             | Action::CycleTheme
             | Action::LogLevel => self.act_on_view(a),
         }
@@ -110,7 +111,7 @@ impl App {
                 match self.overlay.take() {
                     Some(Overlay::Detail(_)) => return vec![Command::Inspect { key: None }],
                     Some(o @ Overlay::Fatal(_)) => self.overlay = Some(o),
-                    Some(Overlay::Help) => {}
+                    Some(Overlay::Help | Overlay::Nodes) => {}
                     None => self.filter.clear(),
                 }
                 self.status = None;
@@ -119,6 +120,13 @@ impl App {
                 self.overlay = match self.overlay {
                     Some(Overlay::Help) => None,
                     _ => Some(Overlay::Help),
+                };
+                self.detail_scroll = 0;
+            }
+            Action::Nodes => {
+                self.overlay = match self.overlay {
+                    Some(Overlay::Nodes) => None,
+                    _ => Some(Overlay::Nodes),
                 };
                 self.detail_scroll = 0;
             }

@@ -86,6 +86,8 @@ pub enum Overlay {
     /// The explanation of one object (filled by the engine after `Command::Inspect`).
     Detail(String),
     Help,
+    /// Every node of the cluster sharing the store.
+    Nodes,
     /// The engine stopped: shown until a key is pressed, then the dashboard exits non-zero.
     Fatal(String),
 }
@@ -277,7 +279,7 @@ impl App {
     fn scroll(&mut self, delta: isize) {
         let page = self.heat_page.max(1) as isize;
         let step = |v: &mut usize, d: isize| *v = (*v as isize + d).max(0) as usize;
-        if let Some(Overlay::Detail(_) | Overlay::Help) = self.overlay {
+        if let Some(Overlay::Detail(_) | Overlay::Help | Overlay::Nodes) = self.overlay {
             step(&mut self.detail_scroll, delta);
             return;
         }

@@ -21,6 +21,7 @@ pub enum Action {
     Detail,
     Back,
     Help,
+    Nodes,
     SelectTier(u8),
     CycleLatency,
     CycleErrors,
@@ -138,6 +139,13 @@ pub(super) static SPECS: LazyLock<Vec<Spec>> = LazyLock::new(|| {
             &[Global],
         ),
         spec(Action::Help, "help", &["?"], "this help", &[Global]),
+        spec(
+            Action::Nodes,
+            "nodes",
+            &["N"],
+            "the cluster's nodes (several sharing a PostgreSQL store)",
+            &[Global],
+        ),
     ];
     specs.extend((1..=9).map(select_tier));
     specs.extend([

@@ -1,10 +1,11 @@
-//! One file per pane of the dashboard, plus the detail and help overlays.
+//! One file per pane of the dashboard, plus the detail, help and nodes overlays.
 
 pub mod chaos;
 pub mod detail;
 pub mod heat;
 pub mod help;
 pub mod logs;
+pub mod nodes;
 pub mod queue;
 pub mod tiers;
 

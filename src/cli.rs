@@ -329,6 +329,10 @@ pub enum BenchTarget {
         /// Distinct objects the events touch.
         #[arg(long, default_value_t = 100_000)]
         objects: usize,
+        /// With --source kafka: consume with this many engine nodes sharing one PostgreSQL store
+        /// (store.url; each round in a new database there), e.g. 1,2,3.
+        #[arg(long, value_delimiter = ',')]
+        nodes: Option<Vec<usize>>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -129,6 +129,7 @@ pub(super) fn ingest_into(
             items,
             offsets: vec![(0, seq as i64)],
             caught_up: false,
+            generation: 0,
         };
         if tx.blocking_send(batch).is_err() {
             break;

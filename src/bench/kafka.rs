@@ -8,14 +8,12 @@ use anyhow::Context;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
 use serde::Serialize;
 
+use super::consumer::Consumer;
 use super::median;
 use crate::cmd::simulate::{partition_clients, produce_workload};
-use crate::config::{Config, StartPolicy};
-use crate::engine::clock::{Clock, ScaledClock, wall_now_ms};
-use crate::engine::events::SourceShared;
+use crate::config::Config;
+use crate::engine::clock::wall_now_ms;
 use crate::engine::events::generator::Workload;
-use crate::engine::events::kafka::KafkaSource;
-use crate::engine::ingest::Ingestor;
 use crate::engine::store::Store;
 use crate::engine::store::summary::summary;
 
@@ -36,23 +34,53 @@ pub struct KafkaIngestBench {
     pub ratio: f64,
     pub produce_per_sec: f64,
     pub peak_rss_mib: Option<f64>,
+    /// With --nodes: the topic consumed by that many nodes sharing one PostgreSQL store.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cluster: Vec<super::cluster::NodesRun>,
 }
 
 const FETCH_MAX_BYTES: i32 = 4 << 20;
 /// Engine runs, each between two bare fetches of the same topic.
 const ROUNDS: usize = 3;
 
-pub fn run(cfg: &Config, brokers: &[String], events: u64, as_json: bool) -> anyhow::Result<()> {
+pub fn run(
+    cfg: &Config,
+    brokers: &[String],
+    events: u64,
+    nodes: Option<&[usize]>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let nodes = nodes.unwrap_or_default();
+    anyhow::ensure!(
+        nodes.is_empty() || cfg.store.url.is_some(),
+        "--nodes needs store.url in the config: a PostgreSQL server the bench may create a database on per round"
+    );
+    anyhow::ensure!(nodes.iter().all(|&n| n >= 1), "--nodes counts nodes: 1 or more each");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let r = rt.block_on(measure(cfg, brokers, events))?;
+    let r = rt.block_on(measure(cfg, brokers, events, nodes))?;
     super::report(&r, as_json, |r| {
+        let mut cluster = String::new();
+        for n in &r.cluster {
+            cluster += &format!(
+                "\n{} node(s) on PostgreSQL: {:.0} events/s ({:.2} s), ratio {:.2}; each {}",
+                n.nodes,
+                n.events_per_sec,
+                n.secs,
+                n.ratio,
+                n.per_node_events_per_sec
+                    .iter()
+                    .map(|e| format!("{e:.0}/s"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         format!(
             "{} events from {} ({} partitions): engine into SQLite {:.0} events/s ({:.2} s), \
-             bare rskafka fetch {:.0} records/s ({:.2} s): ratio {:.2}; produced at {:.0}/s, peak RSS {:.0} MiB",
+             bare rskafka fetch {:.0} records/s ({:.2} s): ratio {:.2}; produced at {:.0}/s, peak RSS {:.0} MiB{}",
             r.events,
             r.topic,
             r.partitions,
@@ -62,12 +90,13 @@ pub fn run(cfg: &Config, brokers: &[String], events: u64, as_json: bool) -> anyh
             r.raw_fetch_secs,
             r.ratio,
             r.produce_per_sec,
-            r.peak_rss_mib.unwrap_or(f64::NAN)
+            r.peak_rss_mib.unwrap_or(f64::NAN),
+            cluster
         )
     })
 }
 
-async fn measure(cfg: &Config, brokers: &[String], events: u64) -> anyhow::Result<KafkaIngestBench> {
+async fn measure(cfg: &Config, brokers: &[String], events: u64, nodes: &[usize]) -> anyhow::Result<KafkaIngestBench> {
     let topic = format!("dim-bench-{}", wall_now_ms());
     let clients = partition_clients(brokers, &topic, cfg.events.partitions, cfg.events.replication).await?;
 
@@ -90,9 +119,23 @@ async fn measure(cfg: &Config, brokers: &[String], events: u64) -> anyhow::Resul
         engines.push(secs);
         raws.push(raw_fetch(&clients).await?);
     }
+    let mut rounds: Vec<Vec<(f64, Vec<u64>)>> = vec![Vec::new(); nodes.len()];
+    if let Some(url) = &cfg.store.url {
+        for _ in 0..ROUNDS {
+            for (i, &n) in nodes.iter().enumerate() {
+                rounds[i].push(super::cluster::consume(cfg, brokers, url, &topic, events, n).await?);
+                raws.push(raw_fetch(&clients).await?);
+            }
+        }
+    }
     let (secs, raw) = (median(&engines), median(&raws));
     let eps = events as f64 / secs;
     let raw_eps = events as f64 / raw;
+    let cluster = nodes
+        .iter()
+        .zip(&rounds)
+        .map(|(&n, r)| super::cluster::summarise(n, r, events, raw_eps))
+        .collect();
     if let Ok(client) = crate::engine::events::kafka::connect(brokers).await
         && let Ok(c) = client.controller_client()
     {
@@ -109,6 +152,7 @@ async fn measure(cfg: &Config, brokers: &[String], events: u64) -> anyhow::Resul
         ratio: eps / raw_eps,
         produce_per_sec: events as f64 / produce_secs,
         peak_rss_mib: super::peak_rss_mib(),
+        cluster,
     })
 }
 
@@ -138,48 +182,22 @@ async fn raw_fetch(clients: &[PartitionClient]) -> anyhow::Result<f64> {
 async fn engine_consume(cfg: &Config, brokers: &[String], topic: &str, events: u64) -> anyhow::Result<(f64, u64)> {
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
     let store = Arc::new(Store::open(&dir.path().join("bench.db"), cfg.store.cache_mib)?);
-    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::real());
-    let mut ev = cfg.events.clone();
-    ev.brokers = brokers.to_vec();
-    ev.topic = topic.to_string();
-    ev.start = StartPolicy::Earliest;
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let ingestor = Ingestor::new(store.clone(), clock.clone(), ev.clone(), cfg.model.clone());
-    let stats = ingestor.stats.clone();
-    let rt = tokio::runtime::Handle::current();
-    let (tx, ingest) = ingestor.spawn(rt.clone())?;
-    let source = KafkaSource {
-        cfg: ev,
-        store: store.clone(),
-        clock,
-        tx,
-        shared: Arc::new(SourceShared::new(crate::config::SourceKind::Kafka)),
-        stop: stop.clone(),
-    };
-    let source = std::thread::spawn(move || source.run(rt));
+    let consumer = Consumer::start(cfg, brokers, topic, &store, &stop, None)?;
     // Committed = what the store counts; poll the in-memory counter, confirm in SQLite.
     let deadline = Instant::now() + Duration::from_secs(600);
-    while stats.events.load(Ordering::Relaxed) + stats.rejected.load(Ordering::Relaxed) < events {
+    while consumer.committed() < events {
         anyhow::ensure!(
             Instant::now() < deadline,
             "the engine did not consume the topic within 10 minutes"
         );
-        anyhow::ensure!(
-            !ingest.is_finished() && !source.is_finished(),
-            "the engine stopped early"
-        );
+        anyhow::ensure!(!consumer.is_finished(), "the engine stopped early");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let (s, i) = tokio::task::spawn_blocking(move || (source.join(), ingest.join()))
-        .await
-        .context("joining the engine threads")?;
-    for r in [s, i] {
-        r.map_err(|_| anyhow::anyhow!("an engine thread panicked"))?
-            .context("the engine failed")?;
-    }
+    consumer.join().await?;
     let s = summary(&store.reader()?)?;
     Ok((secs, s.events.ingested + s.events.rejected))
 }

@@ -1,5 +1,7 @@
 //! `dim bench …`: measurements of the real code paths on this machine.
 
+pub mod cluster;
+mod consumer;
 pub mod ingest;
 pub mod kafka;
 pub mod migrate;
@@ -82,6 +84,7 @@ pub fn register(
         items: records.into_iter().map(Item::Register).collect(),
         offsets: vec![],
         caught_up: false,
+        generation: 0,
     });
     apply(&mut store.writer(), &p, now, rejected_keep)?;
     Ok(())

@@ -80,7 +80,7 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
     let ingest = ingest_into(&rt, &cfg, &store, clock, &mut w, events)?;
 
     let t = Instant::now();
-    let (s, _) = crate::cmd::status::read(&db)?;
+    let (s, _) = crate::cmd::status::read(&crate::engine::store::Location::Sqlite(db.clone()))?;
     let status_secs = t.elapsed().as_secs_f64();
     // The workload deletes now and then (an object past its lifetime): those are gone, not lost.
     let (_, deleted) = crate::engine::store::lifetimes(&store.reader()?)?;

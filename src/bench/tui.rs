@@ -86,6 +86,7 @@ fn populate(store: &Store, cfg: &Config, n: usize) -> anyhow::Result<()> {
                 .collect(),
             offsets: vec![],
             caught_up: false,
+            generation: 0,
         });
         apply(&mut store.writer(), &p, now, cfg.events.rejected_keep)?;
     }
@@ -106,6 +107,7 @@ fn populate(store: &Store, cfg: &Config, n: usize) -> anyhow::Result<()> {
                 .collect(),
             offsets: vec![],
             caught_up: false,
+            generation: 0,
         });
         apply(&mut store.writer(), &p, now, cfg.events.rejected_keep)?;
     }

@@ -41,11 +41,14 @@ pub fn run(mut cfg: Config, target: BenchTarget) -> anyhow::Result<()> {
             brokers,
             events,
             objects,
+            nodes,
             json,
         } => {
             if source == cli::IngestSource::Kafka {
                 let brokers = brokers.unwrap_or_else(|| cfg.events.brokers.clone());
-                bench::kafka::run(&cfg, &brokers, events, json)
+                bench::kafka::run(&cfg, &brokers, events, nodes.as_deref(), json)
+            } else if nodes.is_some() {
+                anyhow::bail!("--nodes needs --source kafka: the nodes divide a topic's partitions")
             } else {
                 bench::ingest::run(&cfg, events, objects, json)
             }

@@ -4,11 +4,11 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::engine::placement::explain::{Explanation, explain};
-use crate::engine::store::open_reader;
+use crate::engine::store::{Location, open_reader_at};
 use crate::format::human_bytes;
 
 pub fn run(cfg: &Config, data_dir: &Path, key: &str, as_json: bool) -> anyhow::Result<()> {
-    let conn = open_reader(&data_dir.join(&cfg.store.file))?;
+    let conn = open_reader_at(&Location::of(&cfg.store, data_dir)?)?;
     let e = explain(&conn, cfg, key)?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&e)?);

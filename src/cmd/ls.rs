@@ -13,7 +13,7 @@ use crate::engine::model::features::StatsRow;
 use crate::engine::placement::billing::storage_month;
 use crate::engine::store::listing::each_object;
 use crate::engine::store::summary::HotObject;
-use crate::engine::store::{engine_time, open_reader};
+use crate::engine::store::{Location, engine_time, open_reader_at};
 use crate::format::{hours, human_bytes, money};
 
 /// What `dim ls --sort` orders by, largest first.
@@ -51,7 +51,7 @@ pub fn run(
     limit: usize,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let conn = open_reader(&data_dir.join(&cfg.store.file))?;
+    let conn = open_reader_at(&Location::of(&cfg.store, data_dir)?)?;
     let now = engine_time(&conn)?.unwrap_or_else(wall_now_ms);
     let model = Model::load(&conn, &cfg.model)
         .context("reading the serving model")?

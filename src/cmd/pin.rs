@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::control::client::{ClientError, Endpoint};
 use crate::engine::command::Command;
 use crate::engine::store::set_pinned;
-use crate::engine::store::{Store, open_reader};
+use crate::engine::store::{Location, Store, open_reader_at};
 
 /// Pins or releases `key`: through the engine running on `data_dir` when there is one (so its
 /// state and the store never disagree), else in the store directly.
@@ -35,12 +35,12 @@ pub fn run(cfg: &Config, data_dir: &Path, key: &str, pinned: bool) -> anyhow::Re
             Err(e) => return Err(e.into()),
         }
     }
-    let path = data_dir.join(&cfg.store.file);
+    let at = Location::of(&cfg.store, data_dir)?;
     // Refuse a missing store rather than create an empty one.
-    open_reader(&path)?;
-    let store = Store::open(&path, cfg.store.cache_mib)?;
+    open_reader_at(&at)?;
+    let store = Store::open_at(&at, cfg.store.cache_mib)?;
     if !set_pinned(&store.writer(), key, pinned)? {
-        anyhow::bail!("no object {key:?} in {} (check the key and --data-dir)", path.display());
+        anyhow::bail!("no object {key:?} in {at} (check the key and --data-dir)");
     }
     println!("{key}: {}", if pinned { "pinned to its tier" } else { "released" });
     Ok(())

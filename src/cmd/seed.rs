@@ -13,7 +13,7 @@ use crate::engine::events::embedded::object_bytes;
 use crate::engine::events::generator::{GenObject, Workload};
 use crate::engine::ingest::{Item, ObjectRecord, apply_items};
 use crate::engine::migrate::backoff::{Policy, retry};
-use crate::engine::store::Store;
+use crate::engine::store::{Location, Store};
 use crate::engine::tiers::chaos::ChaosStore;
 use crate::engine::tiers::{Attributes, Listing, ObjectStore, OpError, Tiers};
 
@@ -94,7 +94,10 @@ async fn seed(
             format!(" beside the {} already on the tiers", existing.len())
         }
     );
-    let store = Arc::new(Store::open(&data_dir.join(&cfg.store.file), cfg.store.cache_mib)?);
+    let store = Arc::new(Store::open_at(
+        &Location::of(&cfg.store, data_dir)?,
+        cfg.store.cache_mib,
+    )?);
     let started = Instant::now();
     let mut set = JoinSet::new();
     let mut batch: Vec<Item> = Vec::new();

@@ -8,21 +8,22 @@ use serde_json::json;
 
 use crate::config::Config;
 use crate::engine::store::summary::{StoreSummary, summary};
-use crate::engine::store::{open_reader, stored_offsets};
+use crate::engine::store::{Location, open_reader_at, stored_offsets};
 
 /// Next offset consumed per source and partition.
 type Offsets = Vec<(String, i32, i64)>;
 
-/// What `dim status` reads from the store at `db`: its summary and the consumed offsets.
-pub fn read(db: &Path) -> anyhow::Result<(StoreSummary, Offsets)> {
-    let conn = open_reader(db)?;
+/// What `dim status` reads from the store at `at`: its summary and the consumed offsets.
+pub fn read(at: &Location) -> anyhow::Result<(StoreSummary, Offsets)> {
+    let conn = open_reader_at(at)?;
     let s = summary(&conn).context("reading the store summary")?;
     let offsets = stored_offsets(&conn).context("reading the consumed offsets")?;
     Ok((s, offsets))
 }
 
 pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
-    let (s, offsets) = read(&data_dir.join(&cfg.store.file))?;
+    let at = Location::of(&cfg.store, data_dir)?;
+    let (s, offsets) = read(&at)?;
     if as_json {
         let out = json!({
             "objects": s.objects,
@@ -43,7 +44,7 @@ pub fn run(cfg: &Config, data_dir: &Path, as_json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("store     {}", data_dir.join(&cfg.store.file).display());
+    println!("store     {at}");
     println!(
         "objects   {} ({}), {} on no tier",
         s.objects,

@@ -37,6 +37,7 @@ kill_tree() {
 
 stop_services() {
     [ -n "${PREPARE_PID:-}" ] && kill_tree "$PREPARE_PID"
+    stop_postgres
     for pid in "${SERVICE_PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -81,6 +82,7 @@ prepare_services() {
         --features bundled-libs,sqlite || return 1
     [ -x "$TANSU_BIN" ] || build_tool tansu 0.6.0 --features libsql || return 1
     rm -rf "$DIM_TOOLS/build"
+    install_postgres || return 1
     setup_kafka_client >/dev/null || return 1
     setup_s3_client >/dev/null
 }
@@ -225,4 +227,65 @@ start_moto() {
     fi
     export DIM_TEST_S3X_ENDPOINT="http://127.0.0.1:$port"
     echo "moto S3 (storage classes, versioning, restore, tagging, SSE) on $DIM_TEST_S3X_ENDPOINT"
+}
+
+# PostgreSQL from Debian's packages (installed once when missing, by install_postgres), the
+# store of several nodes: initdb into the services directory and pg_ctl on a loopback port. The
+# server refuses to run as root, so as root it runs as the `postgres` user the package creates.
+pg_bin_dir() {
+    local d
+    for d in /usr/lib/postgresql/*/bin; do
+        [ -x "$d/initdb" ] && { echo "$d"; return 0; }
+    done
+    return 1
+}
+
+install_postgres() {
+    pg_bin_dir >/dev/null && return 0
+    echo "installing PostgreSQL (Debian's postgresql package)"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi || { echo "FAILED: could not install postgresql" >&2; return 1; }
+    # The package starts a cluster of its own on 5432; the tests use theirs.
+    command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
+        pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
+    done
+    pg_bin_dir >/dev/null
+}
+
+start_postgres() {
+    local bin dir="$SERVICES_DIR/postgres" port as=()
+    bin=$(pg_bin_dir) || { echo "FAILED: PostgreSQL is not installed (install_postgres installs it)" >&2; return 1; }
+    mkdir -p "$dir"
+    port=$(free_port)
+    if [ "$(id -u)" = 0 ]; then
+        # The server's user must reach its directory inside the (owner-only) services directory.
+        chmod o+x "$SERVICES_DIR"
+        chown postgres "$dir"
+        as=(runuser -u postgres --)
+    fi
+    "${as[@]}" "$bin/initdb" -D "$dir/data" -U dim --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 || {
+        tail -20 "$dir/initdb.log"
+        echo "FAILED: initdb" >&2
+        return 1
+    }
+    # fsync off: a test server's data dies with the run; what is tested is dim's transactions.
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start \
+        >/dev/null || {
+        tail -20 "$dir/postgres.log"
+        echo "FAILED: PostgreSQL did not start" >&2
+        return 1
+    }
+    PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop)
+    export DIM_TEST_PG_URL="postgres://dim@127.0.0.1:$port/postgres"
+    echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on $DIM_TEST_PG_URL"
+}
+
+stop_postgres() {
+    if [ -n "${PG_STOP:-}" ]; then
+        "${PG_STOP[@]}" >/dev/null 2>&1 || true
+    fi
 }

@@ -48,6 +48,7 @@ start_tansu
 setup_kafka_client
 setup_s3_client
 start_moto
+start_postgres
 
 # --- Tests -----------------------------------------------------------------------
 say "cargo test (with the service tests, which a plain cargo test lists as ignored)"
@@ -55,5 +56,8 @@ cargo test --all-targets --locked -- --include-ignored
 
 say "dashboard in a real terminal (tmux)"
 DIM_BIN=target/debug/dim tests/tui_tmux.sh
+
+say "the cluster's nodes in a real terminal (tmux, three nodes on PostgreSQL)"
+DIM_BIN=target/debug/dim tests/cluster_tmux.sh
 
 say "all checks passed"

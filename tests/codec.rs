@@ -179,6 +179,7 @@ fn ingest_continues_after_every_kind_of_bad_event() {
         items,
         offsets: vec![(0, 2 * cases.len() as i64)],
         caught_up: false,
+        generation: 0,
     });
     apply(&mut store.writer(), &p, NOW, 10_000).unwrap();
 
@@ -195,6 +196,8 @@ fn ingest_continues_after_every_kind_of_bad_event() {
     }
     let conn = store.reader().unwrap();
     let (n, with_raw): (i64, i64) = conn
+        .as_sqlite()
+        .unwrap()
         .query_row(
             "SELECT count(*), count(NULLIF(raw, '')) FROM rejected_events",
             [],

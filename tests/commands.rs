@@ -46,7 +46,9 @@ async fn migration_and_chaos_commands_act_on_the_engine() {
         Some(k) => k,
         None => {
             let conn = engine.store().reader().unwrap();
-            conn.query_row("SELECT key FROM objects LIMIT 1", [], |r| r.get::<_, String>(0))
+            conn.as_sqlite()
+                .unwrap()
+                .query_row("SELECT key FROM objects LIMIT 1", [], |r| r.get::<_, String>(0))
                 .unwrap()
         }
     };

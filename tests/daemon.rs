@@ -165,6 +165,8 @@ fn explain_after_a_daemon_run() {
     );
     let conn = data_in_motion::engine::store::open_reader(&dir.path().join("dim.db")).unwrap();
     let key: String = conn
+        .as_sqlite()
+        .unwrap()
         .query_row(
             "SELECT key FROM objects WHERE tier IS NOT NULL ORDER BY h1 DESC LIMIT 1",
             [],

@@ -34,6 +34,7 @@ fn batch(items: Vec<Item>, offset: i64) -> Pending {
         items,
         offsets: vec![(0, offset)],
         caught_up: false,
+        generation: 0,
     });
     p
 }
@@ -46,6 +47,8 @@ fn store() -> (tempfile::TempDir, Store) {
 
 fn stats(s: &Store, key: &str) -> (i64, i64, Option<f64>, Option<f64>, Option<i64>, Option<i64>) {
     s.reader()
+        .unwrap()
+        .as_sqlite()
         .unwrap()
         .query_row(
             "SELECT reads, writes, h1, h24, first_seen, last_access FROM objects WHERE key = ?1",
@@ -124,6 +127,8 @@ fn puts_deletes_and_registrations_apply_in_order() {
     apply(&mut s.writer(), &batch(items, 8), T0, 100).unwrap();
     let conn = s.reader().unwrap();
     let (tier, size, reads, writes, lm): (Option<String>, i64, i64, i64, Option<i64>) = conn
+        .as_sqlite()
+        .unwrap()
         .query_row(
             "SELECT tier, size, reads, writes, last_modified FROM objects WHERE key = 'r'",
             [],
@@ -135,14 +140,20 @@ fn puts_deletes_and_registrations_apply_in_order() {
         (Some("aws-hot"), 150, 1, 1, Some(T0 + 1))
     );
     let first_seen: Option<i64> = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT first_seen FROM objects WHERE key = 'r'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(first_seen, Some(T0), "a registered object is as old as its creation");
     let gone: i64 = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT count(*) FROM objects WHERE key = 'gone'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(gone, 0, "DELETE removes the object");
     let (size, writes): (i64, i64) = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT size, writes FROM objects WHERE key = 'reborn'", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
@@ -180,6 +191,8 @@ fn rejected_events_keep_only_the_newest() {
     }
     let conn = s.reader().unwrap();
     let (n, newest): (i64, String) = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT count(*), max(raw) FROM rejected_events", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
@@ -187,6 +200,8 @@ fn rejected_events_keep_only_the_newest() {
     assert_eq!(n, 25);
     assert_eq!(newest, "payload-2-9");
     let oldest: String = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT raw FROM rejected_events ORDER BY id LIMIT 1", [], |r| r.get(0))
         .unwrap();
     assert_eq!(oldest, "payload-1-15");
@@ -229,6 +244,8 @@ fn history_samples_touched_objects_and_respects_retention() {
     );
     let conn = s.reader().unwrap();
     let reads: Vec<i64> = conn
+        .as_sqlite()
+        .unwrap()
         .prepare("SELECT reads FROM history WHERE object_id = (SELECT id FROM objects WHERE key = 'a') ORDER BY ts")
         .unwrap()
         .query_map([], |r| r.get(0))
@@ -238,6 +255,8 @@ fn history_samples_touched_objects_and_respects_retention() {
     assert_eq!(reads, vec![1, 2], "cumulative counts per snapshot");
     sampler.sample(&mut s.writer(), T0 + 5 * HOUR).unwrap();
     let left: i64 = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT count(*) FROM history", [], |r| r.get(0))
         .unwrap();
     assert_eq!(left, 0, "snapshots older than the retention are dropped");

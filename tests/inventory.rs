@@ -143,10 +143,12 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
     );
 
     // Every object registered with its size, on the bucket's tier; the duplicate on the first.
-    let c = data_in_motion::engine::store::open_reader(h.store().path()).unwrap();
-    let got = bucket_objects(&c);
+    let c = data_in_motion::engine::store::open_reader(h.store().sqlite_path().unwrap()).unwrap();
+    let got = bucket_objects(c.as_sqlite().unwrap());
     assert_eq!(got, want);
     let dup_tier: String = c
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT tier FROM objects WHERE key = ?1", [dup], |r| r.get(0))
         .unwrap();
     assert_eq!(dup_tier, "disk");
@@ -200,6 +202,8 @@ async fn inventory_registers_a_foreign_bucket_while_ingest_runs() {
         "ingest stalled while the tiers were listed: {during:?}"
     );
     let n: i64 = c
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT count(*) FROM objects WHERE tier = 'bucket'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n as usize, N);
@@ -354,8 +358,8 @@ fn inventory_resumes_after_a_kill_mid_listing() {
         let last_before_kill = want.keys().nth(PAGES_BEFORE_KILL * 1000 - 1).cloned();
         assert_eq!(*asked.lock().unwrap(), vec![None, last_before_kill]);
 
-        let c = data_in_motion::engine::store::open_reader(sc.store.path()).unwrap();
-        assert_eq!(bucket_objects(&c), want);
+        let c = data_in_motion::engine::store::open_reader(sc.store.sqlite_path().unwrap()).unwrap();
+        assert_eq!(bucket_objects(c.as_sqlite().unwrap()), want);
         // A rescan lists everything again, from the start.
         assert!(sc.rescan());
         let deadline = Instant::now() + Duration::from_secs(60);

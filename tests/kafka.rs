@@ -90,7 +90,11 @@ fn counted(db: &Path) -> u64 {
 
 fn per_key(db: &Path) -> (BTreeMap<String, i64>, BTreeMap<String, i64>) {
     let c = open_reader(db).unwrap();
-    let mut stmt = c.prepare("SELECT key, reads, writes FROM objects").unwrap();
+    let mut stmt = c
+        .as_sqlite()
+        .unwrap()
+        .prepare("SELECT key, reads, writes FROM objects")
+        .unwrap();
     let rows = stmt
         .query_map([], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
@@ -220,6 +224,8 @@ async fn exactly_once_across_two_kill_9() {
     assert_eq!(writes, exp.writes, "per-object writes");
     // The stored offsets cover every record of every partition, exactly.
     let committed: i64 = c
+        .as_sqlite()
+        .unwrap()
         .query_row(
             "SELECT sum(next_offset) FROM offsets WHERE source = ?1",
             [format!("kafka:{topic}")],
@@ -412,7 +418,7 @@ async fn events_from_confluent_kafka_are_ingested_exactly() {
     assert_eq!(last.store.events.ingested, valid, "valid records ingested");
     assert_eq!(last.store.events.rejected_by_reason, invalid, "rejections by reason");
 
-    let db = store.path().to_path_buf();
+    let db = store.sqlite_path().unwrap().to_path_buf();
     let (reads, writes) = per_key(&db);
     let want_reads: BTreeMap<String, i64> = serde_json::from_value(sent["reads"].clone()).unwrap();
     let want_writes: BTreeMap<String, i64> = serde_json::from_value(sent["writes"].clone()).unwrap();
@@ -444,14 +450,18 @@ async fn an_object_named_by_a_put_is_placed_once_it_appears_on_a_tier() {
         .unwrap();
     produce(&clients, vec![put("late/a.bin")]).await;
     wait_for(&h, "the written object placed", 30, |s| s.store.unplaced == 1).await;
-    let c = open_reader(h.store().path()).unwrap();
+    let c = open_reader(h.store().sqlite_path().unwrap()).unwrap();
     let (tier, size): (String, i64) = c
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT tier, size FROM objects WHERE key = 'late/a.bin'", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();
     assert_eq!((tier.as_str(), size), ("disk", 5));
     let never: Option<String> = c
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT tier FROM objects WHERE key = 'never/b.bin'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(never, None, "an object no tier holds stays unplaced");

@@ -124,6 +124,7 @@ async fn kill_9_during_migrations_loses_nothing() {
         items: regs,
         offsets: vec![],
         caught_up: false,
+        generation: 0,
     });
     apply(&mut store.writer(), &p, wall_now_ms(), 10).unwrap();
     for (key, from, to, _, _) in &objects {
@@ -222,6 +223,8 @@ async fn kill_9_during_migrations_loses_nothing() {
     for (key, from, to, sum, attrs) in &objects {
         let pointer: String = store
             .writer()
+            .as_sqlite()
+            .unwrap()
             .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| r.get(0))
             .unwrap();
         assert_eq!(&pointer, to, "{key}");

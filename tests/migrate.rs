@@ -102,6 +102,8 @@ impl Fx {
     fn pointer(&self, key: &str) -> Option<String> {
         self.store
             .writer()
+            .as_sqlite()
+            .unwrap()
             .query_row("SELECT tier FROM objects WHERE key = ?1", [key], |r| r.get(0))
             .unwrap()
     }
@@ -704,6 +706,8 @@ async fn a_source_deleted_by_its_owner_cancels_the_move_and_a_missing_one_fails_
     std::fs::remove_file(fx.path("hot", "gone.bin")).unwrap();
     fx.store
         .writer()
+        .as_sqlite()
+        .unwrap()
         .execute("DELETE FROM objects WHERE key = 'gone.bin'", [])
         .unwrap();
     assert_eq!(fx.run(id).await, Outcome::Cancelled);
@@ -731,7 +735,7 @@ fn finished_task(fx: &Fx, key: &str, state: &str, age_ms: i64) {
     let at = wall_now_ms() - age_ms;
     fx.store
         .writer()
-        .execute(
+        .as_sqlite().unwrap().execute(
             "INSERT INTO tasks(key, src_tier, dst_tier, state, created, updated) VALUES (?1, 'hot', 'cool', ?2, ?3, ?3)",
             rusqlite::params![key, state, at],
         )
@@ -740,7 +744,11 @@ fn finished_task(fx: &Fx, key: &str, state: &str, age_ms: i64) {
 
 fn task_keys(fx: &Fx) -> Vec<String> {
     let w = fx.store.writer();
-    let mut stmt = w.prepare("SELECT key FROM tasks ORDER BY key").unwrap();
+    let mut stmt = w
+        .as_sqlite()
+        .unwrap()
+        .prepare("SELECT key FROM tasks ORDER BY key")
+        .unwrap();
     stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
 }
 

@@ -240,6 +240,7 @@ fn batch(items: Vec<Item>) -> Pending {
         items,
         offsets: vec![],
         caught_up: false,
+        generation: 0,
     });
     p
 }
@@ -270,10 +271,14 @@ fn planning_queues_tasks_and_never_moves_a_pointer() {
     assert_eq!(s.tasks_created, 20, "{s:?}");
     let conn = store.reader().unwrap();
     let hot: i64 = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT count(*) FROM objects WHERE tier = 'aws-hot'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(hot, 20, "pointers stay until the migrator's verified switch");
     let pending: i64 = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT count(*) FROM tasks WHERE state = 'pending'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(pending, 20);
@@ -287,7 +292,20 @@ fn history_row(conn: &rusqlite::Connection, key: &str, ts: Millis) -> StatsRow {
         "SELECT h.size, h.first_seen, h.last_access, h.reads, h.writes, h.h1, h.h24, h.h168, h.hour_sin, h.hour_cos
          FROM history h JOIN objects o ON o.id = h.object_id WHERE o.key = ?1 AND h.ts = ?2",
         rusqlite::params![key, ts],
-        |r| data_in_motion::engine::store::row_from(r, 0),
+        |r| {
+            Ok(StatsRow {
+                size: r.get::<_, i64>(0)? as u64,
+                first_seen: r.get(1)?,
+                last_access: r.get(2)?,
+                reads: r.get::<_, i64>(3)? as u64,
+                writes: r.get::<_, i64>(4)? as u64,
+                h1: r.get(5)?,
+                h24: r.get(6)?,
+                h168: r.get(7)?,
+                hour_sin: r.get(8)?,
+                hour_cos: r.get(9)?,
+            })
+        },
     )
     .unwrap()
 }
@@ -313,7 +331,7 @@ fn training_data_never_sees_the_future() {
     let s = samples(&conn, T0 + 10 * HOUR, h, 100).unwrap();
     let at_t0 = s.iter().find(|s| s.ts == T0).unwrap();
     // Features are exactly those of the snapshot at t0, evaluated at t0.
-    assert_eq!(at_t0.x, features(&history_row(&conn, "x", T0), T0));
+    assert_eq!(at_t0.x, features(&history_row(conn.as_sqlite().unwrap(), "x", T0), T0));
     // Label: 2 accesses in (t0, t0+2h] < 3: not hot, though 5 more come right after t0+H.
     assert_eq!(at_t0.later, 2);
     assert!(!at_t0.is_hot(3));
@@ -328,6 +346,8 @@ fn training_data_never_sees_the_future() {
     drop(conn);
     store
         .writer()
+        .as_sqlite()
+        .unwrap()
         .execute(
             "UPDATE history SET reads = reads + 1000, h1 = h1 + 50 WHERE ts > ?1",
             [T0 + h],

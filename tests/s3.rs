@@ -182,6 +182,8 @@ async fn migrations_between_local_and_s3_in_every_direction() {
         );
         let pointer: String = store
             .writer()
+            .as_sqlite()
+            .unwrap()
             .query_row("SELECT tier FROM objects WHERE key = ?1", [&key], |r| r.get(0))
             .unwrap();
         assert_eq!(pointer, to);

@@ -73,9 +73,13 @@ fn sigterm_mid_ingest_loses_no_committed_batch() {
     // source's offset is exactly the number of events committed.
     let conn = data_in_motion::engine::store::open_reader(&dir.path().join("dim.db")).unwrap();
     let on_objects: i64 = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT sum(reads + writes) FROM objects", [], |r| r.get(0))
         .unwrap();
     let offset: i64 = conn
+        .as_sqlite()
+        .unwrap()
         .query_row("SELECT next_offset FROM offsets WHERE source = 'embedded'", [], |r| {
             r.get(0)
         })

@@ -254,6 +254,7 @@ fn fixture() -> Snapshot {
         detail_error: None,
         inventory: Default::default(),
         scenario: None,
+        cluster: None,
         commands_applied: 0,
     }
 }

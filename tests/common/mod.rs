@@ -168,6 +168,7 @@ pub fn register(store: &data_in_motion::engine::store::Store, objects: &[(&str, 
             .collect(),
         offsets: vec![],
         caught_up: false,
+        generation: 0,
     });
     apply(&mut store.writer(), &p, now, 10).unwrap();
 }
@@ -208,4 +209,15 @@ pub fn collect_stdout(child: &mut std::process::Child) -> Arc<Mutex<String>> {
         }
     });
     log
+}
+
+/// A new, empty database on the PostgreSQL server scripts/test.sh started: its URL.
+pub fn pg_database(test: &str) -> String {
+    let admin = tool_env("DIM_TEST_PG_URL", test);
+    let name = format!(
+        "dim_it_{}_{}",
+        std::process::id(),
+        data_in_motion::engine::clock::wall_now_ms()
+    );
+    data_in_motion::engine::store::create_database(&admin, &name).expect("create a test database")
 }

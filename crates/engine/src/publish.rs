@@ -79,7 +79,6 @@ pub(super) struct SnapshotBuilder {
     pub shared: Arc<SourceShared>,
     pub inventory: Arc<std::sync::Mutex<super::inventory::InventoryView>>,
     pub scenario: Arc<super::scenario::ScenarioShared>,
-    pub reader: Mutex<Option<super::store::Connection>>,
     pub rates: Mutex<RateTracker>,
     pub tiers: Tiers,
     pub migrator: Arc<Migrator>,
@@ -111,7 +110,6 @@ impl SnapshotBuilder {
             shared: control.shared.clone(),
             inventory: control.scanner.view.clone(),
             scenario: control.scenario.clone(),
-            reader: Mutex::new(None),
             rates: Mutex::new(RateTracker::default()),
             tiers: control.tiers.clone(),
             migrator: control.migrator.clone(),
@@ -254,21 +252,9 @@ impl SnapshotBuilder {
         // Read before the state: every command counted here is already in what follows.
         let commands_applied = self.applied.load(Ordering::Acquire);
         let now = self.clock.now_ms();
-        let mut guard = sync::lock(&self.reader);
-        if guard.is_none() {
-            *guard = Some(self.store.reader()?);
-        }
-        let Some(conn) = guard.as_ref() else {
-            return Err(EngineError::Task("no reader".into()));
-        };
-        let store = match summary(conn) {
-            Ok(s) => s,
-            Err(e) => {
-                // A connection the server dropped is opened again for the next snapshot.
-                *guard = None;
-                return Err(e.into());
-            }
-        };
+        let reader = self.store.reader()?;
+        let conn: &super::store::Connection = &reader;
+        let store = summary(conn)?;
         let model = self.brain.model();
         let (mut hot, rows): (Vec<_>, Vec<StatsRow>) =
             hottest_with_stats(conn, self.cfg.ui.top_k, now)?.into_iter().unzip();
@@ -282,7 +268,7 @@ impl SnapshotBuilder {
         let restoring = in_state(conn, TaskState::Restoring, 20)?;
         let failed = in_state(conn, TaskState::Failed, 20)?;
         let recent_done = in_state(conn, TaskState::Done, 10)?;
-        drop(guard);
+        drop(reader);
         let bytes_moved = self.migrator.stats().bytes_moved.load(Ordering::Relaxed);
 
         let events_total = self.stats.events.load(Ordering::Relaxed) + self.stats.rejected.load(Ordering::Relaxed);

@@ -34,6 +34,9 @@ pub enum StoreError {
     NoUrl(String),
     #[error("{0:?} cannot name a database: letters, digits and _ only")]
     BadName(String),
+    /// r2d2's words carry the last connection error, if there was one.
+    #[error("no read connection to the store: {0}")]
+    Pool(#[from] r2d2::Error),
     #[error("the PostgreSQL connection is closed")]
     Closed,
     /// Not a failure of the store: another node holds the partition now, and this batch of it

@@ -11,6 +11,7 @@ mod ingest_pg;
 pub mod listing;
 pub mod models;
 pub mod objects;
+mod pool;
 pub mod scan;
 mod schema;
 mod schema_pg;
@@ -29,6 +30,7 @@ use rusqlite::functions::FunctionFlags;
 
 pub use conn::{Connection, Dialect};
 pub use error::StoreError;
+pub use pool::{MAX_READERS, Reader};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use stats::{DECAY_TAUS_SECS, StatsRow, add_access, decayed_count, log_add, score_of};
 
@@ -114,6 +116,7 @@ pub struct Store {
     /// The cluster node this engine is, on a PostgreSQL store (see `join`).
     node: std::sync::OnceLock<String>,
     writer: Mutex<Connection>,
+    readers: r2d2::Pool<pool::Readers>,
 }
 
 /// What PostgreSQL defines in SQL (schema_pg.rs), so a statement reads the same on both: the
@@ -158,22 +161,23 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         register_functions(&conn)?;
         schema::migrate(&mut conn)?;
-        Ok(Self {
-            location: Location::Sqlite(path.to_path_buf()),
-            node: std::sync::OnceLock::new(),
-            writer: Mutex::new(Connection::Lite(conn)),
-        })
+        Ok(Self::with_writer(Location::Sqlite(path.to_path_buf()), Connection::Lite(conn)))
     }
 
     /// Connects to the PostgreSQL store at `url` (creating its schema if needed).
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let conn = Connection::Pg(Box::new(conn::PgConn::connect(url)?));
         schema_pg::migrate(&conn)?;
-        Ok(Self {
-            location: Location::Postgres(url.to_string()),
+        Ok(Self::with_writer(Location::Postgres(url.to_string()), conn))
+    }
+
+    fn with_writer(location: Location, writer: Connection) -> Self {
+        Self {
+            readers: pool::pool(&location),
+            location,
             node: std::sync::OnceLock::new(),
-            writer: Mutex::new(conn),
-        })
+            writer: Mutex::new(writer),
+        }
     }
 
     /// Opens the store at `location`.
@@ -239,9 +243,9 @@ impl Store {
         w
     }
 
-    /// A new read-only connection (snapshots, status, inventory look-ups).
-    pub fn reader(&self) -> Result<Connection, StoreError> {
-        open_reader_at(&self.location)
+    /// A read-only connection from the store's pool (snapshots, status, inventory look-ups).
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        Ok(self.readers.get()?)
     }
 
     /// Runs `f` on the writer off the async threads: the one way async code writes.
@@ -255,7 +259,7 @@ impl Store {
             .map_err(|e| StoreError::Join(e.to_string()))?
     }
 
-    /// Runs `f` on a new read-only connection off the async threads: the one way async code reads.
+    /// Runs `f` on a read-only connection off the async threads: the one way async code reads.
     pub async fn read<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,

@@ -1,0 +1,107 @@
+//! The store's pool of read-only connections (r2d2): a read takes a connection an earlier read
+//! gave back instead of opening one — on PostgreSQL a connect, authentication and two statements
+//! each time, on SQLite a file open with its functions registered.
+
+use std::time::Duration;
+
+use super::{Connection, Location, StoreError, open_reader_at};
+
+/// Readers a store keeps at most: the long-lived ones (the embedded workload, a Kafka session's
+/// offsets) and a few reads at once (snapshots, plans, training, control requests). Per node on
+/// PostgreSQL this and the writer and leader sessions are what it asks of `max_connections`.
+pub const MAX_READERS: u32 = 8;
+
+/// How long a read waits for a connection (all in use, or the server not answering) before it
+/// fails with the last connection error.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Opens and checks the store's readers for the pool.
+#[derive(Debug)]
+pub struct Readers {
+    location: Location,
+}
+
+/// A read-only connection borrowed from the store's pool; it goes back when dropped.
+pub type Reader = r2d2::PooledConnection<Readers>;
+
+impl r2d2::ManageConnection for Readers {
+    type Connection = Connection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<Connection, StoreError> {
+        open_reader_at(&self.location)
+    }
+
+    /// Checked when taken from the pool (PostgreSQL only, see `pool`): a server that restarted
+    /// closed the session without the client knowing until it speaks.
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), StoreError> {
+        conn.exec_batch("SELECT 1")
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        match conn {
+            Connection::Pg(pg) => pg.is_closed(),
+            Connection::Lite(_) => false,
+        }
+    }
+}
+
+/// The pool for the store at `location`. Nothing is opened until the first read.
+pub(super) fn pool(location: &Location) -> r2d2::Pool<Readers> {
+    r2d2::Pool::builder()
+        .max_size(MAX_READERS)
+        .min_idle(Some(0))
+        .connection_timeout(WAIT)
+        // An SQLite file cannot go away under an open connection; a PostgreSQL session can.
+        .test_on_check_out(matches!(location, Location::Postgres(_)))
+        .build_unchecked(Readers {
+            location: location.clone(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::on_both_backends;
+    use super::super::{Store, get_setting, set_setting};
+
+    on_both_backends!(a_pooled_reader_sees_every_later_commit);
+
+    /// A reader given back and taken again must not keep an old view of the store.
+    fn a_pooled_reader_sees_every_later_commit(s: &Store) {
+        for v in ["1", "2", "3"] {
+            set_setting(&s.writer(), "pool.test", v).unwrap();
+            assert_eq!(get_setting(&s.reader().unwrap(), "pool.test").unwrap().as_deref(), Some(v));
+        }
+        let held: Vec<_> = (0..3).map(|_| s.reader().unwrap()).collect();
+        set_setting(&s.writer(), "pool.test", "4").unwrap();
+        for r in &held {
+            assert_eq!(get_setting(r, "pool.test").unwrap().as_deref(), Some("4"));
+        }
+    }
+
+    fn backend_pid(s: &Store) -> i32 {
+        s.reader()
+            .unwrap()
+            .row("SELECT pg_backend_pid()", &[], |r| r.get(0))
+            .unwrap()
+            .unwrap()
+    }
+
+    /// One session serves read after read, and one the server ended is replaced, not returned.
+    #[test]
+    #[ignore = "needs the test services (scripts/test.sh)"]
+    fn postgres_reuses_its_readers_and_replaces_one_the_server_ended() {
+        let s = super::super::testing::postgres("pool::postgres_reuses_its_readers");
+        let pid = backend_pid(&s);
+        assert_eq!(backend_pid(&s), pid, "a second read opened a new session");
+        let ended: bool = s
+            .writer()
+            .row("SELECT pg_terminate_backend(?1)", &[&pid], |r| r.get(0))
+            .unwrap()
+            .unwrap();
+        assert!(ended);
+        let fresh = backend_pid(&s);
+        assert_ne!(fresh, pid, "the ended session was handed out again");
+        assert_eq!(get_setting(&s.reader().unwrap(), "nothing.here").unwrap(), None);
+    }
+}

@@ -115,8 +115,9 @@ const FIRST_ACCESSES_SQL: &str =
                          h1, h24, h168, hour_sin, hour_cos, stats_updated)
      VALUES (?1, coalesce(?13, 0), ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
-const COUNTER_SQL: &str = "INSERT INTO counters(name, value) VALUES (?1, ?2)
-     ON CONFLICT(name) DO UPDATE SET value = counters.value + excluded.value";
+/// Adds to this node's row of a counter (see schema migration 8: nodes never share one).
+pub(super) const COUNTER_SQL: &str = "INSERT INTO counters(name, node, value) VALUES (?1, coalesce(dim_node(), ''), ?2)
+     ON CONFLICT(name, node) DO UPDATE SET value = counters.value + excluded.value";
 
 /// Writes `b` in one transaction at engine time `now_ms`: records, then per-key effects, then
 /// rejections, counters and offsets. Either all of it lands or none of it does.

@@ -61,7 +61,11 @@ pub const LIFETIMES_LIVED_MS: &str = "lifetimes.lived_ms";
 pub fn lifetimes(conn: &Connection) -> Result<(f64, u64), StoreError> {
     let counter = |name: &str| -> Result<i64, StoreError> {
         Ok(conn
-            .row("SELECT value FROM counters WHERE name = ?1", &[&name], |r| r.get(0))?
+            .row(
+                "SELECT CAST(coalesce(sum(value), 0) AS BIGINT) FROM counters WHERE name = ?1",
+                &[&name],
+                |r| r.get(0),
+            )?
             .unwrap_or(0))
     };
     Ok((
@@ -161,7 +165,10 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         register_functions(&conn)?;
         schema::migrate(&mut conn)?;
-        Ok(Self::with_writer(Location::Sqlite(path.to_path_buf()), Connection::Lite(conn)))
+        Ok(Self::with_writer(
+            Location::Sqlite(path.to_path_buf()),
+            Connection::Lite(conn),
+        ))
     }
 
     /// Connects to the PostgreSQL store at `url` (creating its schema if needed).
@@ -328,18 +335,21 @@ pub fn set_setting(conn: &Connection, name: &str, value: &str) -> Result<(), Sto
     Ok(())
 }
 
-/// The engine time last recorded (None in a store no engine has run on).
+/// The engine time last recorded by any node (None in a store no engine has run on).
 pub fn engine_time(conn: &Connection) -> Result<Option<Millis>, StoreError> {
-    Ok(get_setting(conn, "engine_time_ms")?.and_then(|v| v.parse().ok()))
+    Ok(conn
+        .row("SELECT max(ms) FROM engine_clock", &[], |r| r.get(0))?
+        .flatten())
 }
 
-/// Records engine time `now_ms` unless a later time is already recorded: engine time never runs
-/// backwards, whoever writes (ingest, inventory, `dim seed` beside a daemon on a faster clock).
+/// Records engine time `now_ms` on this node's row unless a later time is already there: engine
+/// time never runs backwards, whoever writes (ingest, inventory, `dim seed` beside a daemon on a
+/// faster clock), and nodes never wait on each other's row.
 pub fn advance_engine_time(conn: &Connection, now_ms: Millis) -> Result<(), StoreError> {
     conn.exec(
-        "INSERT INTO settings(name, value) VALUES ('engine_time_ms', ?1) ON CONFLICT(name) DO UPDATE
-         SET value = CAST(max(CAST(settings.value AS BIGINT), CAST(excluded.value AS BIGINT)) AS TEXT)",
-        &[&now_ms.to_string()],
+        "INSERT INTO engine_clock(node, ms) VALUES (coalesce(dim_node(), ''), ?1)
+         ON CONFLICT(node) DO UPDATE SET ms = max(engine_clock.ms, excluded.ms)",
+        &[&now_ms],
     )?;
     Ok(())
 }
@@ -382,6 +392,8 @@ pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
     }
 }
 
+#[cfg(test)]
+mod nodes_apart;
 #[cfg(test)]
 mod suite;
 #[cfg(test)]

@@ -70,7 +70,10 @@ mod tests {
     fn a_pooled_reader_sees_every_later_commit(s: &Store) {
         for v in ["1", "2", "3"] {
             set_setting(&s.writer(), "pool.test", v).unwrap();
-            assert_eq!(get_setting(&s.reader().unwrap(), "pool.test").unwrap().as_deref(), Some(v));
+            assert_eq!(
+                get_setting(&s.reader().unwrap(), "pool.test").unwrap().as_deref(),
+                Some(v)
+            );
         }
         let held: Vec<_> = (0..3).map(|_| s.reader().unwrap()).collect();
         set_setting(&s.writer(), "pool.test", "4").unwrap();

@@ -196,6 +196,27 @@ CREATE TABLE partition_leases (
     PRIMARY KEY (source, partition)
 );
 "#,
+    r#"
+-- What every ingest batch adds to is kept per node and summed (or, for engine time, maxed) on
+-- read, so several nodes' batches never wait on one row (on PostgreSQL a row stays locked to
+-- its transaction's end). SQLite has one node, '', and keeps one tier-totals row per tier.
+CREATE TABLE counters_by_node (
+    name  TEXT NOT NULL,
+    node  TEXT NOT NULL DEFAULT '',
+    value INTEGER NOT NULL,
+    PRIMARY KEY (name, node)
+) WITHOUT ROWID;
+INSERT INTO counters_by_node(name, node, value) SELECT name, '', value FROM counters;
+DROP TABLE counters;
+ALTER TABLE counters_by_node RENAME TO counters;
+CREATE TABLE engine_clock (
+    node TEXT PRIMARY KEY,
+    ms   INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO engine_clock(node, ms)
+    SELECT '', CAST(value AS INTEGER) FROM settings WHERE name = 'engine_time_ms';
+DELETE FROM settings WHERE name = 'engine_time_ms';
+"#,
 ];
 
 /// The schema version this build writes.

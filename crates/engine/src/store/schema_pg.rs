@@ -191,6 +191,38 @@ CREATE TABLE partition_leases (
     PRIMARY KEY (source, partition)
 );
 "#,
+    r#"
+ALTER TABLE counters ADD COLUMN node TEXT NOT NULL DEFAULT '';
+ALTER TABLE counters DROP CONSTRAINT counters_pkey;
+ALTER TABLE counters ADD PRIMARY KEY (name, node);
+CREATE TABLE engine_clock (
+    node TEXT PRIMARY KEY,
+    ms   BIGINT NOT NULL
+);
+INSERT INTO engine_clock(node, ms)
+    SELECT '', CAST(value AS BIGINT) FROM settings WHERE name = 'engine_time_ms';
+DELETE FROM settings WHERE name = 'engine_time_ms';
+-- A node's objects added to or taken from a tier land on its own row of that tier's totals.
+ALTER TABLE tier_totals ADD COLUMN node TEXT NOT NULL DEFAULT '';
+ALTER TABLE tier_totals DROP CONSTRAINT tier_totals_pkey;
+ALTER TABLE tier_totals ADD PRIMARY KEY (tier, node);
+CREATE OR REPLACE FUNCTION tier_totals_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO tier_totals(tier, node, objects, bytes)
+        VALUES (coalesce(OLD.tier, ''), coalesce(dim_node(), ''), -1, -OLD.size)
+        ON CONFLICT(tier, node) DO UPDATE SET objects = tier_totals.objects - 1,
+                                              bytes = tier_totals.bytes + excluded.bytes;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO tier_totals(tier, node, objects, bytes)
+        VALUES (coalesce(NEW.tier, ''), coalesce(dim_node(), ''), 1, NEW.size)
+        ON CONFLICT(tier, node) DO UPDATE SET objects = tier_totals.objects + 1,
+                                              bytes = tier_totals.bytes + excluded.bytes;
+    END IF;
+    RETURN NULL;
+END $$;
+"#,
 ];
 
 /// Any number that is dim's alone, for the advisory lock that lets one node migrate at a time.

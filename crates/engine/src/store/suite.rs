@@ -408,9 +408,11 @@ fn tier_totals_follow_inserts_moves_and_deletes(s: &Store) {
     )
     .unwrap();
     let get = |t: &str| -> (i64, i64) {
-        w.row("SELECT objects, bytes FROM tier_totals WHERE tier = ?1", &[&t], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        w.row(
+            "SELECT CAST(sum(objects) AS BIGINT), CAST(sum(bytes) AS BIGINT) FROM tier_totals WHERE tier = ?1",
+            &[&t],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap()
         .unwrap()
     };

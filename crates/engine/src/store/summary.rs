@@ -44,9 +44,11 @@ pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
     for state in TaskState::ALL {
         s.tasks.insert(state, 0);
     }
-    let rows = conn.rows("SELECT tier, objects, bytes FROM tier_totals", &[], |r| {
-        Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?))
-    })?;
+    let rows = conn.rows(
+        "SELECT tier, CAST(sum(objects) AS BIGINT), CAST(sum(bytes) AS BIGINT) FROM tier_totals GROUP BY tier",
+        &[],
+        |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?)),
+    )?;
     for (tier, objects, bytes) in rows {
         let t = TierTotals {
             objects: objects.max(0) as u64,
@@ -60,9 +62,11 @@ pub fn summary(conn: &Connection) -> Result<StoreSummary, StoreError> {
             s.tiers.insert(tier, t);
         }
     }
-    let rows = conn.rows("SELECT name, value FROM counters", &[], |r| {
-        Ok((r.get::<String>(0)?, r.get::<i64>(1)?))
-    })?;
+    let rows = conn.rows(
+        "SELECT name, CAST(sum(value) AS BIGINT) FROM counters GROUP BY name",
+        &[],
+        |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+    )?;
     for (name, value) in rows {
         let value = value.max(0) as u64;
         match name.as_str() {

@@ -59,3 +59,52 @@ fn a_batch_commits_while_another_nodes_batch_is_open() {
     assert_eq!((s.objects, s.bytes), (2, 15));
     assert_eq!(engine_time(&reader).unwrap(), Some(2_000));
 }
+
+/// What a store at schema step 7 had counted: its shared rows become node ''s.
+const AT_STEP_7: &str = "INSERT INTO counters(name, value) VALUES ('events.ingested', 42), ('events.rejected', 2);
+     INSERT INTO settings(name, value) VALUES ('engine_time_ms', '9000');
+     INSERT INTO objects(key, tier, size, created) VALUES ('k', 'hot', 7, 0);";
+
+fn step_8_kept(store: &Store) {
+    let r = store.reader().unwrap();
+    let s = summary(&r).unwrap();
+    assert_eq!((s.events.ingested, s.events.rejected), (42, 2));
+    assert_eq!(s.tiers.get("hot"), Some(&TierTotals { objects: 1, bytes: 7 }));
+    assert_eq!(engine_time(&r).unwrap(), Some(9_000));
+    advance_engine_time(&store.writer(), 8_000).unwrap();
+    assert_eq!(engine_time(&r).unwrap(), Some(9_000), "engine time ran backwards");
+}
+
+#[test]
+fn step_8_keeps_what_an_sqlite_store_had_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for sql in &super::schema::MIGRATIONS[..7] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 7).unwrap();
+        c.execute_batch(AT_STEP_7).unwrap();
+    }
+    step_8_kept(&Store::open(&path, 4).unwrap());
+}
+
+#[test]
+#[ignore = "needs the test services (scripts/test.sh)"]
+fn step_8_keeps_what_a_postgres_store_had_counted() {
+    let url = testing::postgres_url("nodes_apart::step_8_keeps_what_a_postgres_store_had_counted");
+    {
+        let c = Connection::Pg(Box::new(PgConn::connect(&url).unwrap()));
+        c.exec_batch(super::schema_pg::FUNCTIONS).unwrap();
+        c.exec_batch("CREATE TABLE dim_schema (version BIGINT NOT NULL)")
+            .unwrap();
+        for (i, sql) in super::schema_pg::MIGRATIONS[..7].iter().enumerate() {
+            c.exec_batch(sql).unwrap();
+            c.exec("INSERT INTO dim_schema(version) VALUES (?1)", &[&((i + 1) as i64)])
+                .unwrap();
+        }
+        c.exec_batch(AT_STEP_7).unwrap();
+    }
+    step_8_kept(&Store::connect(&url).unwrap());
+}

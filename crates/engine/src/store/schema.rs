@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`. Append only; never edit a shipped one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     r#"
 -- Objects and their access statistics, one row each (one upsert per key per batch).
 -- `tier` is the pointer: the tier holding the readable copy; NULL = seen in events but on no tier.

@@ -75,7 +75,7 @@ pub async fn consume(
     let total = {
         let store = stores[0].clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
-            let s = summary(&store.reader()?)?;
+            let s = summary(&*store.reader()?)?;
             Ok(s.events.ingested + s.events.rejected)
         })
         .await??

@@ -109,7 +109,7 @@ pub(super) fn ingest_into(
     workload: &mut Workload,
     events: u64,
 ) -> anyhow::Result<IngestRun> {
-    let before = summary(&store.reader()?)?.events;
+    let before = summary(&*store.reader()?)?.events;
     let ingestor = Ingestor::new(store.clone(), clock.clone(), cfg.events.clone(), cfg.model.clone());
     let stats = ingestor.stats.clone();
     let started = Instant::now();
@@ -142,7 +142,7 @@ pub(super) fn ingest_into(
         .context("ingest failed")?;
     let secs = started.elapsed().as_secs_f64();
 
-    let s = summary(&store.reader()?)?.events;
+    let s = summary(&*store.reader()?)?.events;
     let (ingested, rejected) = (s.ingested - before.ingested, s.rejected - before.rejected);
     anyhow::ensure!(
         ingested + rejected == seq,

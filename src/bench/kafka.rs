@@ -198,6 +198,6 @@ async fn engine_consume(cfg: &Config, brokers: &[String], topic: &str, events: u
     let secs = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     consumer.join().await?;
-    let s = summary(&store.reader()?)?;
+    let s = summary(&*store.reader()?)?;
     Ok((secs, s.events.ingested + s.events.rejected))
 }

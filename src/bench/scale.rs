@@ -83,7 +83,7 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
     let (s, _) = crate::cmd::status::read(&crate::engine::store::Location::Sqlite(db.clone()))?;
     let status_secs = t.elapsed().as_secs_f64();
     // The workload deletes now and then (an object past its lifetime): those are gone, not lost.
-    let (_, deleted) = crate::engine::store::lifetimes(&store.reader()?)?;
+    let (_, deleted) = crate::engine::store::lifetimes(&*store.reader()?)?;
     anyhow::ensure!(
         (s.objects + deleted) as usize >= objects,
         "the store holds {} objects and {deleted} were deleted, of {objects}",
@@ -97,7 +97,7 @@ pub fn run(cfg: &Config, objects: usize, events: u64, as_json: bool) -> anyhow::
     let plan_secs = t.elapsed().as_secs_f64();
     // What the engine's snapshots must show: the objects left after the workload's deletes
     // (the training stage runs hours of engine time, and objects reach their lifetime).
-    let held = crate::engine::store::summary::summary(&store.reader()?)?.objects as usize;
+    let held = crate::engine::store::summary::summary(&*store.reader()?)?.objects as usize;
     drop(store);
     // No workload while start-up, snapshots and frames are timed: it would go on deleting.
     let mut cfg = cfg;
@@ -140,7 +140,7 @@ fn plan(store: &Store, cfg: &Config) -> anyhow::Result<PlanSummary> {
     let model = Model::heuristic(&cfg.model, "bench scale");
     // At the store's engine time, as the brain's clock would be: the training stage stamped
     // events hours ahead of the wall clock.
-    let now = crate::engine::store::engine_time(&store.reader()?)?.map_or(wall_now_ms(), |t| t.max(wall_now_ms()));
+    let now = crate::engine::store::engine_time(&*store.reader()?)?.map_or(wall_now_ms(), |t| t.max(wall_now_ms()));
     let (_, plan) = planner::plan_store(store, cfg, &model, now).context("planning")?;
     Ok(plan.summary)
 }

@@ -42,7 +42,7 @@ pub(crate) async fn audit(store: &Store, tiers: &Tiers, recheck: Duration) -> Re
             }
         }
     }
-    let placed = crate::store::objects::placed_keys(&store.reader()?)?;
+    let placed = crate::store::objects::placed_keys(&*store.reader()?)?;
     let mut suspects = Vec::new();
     for (key, tier) in placed {
         if out.unlisted.contains(&tier) {

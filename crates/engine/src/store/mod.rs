@@ -272,7 +272,7 @@ impl Store {
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&store.reader()?))
+        tokio::task::spawn_blocking(move || f(&*store.reader()?))
             .await
             .map_err(|e| StoreError::Join(e.to_string()))?
     }

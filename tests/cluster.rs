@@ -44,6 +44,25 @@ impl Node {
             .unwrap()
     }
 
+    /// Stops the node where it stands (SIGSTOP): it commits nothing more, so what it holds can
+    /// be read before it is killed. A statement it sent just before finishes at the server
+    /// within the pause.
+    fn freeze(&self) {
+        self.signal("-STOP");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    fn signal(&self, sig: &str) {
+        if let Some(c) = &self.child {
+            let ok = Command::new("kill").args([sig, &c.id().to_string()]).status().unwrap();
+            assert!(ok.success(), "kill {sig}");
+        }
+    }
+
+    fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
     fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             c.kill().unwrap();
@@ -64,7 +83,7 @@ fn config(url: &str, brokers: &str, topic: &str, tiers: &Path, node: &str) -> St
     format!(
         "[store]\nurl = \"{url}\"\nnode = \"{node}\"\nlease_secs = {LEASE_SECS}\n\n\
          [events]\nsource = \"kafka\"\nbrokers = [\"{brokers}\"]\ntopic = \"{topic}\"\npartitions = 6\n\
-         batch_max_events = 2000\nbatch_max_ms = 50\n\n[optimizer]\ninterval_secs = 2\n\n\
+         batch_max_events = 2000\nbatch_max_ms = 50\n\n[optimizer]\ninterval_secs = 2\n\n[model]\nretrain_every_secs = 10\n\n\
          [metrics]\nlisten = \"off\"\n\n{}\n{}",
         tier("hot", 0.023, 20.0),
         tier("cold", 0.004, 200.0)
@@ -86,11 +105,12 @@ fn spawn(node: &Node) -> Child {
 }
 
 fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
     while !ok() {
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        assert!(start.elapsed().as_secs() < secs, "timed out after {secs} s waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+    eprintln!("{what}: after {:.1} s", start.elapsed().as_secs_f64());
 }
 
 /// Every file under `root`, by key, with its SHA-256.
@@ -223,6 +243,7 @@ fn three_nodes_share_the_work_and_lose_nothing_across_two_kill_9() {
 
     // Mid-ingest: the first node goes, its partitions with it.
     wait_until("15,000 events ingested", 120, || ingested(&mut pg) >= 15_000);
+    nodes[0].freeze();
     let mut resumed = unfinished_of(&mut pg, NODES[0]);
     nodes[0].kill9();
     let killed_at = ingested(&mut pg);
@@ -231,9 +252,12 @@ fn three_nodes_share_the_work_and_lose_nothing_across_two_kill_9() {
         "the kill came after the whole stream ({killed_at})"
     );
 
-    // Mid-migration: the owner of a move under way goes next.
+    // Mid-migration: the owner of a move under way goes next, stopped first so that the moves
+    // it leaves are read while it can finish none of them (one that finished its move in the
+    // meantime is let go on and another is caught).
     let mut victim = String::new();
-    wait_until("a move under way on a live node", 120, || {
+    let mut moving = Vec::new();
+    wait_until("a move under way on a live node, caught", 120, || {
         let rows = pg
             .query(
                 "SELECT owner FROM tasks WHERE state IN ('copying', 'verifying', 'switching')
@@ -241,16 +265,19 @@ fn three_nodes_share_the_work_and_lose_nothing_across_two_kill_9() {
                 &[],
             )
             .unwrap();
-        match rows.first() {
-            Some(r) => {
-                victim = r.get(0);
-                true
-            }
-            None => false,
+        let Some(owner) = rows.first().map(|r| r.get::<_, String>(0)) else {
+            return false;
+        };
+        let node = nodes.iter().find(|n| n.name == owner).unwrap();
+        node.freeze();
+        moving = unfinished_of(&mut pg, &owner);
+        if moving.is_empty() {
+            node.thaw();
+            return false;
         }
+        victim = owner;
+        true
     });
-    let moving = unfinished_of(&mut pg, &victim);
-    assert!(!moving.is_empty());
     resumed.extend(moving.iter().cloned());
     let v = nodes.iter().position(|n| n.name == victim).unwrap();
     nodes[v].kill9();

@@ -69,6 +69,12 @@ impl Cluster {
         }
         let lease_ms = (cfg.store.lease_secs as i64).saturating_mul(1000);
         tracing::info!(target: "dim::cluster", node = %node, lease_secs = cfg.store.lease_secs, "joined the cluster on the PostgreSQL store");
+        if cfg.events.source == crate::config::SourceKind::Embedded {
+            // Each node's generator invents its own objects under the same keys: fine for one
+            // node trying PostgreSQL, wrong for several sharing one store.
+            tracing::warn!(target: "dim::cluster", node = %node,
+                "the embedded workload runs on every node that starts it: feed several nodes from one Kafka topic (events.source = \"kafka\")");
+        }
         Ok(Some(Cluster::new(node, lease_ms)))
     }
 

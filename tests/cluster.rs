@@ -107,7 +107,10 @@ fn spawn(node: &Node) -> Child {
 fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ok() {
-        assert!(start.elapsed().as_secs() < secs, "timed out after {secs} s waiting for {what}");
+        assert!(
+            start.elapsed().as_secs() < secs,
+            "timed out after {secs} s waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     eprintln!("{what}: after {:.1} s", start.elapsed().as_secs_f64());

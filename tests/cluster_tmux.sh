@@ -35,17 +35,8 @@ fail() {
     exit 1
 }
 
-# Waits until the screen matches the extended regex $1 (within $2 seconds, default 30).
-wait_for() {
-    local pattern=$1 limit=${2:-30} i
-    for ((i = 0; i < limit * 5; i++)); do
-        if tm capture-pane -p -t dim 2>/dev/null | grep -Eq -- "$pattern"; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    fail "the screen never showed /$pattern/"
-}
+# shellcheck source=tests/tmux_screen.sh
+source tests/tmux_screen.sh  # the scripts run from the repository root (cd above)
 
 DB="dim_tmux_$$_$(date +%s)"
 psql -q "$DIM_TEST_PG_URL" -c "CREATE DATABASE $DB" || fail "cannot create a database"

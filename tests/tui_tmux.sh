@@ -31,17 +31,8 @@ fail() {
     exit 1
 }
 
-# Waits until the screen matches the extended regex $1 (within $2 seconds, default 30).
-wait_for() {
-    local pattern=$1 limit=${2:-30} i
-    for ((i = 0; i < limit * 5; i++)); do
-        if tm capture-pane -p -t dim 2>/dev/null | grep -Eq -- "$pattern"; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    fail "the screen never showed /$pattern/"
-}
+# shellcheck source=tests/tmux_screen.sh
+source tests/tmux_screen.sh  # the scripts run from the repository root (cd above)
 
 tm -f /dev/null new-session -d -x 120 -y 40 -s dim \
     "TERM=xterm-256color $BIN --data-dir $DATA; echo \"dim exited with \$?\"; sleep 60"

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::conn::PgConn;
-use super::ingest::{Batch, COUNTER_SQL, ObjectRecord, write_batch};
+use super::ingest::{Batch, COUNTER_SQL, write_batch};
 use super::summary::{TierTotals, summary};
 use super::{Connection, Store, advance_engine_time, engine_time, testing};
 
@@ -31,14 +31,7 @@ fn a_batch_commits_while_another_nodes_batch_is_open() {
     // Node b's batch does the same and must commit meanwhile: a wait on a's rows past two
     // seconds fails it instead of hanging the test.
     b.exec_batch("SET lock_timeout = '2s'").unwrap();
-    let landed = [ObjectRecord {
-        key: "b1".into(),
-        tier: "hot".into(),
-        size: 5,
-        etag: None,
-        last_modified: 0,
-        created: 0,
-    }];
+    let landed = [testing::record("b1", "hot", 5, 0)];
     let batch = Batch {
         registers: &landed,
         discovered: &[],

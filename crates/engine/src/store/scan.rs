@@ -170,14 +170,7 @@ mod tests {
     use crate::store::testing::on_both_backends;
 
     fn rec(key: &str, tier: &str, size: u64) -> ObjectRecord {
-        ObjectRecord {
-            key: key.into(),
-            tier: tier.into(),
-            size,
-            etag: Some(format!("e-{key}")),
-            last_modified: 1,
-            created: 1,
-        }
+        crate::store::testing::record(key, tier, size, 1)
     }
 
     on_both_backends!(

@@ -31,14 +31,7 @@ on_both_backends!(
 const SRC: &str = "kafka:t";
 
 fn rec(key: &str, tier: &str, size: u64) -> ObjectRecord {
-    ObjectRecord {
-        key: key.into(),
-        tier: tier.into(),
-        size,
-        etag: Some(format!("e-{key}")),
-        last_modified: 10,
-        created: 10,
-    }
+    crate::store::testing::record(key, tier, size, 10)
 }
 
 fn reads(n: i64, at: Millis) -> Accesses {

@@ -3,6 +3,20 @@
 //! without it, never skips).
 
 use super::Store;
+use super::ingest::ObjectRecord;
+use crate::clock::Millis;
+
+/// An object found on `tier` at `at` (created and last modified then), its ETag named after it.
+pub(crate) fn record(key: &str, tier: &str, size: u64, at: Millis) -> ObjectRecord {
+    ObjectRecord {
+        key: key.into(),
+        tier: tier.into(),
+        size,
+        etag: Some(format!("e-{key}")),
+        last_modified: at,
+        created: at,
+    }
+}
 
 /// A store for one test, with what must outlive it (the SQLite file's directory).
 pub(crate) struct TestStore {
